@@ -1,0 +1,46 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Each installs what it needs.
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+# Keep Prefect's local state inside the checkout unless the user has chosen a home.
+export PREFECT_HOME ?= $(CURDIR)/.postdeck/prefect
+export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
+export DO_NOT_TRACK ?= 1
+
+.PHONY: install demo test lint up down run-example clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## demo: publish the example campaign to the local simulators through the Prefect flow
+demo: install
+	$(VENV)/bin/postdeck publish campaigns/example.yaml --sandbox
+
+## test: lint, then the whole test suite (end-to-end tests start a real Prefect server and worker)
+test: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+## up: a Prefect server (127.0.0.1:4200) and a process worker, with the deployments of prefect.yaml
+up: install
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH scripts/up.sh
+
+down:
+	scripts/down.sh
+
+## run-example: run the example deployment on the server started by `make up`, and wait for it
+run-example: install
+	PREFECT_API_URL=http://127.0.0.1:$${POSTDECK_PREFECT_PORT:-4200}/api \
+	  $(VENV)/bin/prefect deployment run publish-campaign/example --watch
+
+clean:
+	rm -rf .postdeck

@@ -1,0 +1,119 @@
+"""The ledger's interface: a reader for `plan` and history, a writer for publishing.
+
+Both backends (SQLite embedded, Supabase in production) implement these with the same meaning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+
+class DeliveryStatus(StrEnum):
+    CLAIMED = "claimed"
+    POSTED = "posted"
+    SCHEDULED = "scheduled"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+    CANCELLED = "cancelled"
+
+
+FINAL_STATUSES = frozenset(
+    {DeliveryStatus.POSTED, DeliveryStatus.FAILED, DeliveryStatus.CANCELLED, DeliveryStatus.UNKNOWN}
+)
+"""No automatic path sends a delivery in one of these states again (scheduled is followed up, not resent)."""
+
+
+@dataclass(frozen=True)
+class DeliveryRecord:
+    key: str
+    campaign: str
+    batch_id: str
+    platform: str
+    status: DeliveryStatus
+    owner: str | None = None  # the flow run (or process) holding the claim
+    lease_until: datetime | None = None
+    provider: str | None = None
+    provider_post_id: str | None = None
+    post_key: str | None = None
+    attempted_providers: tuple[str, ...] = ()  # where a create may have gone (for crash recovery)
+    platform_post_id: str | None = None
+    url: str | None = None
+    error: str | None = None
+    attempts: int = 0
+    content_hash: str | None = None
+    schedule_hash: str | None = None
+    caption: str | None = None
+    scheduled_for: datetime | None = None
+    user_id: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class ClaimState(StrEnum):
+    CLAIMED = "claimed"  # new: ours to send
+    RECOVERED = "recovered"  # a dead owner's claim, now ours: look up before sending
+    HELD = "held"  # a live owner is sending it: leave it alone
+    DONE = "done"  # already has an outcome: never send again
+
+
+@dataclass(frozen=True)
+class Claim:
+    state: ClaimState
+    record: DeliveryRecord
+
+
+@dataclass(frozen=True)
+class ClaimRequest:
+    key: str
+    campaign: str
+    batch_id: str
+    platform: str
+    content_hash: str
+    schedule_hash: str
+    caption: str
+    scheduled_for: datetime | None
+    user_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What to record for one delivery after the chain is done with it."""
+
+    status: DeliveryStatus
+    provider: str | None = None
+    provider_post_id: str | None = None
+    post_key: str | None = None
+    platform_post_id: str | None = None
+    url: str | None = None
+    error: str | None = None
+
+
+class LedgerReader(Protocol):
+    def get(self, key: str) -> DeliveryRecord | None: ...
+
+    def deliveries(self, campaign: str) -> list[DeliveryRecord]: ...
+
+
+class LedgerWriter(LedgerReader, Protocol):
+    def claim(self, request: ClaimRequest, *, owner: str, lease_seconds: float, now: datetime) -> Claim:
+        """Insert-if-absent. Atomic: of two concurrent claimers exactly one gets CLAIMED."""
+        ...
+
+    def note_attempt(self, keys: list[str], *, owner: str, provider: str, post_key: str) -> None:
+        """Before a create: remember where it may go, so a crash can be recovered by lookup."""
+        ...
+
+    def record(self, key: str, outcome: Outcome, *, owner: str | None, now: datetime) -> DeliveryRecord:
+        """Store an outcome. Refuses to move a delivery backwards (see DeliveryStatus)."""
+        ...
+
+    def record_social_post(self, row: dict) -> str:
+        """Append a row to the seed's social_posts history (one per provider post)."""
+        ...
+
+    def cached_media_url(self, sha256: str, provider: str) -> str | None: ...
+
+    def cache_media_url(self, sha256: str, provider: str, url: str) -> None: ...

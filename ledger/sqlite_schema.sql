@@ -1,0 +1,68 @@
+-- The embedded ledger. Mirrors supabase/migrations (same tables and column names, SQLite types).
+CREATE TABLE IF NOT EXISTS deliveries (
+    key                 TEXT PRIMARY KEY,          -- campaign/batch/platform[@account]
+    campaign            TEXT NOT NULL,
+    batch_id            TEXT NOT NULL,
+    platform            TEXT NOT NULL,
+    status              TEXT NOT NULL CHECK (status IN ('claimed','posted','scheduled','failed','unknown','cancelled')),
+    owner               TEXT,
+    lease_until         TEXT,
+    provider            TEXT,
+    provider_post_id    TEXT,
+    post_key            TEXT,
+    attempted_providers TEXT NOT NULL DEFAULT '',
+    platform_post_id    TEXT,
+    url                 TEXT,
+    error               TEXT,
+    attempts            INTEGER NOT NULL DEFAULT 0,
+    content_hash        TEXT,
+    schedule_hash       TEXT,
+    caption             TEXT,
+    scheduled_for       TEXT,
+    user_id             TEXT,
+    created_at          TEXT NOT NULL,
+    updated_at          TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS deliveries_campaign ON deliveries (campaign);
+CREATE INDEX IF NOT EXISTS deliveries_status ON deliveries (status);
+
+-- The seed's post history table, one row per provider post (column names kept for existing readers).
+CREATE TABLE IF NOT EXISTS social_posts (
+    id                  TEXT PRIMARY KEY,
+    user_id             TEXT,
+    provider            TEXT,
+    provider_post_id    TEXT,
+    platforms           TEXT,      -- JSON array
+    platform_post_ids   TEXT,      -- JSON object
+    platform_post_urls  TEXT,      -- JSON object
+    content             TEXT,
+    media_urls          TEXT,      -- JSON array
+    scheduled_for       TEXT,
+    posted_at           TEXT,
+    status              TEXT,
+    error_message       TEXT,
+    campaign_id         TEXT,
+    batch_number        INTEGER,
+    campaign            TEXT,
+    batch_id            TEXT,
+    post_key            TEXT,
+    created_at          TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS social_posts_user ON social_posts (user_id, created_at);
+
+CREATE TABLE IF NOT EXISTS media_uploads (
+    sha256      TEXT NOT NULL,
+    provider    TEXT NOT NULL,
+    media_url   TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    PRIMARY KEY (sha256, provider)
+);
+
+CREATE TABLE IF NOT EXISTS user_social_credentials (
+    user_id             TEXT NOT NULL,
+    provider            TEXT NOT NULL,
+    encrypted_api_key   TEXT NOT NULL,
+    connected_platforms TEXT,      -- JSON array
+    updated_at          TEXT,
+    PRIMARY KEY (user_id, provider)
+);

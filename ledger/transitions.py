@@ -1,0 +1,21 @@
+"""The delivery state machine. No state is skipped silently and none moves backwards."""
+
+from __future__ import annotations
+
+from postdeck.ledger.base import DeliveryStatus as S
+
+from postdeck.errors import LedgerError
+
+ALLOWED: dict[S, frozenset[S]] = {
+    S.CLAIMED: frozenset({S.POSTED, S.SCHEDULED, S.FAILED, S.UNKNOWN, S.CANCELLED}),
+    S.SCHEDULED: frozenset({S.POSTED, S.FAILED, S.CANCELLED, S.SCHEDULED}),  # scheduled→scheduled: reschedule
+    S.UNKNOWN: frozenset({S.POSTED, S.FAILED, S.SCHEDULED}),  # only through a lookup at the provider
+    S.POSTED: frozenset(),
+    S.FAILED: frozenset(),
+    S.CANCELLED: frozenset(),
+}
+
+
+def check_transition(key: str, current: S, new: S) -> None:
+    if new not in ALLOWED[current]:
+        raise LedgerError(f"delivery {key}: cannot move from {current} to {new}")

@@ -1,0 +1,129 @@
+"""What every posting provider offers postdeck, in postdeck's own words.
+
+Provider clients translate between these types and their vendor's wire format. Nothing above this
+layer sees a vendor's platform names, id formats or JSON shapes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol, runtime_checkable
+
+
+class Platform(StrEnum):
+    """The nine platforms of the seed, by postdeck's (and the seed's) names."""
+
+    TWITTER = "twitter"
+    LINKEDIN = "linkedin"
+    INSTAGRAM = "instagram"
+    FACEBOOK = "facebook"
+    TIKTOK = "tiktok"
+    THREADS = "threads"
+    BLUESKY = "bluesky"
+    YOUTUBE = "youtube"
+    PINTEREST = "pinterest"
+
+
+ALL_PLATFORMS: tuple[Platform, ...] = tuple(Platform)
+
+
+class TargetStatus(StrEnum):
+    """A provider's verdict on one platform target of a post."""
+
+    POSTED = "posted"  # live on the platform
+    SCHEDULED = "scheduled"  # accepted, waiting for its time
+    PENDING = "pending"  # accepted, publishing now (PostForMe `processing`): ask again later
+    FAILED = "failed"  # the platform or provider refused it
+
+
+@dataclass(frozen=True)
+class Account:
+    """A social account connected at one provider."""
+
+    provider: str
+    id: str  # the provider's id (PostForMe `spc_…`, LATE 24-hex)
+    platform: Platform
+    username: str
+    connected: bool = True
+    profile_id: str | None = None  # LATE only
+
+
+@dataclass(frozen=True)
+class Target:
+    """One platform account a post goes to, with that platform's own caption and options."""
+
+    platform: Platform
+    account_id: str
+    caption: str
+    # Per-platform options in postdeck's vocabulary (e.g. {"title": ..., "privacy": ...});
+    # each client maps them to its vendor's fields.
+    options: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PostRequest:
+    """One provider post: several deliveries of one batch, sent in a single create."""
+
+    post_key: str  # PostForMe external_id, LATE x-request-id: what a lookup searches for
+    caption: str  # the shared caption (targets may override it)
+    targets: tuple[Target, ...]
+    media_urls: tuple[str, ...] = ()  # URLs the provider can fetch (uploaded to it, or public https)
+    scheduled_at: datetime | None = None  # aware; None means publish now
+
+
+@dataclass(frozen=True)
+class TargetResult:
+    platform: Platform
+    account_id: str
+    status: TargetStatus
+    platform_post_id: str | None = None
+    url: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class PostOutcome:
+    """What a provider says about one of its posts."""
+
+    provider: str
+    provider_post_id: str
+    results: tuple[TargetResult, ...]
+    scheduled_at: datetime | None = None
+
+    def result_for(self, platform: Platform) -> TargetResult | None:
+        return next((r for r in self.results if r.platform == platform), None)
+
+
+@runtime_checkable
+class Provider(Protocol):
+    """A posting provider client. Every method raises a providers.errors.ProviderError subclass."""
+
+    name: str
+
+    def accounts(self) -> list[Account]:
+        """Connected accounts (disconnected ones left out)."""
+        ...
+
+    def upload(self, data: bytes, *, content_type: str, filename: str) -> str:
+        """Upload media (presigned URL, then PUT); return the URL to use in a post."""
+        ...
+
+    def create(self, request: PostRequest) -> PostOutcome:
+        """Create one post carrying request.post_key. Never retried by the client itself."""
+        ...
+
+    def lookup(self, post_key: str) -> PostOutcome | None:
+        """Find the post created with this post key, or None if the provider has none."""
+        ...
+
+    def get(self, provider_post_id: str) -> PostOutcome:
+        """Read one post and its per-platform outcome."""
+        ...
+
+    def cancel(self, provider_post_id: str) -> None:
+        """Delete a scheduled post."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,79 @@
+"""Build the failover chain from whatever credentials exist, in the seed's order.
+
+1. the owner's PostForMe key   2. the owner's LATE key   3. POSTFORME_API_KEY   4. LATE_API_KEY
+With --sandbox, the chain is PostForMe then LATE against the local simulators, with sandbox keys.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+import httpx
+from postdeck.ledger.credentials import CredentialStore
+from postdeck.providers.base import Provider
+from postdeck.providers.chain import NO_CREDENTIALS, Chain, Link, MediaCache
+from postdeck.providers.late import LateClient
+from postdeck.providers.postforme import PostForMeClient
+
+from postdeck.errors import CredentialsError
+
+ClientFactory = Callable[..., Provider]
+CLIENTS: dict[str, ClientFactory] = {"postforme": PostForMeClient, "late": LateClient}
+ENV_KEYS = {"postforme": "POSTFORME_API_KEY", "late": "LATE_API_KEY"}
+
+
+def chain_links(
+    owner: str | None,
+    *,
+    store: CredentialStore | None,
+    environ: dict[str, str] | None = None,
+    http_client: httpx.Client | None = None,
+) -> list[Link]:
+    environ = dict(os.environ) if environ is None else environ
+    links: list[Link] = []
+    if owner and store is not None:
+        for provider in ("postforme", "late"):
+            stored = store.get(owner, provider)
+            if stored is not None:
+                client = CLIENTS[provider](api_key=stored.api_key.get_secret_value(), http_client=http_client)
+                links.append(Link(f"{provider}:owner", client))
+    for provider in ("postforme", "late"):
+        key = environ.get(ENV_KEYS[provider])
+        if key:
+            links.append(Link(f"{provider}:global", CLIENTS[provider](api_key=key, http_client=http_client)))
+    if not links:
+        raise CredentialsError(NO_CREDENTIALS)
+    return links
+
+
+def sandbox_links(postforme_url: str, late_url: str, *, postforme_key: str, late_key: str) -> list[Link]:
+    return [
+        Link("postforme:sandbox", PostForMeClient(api_key=postforme_key, base_url=postforme_url)),
+        Link("late:sandbox", LateClient(api_key=late_key, base_url=late_url)),
+    ]
+
+
+class LedgerMediaCache(MediaCache):
+    """Upload each file once per provider, across runs: the ledger keeps the URL."""
+
+    def __init__(self, ledger) -> None:
+        self.ledger = ledger
+
+    def get(self, sha256: str, provider: str) -> str | None:
+        return self.ledger.cached_media_url(sha256, provider)
+
+    def put(self, sha256: str, provider: str, url: str) -> None:
+        self.ledger.cache_media_url(sha256, provider, url)
+
+
+def build_chain(links: list[Link], ledger) -> Chain:
+    return Chain(links, media_cache=LedgerMediaCache(ledger))
+
+
+def close_chain(chain: Chain) -> None:
+    for link in chain.links:
+        link.provider.close()
+
+
+__all__ = ["CredentialsError", "build_chain", "chain_links", "close_chain", "sandbox_links"]

@@ -1,0 +1,94 @@
+"""Resolve a batch's media entries: local files stay inside the campaign folder, URLs are https only."""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import mimetypes
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import filetype
+
+from postdeck.errors import CampaignError, Location
+
+
+@dataclass(frozen=True)
+class MediaRef:
+    source: str  # as written in the campaign
+    path: Path | None = None  # a local file (resolved, inside the campaign folder)
+    url: str | None = None  # a public https URL
+    sha256: str | None = None  # of a local file's bytes
+    content_type: str = "application/octet-stream"
+    size: int | None = None
+
+    @property
+    def filename(self) -> str:
+        return self.path.name if self.path else Path(urlsplit(self.url or "").path).name or "media"
+
+    @property
+    def digest(self) -> str:
+        """What identifies the content for change detection: the bytes' hash, or the URL."""
+        return self.sha256 or f"url:{self.url}"
+
+
+def resolve_media(entry: str, folder: Path, *, location: Location, field: str) -> MediaRef:
+    if "://" in entry:
+        return MediaRef(source=entry, url=check_public_https_url(entry, location=location, field=field))
+    return _local_file(entry, folder, location=location, field=field)
+
+
+def check_public_https_url(url: str, *, location: Location, field: str) -> str:
+    """Only https URLs to public hosts: no loopback, private or link-local addresses."""
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname:
+        raise CampaignError(
+            f"media URL must be https: {url}", location=location, field=field, fix="use an https:// URL"
+        )
+    host = parts.hostname
+    if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
+        raise CampaignError(f"media URL points at a local host: {url}", location=location, field=field)
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return url
+    if not address.is_global:
+        raise CampaignError(
+            f"media URL points at a private, loopback or link-local address: {url}",
+            location=location,
+            field=field,
+            fix="use a public https URL",
+        )
+    return url
+
+
+def _local_file(entry: str, folder: Path, *, location: Location, field: str) -> MediaRef:
+    folder = folder.resolve()
+    candidate = (folder / entry).resolve()  # follows symlinks: an escaping link is caught below
+    if not candidate.is_relative_to(folder):
+        raise CampaignError(
+            f"media path leaves the campaign folder: {entry}",
+            location=location,
+            field=field,
+            fix="keep media inside the campaign's folder (no '..', no symlinks out)",
+        )
+    if not candidate.is_file():
+        raise CampaignError(
+            f"media file not found: {entry}",
+            location=location,
+            field=field,
+            fix=f"add the file under {folder.name}/ or fix the path",
+        )
+    data = candidate.read_bytes()
+    kind = filetype.guess(data)
+    content_type = (
+        kind.mime if kind else (mimetypes.guess_type(candidate.name)[0] or "application/octet-stream")
+    )
+    return MediaRef(
+        source=entry,
+        path=candidate,
+        sha256=hashlib.sha256(data).hexdigest(),
+        content_type=content_type,
+        size=len(data),
+    )

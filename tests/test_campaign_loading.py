@@ -1,0 +1,134 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from postdeck.schemas.deliveries import expand
+from postdeck.schemas.loader import load_campaign
+
+from postdeck.errors import CampaignError, CampaignErrors
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def write(tmp_path: Path, text: str, name: str = "c.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def errors_of(path: Path) -> list[str]:
+    with pytest.raises(CampaignError) as info:
+        expand(load_campaign(path))
+    exc = info.value
+    return [str(e) for e in (exc.errors if isinstance(exc, CampaignErrors) else [exc])]
+
+
+def test_example_campaign_expands_to_one_delivery_per_batch_and_platform() -> None:
+    deliveries = expand(load_campaign(REPO / "campaigns/example.yaml"))
+    keys = [d.key for d in deliveries]
+    assert "example/announce/instagram" in keys
+    assert len(keys) == len(set(keys)) == 18
+    announce = next(d for d in deliveries if d.key == "example/announce/twitter")
+    assert announce.caption.startswith("Spring Roast is here")
+    assert announce.media[0].content_type == "image/jpeg" and len(announce.media[0].sha256) == 64
+    linkedin = next(d for d in deliveries if d.key == "example/behind-the-scenes/linkedin")
+    twitter = next(d for d in deliveries if d.key == "example/behind-the-scenes/twitter")
+    assert "importer partners" in linkedin.caption and "importer partners" not in twitter.caption
+
+
+def test_malformed_yaml_names_the_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "name: x\nbatches: [\n  - id: a\n")
+    [message] = errors_of(path)
+    assert message.startswith(f"{path}:") and "malformed YAML" in message
+
+
+def test_unknown_platform_and_unknown_field_are_reported_together_with_lines(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "name: c\nbatches:\n  - id: a\n    caption: hi\n    platforms: [twitter, myspace]\n    colour: red\n",
+    )
+    messages = errors_of(path)
+    assert any(m.startswith(f"{path}:5:") and "myspace" in m for m in messages)
+    assert any(m.startswith(f"{path}:6:") and "colour" in m and "unknown field" in m for m in messages)
+
+
+def test_duplicate_keys_are_errors(tmp_path: Path) -> None:
+    path = write(tmp_path, "name: c\nname: d\nbatches:\n  - {id: a, caption: hi, platforms: [twitter]}\n")
+    [message] = errors_of(path)
+    assert f"{path}:2:1" in message and "duplicate key 'name'" in message
+
+
+def test_undefined_template_variable_points_at_the_caption(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "name: c\nbatches:\n  - id: a\n    platforms: [twitter, bluesky]\n"
+        "    caption: 'hello {{ nobody }}'\n",
+    )
+    [message] = errors_of(path)  # reported once, not once per platform
+    assert f"{path}:5:" in message and "'nobody' is undefined" in message
+
+
+def test_template_cannot_reach_python_internals(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "name: c\nbatches:\n  - id: a\n    platforms: [twitter]\n"
+        "    caption: \"{{ ''.__class__.__mro__[1].__subclasses__() }}\"\n",
+    )
+    [message] = errors_of(path)
+    assert "not allowed" in message or "unsafe" in message
+
+
+@pytest.mark.parametrize(
+    ("entry", "expected"),
+    [
+        ("../secret.png", "leaves the campaign folder"),
+        ("missing.png", "media file not found"),
+        ("http://cdn.example.com/a.png", "must be https"),
+        ("https://127.0.0.1/a.png", "private, loopback or link-local"),
+        ("https://169.254.169.254/latest", "private, loopback or link-local"),
+        ("https://localhost/a.png", "local host"),
+    ],
+)
+def test_unsafe_or_missing_media_is_rejected(tmp_path: Path, entry: str, expected: str) -> None:
+    folder = tmp_path / "campaign"
+    folder.mkdir()
+    (tmp_path / "secret.png").write_bytes(b"x")
+    path = write(
+        folder,
+        f"name: c\nbatches:\n  - id: a\n    caption: hi\n    platforms: [twitter]\n    media: ['{entry}']\n",
+    )
+    [message] = errors_of(path)
+    assert expected in message and f"{path}:6:" in message
+
+
+def test_symlink_escaping_the_folder_is_rejected(tmp_path: Path) -> None:
+    folder = tmp_path / "campaign"
+    folder.mkdir()
+    (tmp_path / "outside.jpg").write_bytes(b"\xff\xd8\xff")
+    (folder / "link.jpg").symlink_to(tmp_path / "outside.jpg")
+    path = write(
+        folder,
+        "name: c\nbatches:\n  - id: a\n    caption: hi\n    platforms: [twitter]\n    media: [link.jpg]\n",
+    )
+    [message] = errors_of(path)
+    assert "leaves the campaign folder" in message
+
+
+def test_naive_times_use_the_campaign_timezone(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "name: c\ntimezone: Europe/Berlin\nbatches:\n"
+        "  - {id: a, caption: hi, platforms: [twitter], at: '2030-06-01 09:00'}\n",
+    )
+    [delivery] = expand(load_campaign(path))
+    assert delivery.at is not None and delivery.at.isoformat() == "2030-06-01T07:00:00+00:00"
+
+
+def test_content_and_schedule_hashes_are_separate(tmp_path: Path) -> None:
+    base = "name: c\nbatches:\n  - {id: a, caption: %s, platforms: [twitter], at: '%s'}\n"
+    [one] = expand(load_campaign(write(tmp_path, base % ("hi", "2030-06-01 09:00"), "1.yaml")))
+    [moved] = expand(load_campaign(write(tmp_path, base % ("hi", "2030-06-02 09:00"), "2.yaml")))
+    [edited] = expand(load_campaign(write(tmp_path, base % ("hello", "2030-06-01 09:00"), "3.yaml")))
+    assert one.content_hash == moved.content_hash and one.schedule_hash != moved.schedule_hash
+    assert one.schedule_hash == edited.schedule_hash and one.content_hash != edited.content_hash

@@ -1,0 +1,123 @@
+"""The exactly-once protocol over a real SQLite ledger and in-memory providers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from postdeck.ledger.base import DeliveryStatus
+from postdeck.ledger.sqlite import SqliteLedger
+from postdeck.providers.base import Platform
+from postdeck.providers.chain import Chain, Link
+from postdeck.providers.errors import ProviderNotSent
+from postdeck.schemas.deliveries import Delivery, delivery_key
+
+from postdeck.errors import LedgerError
+from postdeck.publisher import publish_batch
+from tests.fakes import FakeProvider
+
+NOW = datetime(2030, 1, 1, 12, tzinfo=UTC)
+
+
+def deliveries(platforms=(Platform.TWITTER, Platform.LINKEDIN)) -> list[Delivery]:
+    return [Delivery(delivery_key("c", "a", p), "c", "a", p, "hello", (), None) for p in platforms]
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> SqliteLedger:
+    return SqliteLedger(tmp_path / "ledger.db")
+
+
+def test_publishes_once_and_a_second_run_sends_nothing(ledger: SqliteLedger) -> None:
+    provider = FakeProvider("first")
+    chain = Chain([Link("first:g", provider)])
+    first = publish_batch(deliveries(), ledger=ledger, chain=chain, owner="run-1", now=lambda: NOW)
+    assert [(r.action, r.status) for r in first] == [("sent", "posted")] * 2
+    assert ledger.get("c/a/twitter").url.startswith("https://twitter.test/")
+    second = publish_batch(deliveries(), ledger=ledger, chain=chain, owner="run-2", now=lambda: NOW)
+    assert [r.action for r in second] == ["unchanged"] * 2 and len(provider.creates) == 1
+
+
+def test_a_crash_after_the_create_is_recovered_by_lookup_not_resent(ledger: SqliteLedger) -> None:
+    provider = FakeProvider("first")
+    chain = Chain([Link("first:g", provider)])
+
+    class Crash(BaseException):
+        pass
+
+    def crash_on_record(*_a, **_k):
+        raise Crash
+
+    original = ledger.record
+    ledger.record = crash_on_record  # the worker dies between the provider's reply and the ledger write
+    with pytest.raises(Crash):
+        publish_batch(deliveries(), ledger=ledger, chain=chain, owner="dead", now=lambda: NOW)
+    ledger.record = original
+    assert len(provider.creates) == 1 and ledger.get("c/a/twitter").status == DeliveryStatus.CLAIMED
+
+    # While the dead run's lease lasts, nobody touches it.
+    held = publish_batch(deliveries(), ledger=ledger, chain=chain, owner="next", now=lambda: NOW)
+    assert {r.action for r in held} == {"held"}
+    later = NOW + timedelta(hours=1)
+    reports = publish_batch(deliveries(), ledger=ledger, chain=chain, owner="next", now=lambda: later)
+    assert {(r.action, r.status) for r in reports} == {("recovered", "posted")}
+    assert len(provider.creates) == 1
+
+
+def test_a_crash_before_any_create_is_sent_after_the_lease(ledger: SqliteLedger) -> None:
+    provider = FakeProvider("first")
+    chain = Chain([Link("first:g", provider)])
+    for d in deliveries():  # claimed, then the run died before reaching a provider
+        from postdeck.publisher import _claim_request
+
+        ledger.claim(_claim_request(d), owner="dead", lease_seconds=60, now=NOW)
+    reports = publish_batch(
+        deliveries(), ledger=ledger, chain=chain, owner="next", now=lambda: NOW + timedelta(minutes=5)
+    )
+    assert {(r.action, r.status) for r in reports} == {("sent", "posted")} and len(provider.creates) == 1
+
+
+def test_no_provider_call_when_the_claim_cannot_be_recorded(ledger: SqliteLedger) -> None:
+    provider = FakeProvider("first")
+
+    def down(*_a, **_k):
+        raise LedgerError("database is down")
+
+    ledger.claim = down
+    reports = publish_batch(
+        deliveries(), ledger=ledger, chain=Chain([Link("f:g", provider)]), owner="r", now=lambda: NOW
+    )
+    assert {r.action for r in reports} == {"not-sent"} and provider.creates == []
+
+
+def test_no_provider_call_when_the_attempt_cannot_be_noted(ledger: SqliteLedger) -> None:
+    provider = FakeProvider("first")
+
+    def down(*_a, **_k):
+        raise LedgerError("database is down")
+
+    ledger.note_attempt = down
+    reports = publish_batch(
+        deliveries(), ledger=ledger, chain=Chain([Link("f:g", provider)]), owner="r", now=lambda: NOW
+    )
+    assert {r.action for r in reports} == {"not-sent"} and provider.creates == []
+
+
+def test_failover_is_recorded_with_the_provider_that_posted(ledger: SqliteLedger) -> None:
+    def refuse(_request):
+        raise ProviderNotSent("down", provider="first")
+
+    first, second = FakeProvider("first", before_create=refuse), FakeProvider("second")
+    chain = Chain([Link("first:g", first), Link("second:g", second)])
+    publish_batch(deliveries(), ledger=ledger, chain=chain, owner="r", now=lambda: NOW)
+    record = ledger.get("c/a/linkedin")
+    assert record.provider == "second" and record.attempted_providers == ("first:g", "second:g")
+
+
+def test_each_provider_post_gets_one_history_row(ledger: SqliteLedger) -> None:
+    chain = Chain([Link("first:g", FakeProvider("first"))])
+    publish_batch(deliveries(), ledger=ledger, chain=chain, owner="r", now=lambda: NOW)
+    with ledger._connect() as conn:
+        rows = conn.execute("SELECT provider, platforms, status, content FROM social_posts").fetchall()
+    assert [tuple(r) for r in rows] == [("first", '["twitter", "linkedin"]', "posted", "hello")]
