@@ -1,0 +1,42 @@
+"""Test isolation: no test sees the developer's keys, ledger, sandbox state or Prefect home."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+# Before anything imports Prefect: keep its home (which `import prefect` creates) out of the user's.
+_PREFECT_HOME = tempfile.mkdtemp(prefix="postdeck-prefect-home-")
+os.environ["PREFECT_HOME"] = _PREFECT_HOME
+os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+os.environ["DO_NOT_TRACK"] = "1"
+os.environ.pop("PREFECT_API_URL", None)
+os.environ.pop("PREFECT_PROFILE", None)
+
+REPO = Path(__file__).resolve().parents[1]
+
+_SECRET_ENV = (
+    "POSTFORME_API_KEY",
+    "POSTFORME_BASE_URL",
+    "LATE_API_KEY",
+    "LATE_BASE_URL",
+    "SUPABASE_URL",
+    "SUPABASE_SERVICE_ROLE_KEY",
+    "ENCRYPTION_KEY",
+)
+
+
+@pytest.fixture(autouse=True)
+def isolated_postdeck(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test gets its own ledger, journal and sandbox state, and no provider keys."""
+    for name in _SECRET_ENV:
+        monkeypatch.delenv(name, raising=False)
+    state = tmp_path / "postdeck-state"
+    state.mkdir()
+    monkeypatch.setenv("POSTDECK_LEDGER", str(state / "ledger.db"))
+    monkeypatch.setenv("POSTDECK_SANDBOX_DIR", str(state / "sandbox"))
+    monkeypatch.setenv("POSTDECK_JOURNAL", str(state / "journal.jsonl"))
+    return state

@@ -1,0 +1,400 @@
+"""LateClient against the LATE simulator over loopback, and its failure classification."""
+
+from __future__ import annotations
+
+import pickle
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from postdeck.providers import late as late_module
+from postdeck.providers.base import Platform, PostRequest, Provider, Target, TargetStatus
+from postdeck.providers.errors import (
+    ProviderError,
+    ProviderMaybeSent,
+    ProviderNotSent,
+    ProviderRejected,
+    ProviderThrottled,
+)
+from postdeck.providers.late import LateClient, post_body, request_id_for
+from postdeck.providers.sim.late_app import SANDBOX_LATE_KEY, LateSim, create_app
+from postdeck.providers.sim.server import SandboxServer, free_port
+
+from postdeck.errors import CredentialsError
+
+
+@pytest.fixture
+def sim() -> LateSim:
+    return LateSim()
+
+
+@pytest.fixture
+def server(sim: LateSim) -> Iterator[SandboxServer]:
+    with SandboxServer(create_app(sim)) as running:
+        yield running
+
+
+@pytest.fixture
+def client(server: SandboxServer) -> Iterator[LateClient]:
+    late = LateClient(api_key=SANDBOX_LATE_KEY, base_url=server.url + "/api")
+    yield late
+    late.close()
+
+
+def target(sim: LateSim, platform: str, caption: str = "Hello", **options) -> Target:
+    return Target(Platform(platform), sim.account(platform)["_id"], caption, options)
+
+
+def request(
+    key: str, *targets: Target, caption: str = "Hello", media=(), at: datetime | None = None
+) -> PostRequest:
+    return PostRequest(
+        post_key=key, caption=caption, targets=targets, media_urls=tuple(media), scheduled_at=at
+    )
+
+
+def only_post(sim: LateSim) -> dict:
+    (post,) = sim.posts.values()
+    return post
+
+
+# --- configuration ---------------------------------------------------------------------------------
+
+
+def test_is_a_provider_and_needs_a_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(CredentialsError) as exc:
+        LateClient()
+    assert "api_key" in str(exc.value) and "LATE_API_KEY" in str(exc.value)
+    monkeypatch.setenv("LATE_API_KEY", "from-env-key")
+    monkeypatch.setenv("LATE_BASE_URL", "http://127.0.0.1:9/api/")
+    client = LateClient()
+    assert isinstance(client, Provider) and client.name == "late"
+    assert client.base_url == "http://127.0.0.1:9/api"
+    assert "from-env-key" not in repr(client) and "from-env-key" not in str(client)
+    monkeypatch.delenv("LATE_BASE_URL")
+    assert LateClient(api_key="k").base_url == "https://zernio.com/api"
+
+
+def test_request_id_is_a_stable_uuid_of_the_post_key() -> None:
+    rid = request_id_for("9f2c4e")
+    assert uuid.UUID(rid).version == 5
+    assert rid == request_id_for("9f2c4e") != request_id_for("9f2c4f")
+
+
+def test_body_always_says_publish_now_or_scheduled_for() -> None:
+    twitter = Target(Platform.TWITTER, "a" * 24, "Hi")
+    now_body = post_body(request("k", twitter, caption="Hi"))
+    assert now_body["publishNow"] is True and "scheduledFor" not in now_body
+    assert now_body["metadata"] == {"postdeck_post_key": "k"}
+    at = datetime(2030, 5, 1, 9, 30, tzinfo=UTC)
+    later = post_body(request("k", twitter, caption="Hi", at=at))
+    assert later["scheduledFor"] == "2030-05-01T09:30:00+00:00" and "publishNow" not in later
+    with pytest.raises(ValueError):
+        post_body(request("k", twitter, caption="Hi", at=datetime(2030, 5, 1, 9, 30)))
+
+
+# --- against the simulator -------------------------------------------------------------------------
+
+
+def test_accounts_fill_profile_and_skip_disconnected(client: LateClient, sim: LateSim) -> None:
+    sim.set_connected("tiktok", False)
+    accounts = client.accounts()
+    assert {a.platform for a in accounts} == set(Platform) - {Platform.TIKTOK}
+    twitter = next(a for a in accounts if a.platform == Platform.TWITTER)
+    assert twitter.id == sim.account("twitter")["_id"] and twitter.username == "postdeck_sandbox"
+    assert all(a.profile_id == sim.profile["_id"] and a.provider == "late" for a in accounts)
+
+
+def test_upload_puts_the_bytes_and_returns_the_public_url(client: LateClient, sim: LateSim) -> None:
+    url = client.upload(b"\x89PNG fake", content_type="image/png", filename="cover art.png")
+    assert url.startswith("https://media.zernio.com/temp/") and url.endswith("_cover_art.png")
+    key = url.removeprefix("https://media.zernio.com/")
+    assert sim.uploads[key] == ("image/png", b"\x89PNG fake")
+
+
+def test_publish_now_is_posted_with_urls_and_media(client: LateClient, sim: LateSim) -> None:
+    image = client.upload(b"img", content_type="image/jpeg", filename="a.jpg")
+    video = client.upload(b"vid", content_type="video/mp4", filename="b.mp4")
+    outcome = client.create(
+        request("key-now", target(sim, "twitter"), target(sim, "threads"), media=(image, video))
+    )
+    assert outcome.provider == "late" and outcome.provider_post_id == only_post(sim)["_id"]
+    twitter = outcome.result_for(Platform.TWITTER)
+    assert twitter.status == TargetStatus.POSTED and twitter.account_id == sim.account("twitter")["_id"]
+    assert twitter.url == f"https://twitter.com/postdeck_sandbox/status/{twitter.platform_post_id}"
+    assert outcome.result_for(Platform.THREADS).url.startswith("https://www.threads.net/@postdeck_sandbox/")
+    assert [(m["type"], m["url"]) for m in only_post(sim)["mediaItems"]] == [
+        ("image", image),
+        ("video", video),
+    ]
+
+
+def test_partial_failure_then_retry(client: LateClient, sim: LateSim) -> None:
+    sim.fail_platforms = {"bluesky"}
+    outcome = client.create(request("key-partial", target(sim, "twitter"), target(sim, "bluesky")))
+    assert outcome.result_for(Platform.TWITTER).status == TargetStatus.POSTED
+    bluesky = outcome.result_for(Platform.BLUESKY)
+    assert bluesky.status == TargetStatus.FAILED and "simulated failure" in bluesky.error
+    sim.fail_platforms = set()
+    retried = client.retry(outcome.provider_post_id)
+    assert retried.result_for(Platform.BLUESKY).status == TargetStatus.POSTED
+    assert retried.result_for(Platform.TWITTER).url == outcome.result_for(Platform.TWITTER).url
+
+
+def test_scheduled_then_posted_after_the_tick(client: LateClient, sim: LateSim) -> None:
+    at = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=2)
+    outcome = client.create(request("key-later", target(sim, "linkedin"), at=at))
+    assert outcome.scheduled_at == at
+    assert outcome.result_for(Platform.LINKEDIN).status == TargetStatus.SCHEDULED
+    assert only_post(sim)["status"] == "scheduled"
+    sim.clock = lambda: at + timedelta(minutes=1)
+    assert sim.tick() == 1
+    later = client.get(outcome.provider_post_id)  # GET populates accountId as an object
+    linkedin = later.result_for(Platform.LINKEDIN)
+    assert linkedin.status == TargetStatus.POSTED and linkedin.account_id == sim.account("linkedin")["_id"]
+    assert linkedin.url.startswith("https://www.linkedin.com/feed/update/")
+
+
+def test_update_reschedules_a_scheduled_post(client: LateClient, sim: LateSim) -> None:
+    at = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=2)
+    outcome = client.create(request("key-upd", target(sim, "facebook"), at=at))
+    moved = at + timedelta(days=1)
+    updated = client.update(
+        outcome.provider_post_id,
+        request("key-upd", target(sim, "facebook", "New"), caption="New", at=moved),
+    )
+    assert updated.scheduled_at == moved
+    assert updated.result_for(Platform.FACEBOOK).status == TargetStatus.SCHEDULED
+    assert only_post(sim)["content"] == "New"
+
+
+def test_lookup_finds_the_post_key_and_none_otherwise(client: LateClient, sim: LateSim) -> None:
+    created = client.create(
+        request("key-find-me", target(sim, "pinterest", board="b1"), media=["https://x.test/p.png"])
+    )
+    found = client.lookup("key-find-me")
+    assert found is not None and found.provider_post_id == created.provider_post_id
+    assert found.result_for(Platform.PINTEREST).status == TargetStatus.POSTED
+    assert client.lookup("key-never-sent") is None
+
+
+def test_lookup_pages_newest_first_within_a_bound(
+    client: LateClient, sim: LateSim, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for n in range(5):
+        client.create(request(f"key-{n}", target(sim, "bluesky", f"post {n}"), caption=f"post {n}"))
+        time.sleep(0.002)  # distinct createdAt (milliseconds)
+    monkeypatch.setattr(late_module, "LOOKUP_PAGE_SIZE", 2)
+    assert client.lookup("key-0") is not None  # on page 3 of created-desc
+    monkeypatch.setattr(late_module, "LOOKUP_MAX_PAGES", 2)
+    assert client.lookup("key-0") is None  # beyond the bound
+    assert client.lookup("key-4") is not None
+
+
+def test_request_id_replay_creates_nothing(client: LateClient, sim: LateSim) -> None:
+    req = request("key-replay", target(sim, "instagram"), media=["https://x.test/i.jpg"])
+    first = client.create(req)
+    second = client.create(req)
+    assert second.provider_post_id == first.provider_post_id
+    assert second.result_for(Platform.INSTAGRAM).status == TargetStatus.POSTED
+    stats = sim.stats()
+    assert stats["create_calls"] == 2 and stats["posts_created"] == 1
+    assert stats["creates_by_request_id"] == {request_id_for("key-replay"): 1}
+    assert stats["creates_by_post_key"] == {"key-replay": 1}
+
+
+def test_duplicate_content_409_returns_the_existing_post(client: LateClient, sim: LateSim) -> None:
+    first = client.create(request("key-a", target(sim, "twitter")))
+    again = client.create(request("key-b", target(sim, "twitter")))  # new request id, same content
+    assert again.provider_post_id == first.provider_post_id
+    assert again.result_for(Platform.TWITTER).status == TargetStatus.POSTED
+    assert sim.stats()["posts_created"] == 1 and sim.stats()["create_calls"] == 2
+
+
+def test_replay_when_dedup_runs_first_still_creates_nothing(client: LateClient, sim: LateSim) -> None:
+    sim.dedup_first = True  # what the vendor SDK reports live: 409 before the request-id check
+    req = request("key-live", target(sim, "threads"))
+    first = client.create(req)
+    assert client.create(req).provider_post_id == first.provider_post_id
+    assert sim.stats()["posts_created"] == 1
+
+
+def test_custom_content_and_options_reach_the_sim(client: LateClient, sim: LateSim) -> None:
+    client.create(
+        request(
+            "key-opts",
+            target(sim, "twitter", "Short for X"),
+            target(sim, "linkedin"),
+            target(sim, "youtube", title="Launch", privacy="unlisted"),
+            target(sim, "tiktok", privacy="public"),
+            target(sim, "pinterest", board="987"),
+            target(sim, "facebook", page="555"),
+            target(sim, "instagram", placement="stories"),
+            target(sim, "linkedin", organization="42"),
+            media=["https://x.test/v.mp4"],
+        )
+    )
+    targets = only_post(sim)["platforms"]
+    assert targets[0]["customContent"] == "Short for X"
+    assert "customContent" not in targets[1] and "platformSpecificData" not in targets[1]
+    assert [t.get("platformSpecificData") for t in targets[2:]] == [
+        {"title": "Launch", "visibility": "unlisted"},
+        {"privacyLevel": "PUBLIC_TO_EVERYONE"},
+        {"boardId": "987"},
+        {"pageId": "555"},
+        {"contentType": "story"},
+        {"organizationUrn": "urn:li:organization:42"},
+    ]
+
+
+def test_cancel_deletes_a_scheduled_post_only(client: LateClient, sim: LateSim) -> None:
+    at = datetime.now(UTC) + timedelta(hours=1)
+    scheduled = client.create(
+        request("key-cancel", target(sim, "tiktok"), at=at, media=["https://x.test/t.mp4"])
+    )
+    client.cancel(scheduled.provider_post_id)
+    assert sim.posts == {}
+    with pytest.raises(ProviderRejected) as gone:
+        client.get(scheduled.provider_post_id)
+    assert gone.value.status == 404 and gone.value.message == "Not found"
+    published = client.create(
+        request("key-live-post", target(sim, "tiktok"), media=["https://x.test/t2.mp4"])
+    )
+    with pytest.raises(ProviderRejected) as refused:
+        client.cancel(published.provider_post_id)
+    assert refused.value.status == 400 and not refused.value.provider_specific
+
+
+# --- failures ------------------------------------------------------------------------------------
+
+
+def test_wrong_key_is_a_provider_specific_rejection_without_the_key(server: SandboxServer) -> None:
+    secret = "zz-wrong-key-4f9a1c"
+    client = LateClient(api_key=secret, base_url=server.url + "/api")
+    with pytest.raises(ProviderRejected) as exc:
+        client.accounts()
+    error = exc.value
+    assert error.status == 401 and error.provider_specific and error.message == "Unauthorized"
+    assert error.request_id  # LATE's X-Request-Id, quoted in support tickets
+    for text in (str(error), repr(error), error.body, pickle.dumps(error).decode("latin-1"), repr(client)):
+        assert secret not in text
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is ProviderRejected and copy.provider_specific and copy.status == 401
+
+
+def test_disconnected_account_is_provider_specific(client: LateClient, sim: LateSim) -> None:
+    twitter = target(sim, "twitter")
+    sim.set_connected("twitter", False)
+    with pytest.raises(ProviderRejected) as exc:
+        client.create(request("key-disc", twitter))
+    assert exc.value.status == 403 and exc.value.provider_specific
+    with pytest.raises(ProviderRejected) as bad:
+        client.create(request("key-empty", caption=""))  # no platforms: the content is at fault
+    assert bad.value.status == 400 and not bad.value.provider_specific
+
+
+def test_closed_port_is_not_sent() -> None:
+    client = LateClient(api_key="k", base_url=f"http://127.0.0.1:{free_port()}/api")
+    with pytest.raises(ProviderNotSent) as exc:
+        client.create(request("key-closed", Target(Platform.TWITTER, "a" * 24, "Hello")))
+    assert exc.value.method == "POST" and "ConnectError" in exc.value.message
+
+
+def test_read_timeout_is_maybe_sent_and_lookup_then_finds_it(server: SandboxServer, sim: LateSim) -> None:
+    sim.publish_delay = 1.0
+    client = LateClient(api_key=SANDBOX_LATE_KEY, base_url=server.url + "/api", timeout=httpx.Timeout(0.3))
+    with pytest.raises(ProviderMaybeSent) as exc:
+        client.create(request("key-slow", target(sim, "youtube", title="T"), media=["https://x.test/y.mp4"]))
+    assert "ReadTimeout" in exc.value.message
+    during = client.lookup("key-slow")  # the post exists while LATE is still publishing it
+    assert during is not None and during.result_for(Platform.YOUTUBE).status == TargetStatus.PENDING
+    time.sleep(1.2)
+    after = client.lookup("key-slow")
+    assert after is not None and after.result_for(Platform.YOUTUBE).status == TargetStatus.POSTED
+    assert sim.stats()["posts_created"] == 1
+
+
+def test_throttled_with_retry_after(client: LateClient, sim: LateSim) -> None:
+    sim.rate_limit = 1
+    client.accounts()
+    with pytest.raises(ProviderThrottled) as exc:
+        client.accounts()
+    assert exc.value.status == 429 and 1 <= exc.value.retry_after <= 61
+
+
+def test_5xx_is_maybe_sent_on_post_and_not_sent_on_get(client: LateClient, sim: LateSim) -> None:
+    sim.fail_next(502, after_processing=True)  # the post is created, the reply is lost
+    with pytest.raises(ProviderMaybeSent) as exc:
+        client.create(request("key-5xx", target(sim, "bluesky")))
+    assert exc.value.status == 502
+    assert client.lookup("key-5xx") is not None
+    sim.fail_next(503)
+    with pytest.raises(ProviderNotSent):
+        client.get(only_post(sim)["_id"])
+
+
+@pytest.mark.parametrize(
+    ("raised", "kind"),
+    [
+        (httpx.ConnectTimeout("t"), ProviderNotSent),
+        (httpx.PoolTimeout("t"), ProviderNotSent),
+        (httpx.ReadTimeout("t"), ProviderMaybeSent),
+        (httpx.WriteTimeout("t"), ProviderMaybeSent),
+        (httpx.ReadError("t"), ProviderMaybeSent),
+        (httpx.RemoteProtocolError("t"), ProviderMaybeSent),
+    ],
+)
+def test_transport_errors_are_classified(raised: Exception, kind: type[ProviderError]) -> None:
+    def fail(http_request: httpx.Request) -> httpx.Response:
+        raise raised
+
+    http = httpx.Client(transport=httpx.MockTransport(fail))
+    client = LateClient(api_key="k", base_url="http://late.test/api", http_client=http)
+    with pytest.raises(ProviderError) as exc:
+        client.create(request("key-t", Target(Platform.TWITTER, "a" * 24, "Hello")))
+    assert type(exc.value) is kind
+    client.close()
+    assert not http.is_closed  # a caller's client is the caller's to close
+
+
+@pytest.mark.parametrize(
+    ("method", "status", "body", "kind", "specific"),
+    [
+        ("GET", 401, {"error": "Invalid API key", "code": "UNAUTHORIZED"}, ProviderRejected, True),
+        ("POST", 402, {"error": "Payment required", "code": "PAYMENT_REQUIRED"}, ProviderRejected, True),
+        ("POST", 403, {"error": "Forbidden"}, ProviderRejected, True),
+        ("POST", 403, {"error": "Blocked", "code": "PLATFORM_BETA_RESTRICTED"}, ProviderRejected, False),
+        ("POST", 400, {"error": "Bad", "code": "VALIDATION_ERROR"}, ProviderRejected, False),
+        ("GET", 404, {"error": "Not found"}, ProviderRejected, False),
+        ("POST", 408, {}, ProviderNotSent, False),
+        ("POST", 500, {"error": "Internal"}, ProviderMaybeSent, False),
+        ("PUT", 504, {}, ProviderMaybeSent, False),
+        ("GET", 500, {"error": "Internal"}, ProviderNotSent, False),
+    ],
+)
+def test_status_classification(
+    method: str, status: int, body: dict, kind: type[ProviderError], specific: bool
+) -> None:
+    reply = httpx.Response(status, json=body, headers={"X-Request-Id": "rid-1"})
+    reply.request = httpx.Request(method, "http://late.test/api/v1/posts")
+    error = late_module.provider_error(method, "http://late.test/api/v1/posts", response=reply)
+    assert type(error) is kind and error.provider_specific is specific
+    assert error.status == status and error.request_id == "rid-1"
+    assert error.message == body.get("error", f"HTTP {status}")
+
+
+def test_retry_after_accepts_seconds_dates_and_the_reset_header() -> None:
+    def throttled(headers: dict[str, str]) -> float | None:
+        reply = httpx.Response(429, json={"error": "Rate limit exceeded"}, headers=headers)
+        error = late_module.provider_error("POST", "http://late.test/api/v1/posts", response=reply)
+        assert isinstance(error, ProviderThrottled)
+        return error.retry_after
+
+    assert throttled({"Retry-After": "7"}) == 7.0
+    soon = datetime.now(UTC) + timedelta(seconds=30)
+    assert 25 <= throttled({"Retry-After": soon.strftime("%a, %d %b %Y %H:%M:%S GMT")}) <= 31
+    assert 40 <= throttled({"X-RateLimit-Reset": str(int(time.time()) + 45)}) <= 45
+    assert throttled({}) is None
