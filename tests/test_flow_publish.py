@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from postdeck.ledger.base import DeliveryStatus
 from postdeck.ledger.sqlite import SqliteLedger
+
 from tests.conftest import REPO
 from tests.prefect_harness import prefect_api  # noqa: F401  (fixture)
 
@@ -28,7 +28,9 @@ def sandbox_creates(state: Path) -> int:
     return total
 
 
-def test_example_publishes_every_delivery_once_and_a_second_run_creates_nothing(isolated_postdeck: Path) -> None:
+def test_example_publishes_every_delivery_once_and_a_second_run_creates_nothing(
+    isolated_postdeck: Path,
+) -> None:
     from postdeck.flows.publish import publish_campaign
 
     reports = publish_campaign(campaign=EXAMPLE, sandbox=True)

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from postdeck.ledger.base import DeliveryStatus
 from postdeck.ledger.sqlite import SqliteLedger
 from postdeck.providers.sim.server import free_port
+
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.e2e
@@ -54,7 +54,15 @@ def prefect_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str
 
 def test_deployment_run_publishes_the_example_through_the_worker(prefect_stack: dict[str, str]) -> None:
     run = subprocess.run(
-        [str(BIN / "prefect"), "deployment", "run", "publish-campaign/example", "--watch", "--watch-timeout", "240"],
+        [
+            str(BIN / "prefect"),
+            "deployment",
+            "run",
+            "publish-campaign/example",
+            "--watch",
+            "--watch-timeout",
+            "240",
+        ],
         env=prefect_stack,
         capture_output=True,
         text=True,
@@ -71,8 +79,12 @@ def test_deployment_run_publishes_the_example_through_the_worker(prefect_stack: 
 
     # The run's table artifact is in the Prefect API, with a link for every delivery.
     api = prefect_stack["PREFECT_API_URL"]
-    artifacts = httpx.post(f"{api}/artifacts/filter", json={"artifacts": {"key": {"any_": ["publish-example"]}}})
+    artifacts = httpx.post(
+        f"{api}/artifacts/filter", json={"artifacts": {"key": {"any_": ["publish-example"]}}}
+    )
     artifacts.raise_for_status()
     [artifact] = artifacts.json()
-    rows = artifact["data"] if isinstance(artifact["data"], list) else __import__("json").loads(artifact["data"])
+    rows = (
+        artifact["data"] if isinstance(artifact["data"], list) else __import__("json").loads(artifact["data"])
+    )
     assert len(rows) == 18 and all(row["url"].startswith("https://") for row in rows)
