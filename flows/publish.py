@@ -7,25 +7,22 @@ postdeck.publisher, providers.chain) that the CLI and the tests call too.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
 
-from postdeck.ledger.credentials import CredentialStore
-from postdeck.ledger.sqlite import SqliteLedger
-from postdeck.providers.chain import Chain
-from postdeck.providers.factory import build_chain, chain_links, close_chain, sandbox_links
-from postdeck.schemas.deliveries import Delivery, expand
-from postdeck.schemas.loader import load_campaign
-from postdeck.schemas.timing import check_not_in_past
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
+from postdeck.flows.chains import publishing_chain
+from postdeck.ledger.sqlite import SqliteLedger
 from postdeck.plan import Action, make_plan
+from postdeck.providers.chain import Chain
 from postdeck.publisher import DeliveryReport, publish_batch
+from postdeck.schemas.deliveries import Delivery, expand
+from postdeck.schemas.loader import load_campaign
+from postdeck.schemas.timing import check_not_in_past
 
 
 @task(name="publish-batch", cache_policy=NO_CACHE, retries=0)
@@ -40,33 +37,6 @@ def publish_batch_task(
             "%s → %s %s %s", report.key, report.action, report.status, report.url or report.error or ""
         )
     return [asdict(r) for r in reports]
-
-
-@contextmanager
-def publishing_chain(owner: str | None, ledger: SqliteLedger, *, sandbox: bool) -> Iterator[Chain]:
-    if sandbox:
-        from postdeck.providers.sim.sandbox import SANDBOX_LATE_KEY, SANDBOX_POSTFORME_KEY, start_sandbox
-
-        with start_sandbox() as box:
-            chain = build_chain(
-                sandbox_links(
-                    box.postforme_url,
-                    box.late_url,
-                    postforme_key=SANDBOX_POSTFORME_KEY,
-                    late_key=SANDBOX_LATE_KEY,
-                ),
-                ledger,
-            )
-            try:
-                yield chain
-            finally:
-                close_chain(chain)
-    else:
-        chain = build_chain(chain_links(owner, store=CredentialStore(ledger)), ledger)
-        try:
-            yield chain
-        finally:
-            close_chain(chain)
 
 
 @flow(name="publish-campaign", flow_run_name="publish-{campaign}", log_prints=False)

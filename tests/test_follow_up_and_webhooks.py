@@ -1,0 +1,151 @@
+"""Scheduled posts followed to the end: by polling (follow_up) and by the providers' webhooks.
+
+Real simulators over loopback; the simulators' clocks are moved past the posts' time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from postdeck.follow_up import follow_up
+from postdeck.ledger.base import DeliveryStatus
+from postdeck.ledger.sqlite import SqliteLedger
+from postdeck.providers.base import Platform
+from postdeck.providers.factory import build_chain, sandbox_links
+from postdeck.providers.sim.sandbox import SANDBOX_LATE_KEY, SANDBOX_POSTFORME_KEY, Sandbox, start_sandbox
+from postdeck.publisher import publish_batch
+from postdeck.schemas.deliveries import Delivery, delivery_key
+from postdeck.webhooks import create_app, valid_late_signature, valid_postforme_secret
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.offset = timedelta()
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+
+@pytest.fixture
+def box() -> Iterator[Sandbox]:
+    sandbox = start_sandbox(persist=False)
+    clock = Clock()
+    sandbox.postforme._clock = clock  # the simulators' notion of now, moved by the tests
+    sandbox.late.clock = clock
+    sandbox.clock = clock  # type: ignore[attr-defined]
+    yield sandbox
+    sandbox.stop()
+
+
+def chain_for(box: Sandbox, ledger: SqliteLedger, only: str | None = None):
+    links = sandbox_links(
+        box.postforme_url, box.late_url, postforme_key=SANDBOX_POSTFORME_KEY, late_key=SANDBOX_LATE_KEY
+    )
+    return build_chain([link for link in links if only is None or link.label.startswith(only)], ledger)
+
+
+def schedule(ledger: SqliteLedger, chain, when: datetime) -> list[Delivery]:
+    deliveries = [
+        Delivery(delivery_key("launch", "teaser", p), "launch", "teaser", p, "Coming soon", (), when)
+        for p in (Platform.TWITTER, Platform.BLUESKY)
+    ]
+    reports = publish_batch(deliveries, ledger=ledger, chain=chain, owner="run")
+    assert {r.status for r in reports} == {"scheduled"}
+    return deliveries
+
+
+@pytest.mark.parametrize("provider", ["postforme", "late"])
+def test_follow_up_records_posted_once_the_time_has_passed(
+    box: Sandbox, tmp_path: Path, provider: str
+) -> None:
+    ledger = SqliteLedger(tmp_path / "l.db")
+    chain = chain_for(box, ledger, only=provider)
+    schedule(ledger, chain, datetime.now(UTC) + timedelta(minutes=10))
+    records = ledger.deliveries("launch")
+
+    early = follow_up(records, ledger=ledger, chain=chain)
+    assert {r.after for r in early} == {"scheduled"}
+
+    box.clock.offset = timedelta(minutes=15)
+    (box.postforme if provider == "postforme" else box.late).tick()
+    reports = follow_up(records, ledger=ledger, chain=chain)
+    assert {(r.before, r.after) for r in reports} == {("scheduled", "posted")}
+    assert all(r.url and r.url.startswith("https://") for r in reports)
+    assert {r.status for r in ledger.deliveries("launch")} == {DeliveryStatus.POSTED}
+    # Followed up again: nothing left to do, nothing re-recorded.
+    assert follow_up(ledger.deliveries("launch"), ledger=ledger, chain=chain) == []
+
+
+def test_late_webhook_with_a_valid_signature_records_the_outcome(box: Sandbox, tmp_path: Path) -> None:
+    ledger = SqliteLedger(tmp_path / "l.db")
+    chain = chain_for(box, ledger, only="late")
+    schedule(ledger, chain, datetime.now(UTC) + timedelta(minutes=10))
+    post_id = ledger.get("launch/teaser/twitter").provider_post_id
+    payload = {
+        "id": "evt_1",
+        "event": "post.published",
+        "timestamp": datetime.now(UTC).isoformat(),
+        "post": {
+            "id": post_id,
+            "content": "Coming soon",
+            "status": "published",
+            "platforms": [
+                {
+                    "platform": "twitter",
+                    "status": "published",
+                    "platformPostId": "1",
+                    "publishedUrl": "https://twitter.com/a/status/1",
+                },
+                {"platform": "bluesky", "status": "failed", "error": "rate limited by the platform"},
+            ],
+        },
+    }
+    body = json.dumps(payload).encode()
+    client = TestClient(create_app(ledger, chain_for=lambda owner: chain, late_secret="s3cret"))
+
+    forged = client.post("/webhooks/late", content=body, headers={"X-Zernio-Signature": "0" * 64})
+    assert (
+        forged.status_code == 401 and ledger.get("launch/teaser/twitter").status == DeliveryStatus.SCHEDULED
+    )
+
+    signature = hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
+    ok = client.post("/webhooks/late", content=body, headers={"X-Zernio-Signature": signature})
+    assert ok.status_code == 200 and ok.json()["changed"] == 2
+    assert ledger.get("launch/teaser/twitter").url == "https://twitter.com/a/status/1"
+    bluesky = ledger.get("launch/teaser/bluesky")
+    assert bluesky.status == DeliveryStatus.FAILED and bluesky.error == "rate limited by the platform"
+
+
+def test_postforme_webhook_checks_the_secret_then_reads_the_post(box: Sandbox, tmp_path: Path) -> None:
+    ledger = SqliteLedger(tmp_path / "l.db")
+    chain = chain_for(box, ledger, only="postforme")
+    schedule(ledger, chain, datetime.now(UTC) + timedelta(minutes=10))
+    post_id = ledger.get("launch/teaser/twitter").provider_post_id
+    box.clock.offset = timedelta(minutes=15)
+    box.postforme.tick()
+    client = TestClient(create_app(ledger, chain_for=lambda owner: chain, postforme_secret="whsec_abc"))
+    event = {"event_type": "social.post.updated", "data": {"id": post_id, "status": "processed"}}
+
+    wrong = client.post("/webhooks/postforme", json=event, headers={"Post-For-Me-Webhook-Secret": "whsec_x"})
+    assert wrong.status_code == 401 and ledger.get("launch/teaser/twitter").status == DeliveryStatus.SCHEDULED
+
+    ok = client.post("/webhooks/postforme", json=event, headers={"Post-For-Me-Webhook-Secret": "whsec_abc"})
+    assert ok.status_code == 200 and ok.json()["changed"] == 2
+    assert {r.status for r in ledger.deliveries("launch")} == {DeliveryStatus.POSTED}
+
+
+def test_signature_checks() -> None:
+    body = b'{"a":1}'
+    good = hmac.new(b"k", body, hashlib.sha256).hexdigest()
+    assert valid_late_signature(body, good, "k") and valid_late_signature(body, good.upper(), "k")
+    assert not valid_late_signature(body, good, "other") and not valid_late_signature(body, None, "k")
+    assert not valid_late_signature(body, good, "")  # no secret configured: refuse everything
+    assert valid_postforme_secret("whsec_1", "whsec_1") and not valid_postforme_secret("whsec_1", "")
