@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from postdeck.ledger.sqlite import SqliteLedger
 from pydantic import SecretStr
 
 from postdeck.errors import CredentialsError
+from postdeck.ledger.sqlite import SqliteLedger
 
 PROVIDERS = ("postforme", "late")
 

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 
+from postdeck.errors import LedgerError
 from postdeck.ledger.base import (
     Claim,
     ClaimRequest,
@@ -26,8 +27,6 @@ from postdeck.ledger.base import (
     Outcome,
 )
 from postdeck.ledger.transitions import check_transition
-
-from postdeck.errors import LedgerError
 
 DEFAULT_PATH = Path(".postdeck/ledger.db")
 

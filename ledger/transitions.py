@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from postdeck.ledger.base import DeliveryStatus as S
-
 from postdeck.errors import LedgerError
+from postdeck.ledger.base import DeliveryStatus as S
 
 ALLOWED: dict[S, frozenset[S]] = {
     S.CLAIMED: frozenset({S.POSTED, S.SCHEDULED, S.FAILED, S.UNKNOWN, S.CANCELLED}),

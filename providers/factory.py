@@ -10,13 +10,13 @@ import os
 from collections.abc import Callable
 
 import httpx
+
+from postdeck.errors import CredentialsError
 from postdeck.ledger.credentials import CredentialStore
 from postdeck.providers.base import Provider
 from postdeck.providers.chain import NO_CREDENTIALS, Chain, Link, MediaCache
 from postdeck.providers.late import LateClient
 from postdeck.providers.postforme import PostForMeClient
-
-from postdeck.errors import CredentialsError
 
 ClientFactory = Callable[..., Provider]
 CLIENTS: dict[str, ClientFactory] = {"postforme": PostForMeClient, "late": LateClient}

@@ -23,6 +23,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+
+from postdeck.errors import CredentialsError
 from postdeck.providers.base import (
     Account,
     Platform,
@@ -40,8 +42,6 @@ from postdeck.providers.errors import (
     ProviderThrottled,
     redact,
 )
-
-from postdeck.errors import CredentialsError
 
 PROVIDER = "late"
 DEFAULT_BASE_URL = "https://zernio.com/api"

@@ -13,6 +13,9 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+from pydantic import SecretStr
+
+from postdeck.errors import CredentialsError
 from postdeck.providers.base import (
     Account,
     Platform,
@@ -30,9 +33,6 @@ from postdeck.providers.errors import (
     ProviderThrottled,
     redact,
 )
-from pydantic import SecretStr
-
-from postdeck.errors import CredentialsError
 
 DEFAULT_BASE_URL = "https://api.postforme.dev"
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)

@@ -11,12 +11,11 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from postdeck.errors import CampaignError, CampaignErrors
 from postdeck.providers.base import Platform
 from postdeck.schemas.loader import LoadedCampaign
 from postdeck.schemas.media import MediaRef, resolve_media
 from postdeck.schemas.render import render_caption
-
-from postdeck.errors import CampaignError, CampaignErrors
 
 
 def delivery_key(campaign: str, batch_id: str, platform: Platform | str, account: str | None = None) -> str:

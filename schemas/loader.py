@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from postdeck.schemas.campaign import Campaign, _IndexedError
-from postdeck.schemas.source import SourceDocument, dotted, load_yaml_with_locations
 from pydantic import ValidationError
 
 from postdeck.errors import CampaignError, CampaignErrors
+from postdeck.schemas.campaign import Campaign, _IndexedError
+from postdeck.schemas.source import SourceDocument, dotted, load_yaml_with_locations
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from postdeck.errors import CampaignError, CampaignErrors
 from postdeck.schemas.deliveries import Delivery
 from postdeck.schemas.loader import LoadedCampaign
-
-from postdeck.errors import CampaignError, CampaignErrors
 
 
 def check_not_in_past(loaded: LoadedCampaign, creates: Sequence[Delivery], now: datetime) -> None:

@@ -3,10 +3,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from postdeck.schemas.deliveries import expand
-from postdeck.schemas.loader import load_campaign
 
 from postdeck.errors import CampaignError, CampaignErrors
+from postdeck.schemas.deliveries import expand
+from postdeck.schemas.loader import load_campaign
 
 REPO = Path(__file__).resolve().parents[1]
 

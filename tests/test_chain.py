@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+
 from postdeck.ledger.base import DeliveryStatus
 from postdeck.providers.base import Platform
 from postdeck.providers.chain import Chain, Link, SendItem
 from postdeck.providers.errors import ProviderMaybeSent, ProviderNotSent, ProviderRejected, ProviderThrottled
-
 from tests.fakes import FakeProvider
 
 ITEMS = [SendItem("c/a/twitter", Platform.TWITTER, "hi"), SendItem("c/a/bluesky", Platform.BLUESKY, "hi")]

@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from postdeck.ledger.base import DeliveryStatus
 from postdeck.ledger.sqlite import SqliteLedger
-
 from tests.conftest import REPO
 from tests.prefect_harness import prefect_api  # noqa: F401  (fixture)
 

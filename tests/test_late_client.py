@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+
+from postdeck.errors import CredentialsError
 from postdeck.providers import late as late_module
 from postdeck.providers.base import Platform, PostRequest, Provider, Target, TargetStatus
 from postdeck.providers.errors import (
@@ -22,8 +24,6 @@ from postdeck.providers.errors import (
 from postdeck.providers.late import LateClient, post_body, request_id_for
 from postdeck.providers.sim.late_app import SANDBOX_LATE_KEY, LateSim, create_app
 from postdeck.providers.sim.server import SandboxServer, free_port
-
-from postdeck.errors import CredentialsError
 
 
 @pytest.fixture

@@ -33,9 +33,10 @@ from late.models import (
     SocialAccount,
 )
 from late.models._generated.models import Post3, PostPublishIncompleteResponse, Status31
+from pydantic import BaseModel
+
 from postdeck.providers.sim.late_app import SANDBOX_LATE_KEY, SIM_PLATFORMS, LateSim, create_app
 from postdeck.providers.sim.server import SandboxServer
-from pydantic import BaseModel
 
 OBJECT_ID = re.compile(r"^[0-9a-f]{24}$")
 

@@ -5,10 +5,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from postdeck.ledger.base import ClaimRequest, ClaimState, DeliveryStatus, Outcome
-from postdeck.ledger.sqlite import SqliteLedger
 
 from postdeck.errors import LedgerError
+from postdeck.ledger.base import ClaimRequest, ClaimState, DeliveryStatus, Outcome
+from postdeck.ledger.sqlite import SqliteLedger
 
 NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 

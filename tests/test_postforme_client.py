@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+
+from postdeck.errors import CredentialsError
 from postdeck.providers.base import Platform, PostRequest, Provider, Target, TargetStatus
 from postdeck.providers.errors import (
     ProviderMaybeSent,
@@ -18,8 +20,6 @@ from postdeck.providers.errors import (
 from postdeck.providers.postforme import PostForMeClient
 from postdeck.providers.sim.postforme_app import DEFAULT_API_KEY, PostForMeSim, RateLimit, create_app
 from postdeck.providers.sim.server import SandboxServer, free_port
-
-from postdeck.errors import CredentialsError
 
 MEDIA = "https://cdn.example.com/roast.jpg"
 

@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import post_for_me
 import pytest
+
 from postdeck.providers.sim.postforme_app import DEFAULT_API_KEY, PostForMeSim, RateLimit, create_app
 from postdeck.providers.sim.server import SandboxServer
 

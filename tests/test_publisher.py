@@ -6,15 +6,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+
+from postdeck.errors import LedgerError
 from postdeck.ledger.base import DeliveryStatus
 from postdeck.ledger.sqlite import SqliteLedger
 from postdeck.providers.base import Platform
 from postdeck.providers.chain import Chain, Link
 from postdeck.providers.errors import ProviderNotSent
-from postdeck.schemas.deliveries import Delivery, delivery_key
-
-from postdeck.errors import LedgerError
 from postdeck.publisher import publish_batch
+from postdeck.schemas.deliveries import Delivery, delivery_key
 from tests.fakes import FakeProvider
 
 NOW = datetime(2030, 1, 1, 12, tzinfo=UTC)

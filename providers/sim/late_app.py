@@ -38,7 +38,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from postdeck.providers.sim.common import digits, hex_id, js_iso, read_json, write_json_atomic
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
@@ -46,6 +45,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from postdeck.providers.sim.common import digits, hex_id, js_iso, read_json, write_json_atomic
 
 SANDBOX_LATE_KEY = "sandbox-late-key"
 SANDBOX_USERNAME = "postdeck_sandbox"

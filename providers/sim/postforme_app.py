@@ -27,6 +27,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
 from postdeck.providers.sim.common import (
     digits,
     hex_id,
@@ -38,10 +43,6 @@ from postdeck.providers.sim.common import (
     utc_now,
     write_json_atomic,
 )
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import Route
 
 DEFAULT_API_KEY = "sandbox-postforme-key"
 PLATFORMS = ("bluesky", "facebook", "instagram", "linkedin", "pinterest", "threads", "tiktok", "x", "youtube")

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from postdeck.ledger.base import DeliveryStatus
 from postdeck.ledger.sqlite import SqliteLedger
 from postdeck.providers.sim.server import free_port
-
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.e2e
