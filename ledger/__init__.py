@@ -1,0 +1,24 @@
+"""The ledger: every delivery, its outcome, the post history and users' encrypted provider keys.
+
+ledger = open_ledger()        # Supabase if SUPABASE_URL + SUPABASE_SERVICE_ROLE_KEY, else SQLite; journaled
+flush_journal(ledger)         # at the start of a run: write outcomes an earlier outage kept locally
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def open_ledger(*args: Any, **kwargs: Any) -> Any:
+    from postdeck.ledger.factory import open_ledger as _open  # keeps `import postdeck.ledger.base` light
+
+    return _open(*args, **kwargs)
+
+
+def flush_journal(ledger: Any, journal: Any = None) -> int:
+    from postdeck.ledger.journal import flush_journal as _flush
+
+    return _flush(ledger, journal)
+
+
+__all__ = ["flush_journal", "open_ledger"]

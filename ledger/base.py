@@ -10,6 +10,16 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
+from postdeck.errors import LedgerError
+
+
+class LedgerUnavailable(LedgerError):
+    """The database cannot be reached (down, unreadable, network): retry later, nothing was refused."""
+
+
+class LedgerRefused(LedgerError):
+    """The database answered and refused the change (a backwards move, another run's claim, bad data)."""
+
 
 class DeliveryStatus(StrEnum):
     CLAIMED = "claimed"
@@ -91,6 +101,49 @@ class Outcome:
     error: str | None = None
 
 
+@dataclass(frozen=True)
+class PostRecord:
+    """One row of the seed's social_posts history (one per provider post)."""
+
+    id: str
+    user_id: str | None
+    provider: str | None
+    provider_post_id: str | None
+    platforms: tuple[str, ...]
+    platform_post_ids: dict[str, str]
+    platform_post_urls: dict[str, str]
+    content: str | None
+    media_urls: tuple[str, ...]
+    scheduled_for: datetime | None
+    posted_at: datetime | None
+    status: str | None
+    error_message: str | None
+    campaign_id: str | None
+    batch_number: int | None
+    campaign: str | None
+    batch_id: str | None
+    post_key: str | None
+    created_at: datetime | None
+
+
+@dataclass(frozen=True)
+class CampaignRun:
+    """One publishing run of a campaign (a flow run), for `ledger status` and audits."""
+
+    id: str
+    campaign: str
+    status: str  # running | completed | failed | cancelled | crashed
+    flow_run_id: str | None = None
+    user_id: str | None = None
+    summary: dict | None = None
+    error: str | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+RUN_STATUSES = ("running", "completed", "failed", "cancelled", "crashed")
+
+
 class LedgerReader(Protocol):
     def get(self, key: str) -> DeliveryRecord | None: ...
 
@@ -117,3 +170,19 @@ class LedgerWriter(LedgerReader, Protocol):
     def cached_media_url(self, sha256: str, provider: str) -> str | None: ...
 
     def cache_media_url(self, sha256: str, provider: str, url: str) -> None: ...
+
+
+class PostHistory(Protocol):
+    def get_post_history(
+        self,
+        user_id: str | None = None,
+        *,
+        status: str | None = None,
+        platform: str | None = None,
+        campaign: str | None = None,
+        since: datetime | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[PostRecord]: ...
+
+    def get_post(self, post_id: str) -> PostRecord | None: ...

@@ -2,6 +2,8 @@
 
 Every operation opens its own short connection: SQLite connections must not cross threads, and
 Prefect runs tasks in a thread pool. Claims use BEGIN IMMEDIATE so two claimers serialise.
+Errors say which kind they are: LedgerUnavailable (the file cannot be reached: retry later) or
+LedgerRefused (the change is wrong: never retry it).
 """
 
 from __future__ import annotations
@@ -12,39 +14,47 @@ import sqlite3
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from postdeck.errors import LedgerError
 from postdeck.ledger.base import (
+    CampaignRun,
     Claim,
     ClaimRequest,
     ClaimState,
     DeliveryRecord,
     DeliveryStatus,
+    LedgerRefused,
+    LedgerUnavailable,
     Outcome,
+    PostRecord,
+)
+from postdeck.ledger.rows import (
+    campaign_run,
+    check_page,
+    check_run_status,
+    delivery_record,
+    iso,
+    post_record,
+    social_post_row,
 )
 from postdeck.ledger.transitions import check_transition
 
 DEFAULT_PATH = Path(".postdeck/ledger.db")
+_JSON_POST_COLUMNS = ("platforms", "platform_post_ids", "platform_post_urls", "media_urls")
+# Columns added after a table first shipped: CREATE TABLE IF NOT EXISTS does not add them to old files.
+_ADDED_COLUMNS = (("media_uploads", "user_id", "TEXT"),)
 
 
 def default_ledger_path() -> Path:
     return Path(os.environ.get("POSTDECK_LEDGER") or DEFAULT_PATH)
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).isoformat() if value else None
-
-
-def _dt(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
-
-
 class SqliteLedger:
-    """LedgerWriter over a SQLite file."""
+    """LedgerWriter, post history, campaign runs and credential rows over a SQLite file."""
 
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path else default_ledger_path()
@@ -54,38 +64,65 @@ class SqliteLedger:
                 conn.executescript(
                     resources.files("postdeck.ledger").joinpath("sqlite_schema.sql").read_text()
                 )
-        except (OSError, sqlite3.Error) as exc:
-            raise LedgerError(f"cannot open the ledger at {self.path}: {exc}") from None
+                _add_missing_columns(conn)
+        except OSError as exc:
+            raise LedgerUnavailable(f"cannot open the ledger at {self.path}: {exc}") from None
+        except LedgerError as exc:
+            raise LedgerUnavailable(f"cannot open the ledger: {exc}") from None
+
+    @property
+    def ident(self) -> str:
+        """Which database this is (journal entries are replayed only into the ledger they came from)."""
+        return f"sqlite:{self.path.resolve()}"
+
+    def __repr__(self) -> str:
+        return f"SqliteLedger({str(self.path)!r})"
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
         try:
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         except sqlite3.Error as exc:
-            raise LedgerError(f"cannot open the ledger at {self.path}: {exc}") from None
+            raise LedgerUnavailable(f"cannot open the ledger at {self.path}: {exc}") from None
         try:
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA busy_timeout=30000")
             yield conn
+        except sqlite3.IntegrityError as exc:
+            raise LedgerRefused(f"ledger {self.path}: {exc}") from None
+        except sqlite3.OperationalError as exc:  # cannot open, locked, read-only, disk I/O, missing table
+            raise LedgerUnavailable(f"ledger {self.path}: {exc}") from None
         except sqlite3.Error as exc:
             raise LedgerError(f"ledger {self.path}: {exc}") from None
         finally:
             conn.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._connect() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
 
     # --- reader -------------------------------------------------------------------------------
 
     def get(self, key: str) -> DeliveryRecord | None:
         with self._connect() as conn:
             row = conn.execute("SELECT * FROM deliveries WHERE key = ?", (key,)).fetchone()
-        return _record(row) if row else None
+        return delivery_record(row) if row else None
 
     def deliveries(self, campaign: str) -> list[DeliveryRecord]:
         with self._connect() as conn:
             rows = conn.execute(
                 "SELECT * FROM deliveries WHERE campaign = ? ORDER BY key", (campaign,)
             ).fetchall()
-        return [_record(r) for r in rows]
+        return [delivery_record(r) for r in rows]
 
     def all_deliveries(self, *, status: str | None = None) -> list[DeliveryRecord]:
         query, args = "SELECT * FROM deliveries", ()
@@ -93,73 +130,62 @@ class SqliteLedger:
             query, args = query + " WHERE status = ?", (status,)
         with self._connect() as conn:
             rows = conn.execute(query + " ORDER BY created_at, key", args).fetchall()
-        return [_record(r) for r in rows]
+        return [delivery_record(r) for r in rows]
 
     # --- writer -------------------------------------------------------------------------------
 
     def claim(self, request: ClaimRequest, *, owner: str, lease_seconds: float, now: datetime) -> Claim:
-        lease = _iso(now + timedelta(seconds=lease_seconds))
-        with self._connect() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                inserted = conn.execute(
-                    """INSERT INTO deliveries (key, campaign, batch_id, platform, status, owner, lease_until,
-                           attempts, content_hash, schedule_hash, caption, scheduled_for, user_id,
-                           created_at, updated_at)
-                       VALUES (?, ?, ?, ?, 'claimed', ?, ?, 1, ?, ?, ?, ?, ?, ?, ?)
-                       ON CONFLICT (key) DO NOTHING""",
-                    (
-                        request.key,
-                        request.campaign,
-                        request.batch_id,
-                        request.platform,
-                        owner,
-                        lease,
-                        request.content_hash,
-                        request.schedule_hash,
-                        request.caption,
-                        _iso(request.scheduled_for),
-                        request.user_id,
-                        _iso(now),
-                        _iso(now),
-                    ),
-                ).rowcount
-                row = conn.execute("SELECT * FROM deliveries WHERE key = ?", (request.key,)).fetchone()
-                record = _record(row)
-                if inserted:
-                    state = ClaimState.CLAIMED
-                elif record.status != DeliveryStatus.CLAIMED:
-                    state = ClaimState.DONE
-                elif record.owner != owner and record.lease_until and record.lease_until > now:
-                    state = ClaimState.HELD
-                else:
-                    # The owner died (lease expired) or this is our own earlier attempt (a retried run):
-                    # take it over; the caller must look the post up before sending anything.
-                    conn.execute(
-                        "UPDATE deliveries SET owner = ?, lease_until = ?, attempts = attempts + 1,"
-                        " updated_at = ? WHERE key = ?",
-                        (owner, lease, _iso(now), request.key),
-                    )
-                    record = _record(
-                        conn.execute("SELECT * FROM deliveries WHERE key = ?", (request.key,)).fetchone()
-                    )
-                    state = ClaimState.RECOVERED
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+        lease = now + timedelta(seconds=lease_seconds)
+        with self._transaction() as conn:
+            inserted = conn.execute(
+                """INSERT INTO deliveries (key, campaign, batch_id, platform, status, owner, lease_until,
+                       attempts, content_hash, schedule_hash, caption, scheduled_for, user_id,
+                       created_at, updated_at)
+                   VALUES (?, ?, ?, ?, 'claimed', ?, ?, 1, ?, ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT (key) DO NOTHING""",
+                (
+                    request.key,
+                    request.campaign,
+                    request.batch_id,
+                    request.platform,
+                    owner,
+                    iso(lease),
+                    request.content_hash,
+                    request.schedule_hash,
+                    request.caption,
+                    iso(request.scheduled_for),
+                    request.user_id,
+                    iso(now),
+                    iso(now),
+                ),
+            ).rowcount
+            record = self._row(conn, request.key)
+            if inserted:
+                state = ClaimState.CLAIMED
+            elif record.status != DeliveryStatus.CLAIMED:
+                state = ClaimState.DONE
+            elif record.owner != owner and record.lease_until and record.lease_until > now:
+                state = ClaimState.HELD
+            else:
+                # The owner died (lease expired) or this is our own earlier attempt (a retried run):
+                # take it over; the caller must look the post up before sending anything.
+                conn.execute(
+                    "UPDATE deliveries SET owner = ?, lease_until = ?, attempts = attempts + 1,"
+                    " updated_at = ? WHERE key = ?",
+                    (owner, iso(lease), iso(now), request.key),
+                )
+                record = self._row(conn, request.key)
+                state = ClaimState.RECOVERED
         return Claim(state=state, record=record)
 
     def note_attempt(self, keys: list[str], *, owner: str, provider: str, post_key: str) -> None:
-        with self._connect() as conn:
-            conn.execute("BEGIN IMMEDIATE")
+        with self._transaction() as conn:
             for key in keys:
                 row = conn.execute(
                     "SELECT attempted_providers FROM deliveries WHERE key = ? AND owner = ?", (key, owner)
                 ).fetchone()
                 if row is None:
-                    conn.execute("ROLLBACK")
-                    raise LedgerError(f"delivery {key} is not claimed by {owner}")
+                    raise LedgerRefused(f"delivery {key} is not claimed by {owner}")
                 attempted = [p for p in row["attempted_providers"].split(",") if p]
                 if provider not in attempted:
                     attempted.append(provider)
@@ -167,56 +193,98 @@ class SqliteLedger:
                     "UPDATE deliveries SET attempted_providers = ?, post_key = ? WHERE key = ?",
                     (",".join(attempted), post_key, key),
                 )
-            conn.execute("COMMIT")
 
     def record(self, key: str, outcome: Outcome, *, owner: str | None, now: datetime) -> DeliveryRecord:
-        with self._connect() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                row = conn.execute("SELECT * FROM deliveries WHERE key = ?", (key,)).fetchone()
-                if row is None:
-                    raise LedgerError(f"cannot record {key}: it was never claimed")
-                current = _record(row)
-                if owner is not None and current.status == DeliveryStatus.CLAIMED and current.owner != owner:
-                    raise LedgerError(f"cannot record {key}: claimed by another run ({current.owner})")
-                check_transition(key, current.status, outcome.status)
-                conn.execute(
-                    """UPDATE deliveries SET status = ?, provider = COALESCE(?, provider),
-                           provider_post_id = COALESCE(?, provider_post_id), post_key = COALESCE(?, post_key),
-                           platform_post_id = COALESCE(?, platform_post_id), url = COALESCE(?, url),
-                           error = ?, lease_until = NULL, updated_at = ?
-                       WHERE key = ?""",
-                    (
-                        outcome.status,
-                        outcome.provider,
-                        outcome.provider_post_id,
-                        outcome.post_key,
-                        outcome.platform_post_id,
-                        outcome.url,
-                        outcome.error,
-                        _iso(now),
-                        key,
-                    ),
-                )
-                record = _record(conn.execute("SELECT * FROM deliveries WHERE key = ?", (key,)).fetchone())
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-        return record
+        with self._transaction() as conn:
+            row = conn.execute("SELECT * FROM deliveries WHERE key = ?", (key,)).fetchone()
+            if row is None:
+                raise LedgerRefused(f"cannot record {key}: it was never claimed")
+            current = delivery_record(row)
+            if owner is not None and current.status == DeliveryStatus.CLAIMED and current.owner != owner:
+                raise LedgerRefused(f"cannot record {key}: claimed by another run ({current.owner})")
+            check_transition(key, current.status, outcome.status)
+            conn.execute(
+                """UPDATE deliveries SET status = ?, provider = COALESCE(?, provider),
+                       provider_post_id = COALESCE(?, provider_post_id), post_key = COALESCE(?, post_key),
+                       platform_post_id = COALESCE(?, platform_post_id), url = COALESCE(?, url),
+                       error = ?, lease_until = NULL, updated_at = ?
+                   WHERE key = ?""",
+                (
+                    outcome.status,
+                    outcome.provider,
+                    outcome.provider_post_id,
+                    outcome.post_key,
+                    outcome.platform_post_id,
+                    outcome.url,
+                    outcome.error,
+                    iso(now),
+                    key,
+                ),
+            )
+            return self._row(conn, key)
+
+    @staticmethod
+    def _row(conn: sqlite3.Connection, key: str) -> DeliveryRecord:
+        return delivery_record(conn.execute("SELECT * FROM deliveries WHERE key = ?", (key,)).fetchone())
+
+    # --- post history -------------------------------------------------------------------------
 
     def record_social_post(self, row: dict) -> str:
-        """Append one row to the seed's social_posts table; returns its id."""
-        row = {**row, "id": row.get("id") or str(uuid.uuid4())}
-        row.setdefault("created_at", _iso(datetime.now(UTC)))
-        for name in ("platforms", "platform_post_ids", "platform_post_urls", "media_urls"):
+        """Append one row to the seed's social_posts table; returns its id. A known id is not added twice."""
+        row = social_post_row(row)
+        row["id"] = str(row.get("id") or uuid.uuid4())
+        row["created_at"] = _text_time(row.get("created_at")) or iso(datetime.now(UTC))
+        for name in ("scheduled_for", "posted_at"):
+            row[name] = _text_time(row.get(name))
+        for name in _JSON_POST_COLUMNS:
             if name in row and not isinstance(row[name], str | None):
                 row[name] = json.dumps(row[name])
         columns = ", ".join(row)
         marks = ", ".join("?" for _ in row)
         with self._connect() as conn:
-            conn.execute(f"INSERT INTO social_posts ({columns}) VALUES ({marks})", tuple(row.values()))
+            conn.execute(
+                f"INSERT INTO social_posts ({columns}) VALUES ({marks}) ON CONFLICT (id) DO NOTHING",
+                tuple(row.values()),
+            )
         return row["id"]
+
+    def get_post_history(
+        self,
+        user_id: str | None = None,
+        *,
+        status: str | None = None,
+        platform: str | None = None,
+        campaign: str | None = None,
+        since: datetime | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[PostRecord]:
+        """A user's posts (everyone's with user_id=None), newest first."""
+        check_page(limit, offset)
+        where, args = [], []
+        for column, value in (("user_id", user_id), ("status", status), ("campaign", campaign)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(value)
+        if platform is not None:
+            where.append("EXISTS (SELECT 1 FROM json_each(social_posts.platforms) WHERE value = ?)")
+            args.append(platform)
+        if since is not None:
+            where.append("created_at >= ?")
+            args.append(iso(since))
+        query = "SELECT * FROM social_posts" + (" WHERE " + " AND ".join(where) if where else "")
+        with self._connect() as conn:
+            rows = conn.execute(
+                query + " ORDER BY created_at DESC, id LIMIT ? OFFSET ?", (*args, limit, offset)
+            ).fetchall()
+        return [post_record(r) for r in rows]
+
+    def get_post(self, post_id: str) -> PostRecord | None:
+        with self._connect() as conn:
+            row = conn.execute("SELECT * FROM social_posts WHERE id = ?", (post_id,)).fetchone()
+        return post_record(row) if row else None
+
+    # --- media cache --------------------------------------------------------------------------
 
     def cached_media_url(self, sha256: str, provider: str) -> str | None:
         with self._connect() as conn:
@@ -229,17 +297,114 @@ class SqliteLedger:
         with self._connect() as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO media_uploads (sha256, provider, media_url, created_at) VALUES (?, ?, ?, ?)",
-                (sha256, provider, url, _iso(datetime.now(UTC))),
+                (sha256, provider, url, iso(datetime.now(UTC))),
             )
 
+    # --- campaign runs ------------------------------------------------------------------------
 
-_FIELDS = {f.name for f in fields(DeliveryRecord)}
+    def start_campaign_run(
+        self, campaign: str, *, flow_run_id: str | None, user_id: str | None, now: datetime
+    ) -> str:
+        run_id = str(uuid.uuid4())
+        with self._connect() as conn:
+            conn.execute(
+                "INSERT INTO campaign_runs (id, campaign, flow_run_id, user_id, started_at) VALUES (?, ?, ?, ?, ?)",
+                (run_id, campaign, flow_run_id, user_id, iso(now)),
+            )
+        return run_id
+
+    def finish_campaign_run(
+        self, run_id: str, *, status: str, summary: dict, error: str | None = None, now: datetime
+    ) -> None:
+        check_run_status(status)
+        with self._connect() as conn:
+            changed = conn.execute(
+                "UPDATE campaign_runs SET status = ?, summary = ?, error = ?, finished_at = ?"
+                " WHERE id = ? AND status = 'running'",
+                (status, json.dumps(summary), error, iso(now), run_id),
+            ).rowcount
+        if not changed:
+            raise LedgerRefused(f"campaign run {run_id} is not running")
+
+    def campaign_runs(self, campaign: str | None = None, *, limit: int = 20) -> list[CampaignRun]:
+        query, args = "SELECT * FROM campaign_runs", ()
+        if campaign is not None:
+            query, args = query + " WHERE campaign = ?", (campaign,)
+        with self._connect() as conn:
+            rows = conn.execute(query + " ORDER BY started_at DESC, id LIMIT ?", (*args, limit)).fetchall()
+        return [campaign_run(r) for r in rows]
+
+    # --- credential rows (encrypted by ledger.credentials, never here) -------------------------
+
+    def credential_rows(self, user_id: str | None = None) -> list[dict[str, Any]]:
+        query, args = "SELECT * FROM user_social_credentials", ()
+        if user_id is not None:
+            query, args = query + " WHERE user_id = ?", (user_id,)
+        with self._connect() as conn:
+            rows = conn.execute(query + " ORDER BY user_id, provider", args).fetchall()
+        return [dict(r) for r in rows]
+
+    def credential_row(self, user_id: str, provider: str) -> dict[str, Any] | None:
+        with self._connect() as conn:
+            row = conn.execute(
+                "SELECT * FROM user_social_credentials WHERE user_id = ? AND provider = ?",
+                (user_id, provider),
+            ).fetchone()
+        return dict(row) if row else None
+
+    def upsert_credential_row(
+        self, user_id: str, provider: str, token: str, platforms: list[str], now: datetime
+    ) -> None:
+        with self._connect() as conn:
+            conn.execute(
+                """INSERT INTO user_social_credentials (user_id, provider, encrypted_api_key, connected_platforms,
+                       updated_at) VALUES (?, ?, ?, ?, ?)
+                   ON CONFLICT (user_id, provider) DO UPDATE SET encrypted_api_key = excluded.encrypted_api_key,
+                       connected_platforms = excluded.connected_platforms, updated_at = excluded.updated_at""",
+                (user_id, provider, token, json.dumps(platforms), iso(now)),
+            )
+
+    def update_credential_row(
+        self,
+        user_id: str,
+        provider: str,
+        *,
+        now: datetime,
+        token: str | None = None,
+        platforms: list[str] | None = None,
+        expect_token: str | None = None,
+    ) -> bool:
+        """Change the token and/or platforms; with expect_token, only if the row still holds that token."""
+        sets, args = ["updated_at = ?"], [iso(now)]
+        if token is not None:
+            sets.append("encrypted_api_key = ?")
+            args.append(token)
+        if platforms is not None:
+            sets.append("connected_platforms = ?")
+            args.append(json.dumps(platforms))
+        where, where_args = "user_id = ? AND provider = ?", [user_id, provider]
+        if expect_token is not None:
+            where, where_args = where + " AND encrypted_api_key = ?", [*where_args, expect_token]
+        with self._connect() as conn:
+            changed = conn.execute(
+                f"UPDATE user_social_credentials SET {', '.join(sets)} WHERE {where}", (*args, *where_args)
+            ).rowcount
+        return changed > 0
+
+    def delete_credential_row(self, user_id: str, provider: str) -> bool:
+        with self._connect() as conn:
+            deleted = conn.execute(
+                "DELETE FROM user_social_credentials WHERE user_id = ? AND provider = ?", (user_id, provider)
+            ).rowcount
+        return deleted > 0
 
 
-def _record(row: sqlite3.Row) -> DeliveryRecord:
-    data = {k: row[k] for k in row.keys() if k in _FIELDS}  # noqa: SIM118 (sqlite3.Row has no __iter__ of keys)
-    data["status"] = DeliveryStatus(data["status"])
-    data["attempted_providers"] = tuple(p for p in (data.get("attempted_providers") or "").split(",") if p)
-    for name in ("lease_until", "scheduled_for", "created_at", "updated_at"):
-        data[name] = _dt(data.get(name))
-    return DeliveryRecord(**data)
+def _text_time(value: str | datetime | None) -> str | None:
+    return iso(value) if isinstance(value, datetime) else value
+
+
+def _add_missing_columns(conn: sqlite3.Connection) -> None:
+    for table, column, kind in _ADDED_COLUMNS:
+        present = {r["name"] for r in conn.execute(f"PRAGMA table_info({table})")}
+        if column not in present:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")

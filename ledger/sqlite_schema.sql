@@ -49,14 +49,30 @@ CREATE TABLE IF NOT EXISTS social_posts (
     created_at          TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS social_posts_user ON social_posts (user_id, created_at);
+CREATE INDEX IF NOT EXISTS social_posts_campaign ON social_posts (campaign, created_at);
 
 CREATE TABLE IF NOT EXISTS media_uploads (
     sha256      TEXT NOT NULL,
     provider    TEXT NOT NULL,
     media_url   TEXT NOT NULL,
+    user_id     TEXT,
     created_at  TEXT NOT NULL,
     PRIMARY KEY (sha256, provider)
 );
+
+CREATE TABLE IF NOT EXISTS campaign_runs (
+    id          TEXT PRIMARY KEY,
+    campaign    TEXT NOT NULL,
+    flow_run_id TEXT,
+    user_id     TEXT,
+    status      TEXT NOT NULL DEFAULT 'running'
+                CHECK (status IN ('running','completed','failed','cancelled','crashed')),
+    summary     TEXT NOT NULL DEFAULT '{}',  -- JSON object
+    error       TEXT,
+    started_at  TEXT NOT NULL,
+    finished_at TEXT
+);
+CREATE INDEX IF NOT EXISTS campaign_runs_campaign ON campaign_runs (campaign, started_at);
 
 CREATE TABLE IF NOT EXISTS user_social_credentials (
     user_id             TEXT NOT NULL,

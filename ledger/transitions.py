@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from postdeck.errors import LedgerError
 from postdeck.ledger.base import DeliveryStatus as S
+from postdeck.ledger.base import LedgerRefused
 
 ALLOWED: dict[S, frozenset[S]] = {
     S.CLAIMED: frozenset({S.POSTED, S.SCHEDULED, S.FAILED, S.UNKNOWN, S.CANCELLED}),
@@ -17,4 +17,4 @@ ALLOWED: dict[S, frozenset[S]] = {
 
 def check_transition(key: str, current: S, new: S) -> None:
     if new not in ALLOWED[current]:
-        raise LedgerError(f"delivery {key}: cannot move from {current} to {new}")
+        raise LedgerRefused(f"delivery {key}: cannot move from {current} to {new}")

@@ -1,0 +1,366 @@
+"""Nothing is lost when the database is down: outcomes go to a local journal first, the ledger second.
+
+The journal is an append-only JSON-lines file (`.postdeck/journal.jsonl`, or POSTDECK_JOURNAL). Each
+outcome line is fsync'ed before the ledger write is tried; a second line marks it settled. Whatever is
+not settled is replayed by `postdeck ledger flush` and at the start of the next run (`flush_journal`).
+Replay never moves a delivery backwards (the ledger refuses that, and the refusal settles the line)
+and never adds a history row twice (rows carry their id from the start).
+
+Claims and attempts are not journaled: if they cannot be recorded, no provider is called at all.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from postdeck.errors import LedgerError
+from postdeck.ledger.base import (
+    Claim,
+    ClaimRequest,
+    DeliveryRecord,
+    DeliveryStatus,
+    LedgerRefused,
+    LedgerUnavailable,
+    Outcome,
+    PostRecord,
+)
+from postdeck.ledger.rows import iso, parse_time
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: one process at a time
+    fcntl = None  # type: ignore[assignment]
+
+log = logging.getLogger("postdeck.journal")
+
+DEFAULT_JOURNAL = Path(".postdeck/journal.jsonl")
+
+
+def default_journal_path() -> Path:
+    return Path(os.environ.get("POSTDECK_JOURNAL") or DEFAULT_JOURNAL)
+
+
+class Journal:
+    """The append-only file. Every write holds an exclusive lock (threads and processes)."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(path) if path else default_journal_path()
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # A separate lock file: compaction replaces the journal, and a lock must outlive that.
+        with open(self.path.with_name(self.path.name + ".lock"), "a") as lock:
+            if fcntl is not None:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                if fcntl is not None:
+                    fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def append(self, entry: dict[str, Any]) -> str:
+        """Write one entry durably (fsync) and return its id."""
+        entry = {"id": uuid.uuid4().hex, "at": iso(datetime.now(UTC)), **entry}
+        with self.locked():
+            self._write(entry, durable=True)
+        return entry["id"]
+
+    def settle(self, entry_id: str, result: str, *, locked: bool = False) -> None:
+        """Mark an entry done. Not fsync'ed: losing this line only means an idempotent replay."""
+        if locked:
+            self._write({"settled": entry_id, "result": result}, durable=False)
+            return
+        with self.locked():
+            self._write({"settled": entry_id, "result": result}, durable=False)
+
+    def pending(self) -> list[dict[str, Any]]:
+        """Entries not settled yet, oldest first."""
+        entries: dict[str, dict[str, Any]] = {}
+        settled: set[str] = set()
+        if not self.path.exists():
+            return []
+        for number, line in enumerate(self.path.read_text().splitlines(), start=1):
+            try:
+                item = json.loads(line)
+            except ValueError:
+                # A torn last line: the process died while writing it, before any ledger write.
+                log.warning("%s:%d is not a complete entry; skipped", self.path, number)
+                continue
+            if "settled" in item:
+                settled.add(item["settled"])
+            else:
+                entries[item["id"]] = item
+        return [e for entry_id, e in entries.items() if entry_id not in settled]
+
+    def compact(self) -> None:
+        """Rewrite the file with only the pending entries (call while holding the lock)."""
+        pending = self.pending()
+        if not pending:
+            self.path.unlink(missing_ok=True)
+            return
+        temporary = self.path.with_name(self.path.name + ".tmp")
+        with open(temporary, "w") as handle:
+            handle.writelines(json.dumps(e) + "\n" for e in pending)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, self.path)
+
+    def _write(self, item: dict[str, Any], *, durable: bool) -> None:
+        created = not self.path.exists()
+        line = (json.dumps(item, default=_jsonable) + "\n").encode()
+        with open(self.path, "a+b") as handle:
+            handle.seek(0, os.SEEK_END)
+            if handle.tell() > 0:
+                handle.seek(-1, os.SEEK_END)
+                if handle.read(1) != b"\n":  # a torn line from a crash: never glue a new entry to it
+                    line = b"\n" + line
+            handle.write(line)
+            handle.flush()
+            if durable:
+                os.fsync(handle.fileno())
+        if created and durable:
+            _fsync_dir(self.path.parent)
+
+
+@dataclass
+class FlushReport:
+    applied: int = 0  # written to the ledger now
+    already: int = 0  # the ledger had them (an earlier write went through)
+    refused: list[str] = field(default_factory=list)  # the ledger refused them (e.g. a backwards move)
+    pending: int = 0  # still waiting: the ledger is unreachable
+    missing: int = 0  # kept: this ledger has no such delivery (restored from a backup? recreated?)
+    other_ledgers: int = 0  # entries of another database (another SUPABASE_URL or POSTDECK_LEDGER)
+    error: str | None = None
+
+
+def replay(ledger: Any, journal: Journal | None = None) -> FlushReport:
+    """Write every pending entry of this ledger into it, oldest first; stop at the first outage."""
+    backend = getattr(ledger, "inner", ledger)
+    journal = journal or getattr(ledger, "journal", None) or Journal()
+    report = FlushReport()
+    with journal.locked():
+        for entry in journal.pending():
+            if entry.get("ledger") != backend.ident:
+                report.other_ledgers += 1
+                continue
+            if report.error is not None:
+                report.pending += 1
+                continue
+            try:
+                result = _apply(backend, entry)
+            except _Missing as exc:
+                log.error("journal entry %s kept: %s", entry["id"], exc)
+                report.missing += 1
+                continue
+            except LedgerRefused as exc:
+                log.warning("journal entry %s dropped, the ledger refused it: %s", entry["id"], exc)
+                report.refused.append(str(exc))
+                journal.settle(entry["id"], "refused", locked=True)
+                continue
+            except LedgerError as exc:
+                report.error = str(exc)
+                report.pending += 1
+                continue
+            setattr(report, result, getattr(report, result) + 1)
+            journal.settle(entry["id"], result, locked=True)
+        journal.compact()
+    return report
+
+
+def flush_journal(ledger: Any, journal: Journal | None = None) -> int:
+    """Call at the start of a run: replay what an earlier run could not record. Returns how many
+    outcomes were written now. Never raises for an unreachable ledger (the run's claims will say so)."""
+    try:
+        report = replay(ledger, journal)
+    except OSError as exc:
+        log.error("the journal cannot be read: %s", exc)
+        return 0
+    if report.error:
+        log.warning("%d journaled outcomes still wait for the ledger: %s", report.pending, report.error)
+    if report.applied:
+        log.info("%d journaled outcomes written to the ledger", report.applied)
+    return report.applied
+
+
+def _apply(backend: Any, entry: dict[str, Any]) -> str:
+    if entry["op"] == "record":
+        outcome = _outcome(entry["outcome"])
+        current = backend.get(entry["key"])
+        if current is None:
+            raise _Missing(f"the ledger has no delivery {entry['key']}; its outcome stays in the journal")
+        if _already(current, outcome):
+            return "already"
+        # owner=None: the outcome is a provider's answer, true whoever holds the claim now.
+        backend.record(entry["key"], outcome, owner=None, now=parse_time(entry["now"]))
+        return "applied"
+    if entry["op"] == "social_post":
+        backend.record_social_post(entry["row"])  # insert-if-absent by id
+        return "applied"
+    raise LedgerRefused(f"unknown journal operation {entry['op']!r}")
+
+
+class _Missing(LedgerError):
+    pass
+
+
+def _already(current: DeliveryRecord, outcome: Outcome) -> bool:
+    return current.status == outcome.status and outcome.provider_post_id in (None, current.provider_post_id)
+
+
+def _outcome(data: dict[str, Any]) -> Outcome:
+    return Outcome(**{**data, "status": DeliveryStatus(data["status"])})
+
+
+class JournaledLedger:
+    """A LedgerWriter around any backend: outcomes and history rows are journaled before the write.
+
+    Reads, claims and attempts go straight to the backend (and raise when it is down, so nothing is
+    sent); the media cache tolerates an outage (it only saves an upload).
+    """
+
+    def __init__(self, inner: Any, journal: Journal | None = None) -> None:
+        self.inner = inner
+        self.journal = journal or Journal()
+
+    @property
+    def ident(self) -> str:
+        return self.inner.ident
+
+    def __repr__(self) -> str:
+        return f"JournaledLedger({self.inner!r}, journal={str(self.journal.path)!r})"
+
+    def __getattr__(self, name: str) -> Any:  # campaign runs, credential rows, close: the backend's
+        if name in ("inner", "journal") or name.startswith("__"):  # not yet set (copy, unpickling)
+            raise AttributeError(name)
+        return getattr(self.inner, name)
+
+    # --- straight to the backend ------------------------------------------------------------------
+
+    def get(self, key: str) -> DeliveryRecord | None:
+        return self.inner.get(key)
+
+    def deliveries(self, campaign: str) -> list[DeliveryRecord]:
+        return self.inner.deliveries(campaign)
+
+    def all_deliveries(self, *, status: str | None = None) -> list[DeliveryRecord]:
+        return self.inner.all_deliveries(status=status)
+
+    def get_post_history(self, user_id: str | None = None, **filters: Any) -> list[PostRecord]:
+        return self.inner.get_post_history(user_id, **filters)
+
+    def get_post(self, post_id: str) -> PostRecord | None:
+        return self.inner.get_post(post_id)
+
+    def claim(self, request: ClaimRequest, *, owner: str, lease_seconds: float, now: datetime) -> Claim:
+        return self.inner.claim(request, owner=owner, lease_seconds=lease_seconds, now=now)
+
+    def note_attempt(self, keys: list[str], *, owner: str, provider: str, post_key: str) -> None:
+        self.inner.note_attempt(keys, owner=owner, provider=provider, post_key=post_key)
+
+    def cached_media_url(self, sha256: str, provider: str) -> str | None:
+        try:
+            return self.inner.cached_media_url(sha256, provider)
+        except LedgerUnavailable as exc:
+            log.warning("media cache unreadable, uploading again: %s", exc)
+            return None
+
+    def cache_media_url(self, sha256: str, provider: str, url: str) -> None:
+        try:
+            self.inner.cache_media_url(sha256, provider, url)
+        except LedgerUnavailable as exc:
+            log.warning("media cache not updated: %s", exc)
+
+    # --- journal first ----------------------------------------------------------------------------
+
+    def record(self, key: str, outcome: Outcome, *, owner: str | None, now: datetime) -> DeliveryRecord:
+        entry_id = self._journal(
+            {"op": "record", "key": key, "outcome": asdict(outcome), "owner": owner, "now": iso(now)}
+        )
+        try:
+            record = self.inner.record(key, outcome, owner=owner, now=now)
+        except LedgerRefused:
+            current = self._current(key)
+            if current is not None and _already(current, outcome):  # a replay got there first
+                self._settle(entry_id, "already")
+                return current
+            self._settle(entry_id, "refused")
+            raise
+        except LedgerError as exc:
+            raise self._kept(exc, entry_id) from None
+        self._settle(entry_id, "applied")
+        return record
+
+    def record_social_post(self, row: dict) -> str:
+        # The id and time are fixed now, so a replay inserts this very row, once, with its real time.
+        row = {**row, "id": str(row.get("id") or uuid.uuid4())}
+        row.setdefault("created_at", iso(datetime.now(UTC)))
+        entry_id = self._journal({"op": "social_post", "row": row})
+        try:
+            post_id = self.inner.record_social_post(row)
+        except LedgerRefused:
+            self._settle(entry_id, "refused")
+            raise
+        except LedgerError as exc:
+            raise self._kept(exc, entry_id) from None
+        self._settle(entry_id, "applied")
+        return post_id
+
+    def _journal(self, entry: dict[str, Any]) -> str | None:
+        try:
+            return self.journal.append({**entry, "ledger": self.inner.ident})
+        except OSError as exc:  # the ledger write below may still succeed: try it rather than give up
+            log.error("journal %s not writable: %s", self.journal.path, exc)
+            return None
+
+    def _settle(self, entry_id: str | None, result: str) -> None:
+        if entry_id is None:
+            return
+        try:
+            self.journal.settle(entry_id, result)
+        except OSError as exc:
+            log.warning("journal %s: entry %s not marked %s: %s", self.journal.path, entry_id, result, exc)
+
+    def _current(self, key: str) -> DeliveryRecord | None:
+        try:
+            return self.inner.get(key)
+        except LedgerError:
+            return None
+
+    def _kept(self, exc: LedgerError, entry_id: str | None) -> LedgerError:
+        if entry_id is None:
+            return LedgerError(
+                f"{exc}; the journal could not be written either, so this outcome is not saved"
+            )
+        return LedgerUnavailable(
+            f"{exc}; the outcome is safe in the journal {self.journal.path} and will be written by "
+            "`postdeck ledger flush` or at the start of the next run"
+        )
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, tuple | set):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} cannot go into the journal")
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

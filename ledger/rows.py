@@ -1,0 +1,103 @@
+"""Rows of the ledger tables as Python values, the same whichever backend stored them.
+
+SQLite keeps arrays and objects as JSON text and times as ISO text; PostgREST returns JSON arrays,
+objects and ISO times. Both end up here as DeliveryRecord and PostRecord.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import fields
+from datetime import UTC, datetime
+from typing import Any
+
+from postdeck.ledger.base import (
+    RUN_STATUSES,
+    CampaignRun,
+    DeliveryRecord,
+    DeliveryStatus,
+    LedgerRefused,
+    PostRecord,
+)
+
+_DELIVERY_FIELDS = {f.name for f in fields(DeliveryRecord)}
+_POST_FIELDS = [f.name for f in fields(PostRecord)]
+SOCIAL_POST_COLUMNS = frozenset(_POST_FIELDS)
+HISTORY_LIMIT_MAX = 1000
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat() if value else None
+
+
+def parse_time(value: str | datetime | None) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(value)
+
+
+def _json(value: Any, empty: Any) -> Any:
+    if value is None or value == "":
+        return empty
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def delivery_record(row: Mapping[str, Any]) -> DeliveryRecord:
+    data = {k: row[k] for k in row.keys() if k in _DELIVERY_FIELDS}  # noqa: SIM118 (sqlite3.Row)
+    data["status"] = DeliveryStatus(data["status"])
+    attempted = data.get("attempted_providers") or ()
+    if isinstance(attempted, str):  # SQLite keeps them comma-separated
+        attempted = [p for p in attempted.split(",") if p]
+    data["attempted_providers"] = tuple(attempted)
+    for name in ("lease_until", "scheduled_for", "created_at", "updated_at"):
+        data[name] = parse_time(data.get(name))
+    if data.get("user_id") is not None:
+        data["user_id"] = str(data["user_id"])
+    return DeliveryRecord(**data)
+
+
+def post_record(row: Mapping[str, Any]) -> PostRecord:
+    data = {name: row[name] if name in row.keys() else None for name in _POST_FIELDS}  # noqa: SIM118
+    data["id"] = str(data["id"])
+    for name in ("platforms", "media_urls"):
+        data[name] = tuple(_json(data[name], []))
+    for name in ("platform_post_ids", "platform_post_urls"):
+        data[name] = dict(_json(data[name], {}))
+    for name in ("scheduled_for", "posted_at", "created_at"):
+        data[name] = parse_time(data[name])
+    for name in ("user_id", "campaign_id"):
+        data[name] = str(data[name]) if data[name] is not None else None
+    return PostRecord(**data)
+
+
+def social_post_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    """Check a history row's column names before any backend sees it (they become SQL identifiers)."""
+    unknown = sorted(set(row) - SOCIAL_POST_COLUMNS)
+    if unknown:
+        raise LedgerRefused(f"social_posts has no column {', '.join(unknown)}")
+    return dict(row)
+
+
+def check_page(limit: int, offset: int) -> None:
+    if not 0 < limit <= HISTORY_LIMIT_MAX or offset < 0:
+        raise LedgerRefused(f"history pages hold 1 to {HISTORY_LIMIT_MAX} rows from offset 0 or more")
+
+
+def campaign_run(row: Mapping[str, Any]) -> CampaignRun:
+    return CampaignRun(
+        id=str(row["id"]),
+        campaign=row["campaign"],
+        status=row["status"],
+        flow_run_id=row["flow_run_id"],
+        user_id=str(row["user_id"]) if row["user_id"] is not None else None,
+        summary=dict(_json(row["summary"], {})),
+        error=row["error"],
+        started_at=parse_time(row["started_at"]),
+        finished_at=parse_time(row["finished_at"]),
+    )
+
+
+def check_run_status(status: str) -> None:
+    if status not in RUN_STATUSES:
+        raise LedgerRefused(f"unknown run status '{status}': use one of {', '.join(RUN_STATUSES)}")

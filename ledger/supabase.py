@@ -1,0 +1,435 @@
+"""The production ledger: Supabase (PostgREST) through supabase-py, with the service role key.
+
+Atomic steps are SQL functions from supabase/migrations called as RPCs (claim_delivery,
+note_delivery_attempt, record_delivery_outcome): PostgREST runs each in one transaction, so the
+claim is insert-if-absent with lease takeover exactly as in SQLite. Everything else is plain table
+access. Transport failures become LedgerUnavailable (the journal keeps outcomes for later);
+PostgreSQL refusals become LedgerRefused. The key never appears in a message.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import httpx
+from pydantic import SecretStr
+
+from postdeck.errors import CredentialsError, LedgerError
+from postdeck.ledger.base import (
+    CampaignRun,
+    Claim,
+    ClaimRequest,
+    ClaimState,
+    DeliveryRecord,
+    LedgerRefused,
+    LedgerUnavailable,
+    Outcome,
+    PostRecord,
+)
+from postdeck.ledger.rows import (
+    campaign_run,
+    check_page,
+    check_run_status,
+    delivery_record,
+    iso,
+    post_record,
+    social_post_row,
+)
+
+T = TypeVar("T")
+PAGE = 1000  # Supabase's default PostgREST max-rows: longer reads are paged
+REFUSED_CODES = ("P0001", "23", "22", "42501")  # raised by our functions, constraint and data errors
+UNAVAILABLE_CODES = ("PGRST000", "PGRST001", "PGRST002", "PGRST003")  # PostgREST cannot reach PostgreSQL
+NO_SCHEMA_CODES = ("PGRST202", "PGRST205", "42P01", "42883")  # no such function or table: not migrated
+
+
+class SupabaseLedger:
+    """LedgerWriter, post history, campaign runs and credential rows over Supabase."""
+
+    def __init__(
+        self,
+        url: str,
+        key: str | SecretStr,
+        *,
+        http_client: httpx.Client | None = None,
+        timeout: float = 15.0,
+    ) -> None:
+        from supabase import ClientOptions, create_client
+
+        secret = key.get_secret_value() if isinstance(key, SecretStr) else key
+        if not url or not secret:
+            raise LedgerError("the Supabase ledger needs SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY")
+        self.url = url.rstrip("/")
+        self._http = http_client or httpx.Client(timeout=httpx.Timeout(timeout, connect=5.0))
+        options = ClientOptions(
+            httpx_client=self._http,
+            postgrest_client_retry=False,  # fail fast: the journal, not a sleeping retry, keeps outcomes
+            auto_refresh_token=False,
+            persist_session=False,
+        )
+        try:
+            self.client = create_client(self.url, secret, options=options)
+        except Exception as exc:  # supabase-py validates the URL and key shapes
+            raise LedgerError(
+                f"cannot use the Supabase project at {self.url}: {type(exc).__name__}"
+            ) from None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> SupabaseLedger | None:
+        env = os.environ if environ is None else environ
+        url, key = env.get("SUPABASE_URL"), env.get("SUPABASE_SERVICE_ROLE_KEY")
+        return cls(url, key) if url and key else None
+
+    @property
+    def ident(self) -> str:
+        return f"supabase:{self.url}"
+
+    def __repr__(self) -> str:
+        return f"SupabaseLedger({self.url!r})"
+
+    def close(self) -> None:
+        self._http.close()
+
+    # --- transport ------------------------------------------------------------------------------
+
+    def _run(self, what: str, call: Callable[[], T]) -> T:
+        from postgrest.exceptions import APIError
+
+        host = urlsplit(self.url).netloc
+        try:
+            return call()
+        except httpx.TransportError as exc:
+            raise LedgerUnavailable(
+                f"Supabase ledger {host} is unreachable ({what}): {type(exc).__name__}"
+            ) from None
+        except APIError as exc:
+            raise _api_error(host, what, exc) from None
+
+    def _table(self, name: str):
+        return self.client.table(name)
+
+    def _rpc(self, function: str, params: dict[str, Any]) -> Any:
+        return self._run(function, lambda: self.client.rpc(function, params).execute().data)
+
+    def _select_all(self, what: str, build: Callable[[], Any]) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        while True:
+            page = self._run(what, lambda: build().range(len(rows), len(rows) + PAGE - 1).execute().data)
+            rows.extend(page)
+            if len(page) < PAGE:
+                return rows
+
+    # --- reader ---------------------------------------------------------------------------------
+
+    def get(self, key: str) -> DeliveryRecord | None:
+        rows = self._run("get", lambda: self._table("deliveries").select("*").eq("key", key).execute().data)
+        return delivery_record(rows[0]) if rows else None
+
+    def deliveries(self, campaign: str) -> list[DeliveryRecord]:
+        rows = self._select_all(
+            "deliveries", lambda: self._table("deliveries").select("*").eq("campaign", campaign).order("key")
+        )
+        return [delivery_record(r) for r in rows]
+
+    def all_deliveries(self, *, status: str | None = None) -> list[DeliveryRecord]:
+        def build():
+            query = self._table("deliveries").select("*")
+            if status:
+                query = query.eq("status", status)
+            return query.order("created_at").order("key")
+
+        return [delivery_record(r) for r in self._select_all("all deliveries", build)]
+
+    # --- writer ---------------------------------------------------------------------------------
+
+    def claim(self, request: ClaimRequest, *, owner: str, lease_seconds: float, now: datetime) -> Claim:
+        reply = self._rpc(
+            "claim_delivery",
+            {
+                "p_key": request.key,
+                "p_campaign": request.campaign,
+                "p_batch_id": request.batch_id,
+                "p_platform": request.platform,
+                "p_content_hash": request.content_hash,
+                "p_schedule_hash": request.schedule_hash,
+                "p_caption": request.caption,
+                "p_scheduled_for": iso(request.scheduled_for),
+                "p_user_id": _user_uuid(request.user_id, LedgerRefused),
+                "p_owner": owner,
+                "p_lease_seconds": float(lease_seconds),
+                "p_now": iso(now),
+            },
+        )
+        return Claim(state=ClaimState(reply["state"]), record=delivery_record(reply["delivery"]))
+
+    def note_attempt(self, keys: list[str], *, owner: str, provider: str, post_key: str) -> None:
+        self._rpc(
+            "note_delivery_attempt",
+            {"p_keys": list(keys), "p_owner": owner, "p_provider": provider, "p_post_key": post_key},
+        )
+
+    def record(self, key: str, outcome: Outcome, *, owner: str | None, now: datetime) -> DeliveryRecord:
+        reply = self._rpc(
+            "record_delivery_outcome",
+            {
+                "p_key": key,
+                "p_status": str(outcome.status),
+                "p_provider": outcome.provider,
+                "p_provider_post_id": outcome.provider_post_id,
+                "p_post_key": outcome.post_key,
+                "p_platform_post_id": outcome.platform_post_id,
+                "p_url": outcome.url,
+                "p_error": outcome.error,
+                "p_owner": owner,
+                "p_now": iso(now),
+            },
+        )
+        return delivery_record(reply)
+
+    # --- post history ---------------------------------------------------------------------------
+
+    def record_social_post(self, row: dict) -> str:
+        """Append one row to social_posts; returns its id. A known id is not added twice."""
+        row = social_post_row(row)
+        row["user_id"] = _user_uuid(row.get("user_id"), LedgerRefused)
+        for name in ("scheduled_for", "posted_at", "created_at"):
+            if isinstance(row.get(name), datetime):
+                row[name] = iso(row[name])
+        if row.get("id"):
+            row["id"] = str(row["id"])
+            self._run(
+                "record post",
+                lambda: (
+                    self._table("social_posts")
+                    .upsert(row, on_conflict="id", ignore_duplicates=True, returning="minimal")
+                    .execute()
+                ),
+            )
+            return row["id"]
+        row.pop("id", None)  # the database draws it (gen_random_uuid)
+        created = self._run("record post", lambda: self._table("social_posts").insert(row).execute().data)
+        return str(created[0]["id"])
+
+    def get_post_history(
+        self,
+        user_id: str | None = None,
+        *,
+        status: str | None = None,
+        platform: str | None = None,
+        campaign: str | None = None,
+        since: datetime | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[PostRecord]:
+        check_page(limit, offset)
+        query = self._table("social_posts").select("*")
+        if user_id is not None:
+            query = query.eq("user_id", _user_uuid(user_id, LedgerRefused))
+        if status is not None:
+            query = query.eq("status", status)
+        if platform is not None:
+            query = query.contains("platforms", [platform])
+        if campaign is not None:
+            query = query.eq("campaign", campaign)
+        if since is not None:
+            query = query.gte("created_at", iso(since))
+        query = query.order("created_at", desc=True).order("id").range(offset, offset + limit - 1)
+        return [post_record(r) for r in self._run("post history", lambda: query.execute().data)]
+
+    def get_post(self, post_id: str) -> PostRecord | None:
+        if not _is_uuid(post_id):
+            return None
+        rows = self._run(
+            "get post", lambda: self._table("social_posts").select("*").eq("id", post_id).execute().data
+        )
+        return post_record(rows[0]) if rows else None
+
+    # --- media cache ----------------------------------------------------------------------------
+
+    def cached_media_url(self, sha256: str, provider: str) -> str | None:
+        rows = self._run(
+            "media cache",
+            lambda: (
+                self._table("media_uploads")
+                .select("media_url")
+                .eq("sha256", sha256)
+                .eq("provider", provider)
+                .execute()
+                .data
+            ),
+        )
+        return rows[0]["media_url"] if rows else None
+
+    def cache_media_url(self, sha256: str, provider: str, url: str) -> None:
+        self._run(
+            "media cache",
+            lambda: (
+                self._table("media_uploads")
+                .upsert(
+                    {"sha256": sha256, "provider": provider, "media_url": url},
+                    on_conflict="sha256,provider",
+                    returning="minimal",
+                )
+                .execute()
+            ),
+        )
+
+    # --- campaign runs --------------------------------------------------------------------------
+
+    def start_campaign_run(
+        self, campaign: str, *, flow_run_id: str | None, user_id: str | None, now: datetime
+    ) -> str:
+        row = {
+            "campaign": campaign,
+            "flow_run_id": flow_run_id,
+            "user_id": _user_uuid(user_id, LedgerRefused),
+            "started_at": iso(now),
+        }
+        created = self._run("start run", lambda: self._table("campaign_runs").insert(row).execute().data)
+        return str(created[0]["id"])
+
+    def finish_campaign_run(
+        self, run_id: str, *, status: str, summary: dict, error: str | None = None, now: datetime
+    ) -> None:
+        check_run_status(status)
+        changes = {"status": status, "summary": summary, "error": error, "finished_at": iso(now)}
+        changed = self._run(
+            "finish run",
+            lambda: (
+                self._table("campaign_runs")
+                .update(changes)
+                .eq("id", run_id)
+                .eq("status", "running")
+                .execute()
+                .data
+            ),
+        )
+        if not changed:
+            raise LedgerRefused(f"campaign run {run_id} is not running")
+
+    def campaign_runs(self, campaign: str | None = None, *, limit: int = 20) -> list[CampaignRun]:
+        query = self._table("campaign_runs").select("*")
+        if campaign is not None:
+            query = query.eq("campaign", campaign)
+        query = query.order("started_at", desc=True).order("id").limit(limit)
+        return [campaign_run(r) for r in self._run("campaign runs", lambda: query.execute().data)]
+
+    # --- credential rows (encrypted by ledger.credentials, never here) -------------------------
+
+    def credential_rows(self, user_id: str | None = None) -> list[dict[str, Any]]:
+        def build():
+            query = self._table("user_social_credentials").select("*")
+            if user_id is not None:
+                query = query.eq("user_id", _user_uuid(user_id, CredentialsError))
+            return query.order("user_id").order("provider")
+
+        return self._select_all("credentials", build)
+
+    def credential_row(self, user_id: str, provider: str) -> dict[str, Any] | None:
+        uid = _user_uuid(user_id, CredentialsError)
+        rows = self._run(
+            "credentials",
+            lambda: (
+                self._table("user_social_credentials")
+                .select("*")
+                .eq("user_id", uid)
+                .eq("provider", provider)
+                .execute()
+                .data
+            ),
+        )
+        return rows[0] if rows else None
+
+    def upsert_credential_row(
+        self, user_id: str, provider: str, token: str, platforms: list[str], now: datetime
+    ) -> None:
+        row = {
+            "user_id": _user_uuid(user_id, CredentialsError),
+            "provider": provider,
+            "encrypted_api_key": token,
+            "connected_platforms": list(platforms),
+            "updated_at": iso(now),
+        }
+        self._run(
+            "save credentials",
+            lambda: (
+                self._table("user_social_credentials")
+                .upsert(row, on_conflict="user_id,provider", returning="minimal")
+                .execute()
+            ),
+        )
+
+    def update_credential_row(
+        self,
+        user_id: str,
+        provider: str,
+        *,
+        now: datetime,
+        token: str | None = None,
+        platforms: list[str] | None = None,
+        expect_token: str | None = None,
+    ) -> bool:
+        changes: dict[str, Any] = {"updated_at": iso(now)}
+        if token is not None:
+            changes["encrypted_api_key"] = token
+        if platforms is not None:
+            changes["connected_platforms"] = list(platforms)
+        query = (
+            self._table("user_social_credentials")
+            .update(changes)
+            .eq("user_id", _user_uuid(user_id, CredentialsError))
+            .eq("provider", provider)
+        )
+        if expect_token is not None:
+            query = query.eq("encrypted_api_key", expect_token)
+        return bool(self._run("update credentials", lambda: query.execute().data))
+
+    def delete_credential_row(self, user_id: str, provider: str) -> bool:
+        query = (
+            self._table("user_social_credentials")
+            .delete()
+            .eq("user_id", _user_uuid(user_id, CredentialsError))
+            .eq("provider", provider)
+        )
+        return bool(self._run("delete credentials", lambda: query.execute().data))
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+def _user_uuid(value: str | None, error: type[Exception]) -> str | None:
+    """Supabase user ids are auth.users UUIDs: say so plainly instead of a PostgreSQL cast error."""
+    if value is None:
+        return None
+    if not _is_uuid(value):
+        raise error(f"user '{value}' is not a Supabase user id (a UUID from auth.users)")
+    return str(uuid.UUID(str(value)))
+
+
+def _api_error(host: str, what: str, exc: Any) -> LedgerError:
+    code = str(exc.code or "")
+    message = exc.message or "request failed"
+    if code.startswith(REFUSED_CODES):
+        return LedgerRefused(message)
+    if code in UNAVAILABLE_CODES or (code.isdigit() and int(code) >= 500):
+        return LedgerUnavailable(f"Supabase ledger {host} is unavailable ({what}): {message}")
+    if code in NO_SCHEMA_CODES:
+        return LedgerError(
+            f"Supabase ledger {host} ({what}): {message}; apply supabase/migrations to the project "
+            "(e.g. `supabase db push`)"
+        )
+    if code.startswith("PGRST3") or "api key" in message.lower() or code in ("401", "403"):
+        return LedgerError(
+            f"Supabase {host} refused the service role key ({what}): check SUPABASE_SERVICE_ROLE_KEY"
+        )
+    return LedgerError(f"Supabase ledger {host} ({what}): {message} [{code}]")

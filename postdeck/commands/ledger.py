@@ -1,0 +1,120 @@
+"""`postdeck ledger flush|status|history`: the record of every delivery and post."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from postdeck.commands.common import app, console
+
+ledger_app = typer.Typer(
+    help="The ledger: deliveries, outcomes and post history (Supabase or the local SQLite file).",
+    no_args_is_help=True,
+)
+app.add_typer(ledger_app, name="ledger")
+
+
+@ledger_app.command()
+def flush() -> None:
+    """Write the outcomes kept in the local journal (while the database was unreachable) into the ledger.
+
+    Runs by itself at the start of every publish; run it by hand after an outage.
+    Example: postdeck ledger flush
+    """
+    from postdeck.ledger.base import LedgerUnavailable
+    from postdeck.ledger.factory import open_ledger
+    from postdeck.ledger.journal import replay
+
+    ledger = open_ledger()
+    report = replay(ledger)
+    console.print(
+        f"{report.applied} outcomes written, {report.already} already recorded, "
+        f"{len(report.refused)} refused, {report.pending} still waiting"
+        + (f", {report.other_ledgers} for another ledger" if report.other_ledgers else "")
+        + (f", {report.missing} for deliveries this ledger does not have (kept)" if report.missing else "")
+    )
+    for reason in report.refused:
+        console.print(f"  refused (kept as the ledger has it): {reason}", highlight=False)
+    if report.error:
+        raise LedgerUnavailable(
+            f"{report.pending} outcomes still wait in {ledger.journal.path}: {report.error}; "
+            "run `postdeck ledger flush` again when the database is back"
+        )
+
+
+@ledger_app.command()
+def status() -> None:
+    """Which ledger is in use, its deliveries by status, and outcomes waiting in the journal.
+
+    Example: postdeck ledger status
+    """
+    from postdeck.ledger.factory import open_ledger
+
+    ledger = open_ledger()
+    counts: dict[str, int] = {}
+    for record in ledger.all_deliveries():
+        counts[record.status] = counts.get(record.status, 0) + 1
+    waiting = [e for e in ledger.journal.pending() if e.get("ledger") == ledger.ident]
+    console.print(f"ledger: {ledger.ident}", highlight=False)
+    console.print(
+        "deliveries: " + (", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "none"), highlight=False
+    )
+    console.print(f"journal: {len(waiting)} outcomes waiting in {ledger.journal.path}", highlight=False)
+
+
+@ledger_app.command()
+def history(
+    user: Annotated[str | None, typer.Option(help="Only this user's posts.")] = None,
+    status: Annotated[
+        str | None, typer.Option(help="posted, scheduled, failed, unknown or cancelled.")
+    ] = None,
+    platform: Annotated[str | None, typer.Option(help="Only posts to this platform, e.g. twitter.")] = None,
+    campaign: Annotated[str | None, typer.Option(help="Only this campaign's posts.")] = None,
+    since: Annotated[str | None, typer.Option(help="Only posts created since, e.g. 2030-01-31.")] = None,
+    limit: Annotated[int, typer.Option(help="How many posts (1-1000).")] = 50,
+    offset: Annotated[int, typer.Option(help="How many to skip (paging).")] = 0,
+) -> None:
+    """Post history, newest first.
+
+    Example: postdeck ledger history --platform twitter --since 2030-01-01 --limit 20
+    """
+    from postdeck.ledger.factory import open_ledger
+
+    posts = open_ledger().get_post_history(
+        user,
+        status=status,
+        platform=platform,
+        campaign=campaign,
+        since=_since(since),
+        limit=limit,
+        offset=offset,
+    )
+    table = Table(title="post history")
+    for column in ("created", "status", "provider", "platforms", "campaign", "batch", "url / error"):
+        table.add_column(column, overflow="fold")
+    for post in posts:
+        table.add_row(
+            post.created_at.isoformat(timespec="seconds") if post.created_at else "",
+            post.status or "",
+            post.provider or "",
+            ", ".join(post.platforms),
+            post.campaign or "",
+            post.batch_id or "",
+            ", ".join(post.platform_post_urls.values()) or post.error_message or "",
+        )
+    console.print(table)
+
+
+def _since(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f"'{value}' is not a date or time, e.g. 2030-01-31 or 2030-01-31T09:00"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

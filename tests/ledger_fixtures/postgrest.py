@@ -1,0 +1,436 @@
+"""PostgREST for tests: a tiny handler serving the embedded PostgreSQL, and record/replay transports.
+
+`PostgrestEmulator` answers the subset of PostgREST's HTTP API that ledger/supabase.py uses (table
+select/insert/upsert/update/delete with eq/gte/cs filters, order, limit/offset; POST /rpc/<function>)
+the way PostgREST does it: one transaction per request, `SET LOCAL ROLE` and `request.jwt.claims`
+from the bearer token, rows as PostgreSQL's own JSON, PostgreSQL errors as PostgREST error bodies.
+Anything else is answered 501, so a backend that starts using more of the API fails loudly here.
+
+`Recorder` wraps a handler and keeps every exchange; `Replayer` serves recorded exchanges and
+asserts that each request is exactly the recorded one (method, path, query, the headers below, body).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+Handler = Callable[[httpx.Request], httpx.Response]
+KEY_PLACEHOLDER = "<service-role-key>"
+# The headers that carry meaning for PostgREST (X-Client-Info names the OS: left out on purpose).
+RECORDED_HEADERS = (
+    "accept",
+    "content-type",
+    "prefer",
+    "accept-profile",
+    "content-profile",
+    "apikey",
+    "authorization",
+)
+RESERVED_PARAMS = {"select", "order", "limit", "offset", "on_conflict", "columns"}
+OPERATORS = {
+    "eq": "=",
+    "neq": "<>",
+    "gt": ">",
+    "gte": ">=",
+    "lt": "<",
+    "lte": "<=",
+    "cs": "@>",
+    "cd": "<@",
+    "like": "like",
+}
+STATUS_BY_SQLSTATE = {"23505": 409, "23503": 409, "42883": 404, "42P01": 404, "42501": 403}
+
+
+class Unsupported(Exception):
+    pass
+
+
+class PostgrestEmulator:
+    """Serves /rest/v1 from a PostgreSQL database; `down = True` makes every request fail to connect."""
+
+    def __init__(self, dsn: str, *, service_key: str) -> None:
+        self.dsn = dsn
+        self.service_key = service_key
+        self.down = False
+        self._columns: dict[str, dict[str, str]] = {}
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if self.down:
+            raise httpx.ConnectError("connection refused (the test stopped the database)", request=request)
+        claims = self._claims(request)
+        if claims is None:
+            return _json(
+                401,
+                {
+                    "message": "Invalid API key",
+                    "hint": "Double check your Supabase anon or service_role API key.",
+                },
+            )
+        parts = request.url.path.removeprefix("/rest/v1/").split("/")
+        try:
+            if parts[0] == "rpc" and len(parts) == 2 and request.method == "POST":
+                return self._transaction(claims, lambda conn: self._rpc(conn, parts[1], request))
+            if len(parts) == 1:
+                return self._transaction(claims, lambda conn: self._table(conn, parts[0], request))
+            raise Unsupported(request.url.path)
+        except Unsupported as exc:
+            return _json(
+                501, {"code": "PGRST501", "message": f"not emulated: {exc}", "details": None, "hint": None}
+            )
+
+    # --- requests -------------------------------------------------------------------------------
+
+    def _claims(self, request: httpx.Request) -> dict[str, Any] | None:
+        token = request.headers.get("authorization", "").removeprefix("Bearer ")
+        if token == self.service_key and request.headers.get("apikey") == self.service_key:
+            return {"role": "service_role"}
+        try:  # a user's JWT: trusted unverified, this is a test double
+            payload = token.split(".")[1]
+            return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        except (IndexError, ValueError):
+            return None
+
+    def _transaction(self, claims: dict[str, Any], work: Callable[[Any], httpx.Response]) -> httpx.Response:
+        import psycopg
+
+        with psycopg.connect(self.dsn) as conn:
+            try:
+                with conn.transaction():
+                    conn.execute("set local timezone = 'UTC'")
+                    conn.execute(f'set local role "{claims.get("role", "anon")}"')
+                    conn.execute("select set_config('request.jwt.claims', %s, true)", (json.dumps(claims),))
+                    return work(conn)
+            except psycopg.Error as exc:
+                return _error(exc, claims)
+
+    def _table(self, conn, table: str, request: httpx.Request) -> httpx.Response:
+        from psycopg import sql
+
+        columns = self._table_columns(conn, table)
+        params = request.url.params
+        where, args = self._filters(params, columns)
+        prefer = {p.strip() for p in request.headers.get("prefer", "").split(",") if p.strip()}
+        target = sql.Identifier("public", table)
+        if request.method == "GET":
+            selected = self._select_list(params.get("select", "*"), columns)
+            query = sql.SQL("select {} from {} as _t{}{}{}").format(
+                selected, target, where, self._order(params.get("order"), columns), self._page(params)
+            )
+            return _rows(200, conn, query, args, dml=False)
+        body = json.loads(request.content or b"null")
+        if request.method == "POST":
+            rows = body if isinstance(body, list) else [body]
+            names = [c for c in dict.fromkeys(k for r in rows for k in r) if self._known(c, columns)]
+            query = sql.SQL(
+                "insert into {} as _t ({}) select {} from json_populate_recordset(null::{}, %s::json){}"
+            ).format(
+                target,
+                sql.SQL(", ").join(map(sql.Identifier, names)),
+                sql.SQL(", ").join(map(sql.Identifier, names)),
+                target,
+                self._on_conflict(conn, table, params.get("on_conflict"), names, prefer),
+            )
+            return _rows(201, conn, query, [json.dumps(rows)], returning="return=representation" in prefer)
+        if request.method == "PATCH":
+            names = [c for c in body if self._known(c, columns)]
+            query = sql.SQL(
+                "update {} as _t set {} from json_populate_record(null::{}, %s::json) as _r{}"
+            ).format(
+                target,
+                sql.SQL(", ").join(
+                    sql.SQL("{} = _r.{}").format(sql.Identifier(c), sql.Identifier(c)) for c in names
+                ),
+                target,
+                where,
+            )
+            return _rows(
+                200, conn, query, [json.dumps(body), *args], returning="return=representation" in prefer
+            )
+        if request.method == "DELETE":
+            query = sql.SQL("delete from {} as _t{}").format(target, where)
+            return _rows(200, conn, query, args, returning="return=representation" in prefer)
+        raise Unsupported(f"{request.method} on a table")
+
+    def _rpc(self, conn, function: str, request: httpx.Request) -> httpx.Response:
+        from psycopg import sql
+
+        body = json.loads(request.content or b"{}")
+        found = conn.execute(
+            "select p.proargnames, array(select format_type(t, null) from unnest(p.proargtypes) t), p.proretset"
+            " from pg_proc p join pg_namespace n on n.oid = p.pronamespace"
+            " where n.nspname = 'public' and p.proname = %s",
+            (function,),
+        ).fetchall()
+        match = [f for f in found if set(f[0] or []) == set(body)]
+        if not match:
+            return _json(
+                404,
+                {
+                    "code": "PGRST202",
+                    "message": f"Could not find the function public.{function}",
+                    "details": None,
+                    "hint": None,
+                },
+            )
+        names, types, returns_set = match[0]
+        if returns_set:
+            raise Unsupported("set-returning functions")
+        query = sql.SQL("select to_json({}({})) from json_to_record(%s::json) as _a({})").format(
+            sql.Identifier("public", function),
+            sql.SQL(", ").join(
+                sql.SQL("{} => _a.{}").format(sql.Identifier(n), sql.Identifier(n)) for n in names
+            ),
+            sql.SQL(", ").join(
+                sql.SQL("{} {}").format(sql.Identifier(n), sql.SQL(t))
+                for n, t in zip(names, types, strict=True)
+            ),
+        )
+        (value,) = conn.execute(query, (json.dumps(body),)).fetchone()
+        return _json(200, value)
+
+    # --- SQL pieces -----------------------------------------------------------------------------
+
+    def _table_columns(self, conn, table: str) -> dict[str, str]:
+        if table not in self._columns:
+            rows = conn.execute(
+                "select attname, format_type(atttypid, atttypmod) from pg_attribute"
+                " where attrelid = to_regclass(%s) and attnum > 0 and not attisdropped",
+                (f"public.{table}",),
+            ).fetchall()
+            if not rows:
+                raise Unsupported(f"table {table}")
+            self._columns[table] = dict(rows)
+        return self._columns[table]
+
+    @staticmethod
+    def _known(column: str, columns: dict[str, str]) -> bool:
+        if column not in columns:
+            raise Unsupported(f"column {column}")
+        return True
+
+    def _filters(self, params: httpx.QueryParams, columns: dict[str, str]):
+        from psycopg import sql
+
+        clauses, args = [], []
+        for name, value in params.multi_items():
+            if name in RESERVED_PARAMS:
+                continue
+            self._known(name, columns)
+            op, _, operand = value.partition(".")
+            column = sql.SQL("_t.{}").format(sql.Identifier(name))
+            if op == "is" and operand == "null":
+                clauses.append(sql.SQL("{} is null").format(column))
+            elif op in OPERATORS:
+                operand = operand.replace("*", "%") if op == "like" else operand  # PostgREST's wildcard alias
+                clauses.append(
+                    sql.SQL("{} {} %s::{}").format(column, sql.SQL(OPERATORS[op]), sql.SQL(columns[name]))
+                )
+                args.append(operand)
+            else:
+                raise Unsupported(f"filter {op}")
+        if not clauses:
+            return sql.SQL(""), args
+        return sql.SQL(" where ") + sql.SQL(" and ").join(clauses), args
+
+    def _select_list(self, select: str, columns: dict[str, str]):
+        from psycopg import sql
+
+        if select == "*":
+            return sql.SQL("_t.*")
+        names = [c for c in select.split(",") if self._known(c, columns)]
+        return sql.SQL(", ").join(sql.SQL("_t.{}").format(sql.Identifier(c)) for c in names)
+
+    def _order(self, order: str | None, columns: dict[str, str]):
+        from psycopg import sql
+
+        if not order:
+            return sql.SQL("")
+        terms = []
+        for term in order.split(","):
+            name, *modifiers = term.split(".")
+            self._known(name, columns)
+            words = {"asc": "asc", "desc": "desc", "nullsfirst": "nulls first", "nullslast": "nulls last"}
+            terms.append(
+                sql.SQL(" ").join(
+                    [sql.SQL("_t.{}").format(sql.Identifier(name)), *(sql.SQL(words[m]) for m in modifiers)]
+                )
+            )
+        return sql.SQL(" order by ") + sql.SQL(", ").join(terms)
+
+    @staticmethod
+    def _page(params: httpx.QueryParams):
+        from psycopg import sql
+
+        page = sql.SQL("")
+        if "limit" in params:
+            page += sql.SQL(" limit {}").format(sql.Literal(int(params["limit"])))
+        if "offset" in params:
+            page += sql.SQL(" offset {}").format(sql.Literal(int(params["offset"])))
+        return page
+
+    @staticmethod
+    def _on_conflict(conn, table: str, on_conflict: str | None, names: list[str], prefer: set[str]):
+        from psycopg import sql
+
+        if "resolution=merge-duplicates" not in prefer and "resolution=ignore-duplicates" not in prefer:
+            return sql.SQL("")
+        if on_conflict:
+            target = on_conflict.split(",")
+        else:  # PostgREST's default conflict target is the primary key
+            target = [
+                r[0]
+                for r in conn.execute(
+                    "select a.attname from pg_index i join pg_attribute a on a.attrelid = i.indrelid"
+                    " and a.attnum = any(i.indkey) where i.indrelid = to_regclass(%s) and i.indisprimary",
+                    (f"public.{table}",),
+                )
+            ]
+        conflict = sql.SQL(" on conflict ({})").format(sql.SQL(", ").join(map(sql.Identifier, target)))
+        if "resolution=ignore-duplicates" in prefer:
+            return conflict + sql.SQL(" do nothing")
+        updates = [c for c in names if c not in target]
+        return conflict + sql.SQL(" do update set {}").format(
+            sql.SQL(", ").join(
+                sql.SQL("{} = excluded.{}").format(sql.Identifier(c), sql.Identifier(c)) for c in updates
+            )
+        )
+
+
+def _rows(
+    status: int, conn, query, args: list, *, dml: bool = True, returning: bool = True
+) -> httpx.Response:
+    """Rows as PostgREST renders them: PostgreSQL's own json_agg of the (returned) rows."""
+    from psycopg import sql
+
+    if dml:
+        wrapped = sql.SQL("with _w as ({} returning *) select coalesce(json_agg(_w), '[]'::json) from _w")
+    else:
+        wrapped = sql.SQL("select coalesce(json_agg(_w), '[]'::json) from ({}) as _w")
+    (rows,) = conn.execute(wrapped.format(query), args).fetchone()
+    if not returning:
+        return httpx.Response(201 if status == 201 else 204)
+    return _json(status, rows)
+
+
+def _json(status: int, body: Any) -> httpx.Response:
+    return httpx.Response(
+        status,
+        content=json.dumps(body).encode(),
+        headers={"content-type": "application/json; charset=utf-8"},
+    )
+
+
+def _error(exc: Any, claims: dict[str, Any]) -> httpx.Response:
+    state = exc.sqlstate or "XX000"
+    status = STATUS_BY_SQLSTATE.get(state, 500 if state.startswith(("XX", "53", "08")) else 400)
+    if state == "42501" and claims.get("role") == "anon":
+        status = 401
+    diag = exc.diag
+    return _json(
+        status,
+        {
+            "code": state,
+            "details": diag.message_detail,
+            "hint": diag.message_hint,
+            "message": diag.message_primary,
+        },
+    )
+
+
+# --- record and replay ------------------------------------------------------------------------------
+
+
+def describe(request: httpx.Request, key: str) -> dict[str, Any]:
+    """A request as recorded: the service key itself is never written to a fixture."""
+    headers = {}
+    for name in RECORDED_HEADERS:
+        if name in request.headers:
+            headers[name] = request.headers[name].replace(key, KEY_PLACEHOLDER)
+    return {
+        "method": request.method,
+        "path": request.url.path,
+        "query": [list(item) for item in request.url.params.multi_items()],
+        "headers": headers,
+        "body": json.loads(request.content) if request.content else None,
+    }
+
+
+def _canonical(body: Any) -> bytes:
+    """supabase-py's own encoding of a JSON body (compact, UTF-8): exact bytes, key order included."""
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+class Recorder:
+    def __init__(self, handler: Handler, key: str) -> None:
+        self.handler = handler
+        self.key = key
+        self.exchanges: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        response = self.handler(request)
+        with self._lock:
+            self.exchanges.append(
+                {
+                    "request": describe(request, self.key),
+                    "response": {
+                        "status": response.status_code,
+                        "content_type": response.headers.get("content-type"),
+                        "body": json.loads(response.content) if response.content else None,
+                    },
+                }
+            )
+        return response
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.exchanges, indent=1, ensure_ascii=False) + "\n")
+
+
+class Replayer:
+    """Serves recorded replies; every request must equal the next recorded one (or, unordered, any unused one)."""
+
+    def __init__(self, path: Path, key: str, *, ordered: bool = True) -> None:
+        self.path = path
+        self.key = key
+        self.ordered = ordered
+        self.exchanges: list[dict[str, Any]] = json.loads(path.read_text())
+        self.used = [False] * len(self.exchanges)
+        self._lock = threading.Lock()
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        seen = describe(request, self.key)
+        with self._lock:
+            index = self._match(seen, request)
+            self.used[index] = True
+        reply = self.exchanges[index]["response"]
+        headers = {"content-type": reply["content_type"]} if reply["content_type"] else {}
+        content = json.dumps(reply["body"]).encode() if reply["body"] is not None else b""
+        return httpx.Response(reply["status"], content=content, headers=headers)
+
+    def _match(self, seen: dict[str, Any], request: httpx.Request) -> int:
+        unused = [i for i, used in enumerate(self.used) if not used]
+        candidates = unused[:1] if self.ordered else unused
+        for index in candidates:
+            recorded = self.exchanges[index]["request"]
+            if recorded == seen and (
+                recorded["body"] is None or _canonical(recorded["body"]) == request.content
+            ):
+                return index
+        expected = self.exchanges[candidates[0]]["request"] if candidates else "no more requests"
+        raise AssertionError(
+            f"{self.path.name}: supabase-py sent a request that was not recorded\n"
+            f"  sent:     {json.dumps(seen)}\n  expected: {json.dumps(expected)}\n"
+            "re-record with POSTDECK_RECORD_LEDGER_FIXTURES=1 if the change is intended"
+        )
+
+    def assert_done(self) -> None:
+        missing = [self.exchanges[i]["request"] for i, used in enumerate(self.used) if not used]
+        assert not missing, f"{self.path.name}: recorded requests never sent: {json.dumps(missing)[:2000]}"

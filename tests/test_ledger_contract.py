@@ -1,0 +1,487 @@
+"""One contract for every ledger backend.
+
+Backends: SQLite (a real file); Supabase through supabase-py against PostgREST emulated over the
+embedded PostgreSQL (real SQL, real RLS, real functions); and Supabase against the recorded
+exchanges in tests/ledger_fixtures/recorded (every request supabase-py sends must be exactly the one
+recorded: method, path, query, Prefer/Accept/Content-Type/apikey/Authorization headers, body).
+Re-record after an intended change of the backend's requests:
+
+    POSTDECK_RECORD_LEDGER_FIXTURES=1 .venv/bin/python -m pytest tests/test_ledger_contract.py -k recorded
+
+tests/test_ledger_live.py runs the same contract against a real Supabase project.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from postdeck.ledger.base import ClaimRequest, ClaimState, DeliveryStatus, LedgerRefused, Outcome
+from postdeck.ledger.sqlite import SqliteLedger
+from postdeck.ledger.supabase import SupabaseLedger
+from tests.ledger_fixtures.postgrest import PostgrestEmulator, Recorder, Replayer
+
+pytest_plugins = ["tests.pg"]
+
+SERVICE_KEY = "test-service-role-key"
+RECORDED = Path(__file__).parent / "ledger_fixtures" / "recorded"
+RECORDING = os.environ.get("POSTDECK_RECORD_LEDGER_FIXTURES") == "1"
+NOW = datetime(2030, 1, 1, 12, tzinfo=UTC)
+USER = "00000000-0000-4000-8000-0000000000a1"
+OTHER_USER = "00000000-0000-4000-8000-0000000000b2"
+UNORDERED = {"test_two_threads_claiming_the_same_keys_win_each_key_once"}  # threads interleave freely
+
+
+def supabase_over(handler) -> SupabaseLedger:
+    client = httpx.Client(transport=httpx.MockTransport(handler))
+    return SupabaseLedger("http://supabase.test", SERVICE_KEY, http_client=client)
+
+
+@pytest.fixture(
+    params=["sqlite", pytest.param("supabase-pg", marks=pytest.mark.postgres), "supabase-recorded"]
+)
+def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[object]:
+    if request.param == "sqlite":
+        yield SqliteLedger(tmp_path / "ledger.db")
+        return
+    if request.param == "supabase-pg":
+        yield supabase_over(PostgrestEmulator(request.getfixturevalue("pg_dsn"), service_key=SERVICE_KEY))
+        return
+    path = RECORDED / f"{request.node.originalname}.json"
+    if RECORDING:
+        recorder = Recorder(
+            PostgrestEmulator(request.getfixturevalue("pg_dsn"), service_key=SERVICE_KEY), SERVICE_KEY
+        )
+        yield supabase_over(recorder)
+        recorder.save(path)
+        return
+    if not path.exists():
+        pytest.fail(f"no recorded exchanges at {path}: record them with POSTDECK_RECORD_LEDGER_FIXTURES=1")
+    replayer = Replayer(path, SERVICE_KEY, ordered=request.node.originalname not in UNORDERED)
+    yield supabase_over(replayer)
+    replayer.assert_done()
+
+
+@pytest.fixture
+def ns() -> str:
+    """A prefix for campaign names and digests: constant here (recordings), random on a live project."""
+    return "t"
+
+
+@pytest.fixture
+def user() -> str:
+    return USER
+
+
+@pytest.fixture
+def other_user() -> str:
+    return OTHER_USER
+
+
+def request_for(key: str, user_id: str | None = None, **extra) -> ClaimRequest:
+    campaign, batch, platform = key.split("/")
+    fields = {
+        "content_hash": "content-1",
+        "schedule_hash": "schedule-1",
+        "caption": "hello",
+        "scheduled_for": None,
+    }
+    fields.update(extra)
+    return ClaimRequest(key, campaign, batch, platform, user_id=user_id, **fields)
+
+
+class LedgerContract:
+    """What every backend must do, the same way. Subclasses provide the `ledger`, `ns`, `user` fixtures."""
+
+    # --- claims ---------------------------------------------------------------------------------
+
+    def test_claim_is_insert_if_absent_and_final_states_are_never_claimed_again(self, ledger, ns) -> None:
+        key = f"{ns}-c/a/twitter"
+        first = ledger.claim(request_for(key), owner="run-1", lease_seconds=60, now=NOW)
+        assert first.state == ClaimState.CLAIMED
+        assert (first.record.status, first.record.owner, first.record.attempts) == ("claimed", "run-1", 1)
+        assert first.record.lease_until == NOW + timedelta(seconds=60)
+        assert (
+            ledger.claim(request_for(key), owner="run-2", lease_seconds=60, now=NOW).state == ClaimState.HELD
+        )
+        ledger.record(
+            key,
+            Outcome(DeliveryStatus.POSTED, provider="postforme", url="https://x.test/1"),
+            owner="run-1",
+            now=NOW,
+        )
+        later = ledger.claim(request_for(key), owner="run-2", lease_seconds=60, now=NOW + timedelta(hours=1))
+        assert later.state == ClaimState.DONE and later.record.url == "https://x.test/1"
+        assert later.record.owner == "run-1" and later.record.lease_until is None
+
+    def test_a_claim_keeps_what_the_plan_compares(self, ledger, ns, user) -> None:
+        key = f"{ns}-c/a/linkedin"
+        at = datetime(2030, 2, 1, 9, 30, tzinfo=UTC)
+        request = request_for(
+            key, user, content_hash="c-9", schedule_hash="s-9", caption="ünïcode ✓", scheduled_for=at
+        )
+        ledger.claim(request, owner="run", lease_seconds=60, now=NOW)
+        record = ledger.get(key)
+        assert (record.campaign, record.batch_id, record.platform) == (f"{ns}-c", "a", "linkedin")
+        assert (record.content_hash, record.schedule_hash, record.caption) == ("c-9", "s-9", "ünïcode ✓")
+        assert record.scheduled_for == at and record.user_id == user
+        assert record.created_at == NOW and record.updated_at == NOW
+        assert ledger.get(f"{ns}-c/a/nothing") is None
+
+    def test_an_expired_lease_is_recovered_with_what_the_dead_owner_attempted(self, ledger, ns) -> None:
+        key = f"{ns}-c/a/twitter"
+        ledger.claim(request_for(key), owner="dead", lease_seconds=60, now=NOW)
+        ledger.note_attempt([key], owner="dead", provider="postforme:global", post_key="pd_1")
+        ledger.note_attempt([key], owner="dead", provider="postforme:global", post_key="pd_1")  # no duplicate
+        ledger.note_attempt([key], owner="dead", provider="late:global", post_key="pd_1")
+        claim = ledger.claim(request_for(key), owner="new", lease_seconds=60, now=NOW + timedelta(seconds=61))
+        assert claim.state == ClaimState.RECOVERED
+        assert claim.record.owner == "new" and claim.record.post_key == "pd_1"
+        assert claim.record.attempted_providers == ("postforme:global", "late:global")
+        assert claim.record.attempts == 2
+
+    def test_a_retried_run_takes_its_own_claim_back(self, ledger, ns) -> None:
+        key = f"{ns}-c/a/twitter"
+        ledger.claim(request_for(key), owner="run", lease_seconds=600, now=NOW)
+        again = ledger.claim(request_for(key), owner="run", lease_seconds=600, now=NOW + timedelta(seconds=5))
+        assert again.state == ClaimState.RECOVERED and again.record.attempts == 2
+
+    def test_two_threads_claiming_the_same_keys_win_each_key_once(self, ledger, ns) -> None:
+        keys = [f"{ns}-c/b{i}/twitter" for i in range(8)]
+        barrier = threading.Barrier(2)
+        won: dict[str, list[str]] = {}
+
+        def claimer(owner: str) -> None:
+            barrier.wait()
+            won[owner] = [
+                k
+                for k in keys
+                if ledger.claim(request_for(k), owner=owner, lease_seconds=600, now=NOW).state == "claimed"
+            ]
+
+        threads = [threading.Thread(target=claimer, args=(owner,)) for owner in ("p1", "p2")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert sorted(won["p1"] + won["p2"]) == sorted(keys)
+        assert {ledger.get(k).owner for k in won["p1"]} <= {"p1"}
+
+    # --- attempts and outcomes ------------------------------------------------------------------
+
+    def test_attempts_are_noted_for_all_keys_of_a_post_or_for_none(self, ledger, ns) -> None:
+        mine, theirs = f"{ns}-c/a/twitter", f"{ns}-c/a/linkedin"
+        ledger.claim(request_for(mine), owner="run-1", lease_seconds=60, now=NOW)
+        ledger.claim(request_for(theirs), owner="run-2", lease_seconds=60, now=NOW)
+        with pytest.raises(LedgerRefused, match=f"delivery {theirs} is not claimed by run-1"):
+            ledger.note_attempt([mine, theirs], owner="run-1", provider="late:global", post_key="pd_2")
+        assert ledger.get(mine).attempted_providers == () and ledger.get(mine).post_key is None
+
+    def test_states_never_move_backwards(self, ledger, ns) -> None:
+        key = f"{ns}-c/a/twitter"
+        ledger.claim(request_for(key), owner="run", lease_seconds=60, now=NOW)
+        ledger.record(
+            key,
+            Outcome(DeliveryStatus.SCHEDULED, provider="late", provider_post_id="p1"),
+            owner="run",
+            now=NOW,
+        )
+        rescheduled = ledger.record(key, Outcome(DeliveryStatus.SCHEDULED), owner="run", now=NOW)
+        assert rescheduled.status == "scheduled" and rescheduled.provider_post_id == "p1"
+        ledger.record(key, Outcome(DeliveryStatus.POSTED, url="https://x.test/p1"), owner="run", now=NOW)
+        with pytest.raises(LedgerRefused, match="cannot move from posted to scheduled"):
+            ledger.record(key, Outcome(DeliveryStatus.SCHEDULED), owner="run", now=NOW)
+        with pytest.raises(LedgerRefused, match="cannot move from posted to claimed"):
+            ledger.record(key, Outcome(DeliveryStatus.CLAIMED), owner=None, now=NOW)
+        assert ledger.get(key).status == "posted"
+
+    def test_another_runs_claim_cannot_be_recorded_over(self, ledger, ns) -> None:
+        key = f"{ns}-c/a/twitter"
+        ledger.claim(request_for(key), owner="run-1", lease_seconds=60, now=NOW)
+        with pytest.raises(LedgerRefused, match="claimed by another run"):
+            ledger.record(key, Outcome(DeliveryStatus.POSTED), owner="run-2", now=NOW)
+        with pytest.raises(LedgerRefused, match="never claimed"):
+            ledger.record(f"{ns}-c/a/nothing", Outcome(DeliveryStatus.POSTED), owner="run-1", now=NOW)
+        assert ledger.get(key).status == "claimed"
+
+    def test_an_outcome_keeps_what_it_does_not_say_and_releases_the_lease(self, ledger, ns) -> None:
+        key = f"{ns}-c/a/twitter"
+        ledger.claim(request_for(key), owner="run", lease_seconds=60, now=NOW)
+        ledger.note_attempt([key], owner="run", provider="late:owner", post_key="pd_3")
+        unknown = Outcome(DeliveryStatus.UNKNOWN, provider="late", provider_post_id="lp1", error="timeout")
+        ledger.record(key, unknown, owner="run", now=NOW + timedelta(seconds=1))
+        found = Outcome(DeliveryStatus.POSTED, platform_post_id="tw-1", url="https://x.test/tw-1")
+        record = ledger.record(key, found, owner="run", now=NOW + timedelta(seconds=2))
+        assert (record.provider, record.provider_post_id, record.post_key) == ("late", "lp1", "pd_3")
+        assert (record.platform_post_id, record.url, record.error) == ("tw-1", "https://x.test/tw-1", None)
+        assert record.lease_until is None and record.updated_at == NOW + timedelta(seconds=2)
+
+    def test_deliveries_by_campaign_and_by_status(self, ledger, ns) -> None:
+        for i, platform in enumerate(("twitter", "bluesky", "linkedin")):
+            ledger.claim(
+                request_for(f"{ns}-c/a/{platform}"),
+                owner="run",
+                lease_seconds=60,
+                now=NOW + timedelta(seconds=i),
+            )
+        ledger.claim(request_for(f"{ns}-other/a/twitter"), owner="run", lease_seconds=60, now=NOW)
+        ledger.record(
+            f"{ns}-c/a/bluesky", Outcome(DeliveryStatus.FAILED, error="rejected"), owner="run", now=NOW
+        )
+        assert [d.platform for d in ledger.deliveries(f"{ns}-c")] == ["bluesky", "linkedin", "twitter"]
+        failed = [d.key for d in ledger.all_deliveries(status="failed") if d.key.startswith(f"{ns}-")]
+        assert failed == [f"{ns}-c/a/bluesky"]
+        everything = [d.key for d in ledger.all_deliveries() if d.key.startswith(f"{ns}-")]
+        assert everything == [
+            f"{ns}-c/a/twitter",
+            f"{ns}-other/a/twitter",
+            f"{ns}-c/a/bluesky",
+            f"{ns}-c/a/linkedin",
+        ]
+
+    # --- post history ---------------------------------------------------------------------------
+
+    def test_a_history_row_keeps_the_seed_columns_and_is_never_added_twice(self, ledger, ns, user) -> None:
+        post_id = "5f0c6a52-0000-4000-8000-000000000001" if ns == "t" else None
+        row = {
+            "id": post_id or _uuid(),
+            "user_id": user,
+            "provider": "postforme",
+            "provider_post_id": "sp_1",
+            "platforms": ["twitter", "linkedin"],
+            "platform_post_ids": {"twitter": "tw1"},
+            "platform_post_urls": {"twitter": "https://x.test/tw1"},
+            "content": "hello",
+            "media_urls": ["https://cdn.test/a.png"],
+            "scheduled_for": None,
+            "posted_at": "2030-01-01T12:00:05+00:00",
+            "status": "posted",
+            "error_message": None,
+            "campaign": f"{ns}-c",
+            "batch_id": "a",
+            "post_key": "pd_4",
+            "created_at": "2030-01-01T12:00:06+00:00",
+        }
+        assert ledger.record_social_post(row) == row["id"]
+        assert ledger.record_social_post(row) == row["id"]  # a journal replay: same id, no second row
+        post = ledger.get_post(row["id"])
+        assert post.platforms == ("twitter", "linkedin") and post.media_urls == ("https://cdn.test/a.png",)
+        assert post.platform_post_ids == {"twitter": "tw1"} and post.posted_at == NOW + timedelta(seconds=5)
+        assert (post.user_id, post.status, post.campaign, post.post_key) == (
+            user,
+            "posted",
+            f"{ns}-c",
+            "pd_4",
+        )
+        assert [p.id for p in ledger.get_post_history(user, campaign=f"{ns}-c")] == [row["id"]]
+
+    def test_a_history_row_without_id_gets_one(self, ledger, ns, user) -> None:
+        post_id = ledger.record_social_post({"user_id": user, "status": "failed", "campaign": f"{ns}-c"})
+        assert ledger.get_post(post_id).status == "failed"
+        assert ledger.get_post("00000000-0000-4000-8000-00000000dead") is None
+        assert ledger.get_post("not-an-id") is None
+
+    def test_post_history_filters_and_pages_newest_first(self, ledger, ns, user, other_user) -> None:
+        def post(n: int, owner: str, status: str, platforms: list[str], campaign: str) -> str:
+            return ledger.record_social_post(
+                {
+                    "id": _uuid(n) if ns == "t" else _uuid(),
+                    "user_id": owner,
+                    "status": status,
+                    "platforms": platforms,
+                    "campaign": f"{ns}-{campaign}",
+                    "created_at": (NOW + timedelta(minutes=n)).isoformat(),
+                }
+            )
+
+        p1 = post(1, user, "posted", ["twitter"], "c")
+        p2 = post(2, user, "scheduled", ["linkedin", "twitter"], "c")
+        p3 = post(3, user, "failed", ["bluesky"], "d")
+        post(4, other_user, "posted", ["twitter"], "c")
+        ids = lambda posts: [p.id for p in posts]  # noqa: E731
+        assert ids(ledger.get_post_history(user)) == [p3, p2, p1]
+        assert ids(ledger.get_post_history(user, status="posted")) == [p1]
+        assert ids(ledger.get_post_history(user, platform="twitter")) == [p2, p1]
+        assert ids(ledger.get_post_history(user, campaign=f"{ns}-d")) == [p3]
+        assert ids(ledger.get_post_history(user, since=NOW + timedelta(minutes=2))) == [p3, p2]
+        assert ids(ledger.get_post_history(user, limit=1, offset=1)) == [p2]
+        assert ids(ledger.get_post_history(user, limit=2, offset=3)) == []
+        with pytest.raises(LedgerRefused, match="history pages"):
+            ledger.get_post_history(user, limit=0)
+
+    # --- media cache and runs -------------------------------------------------------------------
+
+    def test_media_urls_are_cached_per_file_and_provider(self, ledger, ns) -> None:
+        digest = (ns.encode().hex() + "0" * 64)[:64]
+        assert ledger.cached_media_url(digest, "late:global") is None
+        ledger.cache_media_url(digest, "late:global", "https://cdn.test/1.png")
+        ledger.cache_media_url(digest, "late:global", "https://cdn.test/2.png")  # a re-upload replaces it
+        assert ledger.cached_media_url(digest, "late:global") == "https://cdn.test/2.png"
+        assert ledger.cached_media_url(digest, "postforme:global") is None
+
+    def test_campaign_runs_start_and_finish_once(self, ledger, ns, user) -> None:
+        run_id = ledger.start_campaign_run(f"{ns}-c", flow_run_id="fr-1", user_id=user, now=NOW)
+        ledger.finish_campaign_run(
+            run_id, status="completed", summary={"posted": 2}, now=NOW + timedelta(minutes=1)
+        )
+        with pytest.raises(LedgerRefused, match="is not running"):
+            ledger.finish_campaign_run(run_id, status="failed", summary={}, now=NOW + timedelta(minutes=2))
+        [run] = ledger.campaign_runs(f"{ns}-c")
+        assert (run.id, run.status, run.summary, run.flow_run_id, run.user_id) == (
+            run_id,
+            "completed",
+            {"posted": 2},
+            "fr-1",
+            user,
+        )
+        assert run.finished_at == NOW + timedelta(minutes=1)
+
+    # --- credential rows (the store's encryption is tested in test_credentials.py) --------------
+
+    def test_credential_rows_are_kept_per_user_and_provider(self, ledger, user, other_user) -> None:
+        ledger.upsert_credential_row(user, "postforme", "gAAAAABtoken-0000001", ["twitter"], NOW)
+        ledger.upsert_credential_row(user, "late", "gAAAAABtoken-0000002", [], NOW)
+        ledger.upsert_credential_row(other_user, "late", "gAAAAABtoken-0000003", [], NOW)
+        ledger.upsert_credential_row(
+            user, "postforme", "gAAAAABtoken-0000004", ["bluesky"], NOW + timedelta(seconds=1)
+        )
+        row = ledger.credential_row(user, "postforme")
+        assert (row["encrypted_api_key"], _list(row["connected_platforms"])) == (
+            "gAAAAABtoken-0000004",
+            ["bluesky"],
+        )
+        assert [r["provider"] for r in ledger.credential_rows(user)] == ["late", "postforme"]
+        assert not ledger.update_credential_row(
+            user, "late", now=NOW, token="gAAAAABtoken-0000009", expect_token="gAAAAABtoken-stale00"
+        )
+        assert ledger.update_credential_row(
+            user, "late", now=NOW, token="gAAAAABtoken-0000005", expect_token="gAAAAABtoken-0000002"
+        )
+        assert ledger.update_credential_row(user, "late", now=NOW, platforms=["threads"])
+        row = ledger.credential_row(user, "late")
+        assert (row["encrypted_api_key"], _list(row["connected_platforms"])) == (
+            "gAAAAABtoken-0000005",
+            ["threads"],
+        )
+        assert ledger.delete_credential_row(user, "late") and not ledger.delete_credential_row(user, "late")
+        assert ledger.credential_row(user, "late") is None
+        assert ledger.credential_row(other_user, "late")["encrypted_api_key"] == "gAAAAABtoken-0000003"
+
+
+def _list(value) -> list[str]:
+    import json
+
+    return json.loads(value) if isinstance(value, str) else list(value)
+
+
+def _uuid(n: int | None = None) -> str:
+    import uuid
+
+    return str(uuid.uuid4()) if n is None else f"5f0c6a52-0000-4000-8000-{n:012d}"
+
+
+class TestLedgerContract(LedgerContract):
+    pass
+
+
+def test_the_replay_refuses_a_request_that_differs_from_the_recording(tmp_path: Path) -> None:
+    """The recorded backend is only worth something if a changed request fails it."""
+    import json
+
+    exchanges = json.loads((RECORDED / "test_a_retried_run_takes_its_own_claim_back.json").read_text())
+    exchanges[0]["request"]["body"]["p_lease_seconds"] = 601.0  # what a changed backend would send
+    path = tmp_path / "changed.json"
+    path.write_text(json.dumps(exchanges))
+    replayer = Replayer(path, SERVICE_KEY)
+    ledger = supabase_over(replayer)
+    with pytest.raises(AssertionError, match="not recorded"):
+        ledger.claim(request_for("t-c/a/twitter"), owner="run", lease_seconds=600, now=NOW)
+    with pytest.raises(AssertionError, match="never sent"):
+        replayer.assert_done()
+
+
+# --- what only the Supabase backend has to say ------------------------------------------------------
+
+
+def canned(status: int, body: object):
+    return lambda request: httpx.Response(status, json=body)
+
+
+def refuse_connection(request: httpx.Request) -> httpx.Response:
+    raise httpx.ConnectError("connection refused", request=request)
+
+
+@pytest.mark.parametrize(
+    ("handler", "error", "message"),
+    [
+        (refuse_connection, "LedgerUnavailable", "supabase.test is unreachable"),
+        (
+            canned(503, {"code": "PGRST001", "message": "Database client error"}),
+            "LedgerUnavailable",
+            "unavailable",
+        ),
+        (canned(502, "<html>bad gateway</html>"), "LedgerUnavailable", "unavailable"),
+        (canned(401, {"message": "Invalid API key"}), "LedgerError", "check SUPABASE_SERVICE_ROLE_KEY"),
+        (
+            canned(404, {"code": "PGRST205", "message": "no table deliveries"}),
+            "LedgerError",
+            "apply supabase/migrations",
+        ),
+        (
+            canned(400, {"code": "P0001", "message": "cannot record x: it was never claimed"}),
+            "LedgerRefused",
+            "never",
+        ),
+    ],
+    ids=["no-connection", "no-database", "gateway", "wrong-key", "not-migrated", "refused"],
+)
+def test_supabase_failures_say_whether_to_retry(handler, error: str, message: str) -> None:
+    with pytest.raises(Exception, match=message) as caught:
+        supabase_over(handler).get("c/a/twitter")
+    assert type(caught.value).__name__ == error and SERVICE_KEY not in str(caught.value)
+
+
+def test_supabase_names_a_user_id_that_is_not_a_uuid_before_sending_anything() -> None:
+    ledger = supabase_over(lambda request: pytest.fail(f"sent {request.url}"))
+    with pytest.raises(LedgerRefused, match="'acme' is not a Supabase user id"):
+        ledger.claim(request_for("c/a/twitter", "acme"), owner="run", lease_seconds=60, now=NOW)
+
+
+def test_open_ledger_chooses_the_backend_from_the_environment(tmp_path: Path) -> None:
+    from postdeck.errors import LedgerError
+    from postdeck.ledger import open_ledger
+    from postdeck.ledger.journal import JournaledLedger
+
+    local = open_ledger({}, path=tmp_path / "l.db")
+    assert isinstance(local, JournaledLedger) and isinstance(local.inner, SqliteLedger)
+    remote = open_ledger(
+        {"SUPABASE_URL": "https://p.supabase.co", "SUPABASE_SERVICE_ROLE_KEY": "k"}, journal=False
+    )
+    assert isinstance(remote, SupabaseLedger) and remote.ident == "supabase:https://p.supabase.co"
+    with pytest.raises(LedgerError, match="SUPABASE_SERVICE_ROLE_KEY is not"):
+        open_ledger({"SUPABASE_URL": "https://p.supabase.co"})
+
+
+def test_a_sqlite_ledger_from_an_earlier_version_gains_the_new_table_and_column(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as conn:  # media_uploads as the first release created it
+        conn.execute(
+            "CREATE TABLE media_uploads (sha256 TEXT NOT NULL, provider TEXT NOT NULL, media_url TEXT NOT NULL,"
+            " created_at TEXT NOT NULL, PRIMARY KEY (sha256, provider))"
+        )
+        conn.execute(
+            "INSERT INTO media_uploads VALUES ('ab', 'late:global', 'https://m.test/1', '2030-01-01')"
+        )
+    ledger = SqliteLedger(path)
+    assert ledger.cached_media_url("ab", "late:global") == "https://m.test/1"
+    with sqlite3.connect(path) as conn:
+        assert "user_id" in {r[1] for r in conn.execute("PRAGMA table_info(media_uploads)")}
+    assert ledger.campaign_runs() == []

@@ -1,0 +1,361 @@
+"""supabase/migrations on a real PostgreSQL: constraints, concurrent claimers, row level security."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import uuid
+from datetime import UTC, datetime, timedelta
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+from postdeck.ledger.base import DeliveryStatus
+from postdeck.ledger.transitions import ALLOWED
+from tests.pg import PgServer, apply_migrations, as_role, migration_files
+
+pytest_plugins = ["tests.pg"]  # the session's PostgreSQL: pg_server, pg_dsn
+
+psycopg = pytest.importorskip("psycopg")
+pytestmark = pytest.mark.postgres
+
+TABLES = ("user_social_credentials", "social_posts", "deliveries", "campaign_runs", "media_uploads")
+ALICE = "00000000-0000-4000-8000-00000000a11c"
+BOB = "00000000-0000-4000-8000-000000000b0b"
+NOW = datetime(2030, 1, 1, 12, tzinfo=UTC)
+SHA = "ab" * 32
+
+
+def connect(dsn: str):
+    return psycopg.connect(dsn, autocommit=True)
+
+
+def insert_delivery(conn, key: str = "c/b1/twitter", **values) -> None:
+    campaign, batch_id, platform = key.split("@")[0].split("/")
+    row = {
+        "key": key,
+        "campaign": campaign,
+        "batch_id": batch_id,
+        "platform": platform,
+        "status": "claimed",
+        "owner": "run-1",
+        **values,
+    }
+    columns = ", ".join(row)
+    marks = ", ".join(["%s"] * len(row))
+    conn.execute(f"insert into deliveries ({columns}) values ({marks})", tuple(row.values()))
+
+
+# --- the migrations themselves ------------------------------------------------------------------
+
+
+def test_migrations_apply_in_order_to_a_fresh_database_with_builtin_uuids_only(pg_server: PgServer) -> None:
+    dsn = pg_server.create_database(migrated=False)
+    assert apply_migrations(dsn) == [p.name for p in migration_files()]
+    with connect(dsn) as conn:
+        assert [r[0] for r in conn.execute("select extname from pg_extension")] == ["plpgsql"]
+        (post_id,) = conn.execute(
+            "insert into social_posts (status) values ('posted') returning id"
+        ).fetchone()
+    assert isinstance(post_id, uuid.UUID)
+
+
+def test_the_seed_migration_adopts_existing_seed_tables_and_keeps_their_rows(pg_server: PgServer) -> None:
+    dsn = pg_server.create_database(migrated=False)
+    with connect(dsn) as conn:  # a project that already runs the seed service
+        conn.execute(
+            "create table social_posts (id uuid default gen_random_uuid() primary key, user_id uuid not null,"
+            " provider text, provider_post_id text, platforms text[], platform_post_ids jsonb,"
+            " platform_post_urls jsonb, content text, media_urls text[], scheduled_for timestamptz,"
+            " posted_at timestamptz, status text, error_message text, campaign_id uuid,"
+            " batch_number integer, created_at timestamptz default now())"
+        )
+        conn.execute(
+            "insert into social_posts (user_id, content, status, platforms) values (%s, 'old', 'posted', %s)",
+            (ALICE, ["twitter"]),
+        )
+    apply_migrations(dsn)
+    with connect(dsn) as conn:
+        row = conn.execute("select content, platforms, campaign, post_key from social_posts").fetchone()
+    assert row == ("old", ["twitter"], None, None)
+
+
+def columns_of_sqlite() -> dict[str, set[str]]:
+    conn = sqlite3.connect(":memory:")
+    conn.executescript(resources.files("postdeck.ledger").joinpath("sqlite_schema.sql").read_text())
+    tables = [r[0] for r in conn.execute("select name from sqlite_master where type = 'table'")]
+    return {t: {r[1] for r in conn.execute(f"pragma table_info({t})")} for t in tables}
+
+
+def test_sqlite_and_postgres_schemas_have_the_same_tables_and_columns(pg_dsn: str) -> None:
+    with connect(pg_dsn) as conn:
+        rows = conn.execute(
+            "select table_name, column_name from information_schema.columns where table_schema = 'public'"
+        ).fetchall()
+    postgres: dict[str, set[str]] = {}
+    for table, column in rows:
+        postgres.setdefault(table, set()).add(column)
+    assert columns_of_sqlite() == postgres
+
+
+def test_the_state_machine_in_sql_is_the_one_in_python(pg_dsn: str) -> None:
+    statuses = list(DeliveryStatus)
+    with connect(pg_dsn) as conn:
+        allowed = {
+            (a, b)
+            for a in statuses
+            for b in statuses
+            if conn.execute("select delivery_transition_allowed(%s, %s)", (a, b)).fetchone()[0]
+        }
+    assert allowed == {(a, b) for a, targets in ALLOWED.items() for b in targets}
+
+
+def test_history_and_ledger_queries_have_indexes(pg_dsn: str) -> None:
+    with connect(pg_dsn) as conn:
+        indexes = {
+            r[0]: r[1]
+            for r in conn.execute("select indexname, indexdef from pg_indexes where schemaname = 'public'")
+        }
+    assert "(user_id, created_at DESC)" in indexes["social_posts_user"]
+    assert "(user_id, status, created_at DESC)" in indexes["social_posts_user_status"]
+    assert "gin (platforms)" in indexes["social_posts_platforms"]
+    assert "(campaign, key)" in indexes["deliveries_campaign"]
+    assert "UNIQUE" in indexes["deliveries_pkey"]
+
+
+# --- constraints --------------------------------------------------------------------------------
+
+BAD_ROWS = [
+    (
+        "status outside the state machine",
+        "insert into deliveries (key, campaign, batch_id, platform, status,"
+        " owner) values ('c/b/x', 'c', 'b', 'x', 'sent', 'r')",
+        "deliveries_status_check",
+    ),
+    (
+        "a key that is not campaign/batch/platform",
+        "insert into deliveries (key, campaign, batch_id, platform,"
+        " status, owner) values ('c/b/y', 'c', 'b', 'x', 'claimed', 'r')",
+        "deliveries_key_parts",
+    ),
+    (
+        "a claim without its holder",
+        "insert into deliveries (key, campaign, batch_id, platform, status)"
+        " values ('c/b/x', 'c', 'b', 'x', 'claimed')",
+        "deliveries_claim_has_owner",
+    ),
+    (
+        "a lease on a finished delivery",
+        "insert into deliveries (key, campaign, batch_id, platform, status,"
+        " lease_until) values ('c/b/x', 'c', 'b', 'x', 'posted', now())",
+        "deliveries_lease_only_while_claimed",
+    ),
+    (
+        "negative attempts",
+        "insert into deliveries (key, campaign, batch_id, platform, status, owner, attempts)"
+        " values ('c/b/x', 'c', 'b', 'x', 'claimed', 'r', -1)",
+        "deliveries_attempts_check",
+    ),
+    (
+        "a history status outside the state machine",
+        "insert into social_posts (status) values ('sent')",
+        "social_posts_status_check",
+    ),
+    (
+        "an unknown provider's key",
+        "insert into user_social_credentials (user_id, provider, encrypted_api_key)"
+        f" values ('{ALICE}', 'buffer', 'gAAAAABkZXhhbXBsZS10b2tlbg==')",
+        "user_social_credentials_provider_check",
+    ),
+    (
+        "an empty encrypted key",
+        "insert into user_social_credentials (user_id, provider, encrypted_api_key)"
+        f" values ('{ALICE}', 'late', '')",
+        "user_social_credentials_token_check",
+    ),
+    (
+        "a media digest that is not SHA-256",
+        "insert into media_uploads (sha256, provider, media_url)"
+        " values ('abc', 'late:global', 'https://cdn.test/a.png')",
+        "media_uploads_sha256_check",
+    ),
+    (
+        "a finished run without an end",
+        "insert into campaign_runs (campaign, status) values ('c', 'completed')",
+        "campaign_runs_finished_when_done",
+    ),
+]
+
+
+@pytest.mark.parametrize(("what", "sql", "constraint"), BAD_ROWS, ids=[r[0] for r in BAD_ROWS])
+def test_constraints_reject(pg_dsn: str, what: str, sql: str, constraint: str) -> None:
+    with connect(pg_dsn) as conn, pytest.raises(psycopg.errors.CheckViolation) as caught:
+        conn.execute(sql)
+    assert caught.value.diag.constraint_name == constraint
+
+
+def test_a_delivery_key_is_unique(pg_dsn: str) -> None:
+    with connect(pg_dsn) as conn:
+        insert_delivery(conn)
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            insert_delivery(conn, owner="run-2")
+
+
+# --- two concurrent claimers --------------------------------------------------------------------
+
+INSERT_IF_ABSENT = (
+    "insert into deliveries (key, campaign, batch_id, platform, status, owner) values"
+    " ('c/b1/twitter', 'c', 'b1', 'twitter', 'claimed', %s) on conflict (key) do nothing"
+)
+
+
+def test_a_second_claimer_waits_for_the_first_and_then_inserts_nothing(pg_dsn: str) -> None:
+    first, second = connect(pg_dsn), connect(pg_dsn)
+    with first, second:
+        with first.transaction():
+            assert first.execute(INSERT_IF_ABSENT, ("run-1",)).rowcount == 1
+            result: dict[str, int] = {}
+            racer = threading.Thread(
+                target=lambda: result.update(rows=second.execute(INSERT_IF_ABSENT, ("run-2",)).rowcount)
+            )
+            racer.start()
+            racer.join(timeout=0.5)
+            assert racer.is_alive(), "the second claimer must block on the first's uncommitted row"
+        racer.join(timeout=10)
+        assert result == {"rows": 0}
+        owners = first.execute("select owner from deliveries").fetchall()
+    assert owners == [("run-1",)]
+
+
+def claim(conn, key: str, owner: str, *, now: datetime = NOW, lease: float = 600) -> str:
+    campaign, batch, platform = key.split("/")
+    (reply,) = conn.execute(
+        "select claim_delivery(%s, %s, %s, %s, 'ch', 'sh', 'caption', null, null, %s, %s, %s)",
+        (key, campaign, batch, platform, owner, lease, now),
+    ).fetchone()
+    return reply["state"]
+
+
+def race(dsn: str, keys: list[str], *, now: datetime = NOW) -> dict[str, list[tuple[str, str]]]:
+    """Two threads, each on its own connection, claim the same keys at the same moment."""
+    barrier = threading.Barrier(2)
+    results: dict[str, list[tuple[str, str]]] = {}
+
+    def claimer(owner: str) -> None:
+        with connect(dsn) as conn:
+            barrier.wait()
+            results[owner] = [(key, claim(conn, key, owner, now=now)) for key in keys]
+
+    threads = [threading.Thread(target=claimer, args=(owner,)) for owner in ("p1", "p2")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    return results
+
+
+def test_two_concurrent_claimers_win_each_key_exactly_once(pg_dsn: str) -> None:
+    keys = [f"c/b{i}/twitter" for i in range(60)]
+    results = race(pg_dsn, keys)
+    for i, key in enumerate(keys):
+        states = sorted([results["p1"][i][1], results["p2"][i][1]])
+        assert states == ["claimed", "held"], key
+    with connect(pg_dsn) as conn:
+        assert conn.execute("select count(*), count(distinct key) from deliveries").fetchone() == (60, 60)
+
+
+def test_two_claimers_taking_over_an_expired_lease_recover_it_once(pg_dsn: str) -> None:
+    keys = [f"c/b{i}/twitter" for i in range(30)]
+    with connect(pg_dsn) as conn:
+        for key in keys:
+            claim(conn, key, "dead", lease=60)
+    results = race(pg_dsn, keys, now=NOW + timedelta(minutes=5))
+    for i, key in enumerate(keys):
+        assert sorted([results["p1"][i][1], results["p2"][i][1]]) == ["held", "recovered"], key
+    with connect(pg_dsn) as conn:
+        assert {r[0] for r in conn.execute("select attempts from deliveries")} == {2}
+
+
+# --- row level security -------------------------------------------------------------------------
+
+ROW_FACTORIES = {
+    "user_social_credentials": lambda user, n: (
+        "insert into user_social_credentials (user_id, provider, encrypted_api_key) values (%s, %s, %s)",
+        (user, ["postforme", "late"][n], "gAAAAABkZXhhbXBsZS10b2tlbg=="),
+    ),
+    "social_posts": lambda user, n: (
+        "insert into social_posts (user_id, status, content) values (%s, 'posted', %s)",
+        (user, f"post {n}"),
+    ),
+    "deliveries": lambda user, n: (
+        "insert into deliveries (key, campaign, batch_id, platform, status, owner, user_id)"
+        " values (%s, 'c', %s, 'twitter', 'claimed', 'run', %s)",
+        (f"c/{user[-4:]}{n}/twitter", f"{user[-4:]}{n}", user),
+    ),
+    "campaign_runs": lambda user, n: (
+        "insert into campaign_runs (campaign, user_id) values (%s, %s)",
+        (f"c{n}", user),
+    ),
+    "media_uploads": lambda user, n: (
+        "insert into media_uploads (sha256, provider, media_url, user_id) values (%s, 'late', 'https://m.test/x', %s)",
+        (f"{user[-4:]}{n}".ljust(64, "0"), user),
+    ),
+}
+
+
+def users_seen(conn, table: str) -> list[str]:
+    return sorted(str(r[0]) for r in conn.execute(f"select user_id from {table}"))
+
+
+@pytest.mark.parametrize("table", TABLES)
+def test_an_authenticated_user_sees_and_changes_only_their_own_rows(pg_dsn: str, table: str) -> None:
+    make_row = ROW_FACTORIES[table]
+    with connect(pg_dsn) as conn:
+        for user in (ALICE, BOB):
+            with as_role(conn, "authenticated", user):
+                conn.execute(*make_row(user, 0))
+        with as_role(conn, "authenticated", ALICE):
+            assert users_seen(conn, table) == [ALICE]
+            assert (
+                conn.execute(f"update {table} set user_id = user_id where user_id = %s", (BOB,)).rowcount == 0
+            )
+            assert conn.execute(f"delete from {table} where user_id = %s", (BOB,)).rowcount == 0
+        rls = pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security")
+        with rls, as_role(conn, "authenticated", ALICE):
+            conn.execute(*make_row(BOB, 1))  # writing a row for someone else
+        with rls, as_role(conn, "authenticated", ALICE):
+            conn.execute(f"update {table} set user_id = %s", (BOB,))  # giving a row away
+        with as_role(conn, "service_role"):
+            assert users_seen(conn, table) == sorted([ALICE, BOB])
+        with pytest.raises(psycopg.errors.InsufficientPrivilege), as_role(conn, "anon"):
+            conn.execute(f"select * from {table}")
+        with as_role(conn, "authenticated"):  # a token without a subject sees nothing
+            assert users_seen(conn, table) == []
+
+
+def test_the_ledger_functions_run_under_the_callers_row_level_security(pg_dsn: str) -> None:
+    call = "select claim_delivery(%s, 'c', 'b1', 'twitter', 'ch', 'sh', 'cap', null, %s, %s, 60, now())"
+    with connect(pg_dsn) as conn:
+        with as_role(conn, "authenticated", ALICE):
+            (reply,) = conn.execute(call, ("c/b1/twitter", ALICE, "alice-run")).fetchone()
+            assert reply["state"] == "claimed" and reply["delivery"]["user_id"] == ALICE
+        taken = pytest.raises(psycopg.errors.RaiseException, match="belongs to another user")
+        with taken, as_role(conn, "authenticated", BOB):
+            conn.execute(call, ("c/b1/twitter", BOB, "bob-run"))
+        rls = pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security")
+        with rls, as_role(conn, "authenticated", BOB):
+            conn.execute(call, ("c/b2/twitter", ALICE, "bob-run"))
+        denied = pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied for function")
+        with denied, as_role(conn, "anon"):
+            conn.execute(call, ("c/b3/twitter", None, "anon-run"))
+        with as_role(conn, "service_role"):
+            assert conn.execute("select count(*) from deliveries").fetchone() == (1,)
+
+
+def test_migration_files_are_plain_sql_named_in_order() -> None:
+    names = [p.name for p in migration_files()]
+    assert names == sorted(names) and len(names) >= 4
+    for path in migration_files():
+        text = Path(path).read_text().lower()
+        assert "pgcrypto" not in text and "uuid-ossp" not in text and "uuid_generate" not in text
