@@ -11,8 +11,8 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from postdeck.ledger.base import LedgerWriter
 from postdeck.ledger.credentials import CredentialStore
-from postdeck.ledger.sqlite import SqliteLedger
 from postdeck.providers.chain import Chain
 from postdeck.providers.factory import build_chain, chain_links, close_chain, sandbox_links
 
@@ -20,7 +20,7 @@ SANDBOX_URL_ENV = ("POSTDECK_SANDBOX_POSTFORME_URL", "POSTDECK_SANDBOX_LATE_URL"
 
 
 @contextmanager
-def publishing_chain(owner: str | None, ledger: SqliteLedger, *, sandbox: bool) -> Iterator[Chain]:
+def publishing_chain(owner: str | None, ledger: LedgerWriter, *, sandbox: bool) -> Iterator[Chain]:
     with _links(owner, ledger, sandbox=sandbox) as links:
         chain = build_chain(links, ledger)
         try:
@@ -30,7 +30,7 @@ def publishing_chain(owner: str | None, ledger: SqliteLedger, *, sandbox: bool) 
 
 
 @contextmanager
-def _links(owner: str | None, ledger: SqliteLedger, *, sandbox: bool):
+def _links(owner: str | None, ledger: LedgerWriter, *, sandbox: bool):
     if not sandbox:
         yield chain_links(owner, store=CredentialStore(ledger))
         return

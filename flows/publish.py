@@ -16,7 +16,8 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from postdeck.flows.chains import publishing_chain
-from postdeck.ledger.sqlite import SqliteLedger
+from postdeck.ledger import flush_journal, open_ledger
+from postdeck.ledger.base import LedgerWriter
 from postdeck.plan import Action, make_plan
 from postdeck.providers.chain import Chain
 from postdeck.publisher import DeliveryReport, publish_batch
@@ -27,7 +28,7 @@ from postdeck.schemas.timing import check_not_in_past
 
 @task(name="publish-batch", cache_policy=NO_CACHE, retries=0)
 def publish_batch_task(
-    deliveries: list[Delivery], ledger: SqliteLedger, chain: Chain, owner: str
+    deliveries: list[Delivery], ledger: LedgerWriter, chain: Chain, owner: str
 ) -> list[dict]:
     """Publish one batch. No Prefect retries: the exactly-once protocol decides what may be resent."""
     reports = publish_batch(deliveries, ledger=ledger, chain=chain, owner=owner)
@@ -49,7 +50,8 @@ def publish_campaign(
     logger = get_run_logger()
     loaded = load_campaign(campaign)
     deliveries = expand(loaded, only_batches=batches)
-    ledger = SqliteLedger()
+    ledger = open_ledger()
+    flush_journal(ledger)  # outcomes an earlier database outage kept locally go in first
     now = datetime.now(UTC)
     plan = make_plan(loaded.campaign.name, deliveries, ledger, now, include_cancels=batches is None)
     creates = [c.delivery for c in plan.of(Action.CREATE) if c.delivery is not None]

@@ -13,14 +13,15 @@ from prefect.artifacts import create_table_artifact
 
 from postdeck.flows.chains import publishing_chain
 from postdeck.follow_up import OPEN_STATUSES, follow_up
-from postdeck.ledger.sqlite import SqliteLedger
+from postdeck.ledger import flush_journal, open_ledger
 
 
 @flow(name="sync-post-status", log_prints=False)
 def sync_post_status(sandbox: bool = False) -> list[dict]:
     """Ask the providers about deliveries without a final outcome, and record the answers."""
     logger = get_run_logger()
-    ledger = SqliteLedger()
+    ledger = open_ledger()
+    flush_journal(ledger)  # outcomes an earlier database outage kept locally go in first
     open_records = [r for status in OPEN_STATUSES for r in ledger.all_deliveries(status=str(status))]
     if not open_records:
         logger.info("no scheduled or unknown deliveries to follow")

@@ -1,0 +1,60 @@
+"""One Prefect stack for the end-to-end tests: server, work pool, deployments and a worker, as `make up`
+starts them, on a private port and home; and both simulators running in this process, so the tests
+can count what the worker's flow runs sent."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from postdeck.providers.sim.sandbox import Sandbox, start_sandbox
+from postdeck.providers.sim.server import free_port
+from tests.conftest import REPO
+
+BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(scope="session")
+def running_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    box = start_sandbox(tmp_path_factory.mktemp("sandbox"), persist=False)
+    yield box
+    box.stop()
+
+
+@pytest.fixture(scope="session")
+def prefect_stack(
+    tmp_path_factory: pytest.TempPathFactory, running_sandbox: Sandbox
+) -> Iterator[dict[str, str]]:
+    if not shutil.which("curl"):
+        pytest.fail("scripts/up.sh needs curl")
+    root = tmp_path_factory.mktemp("stack")
+    port = free_port()
+    env = {
+        **os.environ,
+        "PATH": f"{BIN}:{os.environ['PATH']}",
+        "PREFECT_HOME": str(root / "prefect-home"),
+        "POSTDECK_PREFECT_PORT": str(port),
+        "POSTDECK_RUN_DIR": str(root / "run"),
+        "PREFECT_WORKER_QUERY_SECONDS": "1",
+        "POSTDECK_WORKER_LIMIT": "1",  # one flow run per worker, so two runs need two workers
+        # The workers' flow runs inherit these: their own ledger, and the simulators of this process.
+        "POSTDECK_LEDGER": str(root / "ledger.db"),
+        "POSTDECK_JOURNAL": str(root / "journal.jsonl"),
+        "POSTDECK_SANDBOX_POSTFORME_URL": running_sandbox.postforme_url,
+        "POSTDECK_SANDBOX_LATE_URL": running_sandbox.late_url,
+    }
+    env.pop("PREFECT_API_URL", None)
+    try:
+        subprocess.run([str(REPO / "scripts/up.sh")], env=env, check=True, timeout=300, cwd=REPO)
+        env["PREFECT_API_URL"] = f"http://127.0.0.1:{port}/api"
+        yield env
+    finally:
+        subprocess.run([str(REPO / "scripts/down.sh")], env=env, timeout=120, cwd=REPO)
+        for log in (root / "run").glob("*.log"):
+            print(f"--- {log.name}\n{log.read_text()[-3000:]}")
