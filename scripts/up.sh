@@ -26,6 +26,7 @@ else
 fi
 
 prefect work-pool inspect "$pool" >/dev/null 2>&1 || prefect work-pool create "$pool" --type process >/dev/null
+postdeck limits >"$run_dir/limits.log" 2>&1 || { cat "$run_dir/limits.log"; exit 1; }
 prefect --no-prompt deploy --all >"$run_dir/deploy.log" 2>&1 || { cat "$run_dir/deploy.log"; exit 1; }
 
 if [ -f "$run_dir/worker.pid" ] && kill -0 "$(cat "$run_dir/worker.pid")" 2>/dev/null; then
