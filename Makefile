@@ -7,7 +7,7 @@ export PREFECT_HOME ?= $(CURDIR)/.postdeck/prefect
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export DO_NOT_TRACK ?= 1
 
-.PHONY: install demo test lint up down run-example clean
+.PHONY: install demo test lint up down run-example limits clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -44,3 +44,7 @@ run-example: install
 
 clean:
 	rm -rf .postdeck
+
+## limits: create the provider:* global concurrency limits on the server in PREFECT_API_URL
+limits: install
+	PREFECT_API_URL=$${PREFECT_API_URL:-http://127.0.0.1:$${POSTDECK_PREFECT_PORT:-4200}/api} $(VENV)/bin/postdeck limits
