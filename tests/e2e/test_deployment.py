@@ -55,4 +55,7 @@ def test_deployment_run_publishes_the_example_through_the_worker(prefect_stack: 
 def test_make_up_creates_the_provider_concurrency_limits(prefect_stack: dict[str, str]) -> None:
     api = prefect_stack["PREFECT_API_URL"]
     limits = httpx.post(f"{api}/v2/concurrency_limits/filter", json={}).json()
-    assert {(lim["name"], lim["limit"]) for lim in limits} >= {("provider:postforme", 4), ("provider:late", 8)}
+    assert {(lim["name"], lim["limit"]) for lim in limits} >= {
+        ("provider:postforme", 4),
+        ("provider:late", 8),
+    }
