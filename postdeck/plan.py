@@ -1,18 +1,29 @@
 """The plan: what publishing would do, as a pure function of (deliveries, ledger reader, now).
 
 Like `terraform plan`: every delivery of the campaign (desired) is compared with the ledger
-(recorded) and gets one Change. Publishing applies exactly this list.
+(recorded) and gets one Change. Publishing applies exactly this list. A plan saved with
+`plan --out` carries a fingerprint of the ledger records it was made from; `check_plan_is_current`
+refuses it once the ledger has moved on.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
+import typing
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from pathlib import Path
+from typing import Any
 
+from postdeck.errors import PlanError, StalePlanError
 from postdeck.ledger.base import DeliveryRecord, DeliveryStatus, LedgerReader
-from postdeck.schemas.deliveries import Delivery
+from postdeck.schemas.deliveries import CaptionLength, Delivery
+
+PLAN_FORMAT = "postdeck-plan/1"
 
 
 class Action(StrEnum):
@@ -31,12 +42,25 @@ class Change:
     delivery: Delivery | None  # None for a cancel
     record: DeliveryRecord | None  # None for a create
     reason: str = ""
+    length: CaptionLength | None = None  # the caption against its tightest limit, in the platform's unit
+
+    @property
+    def batch_id(self) -> str:
+        return self.delivery.batch_id if self.delivery else (self.record.batch_id if self.record else "")
+
+    @property
+    def platform(self) -> str:
+        return (
+            self.delivery.platform.value if self.delivery else (self.record.platform if self.record else "")
+        )
 
 
 @dataclass(frozen=True)
 class Plan:
     campaign: str
     changes: tuple[Change, ...]
+    made_at: datetime | None = None
+    ledger_fingerprint: str = ""  # of the campaign's ledger records the plan was made from
 
     def of(self, action: Action) -> list[Change]:
         return [c for c in self.changes if c.action == action]
@@ -44,6 +68,9 @@ class Plan:
     @property
     def has_changes(self) -> bool:
         return any(c.action not in (Action.UNCHANGED, Action.IN_FLIGHT) for c in self.changes)
+
+    def counts(self) -> dict[str, int]:
+        return {action.value: n for action in Action if (n := len(self.of(action)))}
 
 
 def make_plan(
@@ -54,30 +81,156 @@ def make_plan(
     *,
     include_cancels: bool = True,
 ) -> Plan:
-    records = {r.key: r for r in reader.deliveries(campaign)}
+    recorded = reader.deliveries(campaign)
+    records = {r.key: r for r in recorded}
     changes = [_change(d, records.get(d.key), now) for d in deliveries]
     if include_cancels:
         wanted = {d.key for d in deliveries}
         for key, record in sorted(records.items()):
             if key not in wanted and record.status == DeliveryStatus.SCHEDULED:
                 changes.append(Change(Action.CANCEL, key, None, record, "its batch was removed"))
-    return Plan(campaign=campaign, changes=tuple(changes))
+    return Plan(campaign, tuple(changes), made_at=now, ledger_fingerprint=ledger_fingerprint(recorded))
 
 
 def _change(delivery: Delivery, record: DeliveryRecord | None, now: datetime) -> Change:
+    length = delivery.caption_length()
     if record is None:
-        return Change(Action.CREATE, delivery.key, delivery, None)
+        return Change(Action.CREATE, delivery.key, delivery, None, length=length)
     if record.status == DeliveryStatus.CLAIMED:
-        return Change(Action.IN_FLIGHT, delivery.key, delivery, record, f"claimed by {record.owner}")
+        return Change(Action.IN_FLIGHT, delivery.key, delivery, record, f"claimed by {record.owner}", length)
     content_changed = record.content_hash != delivery.content_hash
     time_changed = record.schedule_hash != delivery.schedule_hash
     if record.status == DeliveryStatus.SCHEDULED and (content_changed or time_changed):
         what = " and ".join(
             w for w, changed in (("content", content_changed), ("time", time_changed)) if changed
         )
-        return Change(Action.UPDATE, delivery.key, delivery, record, f"{what} changed")
+        return Change(Action.UPDATE, delivery.key, delivery, record, f"{what} changed", length)
     if record.status == DeliveryStatus.POSTED and content_changed:
         return Change(
-            Action.CONFLICT, delivery.key, delivery, record, "content changed after it was published"
+            Action.CONFLICT, delivery.key, delivery, record, "content changed after it was published", length
         )
-    return Change(Action.UNCHANGED, delivery.key, delivery, record, str(record.status))
+    return Change(Action.UNCHANGED, delivery.key, delivery, record, str(record.status), length)
+
+
+# ---- the ledger fingerprint and the stale-plan check -------------------------------------------
+
+_FINGERPRINTED = (
+    "key",
+    "status",
+    "owner",
+    "lease_until",
+    "provider",
+    "provider_post_id",
+    "content_hash",
+    "schedule_hash",
+    "attempts",
+    "updated_at",
+)  # what can change what a plan would do
+
+
+def ledger_fingerprint(records: Sequence[DeliveryRecord]) -> str:
+    rows = sorted(json.dumps([_jsonable(getattr(r, name)) for name in _FINGERPRINTED]) for r in records)
+    return hashlib.sha256("\n".join(rows).encode()).hexdigest()
+
+
+def check_plan_is_current(plan: Plan, reader: LedgerReader) -> None:
+    """Raise StalePlanError if the ledger's records of the campaign changed since the plan was made."""
+    current = ledger_fingerprint(reader.deliveries(plan.campaign))
+    if current != plan.ledger_fingerprint:
+        made = f" at {plan.made_at.isoformat()}" if plan.made_at else ""
+        raise StalePlanError(
+            f"the ledger of campaign '{plan.campaign}' changed since this plan was made{made}: "
+            "run `postdeck plan` again"
+        )
+
+
+# ---- JSON ---------------------------------------------------------------------------------------
+
+
+def plan_to_dict(plan: Plan) -> dict[str, Any]:
+    from postdeck.schemas.delivery_json import delivery_to_dict
+
+    return {
+        "format": PLAN_FORMAT,
+        "campaign": plan.campaign,
+        "made_at": plan.made_at.isoformat() if plan.made_at else None,
+        "ledger_fingerprint": plan.ledger_fingerprint,
+        "summary": plan.counts(),
+        "changes": [
+            {
+                "action": change.action.value,
+                "key": change.key,
+                "batch_id": change.batch_id,
+                "platform": change.platform,
+                "reason": change.reason,
+                "length": dataclasses.asdict(change.length) if change.length else None,
+                "delivery": delivery_to_dict(change.delivery) if change.delivery else None,
+                "record": _record_to_dict(change.record) if change.record else None,
+            }
+            for change in plan.changes
+        ],
+    }
+
+
+def plan_from_dict(data: dict[str, Any]) -> Plan:
+    from postdeck.schemas.delivery_json import delivery_from_dict
+
+    if data.get("format") != PLAN_FORMAT:
+        raise PlanError(f"not a postdeck plan (format {data.get('format')!r}, expected {PLAN_FORMAT!r})")
+    try:
+        changes = tuple(
+            Change(
+                action=Action(c["action"]),
+                key=c["key"],
+                delivery=delivery_from_dict(c["delivery"]) if c.get("delivery") else None,
+                record=_record_from_dict(c["record"]) if c.get("record") else None,
+                reason=c.get("reason", ""),
+                length=CaptionLength(**c["length"]) if c.get("length") else None,
+            )
+            for c in data["changes"]
+        )
+        made_at = datetime.fromisoformat(data["made_at"]) if data.get("made_at") else None
+        return Plan(data["campaign"], changes, made_at=made_at, ledger_fingerprint=data["ledger_fingerprint"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise PlanError(f"the saved plan is damaged: {exc}") from None
+
+
+def save_plan(plan: Plan, path: Path) -> None:
+    path.write_text(json.dumps(plan_to_dict(plan), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def load_plan(path: Path) -> Plan:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise PlanError(f"cannot read plan {path}: {exc}") from None
+    return plan_from_dict(data)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def _record_to_dict(record: DeliveryRecord) -> dict[str, Any]:
+    return {f.name: _jsonable(getattr(record, f.name)) for f in dataclasses.fields(record)}
+
+
+def _record_from_dict(data: dict[str, Any]) -> DeliveryRecord:
+    hints = typing.get_type_hints(DeliveryRecord)
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(DeliveryRecord):
+        if f.name not in data:
+            continue
+        value, hint = data[f.name], str(hints[f.name])
+        if value is not None and "datetime" in hint:
+            value = datetime.fromisoformat(value)
+        elif value is not None and "DeliveryStatus" in hint:
+            value = DeliveryStatus(value)
+        elif isinstance(value, list):
+            value = tuple(value)
+        values[f.name] = value
+    return DeliveryRecord(**values)

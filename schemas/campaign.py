@@ -1,50 +1,168 @@
-"""The campaign file: pydantic models, strict (unknown keys are errors), with the nine platforms."""
+"""The campaign file: pydantic models, strict (unknown keys are errors), with the nine platforms.
+
+Settings stack up from general to specific, the last one set wins:
+`defaults` → `defaults.<platform>` → `accounts.<platform>` → the batch's style → `<style>.<platform>`
+→ the batch → `batch.<platform>`. Checks that span several fields (duplicate batch ids, unknown
+styles, ...) live in structure.py, so they are reported together with the field errors.
+"""
 
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    field_validator,
+)
 
 from postdeck.providers.base import Platform
+from postdeck.schemas.durations import DURATION_PATTERN, parse_duration
+from postdeck.schemas.platform_options import (
+    BlueskyAccount,
+    BlueskyBatch,
+    BlueskySettings,
+    FacebookAccount,
+    FacebookBatch,
+    FacebookSettings,
+    InstagramAccount,
+    InstagramBatch,
+    InstagramSettings,
+    LinkedinAccount,
+    LinkedinBatch,
+    LinkedinSettings,
+    PinterestAccount,
+    PinterestBatch,
+    PinterestSettings,
+    PlatformSettings,
+    ThreadsAccount,
+    ThreadsBatch,
+    ThreadsSettings,
+    TiktokAccount,
+    TiktokBatch,
+    TiktokSettings,
+    TwitterAccount,
+    TwitterBatch,
+    TwitterSettings,
+    YoutubeAccount,
+    YoutubeBatch,
+    YoutubeSettings,
+)
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
 """Lowercase letters, digits and dashes: safe in keys, URLs and Prefect names."""
 
 
+def _positive(value: str) -> str:
+    parse_duration(value)  # raises for zero
+    return value
+
+
+Duration = Annotated[
+    str, StringConstraints(pattern=DURATION_PATTERN, min_length=2), AfterValidator(_positive)
+]
+LatePolicy = Literal["skip", "publish_now", "fail"]
+
+# YAML times as people write them: a date, or a date and time, with or without an offset. (JSON
+# Schema's date-time format would reject the naive times the campaign's timezone applies to.)
+_TIME_PATTERN = r"^\d{4}-\d{2}-\d{2}([T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?)?$"
+Moment = Annotated[datetime, WithJsonSchema({"type": "string", "pattern": _TIME_PATTERN})]
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
-class Defaults(_Strict):
-    """Values a batch inherits when it does not set its own."""
+def _date_only_is_midnight(value: Any) -> Any:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return datetime.combine(value, time())
+    return value
+
+
+class PerPlatform(PlatformSettings):
+    """Settings for every platform, then per platform (each platform's block wins over these)."""
+
+    twitter: TwitterSettings | None = None
+    bluesky: BlueskySettings | None = None
+    threads: ThreadsSettings | None = None
+    instagram: InstagramSettings | None = None
+    facebook: FacebookSettings | None = None
+    linkedin: LinkedinSettings | None = None
+    tiktok: TiktokSettings | None = None
+    youtube: YoutubeSettings | None = None
+    pinterest: PinterestSettings | None = None
+
+
+class Defaults(PerPlatform):
+    """What a batch inherits when it does not say (per-network defaults)."""
 
     platforms: list[Platform] = Field(default_factory=list, description="Platforms every batch posts to.")
+    style: Slug | None = Field(default=None, description="The style of batches that name none.")
+
+
+class Style(PerPlatform):
+    """A reusable look, named in `styles` and chosen by a batch's `style`."""
+
+
+class Accounts(_Strict):
+    """The account postdeck posts to on each platform, with its own defaults."""
+
+    twitter: TwitterAccount | None = None
+    bluesky: BlueskyAccount | None = None
+    threads: ThreadsAccount | None = None
+    instagram: InstagramAccount | None = None
+    facebook: FacebookAccount | None = None
+    linkedin: LinkedinAccount | None = None
+    tiktok: TiktokAccount | None = None
+    youtube: YoutubeAccount | None = None
+    pinterest: PinterestAccount | None = None
+
+
+class Cadence(_Strict):
+    """Spaces the batches that have no `at`: the first at `start`, each next one `every` later."""
+
+    start: Moment = Field(description="When the first batch without `at` goes out (campaign timezone).")
+    every: Duration = Field(description="Time between batches, e.g. 1d, 6h, 90m, 1d12h.")
+
+    _midnight = field_validator("start", mode="before")(_date_only_is_midnight)
 
 
 class Batch(_Strict):
     """One post of the calendar, sent to each of its platforms."""
 
     id: Slug = Field(description="Stable id, unique in the file: the ledger keys deliveries by it.")
-    at: datetime | None = Field(
+    at: Moment | None = Field(
         default=None,
-        description="When to publish. Naive times are in the campaign's timezone. None means now.",
+        description="When to publish. Naive times are in the campaign's timezone. Without it: the "
+        "cadence's slot, or now.",
     )
     caption: str = Field(min_length=1, description="A Jinja template (sandboxed).")
     media: list[str] = Field(
         default_factory=list, description="Paths relative to the campaign file, or https URLs."
     )
     platforms: list[Platform] | None = Field(default=None, description="Overrides defaults.platforms.")
+    style: Slug | None = Field(default=None, description="A style of `styles`; overrides defaults.style.")
     vars: dict[str, Any] = Field(default_factory=dict, description="Template variables of this batch.")
+    truncate: bool | None = Field(default=None, description="Shorten over-long captions (every platform).")
+    late: LatePolicy | None = Field(default=None, description="Overrides the campaign's `late` policy.")
 
-    @field_validator("at", mode="before")
-    @classmethod
-    def _date_only_is_midnight(cls, value: Any) -> Any:
-        if isinstance(value, date) and not isinstance(value, datetime):
-            return datetime.combine(value, time())
-        return value
+    twitter: TwitterBatch | None = None
+    bluesky: BlueskyBatch | None = None
+    threads: ThreadsBatch | None = None
+    instagram: InstagramBatch | None = None
+    facebook: FacebookBatch | None = None
+    linkedin: LinkedinBatch | None = None
+    tiktok: TiktokBatch | None = None
+    youtube: YoutubeBatch | None = None
+    pinterest: PinterestBatch | None = None
+
+    _midnight = field_validator("at", mode="before")(_date_only_is_midnight)
 
 
 class Campaign(_Strict):
@@ -53,8 +171,16 @@ class Campaign(_Strict):
     name: Slug = Field(description="The campaign's name; with batch ids it keys the ledger.")
     timezone: str = Field(default="UTC", description="IANA timezone for naive times, e.g. Europe/Berlin.")
     owner: str | None = Field(default=None, description="User whose stored provider keys are used.")
-    defaults: Defaults = Field(default_factory=Defaults)
+    late: LatePolicy = Field(
+        default="fail",
+        description="A batch whose time has passed when publishing runs: skip it, publish it now, "
+        "or fail (the default).",
+    )
+    cadence: Cadence | None = None
     vars: dict[str, Any] = Field(default_factory=dict, description="Template variables of every batch.")
+    defaults: Defaults = Field(default_factory=Defaults)
+    accounts: Accounts = Field(default_factory=Accounts)
+    styles: dict[Slug, Style] = Field(default_factory=dict, description="Named styles batches can use.")
     batches: list[Batch] = Field(min_length=1)
 
     @field_validator("timezone")
@@ -66,20 +192,6 @@ class Campaign(_Strict):
             raise ValueError(f"unknown timezone '{value}' (use an IANA name like Europe/Berlin)") from None
         return value
 
-    @model_validator(mode="after")
-    def _unique_batch_ids_and_platforms(self) -> Campaign:
-        seen: set[str] = set()
-        for index, batch in enumerate(self.batches):
-            if batch.id in seen:
-                raise _IndexedError(("batches", index, "id"), f"duplicate batch id '{batch.id}'")
-            seen.add(batch.id)
-            if not (batch.platforms if batch.platforms is not None else self.defaults.platforms):
-                raise _IndexedError(
-                    ("batches", index, "platforms"),
-                    "no platforms: set batch platforms or defaults.platforms",
-                )
-        return self
-
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
@@ -87,10 +199,6 @@ class Campaign(_Strict):
     def platforms_of(self, batch: Batch) -> list[Platform]:
         return list(batch.platforms if batch.platforms is not None else self.defaults.platforms)
 
-
-class _IndexedError(ValueError):
-    """A model-level error that knows which field it is about (mapped to a line by the loader)."""
-
-    def __init__(self, loc: tuple[str | int, ...], message: str) -> None:
-        self.loc = loc
-        super().__init__(message)
+    def style_of(self, batch: Batch) -> tuple[str, Style] | None:
+        name = batch.style or self.defaults.style
+        return (name, self.styles[name]) if name and name in self.styles else None

@@ -1,7 +1,8 @@
-"""Expand a campaign into deliveries: one per batch × platform, rendered, with keys and hashes.
+"""Deliveries: one per batch × platform, rendered, with keys and hashes.
 
 A delivery is the unit of exactly-once. Its key names it for ever (campaign/batch/platform); its
 content hash and schedule hash are kept apart so a plan can tell an edit from a reschedule.
+The rendering itself lives in expansion.py; `expand` is its strict entry point.
 """
 
 from __future__ import annotations
@@ -9,13 +10,12 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
-from postdeck.errors import CampaignError, CampaignErrors
+from postdeck.errors import CampaignErrors
 from postdeck.providers.base import Platform
 from postdeck.schemas.loader import LoadedCampaign
-from postdeck.schemas.media import MediaRef, resolve_media
-from postdeck.schemas.render import render_caption
+from postdeck.schemas.media import MediaRef
 
 
 def delivery_key(campaign: str, batch_id: str, platform: Platform | str, account: str | None = None) -> str:
@@ -30,6 +30,28 @@ def post_key(campaign: str, batch_id: str, keys: list[str]) -> str:
 
 
 @dataclass(frozen=True)
+class TextLimit:
+    """One limit a caption is held to, in a unit of counting.py (by: the platform or a provider)."""
+
+    value: int
+    unit: str
+    by: str = "platform"
+
+
+@dataclass(frozen=True)
+class CaptionLength:
+    """A caption's length against its tightest limit, e.g. 212 of 280 x_weighted."""
+
+    length: int
+    limit: int
+    unit: str
+
+    @property
+    def fits(self) -> bool:
+        return self.length <= self.limit
+
+
+@dataclass(frozen=True)
 class Delivery:
     key: str
     campaign: str
@@ -40,6 +62,8 @@ class Delivery:
     at: datetime | None  # aware, UTC; None means publish now
     owner: str | None = None
     options: dict = field(default_factory=dict)
+    # The text limits of this platform (and account); derived, so not part of equality or hashes.
+    limits: tuple[TextLimit, ...] = field(default=(), compare=False)
 
     @property
     def content_hash(self) -> str:
@@ -53,82 +77,21 @@ class Delivery:
     def schedule_hash(self) -> str:
         return hashlib.sha256((self.at.isoformat() if self.at else "now").encode()).hexdigest()
 
+    def caption_length(self) -> CaptionLength | None:
+        """The caption against its tightest limit (the highest length/limit ratio)."""
+        from postdeck.schemas.counting import measure  # twitter-text loads only when asked
+
+        measured = [
+            CaptionLength(measure(self.caption, lim.unit), lim.value, lim.unit) for lim in self.limits
+        ]
+        return max(measured, key=lambda m: m.length / m.limit, default=None)
+
 
 def expand(loaded: LoadedCampaign, *, only_batches: list[str] | None = None) -> list[Delivery]:
     """Render every batch × platform. Reports every problem of the file at once."""
-    campaign = loaded.campaign
-    errors: list[CampaignError] = []
-    deliveries: list[Delivery] = []
-    media_cache: dict[str, MediaRef] = {}  # each file is read and hashed once
-    wanted = set(only_batches) if only_batches else None
-    for index, batch in enumerate(campaign.batches):
-        if wanted is not None and batch.id not in wanted:
-            continue
-        base = ("batches", index)
-        media: list[MediaRef] = []
-        for m_index, entry in enumerate(batch.media):
-            try:
-                if entry not in media_cache:
-                    media_cache[entry] = resolve_media(
-                        entry,
-                        loaded.folder,
-                        location=loaded.source.location((*base, "media", m_index)),
-                        field=f"batches[{index}].media[{m_index}]",
-                    )
-                media.append(media_cache[entry])
-            except CampaignError as exc:
-                errors.append(exc)
-        at = None
-        if batch.at is not None:
-            local = batch.at if batch.at.tzinfo else batch.at.replace(tzinfo=campaign.zone)
-            at = local.astimezone(UTC)
-        for platform in campaign.platforms_of(batch):
-            variables = {
-                **campaign.vars,
-                **batch.vars,
-                "campaign": campaign.name,
-                "batch": batch.id,
-                "platform": platform.value,
-            }
-            try:
-                caption = render_caption(
-                    batch.caption,
-                    variables,
-                    location=loaded.source.location((*base, "caption")),
-                    field=f"batches[{index}].caption",
-                )
-            except CampaignError as exc:
-                errors.append(exc)
-                continue
-            deliveries.append(
-                Delivery(
-                    key=delivery_key(campaign.name, batch.id, platform),
-                    campaign=campaign.name,
-                    batch_id=batch.id,
-                    platform=platform,
-                    caption=caption,
-                    media=tuple(media),
-                    at=at,
-                    owner=campaign.owner,
-                )
-            )
-    if wanted:
-        unknown = wanted - {b.id for b in campaign.batches}
-        for batch_id in sorted(unknown):
-            errors.append(
-                CampaignError(f"no batch with id '{batch_id}'", location=loaded.source.location(("batches",)))
-            )
+    from postdeck.schemas.expansion import expand_all
+
+    prepared, errors = expand_all(loaded, only_batches=only_batches)
     if errors:
-        raise CampaignErrors(_unique(errors))
-    return deliveries
-
-
-def _unique(errors: list[CampaignError]) -> list[CampaignError]:
-    """The same template error repeats once per platform: report it once."""
-    seen: set[str] = set()
-    out = []
-    for error in errors:
-        if str(error) not in seen:
-            seen.add(str(error))
-            out.append(error)
-    return out
+        raise CampaignErrors(errors)
+    return [p.delivery for p in prepared]

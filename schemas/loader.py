@@ -1,4 +1,9 @@
-"""Read a campaign file into a validated Campaign, turning every problem into a located CampaignError."""
+"""Read a campaign file into a validated Campaign, turning every problem into a located CampaignError.
+
+`load_campaign` is strict: any problem raises. `read_campaign` (for `validate`) returns every
+problem of the file together with as much of the campaign as is valid: the batches with field
+errors are set aside, so the others can still be rendered and checked in the same run.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,9 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from postdeck.errors import CampaignError, CampaignErrors
-from postdeck.schemas.campaign import Campaign, _IndexedError
+from postdeck.schemas.campaign import Batch, Campaign
 from postdeck.schemas.source import SourceDocument, dotted, load_yaml_with_locations
+from postdeck.schemas.structure import structure_errors
 
 
 @dataclass(frozen=True)
@@ -17,41 +23,96 @@ class LoadedCampaign:
     campaign: Campaign
     path: Path  # the campaign file
     source: SourceDocument
+    # Index in the file of each of campaign.batches; None when every batch was valid (same order).
+    batch_indexes: tuple[int, ...] | None = None
 
     @property
     def folder(self) -> Path:
         return self.path.parent
 
+    @property
+    def templates_folder(self) -> Path:
+        """Where `{% include %}` looks: the `templates/` folder next to the campaign file."""
+        return self.folder / "templates"
+
+    def source_index(self, position: int) -> int:
+        """The index in the file of campaign.batches[position] (for error locations)."""
+        return self.batch_indexes[position] if self.batch_indexes is not None else position
+
+    def indexed_batches(self) -> list[tuple[int, Batch]]:
+        return [(self.source_index(i), b) for i, b in enumerate(self.campaign.batches)]
+
 
 def load_campaign(path: str | Path) -> LoadedCampaign:
     """Load and validate one campaign file. Raises CampaignErrors listing every problem found."""
+    loaded, errors = read_campaign(path)
+    if errors or loaded is None:
+        raise CampaignErrors(errors)
+    return loaded
+
+
+def read_campaign(path: str | Path) -> tuple[LoadedCampaign | None, list[CampaignError]]:
+    """Every problem of the file, and the valid part of the campaign (None if nothing is usable)."""
     path = Path(path)
-    source = load_yaml_with_locations(path)
+    try:
+        source = load_yaml_with_locations(path)
+    except CampaignErrors as exc:
+        return None, list(exc.errors)
+    except CampaignError as exc:
+        return None, [exc]
     if not isinstance(source.data, dict):
-        raise CampaignError(
+        error = CampaignError(
             "a campaign file must be a mapping (name:, timezone:, batches:, ...)",
             location=source.location(()),
+            fix="start the file with `name:` and `batches:`",
         )
+        return None, [error]
+    errors = structure_errors(source)
     try:
         campaign = Campaign.model_validate(source.data)
     except ValidationError as exc:
-        raise CampaignErrors(_located_errors(exc, source)) from None
-    return LoadedCampaign(campaign=campaign, path=path, source=source)
+        errors += _located_errors(exc, source)
+        return _valid_part(source, exc), sort_errors(errors)
+    return LoadedCampaign(campaign=campaign, path=path, source=source), sort_errors(errors)
+
+
+def sort_errors(errors: list[CampaignError]) -> list[CampaignError]:
+    """By position in the file; each message once."""
+    unique = {str(e): e for e in errors}
+    return sorted(
+        unique.values(), key=lambda e: (e.location.path, e.location.line or 0, e.location.column or 0)
+    )
+
+
+def _valid_part(source: SourceDocument, exc: ValidationError) -> LoadedCampaign | None:
+    """The campaign without its invalid batches, when the rest of it is valid."""
+    bad = {e["loc"][1] for e in exc.errors() if e["loc"][:1] == ("batches",) and len(e["loc"]) > 1}
+    if not bad or any(e["loc"][:1] != ("batches",) or len(e["loc"]) < 2 for e in exc.errors()):
+        return None
+    keep = tuple(i for i in range(len(source.data["batches"])) if i not in bad)
+    if not keep:
+        return None
+    data = {**source.data, "batches": [source.data["batches"][i] for i in keep]}
+    try:
+        campaign = Campaign.model_validate(data)
+    except ValidationError:
+        return None
+    return LoadedCampaign(campaign=campaign, path=source.path, source=source, batch_indexes=keep)
 
 
 def _located_errors(exc: ValidationError, source: SourceDocument) -> list[CampaignError]:
     errors: list[CampaignError] = []
     for error in exc.errors():
-        loc = tuple(error["loc"])
-        original = (error.get("ctx") or {}).get("error")
-        if isinstance(original, _IndexedError):
-            loc, message = original.loc, str(original)
-        else:
-            message = _message(error)
+        loc = _useful_loc(tuple(error["loc"]))
         errors.append(
-            CampaignError(message, location=source.location(loc), field=dotted(loc), fix=_fix(error))
+            CampaignError(_message(error), location=source.location(loc), field=dotted(loc), fix=_fix(error))
         )
     return errors
+
+
+def _useful_loc(loc: tuple) -> tuple:
+    # pydantic appends validator names to union members (e.g. 'function-after[...]', 'str'); drop them.
+    return tuple(part for part in loc if isinstance(part, int) or "[" not in str(part))
 
 
 def _message(error: dict) -> str:
@@ -60,10 +121,38 @@ def _message(error: dict) -> str:
         return "unknown field"
     if kind == "missing":
         return "required field is missing"
-    if kind == "enum":
+    if kind in ("enum", "literal_error"):
         expected = (error.get("ctx") or {}).get("expected", "")
         return f"'{error.get('input')}' is not one of {expected}"
+    if kind == "string_pattern_mismatch":
+        return f"'{error.get('input')}' does not have the expected form"
     return error["msg"].removeprefix("Value error, ")
+
+
+_PATTERN_FIXES = {
+    "id": "use lowercase letters, digits and dashes",
+    "name": "use lowercase letters, digits and dashes",
+    "style": "use lowercase letters, digits and dashes",
+    "every": "use a duration like 30m, 6h, 1d or 1h30m",
+    "organization": "use an organization URN like urn:li:organization:1234",
+    "board": "use the board's numeric id",
+    "page": "use the Page's numeric id",
+}
+
+
+_TYPE_FIXES = {
+    "string_type": "write text (quote it if YAML reads it as something else)",
+    "bool_type": "use true or false",
+    "bool_parsing": "use true or false",
+    "list_type": "write a list, e.g. [twitter, bluesky]",
+    "dict_type": "write a mapping (key: value)",
+    "model_type": "write a mapping (key: value)",
+    "datetime_type": "use a time like 2030-06-01 09:00 (naive times are in the campaign timezone)",
+    "datetime_from_date_parsing": "use a time like 2030-06-01 09:00 (naive times are in the campaign timezone)",
+    "datetime_parsing": "use a time like 2030-06-01 09:00 (naive times are in the campaign timezone)",
+    "too_short": "add at least one",
+    "string_too_short": "write some text",
+}
 
 
 def _fix(error: dict) -> str:
@@ -72,6 +161,9 @@ def _fix(error: dict) -> str:
         return "remove it or check its spelling"
     if kind == "missing":
         return "add it"
+    if kind in ("enum", "literal_error"):
+        return "use one of those values"
     if kind == "string_pattern_mismatch":
-        return "use lowercase letters, digits and dashes"
-    return ""
+        last = next((str(p) for p in reversed(error["loc"]) if isinstance(p, str)), "")
+        return _PATTERN_FIXES.get(last, "see schemas/campaign.schema.json for the expected form")
+    return _TYPE_FIXES.get(kind, "see schemas/campaign.schema.json")

@@ -35,7 +35,9 @@ class MediaRef:
 
 def resolve_media(entry: str, folder: Path, *, location: Location, field: str) -> MediaRef:
     if "://" in entry:
-        return MediaRef(source=entry, url=check_public_https_url(entry, location=location, field=field))
+        url = check_public_https_url(entry, location=location, field=field)
+        guessed = mimetypes.guess_type(urlsplit(url).path)[0] or "application/octet-stream"
+        return MediaRef(source=entry, url=url, content_type=guessed)
     return _local_file(entry, folder, location=location, field=field)
 
 
@@ -48,7 +50,12 @@ def check_public_https_url(url: str, *, location: Location, field: str) -> str:
         )
     host = parts.hostname
     if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
-        raise CampaignError(f"media URL points at a local host: {url}", location=location, field=field)
+        raise CampaignError(
+            f"media URL points at a local host: {url}",
+            location=location,
+            field=field,
+            fix="use a public https URL",
+        )
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
@@ -80,15 +87,22 @@ def _local_file(entry: str, folder: Path, *, location: Location, field: str) -> 
             field=field,
             fix=f"add the file under {folder.name}/ or fix the path",
         )
-    data = candidate.read_bytes()
-    kind = filetype.guess(data)
-    content_type = (
-        kind.mime if kind else (mimetypes.guess_type(candidate.name)[0] or "application/octet-stream")
-    )
-    return MediaRef(
-        source=entry,
-        path=candidate,
-        sha256=hashlib.sha256(data).hexdigest(),
-        content_type=content_type,
-        size=len(data),
-    )
+    sha256, content_type, size = _fingerprint(candidate)
+    return MediaRef(source=entry, path=candidate, sha256=sha256, content_type=content_type, size=size)
+
+
+_FINGERPRINTS: dict[tuple[Path, int, int], tuple[str, str, int]] = {}
+
+
+def _fingerprint(path: Path) -> tuple[str, str, int]:
+    """(sha256, content type, size) of a file, read once per process (campaigns share media)."""
+    stat = path.stat()
+    key = (path, stat.st_mtime_ns, stat.st_size)
+    if key not in _FINGERPRINTS:
+        data = path.read_bytes()
+        kind = filetype.guess(data)
+        content_type = (
+            kind.mime if kind else (mimetypes.guess_type(path.name)[0] or "application/octet-stream")
+        )
+        _FINGERPRINTS[key] = (hashlib.sha256(data).hexdigest(), content_type, len(data))
+    return _FINGERPRINTS[key]

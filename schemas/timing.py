@@ -1,28 +1,71 @@
-"""Rules about time: a post to create must not be in the past when it is published."""
+"""Rules about time at publish time: what happens to a post whose time has already passed.
+
+LATE (Zernio) publishes a past `scheduledFor` at once, Post for Me refuses it: postdeck decides
+first, by the campaign's `late` policy (a batch may override it):
+  fail         (the default) stop with an error naming each late batch;
+  skip         leave late posts out of this run;
+  publish_now  send them now (their time becomes None).
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
 
 from postdeck.errors import CampaignError, CampaignErrors
 from postdeck.schemas.deliveries import Delivery
 from postdeck.schemas.loader import LoadedCampaign
+from postdeck.schemas.schedule import time_key
+from postdeck.schemas.source import dotted
+
+
+def apply_late_policy(loaded: LoadedCampaign, creates: Sequence[Delivery], now: datetime) -> list[Delivery]:
+    """The deliveries to actually create now: late ones skipped, moved to now, or CampaignErrors raised.
+
+    `now` must be timezone-aware. A delivery is late when its time is at or before `now`.
+    """
+    campaign = loaded.campaign
+    positions = {batch.id: i for i, batch in enumerate(campaign.batches)}
+    errors: dict[str, CampaignError] = {}
+    kept: list[Delivery] = []
+    for delivery in creates:
+        if delivery.at is None or delivery.at > now:
+            kept.append(delivery)
+            continue
+        position = positions[delivery.batch_id]
+        batch = campaign.batches[position]
+        policy = batch.late or campaign.late
+        if policy == "publish_now":
+            kept.append(dataclasses.replace(delivery, at=None))
+        elif policy == "fail" and delivery.batch_id not in errors:
+            key = ("batches", loaded.source_index(position), *time_key(batch))
+            errors[delivery.batch_id] = CampaignError(
+                f"batch '{delivery.batch_id}' was due at {delivery.at.isoformat()}, which has passed",
+                location=loaded.source.location(key),
+                field=dotted(key),
+                fix="move it into the future, or set `late: skip` or `late: publish_now`",
+            )
+    if errors:
+        raise CampaignErrors(list(errors.values()))
+    return kept
 
 
 def check_not_in_past(loaded: LoadedCampaign, creates: Sequence[Delivery], now: datetime) -> None:
-    """A scheduled time already past would publish at once (LATE) or be refused (PostForMe): say so first."""
-    errors = []
-    index = {b.id: i for i, b in enumerate(loaded.campaign.batches)}
-    for batch_id in sorted({d.batch_id for d in creates if d.at is not None and d.at <= now}):
-        at = next(d.at for d in creates if d.batch_id == batch_id)
-        errors.append(
-            CampaignError(
-                f"time {at.isoformat()} is in the past",
-                location=loaded.source.location(("batches", index[batch_id], "at")),
-                field=f"batches[{index[batch_id]}].at",
-                fix="move it into the future, or remove `at` to publish now",
-            )
-        )
-    if errors:
-        raise CampaignErrors(errors)
+    """Strict check, whatever the policy: raise CampaignErrors if any create's time has passed.
+
+    Kept for callers that do not apply the policy yet; prefer `apply_late_policy`.
+    """
+    late = [d for d in creates if d.at is not None and d.at <= now]
+    if not late:
+        return
+    strict = dataclasses.replace(
+        loaded,
+        campaign=loaded.campaign.model_copy(
+            update={
+                "late": "fail",
+                "batches": [b.model_copy(update={"late": None}) for b in loaded.campaign.batches],
+            }
+        ),
+    )
+    apply_late_policy(strict, late, now)

@@ -1,39 +1,201 @@
-"""`postdeck plan`: what publishing would create, update, cancel or leave alone."""
+"""`postdeck plan`: what publishing would create, update, cancel or leave alone.
+
+Validates the campaign first (an invalid campaign has no plan), then compares it with the ledger.
+Output: a rich table, Markdown (for pull-request comments) or JSON (the same document `--out`
+saves for `publish --plan`). Imports no Prefect and no provider client.
+"""
 
 from __future__ import annotations
 
-from rich.table import Table
+import json
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
-from postdeck.commands.common import CampaignArg, app, console
+import typer
+
+from postdeck.commands.common import CampaignArg, app, console, err_console
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from postdeck.plan import Change, Plan
+    from postdeck.schemas.loader import LoadedCampaign
+
+
+class Format(StrEnum):
+    TABLE = "table"
+    MARKDOWN = "markdown"
+    JSON = "json"
+
+
+UNITS = {
+    "x_weighted": "weighted",
+    "graphemes": "graphemes",
+    "utf8_bytes": "bytes",
+    "utf16": "UTF-16",
+    "threads": "Threads chars",
+}
+COLOURS = {"create": "green", "update": "yellow", "cancel": "red", "conflict": "magenta", "in-flight": "cyan"}
 
 
 @app.command()
-def plan(campaign: CampaignArg) -> None:
+def plan(
+    campaign: CampaignArg,
+    output: Annotated[Format, typer.Option("--format", "-f", help="table, markdown or json.")] = Format.TABLE,
+    out: Annotated[Path | None, typer.Option("--out", help="Also save the plan as JSON here.")] = None,
+    detailed_exitcode: Annotated[
+        bool, typer.Option("--detailed-exitcode", help="Exit 0 with no changes, 2 with changes, 1 on error.")
+    ] = False,
+) -> None:
     """Show what publishing would create, update, cancel or leave alone.
 
-    Example: postdeck plan campaigns/example.yaml
+    Example: postdeck plan campaigns/example.yaml --format markdown
     """
-    from datetime import UTC, datetime
-
     from postdeck.ledger.sqlite import SqliteLedger
-    from postdeck.plan import make_plan
-    from postdeck.schemas.deliveries import expand
-    from postdeck.schemas.loader import load_campaign
+    from postdeck.plan import make_plan, plan_to_dict, save_plan
+    from postdeck.schemas.validation import check_file
 
-    loaded = load_campaign(campaign)
-    deliveries = expand(loaded)
-    result = make_plan(loaded.campaign.name, deliveries, SqliteLedger(), datetime.now(UTC))
-    table = Table(title=f"plan: {loaded.campaign.name}")
-    for column in ("action", "batch", "platform", "when", "caption", "note"):
-        table.add_column(column, overflow="fold")
-    for change in result.changes:
-        d = change.delivery
-        table.add_row(
-            str(change.action),
-            d.batch_id if d else (change.record.batch_id if change.record else ""),
-            d.platform.value if d else (change.record.platform if change.record else ""),
-            (d.at.isoformat() if d and d.at else "now") if d else "",
-            d.caption if d else "",
-            change.reason,
+    report = check_file(campaign)
+    for warning in report.warnings:
+        err_console.print(
+            f"[yellow]warning: {_escape(str(warning))}[/yellow]", highlight=False, soft_wrap=True
         )
-    console.print(table)
+    if not report.ok or report.loaded is None:
+        for error in report.errors:
+            err_console.print(f"[red]{_escape(str(error))}[/red]", highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
+    now = datetime.now(UTC)
+    deliveries = [item.delivery for item in report.prepared]
+    result = make_plan(report.loaded.campaign.name, deliveries, SqliteLedger(), now)
+    notes = late_notes(report.loaded, result, now)
+    if out is not None:
+        save_plan(result, out)
+    if output == Format.JSON:
+        typer.echo(json.dumps(plan_to_dict(result), indent=2, ensure_ascii=False))
+    elif output == Format.MARKDOWN:
+        typer.echo(plan_markdown(result, notes))
+    else:
+        console.print(plan_table(result, notes))
+    if detailed_exitcode and result.has_changes:
+        raise typer.Exit(2)
+
+
+def late_notes(loaded: LoadedCampaign, plan: Plan, now: datetime) -> dict[str, str]:
+    """For creates whose time has passed: what the campaign's `late` policy will do with them."""
+    batches = {b.id: b for b in loaded.campaign.batches}
+    notes: dict[str, str] = {}
+    for change in plan.changes:
+        d = change.delivery
+        if change.action == "create" and d is not None and d.at is not None and d.at <= now:
+            policy = batches[d.batch_id].late or loaded.campaign.late
+            effect = {
+                "skip": "will be skipped",
+                "publish_now": "will publish at once",
+                "fail": "publish will fail",
+            }
+            notes[change.key] = f"late ({policy}): {effect[policy]}"
+    return notes
+
+
+def length_text(change: Change) -> str:
+    if change.length is None:
+        return ""
+    length = change.length
+    return f"{length.length}/{length.limit} {UNITS.get(length.unit, length.unit)}"
+
+
+def when_text(change: Change) -> str:
+    """The time in UTC, to the minute (what every platform schedules by)."""
+    if change.delivery is None:
+        at = change.record.scheduled_for if change.record else None
+        return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if at else ""
+    at = change.delivery.at
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if at else "now"
+
+
+def media_text(change: Change) -> str:
+    return ", ".join(m.filename for m in change.delivery.media) if change.delivery else ""
+
+
+def caption_text(change: Change) -> str:
+    if change.delivery is not None:
+        return change.delivery.caption
+    return change.record.caption or "" if change.record else ""
+
+
+def note_text(change: Change, notes: dict[str, str]) -> str:
+    return "; ".join(n for n in (change.reason, notes.get(change.key, "")) if n)
+
+
+def summary_text(plan: Plan) -> str:
+    counts = plan.counts()
+    return ", ".join(f"{n} {action}" for action, n in counts.items()) or "nothing to do"
+
+
+def plan_table(plan: Plan, notes: dict[str, str]) -> Table:
+    from rich.table import Table
+
+    table = Table(title=f"plan: {plan.campaign} ({summary_text(plan)})", show_lines=True, expand=True)
+    table.add_column("action", no_wrap=True)
+    table.add_column("batch", ratio=1, overflow="fold")
+    table.add_column("platform", no_wrap=True)
+    table.add_column("when (UTC)", no_wrap=True)
+    table.add_column("caption", ratio=4, overflow="fold")
+    table.add_column("length", no_wrap=True)
+    table.add_column("media", ratio=1, overflow="fold")
+    table.add_column("note", ratio=1, overflow="fold")
+    for change in plan.changes:
+        colour = COLOURS.get(change.action.value, "white")
+        length = length_text(change)
+        if change.length is not None and not change.length.fits:
+            length = f"[red]{length}[/red]"
+        table.add_row(
+            f"[{colour}]{change.action}[/{colour}]",
+            change.batch_id,
+            change.platform,
+            when_text(change),
+            _escape(caption_text(change)),
+            length,
+            _escape(media_text(change)),
+            _escape(note_text(change, notes)),
+        )
+    return table
+
+
+def plan_markdown(plan: Plan, notes: dict[str, str]) -> str:
+    """A pull-request comment: a summary, then one row per delivery."""
+    lines = [
+        f"### postdeck plan: `{plan.campaign}`",
+        "",
+        f"**{summary_text(plan)}**",
+        "",
+        "| action | batch | platform | when (UTC) | caption | length | media | note |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for change in plan.changes:
+        cells = (
+            f"**{change.action}**",
+            f"`{change.batch_id}`",
+            change.platform,
+            when_text(change),
+            caption_text(change),
+            length_text(change),
+            media_text(change),
+            note_text(change, notes),
+        )
+        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _cell(text: str) -> str:
+    """Markdown table cells: no pipes, no raw line breaks, no HTML."""
+    escaped = text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+    return escaped.replace("\r\n", "\n").replace("\n", "<br>")
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)

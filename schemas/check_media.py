@@ -1,0 +1,175 @@
+"""Media rules of one delivery: required or not, kinds, formats, counts, sizes, image dimensions.
+
+Each file is probed once (media_probe.py) however many platforms and campaigns use it.
+"""
+
+from __future__ import annotations
+
+from postdeck.schemas.expansion import Prepared
+from postdeck.schemas.findings import PLATFORM_KEYS, PLATFORM_NAMES, Findings
+from postdeck.schemas.media_probe import MediaInfo, probe
+from postdeck.schemas.rules import PROVIDER_NAMES, KindRules, Number, PlatformRules
+
+_ASPECT_TOLERANCE = 0.01  # ratios within 1% count as equal (pixel rounding)
+
+
+def check_media(item: Prepared, rules: PlatformRules, chain: list[str], out: Findings) -> None:
+    delivery = item.delivery
+    media = rules.media
+    if not delivery.media and not media.required:
+        return
+    name = PLATFORM_NAMES[delivery.platform]
+    prefix = f"{PLATFORM_KEYS[delivery.platform]}: "
+    if not delivery.media:
+        if media.required:
+            message = f"{name} needs media ({', '.join(media.kinds)})"
+            out.add(
+                "error", item.error(item.platform_key, prefix + message, "add an image or a video to `media`")
+            )
+        return
+    infos = [probe(ref) for ref in delivery.media]
+    kinds = [_kind(info, media.kinds) for info in infos]
+    for index, (info, kind) in enumerate(zip(infos, kinds, strict=True)):
+        at = (*item.batch_key, "media", index)
+        if kind == "unknown" and info.size is None:
+            message = f"media[{index}] is a URL without a known file extension: not checked"
+            out.add("warning", item.error(at, prefix + message, "end the URL with .jpg, .png, .mp4, ..."))
+            continue
+        if kind not in media.kinds:
+            allowed = " or ".join(sorted(media.kinds))
+            message = f"{name} takes {allowed}; media[{index}] is {_what(info)}"
+            out.add(
+                "error", item.error(at, prefix + message, "use another file for this platform, or drop it")
+            )
+            continue
+        _item(item, at, index, info, kind, media.kinds[kind], name, chain, out)
+    if not media.mixing and len(set(kinds)) > 1:
+        message = f"{name} does not mix {' and '.join(sorted(set(kinds)))} in one post"
+        out.add(
+            "error", item.error((*item.batch_key, "media"), prefix + message, "post them in separate batches")
+        )
+    _counts(item, kinds, rules, chain, out)
+    if media.same_aspect_ratio and len(infos) > 1:
+        _same_aspect(item, infos, rules, out)
+
+
+def _kind(info: MediaInfo, allowed: dict[str, KindRules]) -> str:
+    return "image" if info.kind == "gif" and "gif" not in allowed else info.kind
+
+
+def _what(info: MediaInfo) -> str:
+    article = "an" if info.kind[0] in "aeiou" else "a"
+    return f"{article} {info.kind} ({info.content_type})"
+
+
+def _applies(number: Number | None, chain: list[str]) -> bool:
+    return number is not None and number.by in ("platform", *chain)
+
+
+def _who(number: Number, platform: str) -> str:
+    return platform if number.by == "platform" else PROVIDER_NAMES.get(number.by, number.by)
+
+
+def _item(
+    item: Prepared,
+    at: tuple,
+    index: int,
+    info: MediaInfo,
+    kind: str,
+    rules: KindRules,
+    name: str,
+    chain: list[str],
+    out: Findings,
+) -> None:
+    prefix = f"{PLATFORM_KEYS[item.delivery.platform]}: media[{index}]: "
+    if info.content_type not in rules.formats and info.size is not None:
+        message = f"{name} takes {', '.join(rules.formats)} for {kind}s, not {info.content_type}"
+        out.add("error", item.error(at, prefix + message, "convert the file"))
+    if _applies(rules.max_bytes, chain) and info.size is not None and info.size > rules.max_bytes.limit:
+        cap = rules.max_bytes
+        verb = "allows" if cap.by == "platform" else "would re-encode anything over"
+        message = f"{info.size:,} bytes; {_who(cap, name)} {verb} {cap.limit:,} [{cap.cited}]"
+        out.add(cap.severity, item.error(at, prefix + message, "make the file smaller"))
+    if _applies(rules.max_pixels, chain) and info.pixels and info.pixels > rules.max_pixels.limit:
+        cap = rules.max_pixels
+        message = f"{info.width}×{info.height} is {info.pixels:,} pixels, over {cap.limit:,} [{cap.cited}]"
+        out.add(cap.severity, item.error(at, prefix + message, "scale the image down"))
+    _aspect(item, at, prefix, info, rules, name, chain, out)
+
+
+def _aspect(
+    item: Prepared,
+    at: tuple,
+    prefix: str,
+    info: MediaInfo,
+    rules: KindRules,
+    name: str,
+    chain: list[str],
+    out: Findings,
+) -> None:
+    aspect = info.aspect
+    if aspect is None:
+        return
+    shape = f"{info.width}×{info.height} (ratio {aspect:.2f})"
+    low, high = rules.min_aspect, rules.max_aspect
+    for bound, outside in (
+        (low, low and aspect < low.value * (1 - _ASPECT_TOLERANCE)),
+        (high, high and aspect > high.value * (1 + _ASPECT_TOLERANCE)),
+    ):
+        if bound is not None and outside and _applies(bound, chain):
+            verb = "rejects" if bound.by == "platform" else "would crop"
+            message = f"{shape}: {_who(bound, name)} {verb} ratios beyond {bound.value:g} [{bound.cited}]"
+            out.add(bound.severity, item.error(at, prefix + message, "crop the image yourself"))
+    choices = [n for n in rules.aspects if _applies(n, chain)]
+    if choices and not any(abs(aspect - n.value) <= n.value * _ASPECT_TOLERANCE for n in choices):
+        who = _who(choices[0], name)
+        ratios = ", ".join(n.note or f"{n.value:g}" for n in choices)
+        message = f"{shape}: {who} would crop it to one of {ratios} [{choices[0].cited}]"
+        out.add(
+            choices[0].severity, item.error(at, prefix + message, "crop the image to one of those ratios")
+        )
+
+
+def _counts(item: Prepared, kinds: list[str], rules: PlatformRules, chain: list[str], out: Findings) -> None:
+    name = PLATFORM_NAMES[item.delivery.platform]
+    prefix = f"{PLATFORM_KEYS[item.delivery.platform]}: "
+    at = (*item.batch_key, "media")
+    caps: list[tuple[Number, int, str]] = []
+    if rules.media.max_items is not None:
+        caps.append((rules.media.max_items, len(kinds), "items"))
+    for kind in sorted(set(kinds)):
+        kind_rules = rules.media.kinds.get(kind)
+        if kind_rules is not None and kind_rules.max_items is not None:
+            caps.append((kind_rules.max_items, kinds.count(kind), f"{kind}s" if kind != "gif" else "GIFs"))
+    placement_name = item.delivery.options.get("placement")
+    placement = rules.placements.get(str(placement_name))
+    if placement is not None:
+        if placement.max_items is not None:
+            caps.append((placement.max_items, len(kinds), f"items in {placement_name}"))
+        if any(kind not in placement.kinds for kind in kinds):
+            message = f"{name} {placement_name} take {' or '.join(placement.kinds)} only"
+            out.add("error", item.error(at, prefix + message, "change the media or the placement"))
+    for cap, count, what in caps:
+        if _applies(cap, chain) and count > cap.limit:
+            if cap.by == "platform":
+                message = f"{count} {what}; {name} allows {cap.limit} [{cap.cited}]"
+            else:
+                note = f": {cap.note}" if cap.note else ""
+                message = (
+                    f"{count} {what}; over {cap.limit}, {_who(cap, name)} alters the post{note} [{cap.cited}]"
+                )
+            out.add(cap.severity, item.error(at, prefix + message, f"use at most {cap.limit}"))
+
+
+def _same_aspect(item: Prepared, infos: list[MediaInfo], rules: PlatformRules, out: Findings) -> None:
+    first = infos[0].aspect
+    for index, info in enumerate(infos[1:], start=1):
+        if first and info.aspect and abs(info.aspect - first) > first * _ASPECT_TOLERANCE:
+            message = (
+                f"{PLATFORM_KEYS[item.delivery.platform]}: media[{index}] has ratio {info.aspect:.2f}, the first item "
+                f"{first:.2f}: Post for Me resizes carousel items to the first one's size [PFM1]"
+            )
+            out.add(
+                "error", item.error((*item.batch_key, "media", index), message, "give all items one ratio")
+            )
+            return

@@ -1,0 +1,71 @@
+"""Deliveries to and from JSON-ready dicts (a saved plan carries them to `publish --plan`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from postdeck.providers.base import Platform
+from postdeck.schemas.deliveries import Delivery, TextLimit
+from postdeck.schemas.media import MediaRef
+
+
+def delivery_to_dict(delivery: Delivery) -> dict[str, Any]:
+    return {
+        "key": delivery.key,
+        "campaign": delivery.campaign,
+        "batch_id": delivery.batch_id,
+        "platform": delivery.platform.value,
+        "caption": delivery.caption,
+        "media": [_media_to_dict(m) for m in delivery.media],
+        "at": delivery.at.isoformat() if delivery.at else None,
+        "owner": delivery.owner,
+        "options": delivery.options,
+        "limits": [{"value": lim.value, "unit": lim.unit, "by": lim.by} for lim in delivery.limits],
+        "content_hash": delivery.content_hash,
+        "schedule_hash": delivery.schedule_hash,
+    }
+
+
+def delivery_from_dict(data: dict[str, Any]) -> Delivery:
+    delivery = Delivery(
+        key=data["key"],
+        campaign=data["campaign"],
+        batch_id=data["batch_id"],
+        platform=Platform(data["platform"]),
+        caption=data["caption"],
+        media=tuple(_media_from_dict(m) for m in data.get("media", [])),
+        at=datetime.fromisoformat(data["at"]) if data.get("at") else None,
+        owner=data.get("owner"),
+        options=dict(data.get("options") or {}),
+        limits=tuple(
+            TextLimit(int(x["value"]), x["unit"], x.get("by", "platform")) for x in data.get("limits", [])
+        ),
+    )
+    for name in ("content_hash", "schedule_hash"):  # a hand-edited plan must not publish other content
+        if name in data and data[name] != getattr(delivery, name):
+            raise ValueError(f"{delivery.key}: {name} does not match its content (was the plan edited?)")
+    return delivery
+
+
+def _media_to_dict(ref: MediaRef) -> dict[str, Any]:
+    return {
+        "source": ref.source,
+        "path": str(ref.path) if ref.path else None,
+        "url": ref.url,
+        "sha256": ref.sha256,
+        "content_type": ref.content_type,
+        "size": ref.size,
+    }
+
+
+def _media_from_dict(data: dict[str, Any]) -> MediaRef:
+    return MediaRef(
+        source=data["source"],
+        path=Path(data["path"]) if data.get("path") else None,
+        url=data.get("url"),
+        sha256=data.get("sha256"),
+        content_type=data.get("content_type") or "application/octet-stream",
+        size=data.get("size"),
+    )

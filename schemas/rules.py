@@ -1,0 +1,166 @@
+"""The platform rules data file (platform_rules.yaml), read into typed, validated objects.
+
+The models forbid unknown keys, so a typo in the data file fails loudly instead of switching a
+rule off. Loaded once per process.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from postdeck.providers.base import Platform
+from postdeck.schemas.durations import parse_duration
+
+RULES_FILE = Path(__file__).with_name("platform_rules.yaml")
+
+Unit = Literal[
+    "x_weighted",
+    "graphemes",
+    "utf8_bytes",
+    "utf16",
+    "threads",
+    "chars",
+    "bytes",
+    "items",
+    "pixels",
+    "ratio",
+    "posts",
+    "hashtags",
+    "mentions",
+    "cashtags",
+    "links",
+]
+
+
+class _Data(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Number(_Data):
+    """One number of the rules, with where it comes from and how sure we are."""
+
+    value: float
+    unit: Unit
+    source: str
+    as_of: date
+    confidence: Literal["high", "medium", "low"]
+    by: str = "platform"  # `platform` rejects; a provider name silently alters (also an error)
+    severity: Literal["error", "warning"] = "error"
+    note: str = ""
+
+    @property
+    def limit(self) -> int:
+        return int(self.value)
+
+    @property
+    def cited(self) -> str:
+        return f"{self.source}, {self.as_of.isoformat()}"
+
+
+class Cap(Number):
+    window: str
+    placement: str | None = None  # the cap applies to this placement only
+
+    @field_validator("window")
+    @classmethod
+    def _window_is_a_duration(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+    @property
+    def span(self) -> timedelta:
+        return parse_duration(self.window)
+
+
+class KindRules(_Data):
+    formats: list[str]
+    max_items: Number | None = None
+    max_bytes: Number | None = None
+    max_pixels: Number | None = None
+    min_aspect: Number | None = None
+    max_aspect: Number | None = None
+    aspects: list[Number] = Field(default_factory=list)  # the only aspect ratios kept uncropped
+
+
+class MediaRules(_Data):
+    required: bool
+    mixing: bool
+    max_items: Number | None = None
+    same_aspect_ratio: bool = False
+    kinds: dict[str, KindRules]
+
+
+class Placement(_Data):
+    kinds: list[str]
+    max_items: Number | None = None
+    caption_shown: bool = True
+
+
+class OptionRule(_Data):
+    required: bool = False
+    provider_values: dict[str, list[str]] = Field(default_factory=dict)  # what each provider keeps as is
+    note: str = ""
+    max_length: Number | None = None
+
+
+class Forbidden(_Data):
+    chars: str
+    source: str
+    as_of: date
+    by: str = "platform"
+
+
+class Rewrites(_Data):
+    by: str
+    source: str
+    as_of: date
+    checks: list[Literal["whitespace", "duplicate_hashtags"]]
+
+
+class PlatformRules(_Data):
+    text: list[Number]
+    text_premium: list[Number] = Field(default_factory=list)
+    entities: dict[Literal["hashtags", "mentions", "cashtags", "links"], list[Number]] = Field(
+        default_factory=dict
+    )
+    duplicate_captions: bool = False
+    forbidden_chars: Forbidden | None = None
+    title: list[Number] = Field(default_factory=list)
+    title_forbidden_chars: Forbidden | None = None
+    rewrites: Rewrites | None = None
+    links_in_caption: Literal["warning"] | None = None
+    options: dict[str, OptionRule] = Field(default_factory=dict)
+    media: MediaRules
+    placements: dict[str, Placement] = Field(default_factory=dict)
+    caps: list[Cap] = Field(default_factory=list)
+
+    def text_limits(self, *, premium: bool = False) -> list[Number]:
+        return self.text_premium if premium and self.text_premium else self.text
+
+
+class Rules(_Data):
+    chain: list[str]
+    platforms: dict[Platform, PlatformRules]
+
+    def of(self, platform: Platform) -> PlatformRules:
+        return self.platforms[platform]
+
+
+@cache
+def platform_rules(path: Path = RULES_FILE) -> Rules:
+    """The rules, read once. Every platform must be present."""
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    rules = Rules.model_validate(data)
+    missing = set(Platform) - set(rules.platforms)
+    if missing:
+        raise ValueError(f"{path.name}: no rules for {', '.join(sorted(missing))}")
+    return rules
+
+
+PROVIDER_NAMES = {"postforme": "Post for Me", "late": "Zernio (LATE)", "platform": "the platform"}
