@@ -1,7 +1,8 @@
 """What every posting provider offers postdeck, in postdeck's own words.
 
 Provider clients translate between these types and their vendor's wire format. Nothing above this
-layer sees a vendor's platform names, id formats or JSON shapes.
+layer sees a vendor's platform names, id formats or JSON shapes: provider and account ids stay in
+these objects and the ledger, never in the campaign language.
 """
 
 from __future__ import annotations
@@ -48,6 +49,17 @@ class Account:
     username: str
     connected: bool = True
     profile_id: str | None = None  # LATE only
+    external_id: str | None = None  # PostForMe: the id given when connecting
+
+
+@dataclass(frozen=True)
+class ConnectLink:
+    """Where to send a user to connect an account (OAuth), or the account a credential login made."""
+
+    provider: str
+    platform: Platform
+    url: str
+    state: str | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +83,7 @@ class PostRequest:
     targets: tuple[Target, ...]
     media_urls: tuple[str, ...] = ()  # URLs the provider can fetch (uploaded to it, or public https)
     scheduled_at: datetime | None = None  # aware; None means publish now
+    draft: bool = False  # stored at the provider, never published by itself
 
 
 @dataclass(frozen=True)
@@ -81,6 +94,9 @@ class TargetResult:
     platform_post_id: str | None = None
     url: str | None = None
     error: str | None = None
+    # A failure another provider could fix (the account's connection at this provider, its quota):
+    # nothing was attempted on the platform, so sending it elsewhere cannot duplicate it.
+    portable: bool = False
 
 
 @dataclass(frozen=True)
@@ -91,6 +107,8 @@ class PostOutcome:
     provider_post_id: str
     results: tuple[TargetResult, ...]
     scheduled_at: datetime | None = None
+    post_key: str | None = None  # the key it was created with, when the provider echoes it
+    status: str | None = None  # the provider's own word for the whole post (for logs)
 
     def result_for(self, platform: Platform) -> TargetResult | None:
         return next((r for r in self.results if r.platform == platform), None)
@@ -98,16 +116,32 @@ class PostOutcome:
 
 @runtime_checkable
 class Provider(Protocol):
-    """A posting provider client. Every method raises a providers.errors.ProviderError subclass."""
+    """A posting provider client. Every method raises a providers.errors.ProviderError subclass.
+
+    No method retries anything: whether a failed call may be repeated is the chain's decision."""
 
     name: str
 
-    def accounts(self) -> list[Account]:
-        """Connected accounts (disconnected ones left out)."""
+    def accounts(
+        self, *, platform: Platform | None = None, include_disconnected: bool = False
+    ) -> list[Account]:
+        """Accounts at this provider: connected ones unless include_disconnected, optionally of one platform."""
+        ...
+
+    def connect_url(
+        self, platform: Platform, *, redirect_url: str | None = None, external_id: str | None = None
+    ) -> ConnectLink:
+        """Where to send a user to connect an account of this platform (OAuth)."""
+        ...
+
+    def connect_bluesky(
+        self, handle: str, app_password: str, *, redirect_url: str | None = None
+    ) -> Account | ConnectLink:
+        """Connect a Bluesky account with an app password: the account, or the link that completes it."""
         ...
 
     def upload(self, data: bytes, *, content_type: str, filename: str) -> str:
-        """Upload media (presigned URL, then PUT); return the URL to use in a post."""
+        """Upload media (presigned URL, then PUT) once per content; return the URL to use in a post."""
         ...
 
     def create(self, request: PostRequest) -> PostOutcome:
@@ -122,8 +156,23 @@ class Provider(Protocol):
         """Read one post and its per-platform outcome."""
         ...
 
+    def list_posts(self, *, status: str | None = None, limit: int = 100) -> list[PostOutcome]:
+        """The most recent posts, newest first (status in the provider's own words)."""
+        ...
+
+    def update(self, provider_post_id: str, request: PostRequest) -> PostOutcome:
+        """Replace a scheduled (or draft) post's content, targets and time."""
+        ...
+
     def cancel(self, provider_post_id: str) -> None:
-        """Delete a scheduled post."""
+        """Delete a scheduled or draft post."""
         ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class SupportsRetry(Protocol):
+    """Providers that can re-run a failed post themselves (LATE). PostForMe cannot: create anew."""
+
+    def retry(self, provider_post_id: str) -> PostOutcome: ...

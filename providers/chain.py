@@ -1,24 +1,40 @@
 """The failover chain: send one batch's deliveries through the first provider that can serve them.
 
 Order (as the seed): the owner's PostForMe key, the owner's LATE key, the global PostForMe key, the
-global LATE key. What happens after a failure depends only on its kind (providers.errors):
+global LATE key. What happens after a failure depends only on its kind (providers.failures):
 
-- not sent   → next provider (nothing reached this one);
-- rejected   → record the reason; next provider only if the reason is this provider's own
-               (account not connected there, bad key), not for content the platform refuses;
+- not sent   → retry the same provider (backoff with jitter, `RetryPolicy.create_retries`), then the
+               next provider: nothing reached this one;
+- rejected   → record the reason; next provider only if the reason is this provider's own (bad key,
+               account not connected there), never for content the platform refuses. A rejection that
+               names one account (LATE 403 ACCOUNT_DISCONNECTED) sends the rest here again without it;
 - throttled  → wait as told, retry the same provider;
 - maybe sent → look the post key up at that same provider first: found → adopt it; absent → safe to
-               go on; lookup fails → `unknown`, reported, never sent elsewhere.
+               retry or go on; lookup fails → `unknown`, reported, never sent elsewhere.
+
+A post that comes back with some platforms failed fails over only those platforms, and only when the
+failure is one another provider could fix (the account's connection or quota at this provider).
+Retries of a create are ours alone (the clients never retry; tenacity drives the loop here). A
+circuit breaker per provider (providers.breaker) skips a provider that keeps failing for a while.
+
+Every provider call runs inside `guard(provider name)` — the flow passes a Prefect global concurrency
+limit; this package never imports Prefect.
 """
 
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, TypeVar
+
+from tenacity import RetryCallState, Retrying, retry_if_exception, retry_if_exception_type
 
 from postdeck.ledger.base import DeliveryStatus, Outcome
 from postdeck.providers.base import (
@@ -27,15 +43,19 @@ from postdeck.providers.base import (
     PostOutcome,
     PostRequest,
     Provider,
+    SupportsRetry,
     Target,
     TargetStatus,
 )
+from postdeck.providers.breaker import CircuitBreaker
 from postdeck.providers.errors import (
+    FailureKind,
     ProviderError,
     ProviderMaybeSent,
     ProviderNotSent,
     ProviderRejected,
     ProviderThrottled,
+    ProviderUnsupported,
 )
 from postdeck.schemas.media import MediaRef
 
@@ -45,6 +65,9 @@ NO_CREDENTIALS = (
     "No social posting credentials configured. Set POSTFORME_API_KEY or LATE_API_KEY, save a user's keys "
     "with `postdeck credentials set`, or run against the simulators with --sandbox."
 )
+
+T = TypeVar("T")
+Guard = Callable[[str], AbstractContextManager[Any]]
 
 
 @dataclass(frozen=True)
@@ -57,6 +80,22 @@ class SendItem:
     options: dict = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard the chain tries one provider before moving on (all waits go through Chain.sleep)."""
+
+    create_retries: int = 1  # extra creates after "not sent", or "maybe sent" + lookup says absent
+    lookup_attempts: int = 3  # lookups are reads: repeating them is harmless
+    max_throttle_waits: int = 5
+    max_throttle_wait: float = 60.0
+    backoff_initial: float = 0.5
+    backoff_max: float = 8.0
+    # After a timeout the provider may still be working on the request: give it a moment before the
+    # lookup, or "absent" could be said of a post about to be stored.
+    settle_before_lookup: float = 2.0
+    pending_polls: int = 30
+
+
 @dataclass
 class Link:
     """One provider client with the credentials it was built with (label says whose)."""
@@ -65,6 +104,10 @@ class Link:
     provider: Provider
     _accounts: dict[Platform, Account] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    disabled: str | None = None  # why this link serves nothing more in this run (a bad key)
+    # Platforms whose account this provider could not use in this run, and why: a token does not heal
+    # mid-run, so later batches go straight to the next provider instead of failing here first.
+    excluded: dict[Platform, str] = field(default_factory=dict)
 
     def accounts(self) -> dict[Platform, Account]:
         with self._lock:
@@ -74,7 +117,22 @@ class Link:
                     if account.connected:
                         found.setdefault(account.platform, account)
                 self._accounts = found
-            return self._accounts
+            return {p: a for p, a in self._accounts.items() if p not in self.excluded}
+
+    @property
+    def listed(self) -> bool:
+        """Whether the accounts were read already (later calls make no request)."""
+        return self._accounts is not None
+
+    def exclude(self, platforms: set[Platform], reason: str) -> None:
+        """This provider cannot post these platforms for the rest of the run (account disconnected)."""
+        with self._lock:
+            for platform in platforms:
+                if platform not in self.excluded:
+                    self.excluded[platform] = reason
+                    log.warning(
+                        "%s: not using its %s account any more in this run: %s", self.label, platform, reason
+                    )
 
 
 class MediaCache:
@@ -93,6 +151,48 @@ AttemptHook = Callable[[list[str], str, str], None]
 PostKeyFn = Callable[[list[str]], str]
 
 
+# --- what one create at one provider came to ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Created:
+    outcome: PostOutcome
+    adopted: bool = False  # found by a lookup after "maybe sent"
+
+
+@dataclass(frozen=True)
+class _Refused:
+    error: ProviderRejected
+
+
+@dataclass(frozen=True)
+class _Undecided:
+    error: ProviderError
+    lookup_error: ProviderError
+
+
+@dataclass(frozen=True)
+class _GaveUp:
+    error: ProviderError
+    absent: bool = False  # maybe sent, and the lookup said it was not created
+
+
+class _TryAgain(Exception):
+    """A create that may be repeated at the same provider (throttled, not sent, or absent at lookup)."""
+
+    def __init__(self, error: ProviderError, *, absent: bool = False) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.absent = absent
+
+
+@dataclass
+class _Step:
+    settled: dict[str, Outcome] = field(default_factory=dict)
+    passed: list[tuple[SendItem, str]] = field(default_factory=list)  # to the next provider, with why
+    again: list[SendItem] = field(default_factory=list)  # to this provider once more
+
+
 class Chain:
     def __init__(
         self,
@@ -100,18 +200,45 @@ class Chain:
         *,
         media_cache: MediaCache | None = None,
         sleep: Callable[[float], None] = time.sleep,
-        max_throttle_waits: int = 5,
+        max_throttle_waits: int | None = None,
         pending_poll_seconds: float = 10.0,
+        retry: RetryPolicy | None = None,
+        breaker: CircuitBreaker | None = None,
+        guard: Guard | None = None,
+        rng: random.Random | None = None,
     ) -> None:
         self.links = list(links)
         self.media_cache = media_cache or MediaCache()
         self.sleep = sleep
-        self.max_throttle_waits = max_throttle_waits
+        policy = retry or RetryPolicy()
+        if max_throttle_waits is not None:
+            policy = RetryPolicy(**{**policy.__dict__, "max_throttle_waits": max_throttle_waits})
+        self.retry = policy
         self.pending_poll_seconds = pending_poll_seconds
+        self.breaker = breaker or CircuitBreaker()
+        self._guard: Guard = guard or (lambda _name: nullcontext())
+        self._rng = rng or random.Random()
         self._upload_lock = threading.Lock()
 
     def link(self, label: str) -> Link | None:
         return next((link for link in self.links if link.label == label), None)
+
+    def _call(self, link: Link, fn: Callable[..., T], *args: Any) -> T:
+        """One provider operation inside the caller's guard (a concurrency slot per provider)."""
+        with self._guard(link.provider.name):
+            return fn(*args)
+
+    def _backoff(self, attempt: int) -> float:
+        """Exponential backoff with full jitter: spreads retries of concurrent runs apart."""
+        ceiling = min(self.retry.backoff_max, self.retry.backoff_initial * 2 ** max(attempt - 1, 0))
+        return self._rng.uniform(ceiling / 2, ceiling)
+
+    def _unwell(self, link: Link, error: ProviderError) -> None:
+        """Feed the breaker: only not-sent and maybe-sent failures say a provider is unwell."""
+        if error.kind in (FailureKind.NOT_SENT, FailureKind.MAYBE_SENT):
+            self.breaker.failure(link.provider.name, str(error))
+        else:
+            self.breaker.success(link.provider.name)
 
     # --- sending ----------------------------------------------------------------------------
 
@@ -126,29 +253,55 @@ class Chain:
     ) -> dict[str, Outcome]:
         """Send items (one batch) through the chain; return an outcome for every item."""
         outcomes: dict[str, Outcome] = {}
-        reasons: list[str] = []
+        reasons: dict[str, list[str]] = {item.key: [] for item in items}
         remaining = list(items)
         for link in self.links:
             if not remaining:
                 break
+            name = link.provider.name
+            if link.disabled:
+                self._note(reasons, remaining, link.disabled)
+                continue
+            if self.breaker.is_open(name):
+                wait = self.breaker.remaining(name)
+                self._note(reasons, remaining, f"{link.label}: skipped, circuit open for {wait:.0f}s more")
+                continue
             try:
-                accounts = link.accounts()
+                # Read once per run; only a real request takes a guard slot.
+                accounts = link.accounts() if link.listed else self._call(link, link.accounts)
             except ProviderError as exc:
-                reasons.append(str(exc))
+                self._unwell(link, exc)
                 log.warning("%s: cannot list accounts, trying the next provider: %s", link.label, exc)
+                self._note(reasons, remaining, f"{link.label}: cannot list accounts: {exc}")
+                if exc.status == 401:
+                    link.disabled = f"{link.label}: {exc}"
                 continue
             servable = [item for item in remaining if item.platform in accounts]
-            if not servable:
-                continue
-            done = self._send_to(
-                link, servable, accounts, post_key_for, media, scheduled_at, on_attempt, reasons
-            )
-            outcomes.update(done)
+            for item in remaining:
+                if item.platform in link.excluded:
+                    why = link.excluded[item.platform]
+                    reasons[item.key].append(
+                        f"{link.label}: its {item.platform} account is not usable ({why})"
+                    )
+            for _ in range(len(Platform) + 1):  # each round excludes at least one platform
+                if not servable:
+                    break
+                step = self._send_to(link, servable, accounts, post_key_for, media, scheduled_at, on_attempt)
+                outcomes.update(step.settled)
+                for item, why in step.passed:
+                    reasons[item.key].append(why)
+                servable = step.again
+                accounts = link.accounts()
             remaining = [item for item in remaining if item.key not in outcomes]
         for item in remaining:
-            reason = "; ".join(reasons) or f"No connected accounts for: ['{item.platform}']"
+            reason = "; ".join(reasons[item.key]) or f"No connected accounts for: ['{item.platform}']"
             outcomes[item.key] = Outcome(DeliveryStatus.FAILED, error=reason)
         return outcomes
+
+    @staticmethod
+    def _note(reasons: dict[str, list[str]], items: list[SendItem], why: str) -> None:
+        for item in items:
+            reasons[item.key].append(why)
 
     def _send_to(
         self,
@@ -159,20 +312,19 @@ class Chain:
         media: Sequence[MediaRef],
         scheduled_at: datetime | None,
         on_attempt: AttemptHook,
-        reasons: list[str],
-    ) -> dict[str, Outcome]:
-        """Try one provider. Returns outcomes for the items it settled; the rest go to the next link."""
+    ) -> _Step:
+        """Try one provider with these items: what it settled, and what goes elsewhere."""
         keys = [item.key for item in items]
         post_key = post_key_for(keys)
+        name = link.provider.name
         try:
-            media_urls = tuple(self._media_url(link, ref) for ref in media)
+            media_urls = tuple(self.media_urls(link, media))
         except ProviderError as exc:
-            reasons.append(f"{link.label}: media upload failed: {exc}")
-            return {}
-        shared_caption = items[0].caption
+            self._unwell(link, exc)
+            return _Step(passed=[(item, f"{link.label}: media upload failed: {exc}") for item in items])
         request = PostRequest(
             post_key=post_key,
-            caption=shared_caption,
+            caption=items[0].caption,
             targets=tuple(
                 Target(item.platform, accounts[item.platform].id, item.caption, item.options)
                 for item in items
@@ -180,73 +332,178 @@ class Chain:
             media_urls=media_urls,
             scheduled_at=scheduled_at,
         )
-        # Record where the create may go before making it: the ledger must know, or we must not send.
-        on_attempt(keys, link.label, post_key)
-        for _ in range(self.max_throttle_waits + 1):
-            try:
-                outcome = link.provider.create(request)
-            except ProviderThrottled as exc:
-                wait = min(exc.retry_after or 1.0, 60.0)
-                log.warning(
-                    "%s: throttled, waiting %.1fs before retrying the same provider", link.label, wait
+        result = self._create(link, request, keys, on_attempt)
+        common = {"provider": name, "post_key": post_key}
+        match result:
+            case _GaveUp(error, absent):
+                why = f"{link.label}: {error}" + (" (looked up: not created)" if absent else "")
+                log.warning("%s: giving up on this provider: %s", link.label, why)
+                return _Step(passed=[(item, why) for item in items])
+            case _Refused(error) if error.provider_specific:
+                return self._refused_here(link, items, error)
+            case _Refused(error):
+                return _Step(
+                    settled={k: Outcome(DeliveryStatus.FAILED, error=str(error), **common) for k in keys}
                 )
-                self.sleep(wait)
-                continue
-            except ProviderNotSent as exc:
-                reasons.append(str(exc))
-                log.warning("%s: not sent (%s), failing over", link.label, exc)
-                return {}
-            except ProviderRejected as exc:
-                if exc.provider_specific:
-                    reasons.append(str(exc))
-                    log.warning("%s: rejected for a reason of its own (%s), failing over", link.label, exc)
-                    return {}
-                return {
-                    k: Outcome(
-                        DeliveryStatus.FAILED, provider=link.provider.name, post_key=post_key, error=str(exc)
-                    )
-                    for k in keys
-                }
-            except ProviderMaybeSent as exc:
-                log.warning("%s: outcome unknown (%s), looking the post up", link.label, exc)
-                try:
-                    found = link.provider.lookup(post_key)
-                except ProviderError as lookup_exc:
-                    error = f"may have been sent; lookup failed: {lookup_exc}"
-                    return {
-                        k: Outcome(
-                            DeliveryStatus.UNKNOWN,
-                            provider=link.provider.name,
-                            post_key=post_key,
-                            error=error,
-                        )
-                        for k in keys
-                    }
-                if found is None:
-                    reasons.append(f"{exc} (lookup: not created)")
-                    return {}  # safe: the provider has no such post
-                outcome = found
-            return self._settle(link, items, post_key, self._await_pending(link, outcome))
-        reasons.append(f"{link.label}: still throttled after {self.max_throttle_waits} waits")
-        return {}
+            case _Undecided(error, lookup_error):
+                why = (
+                    f"may have been sent through {link.label} ({error}); lookup failed, so it cannot "
+                    f"tell ({lookup_error}): not sent anywhere else; the follow-up looks again"
+                )
+                log.error("%s: post key %s is unknown: %s", link.label, post_key, why)
+                return _Step(settled={k: Outcome(DeliveryStatus.UNKNOWN, error=why, **common) for k in keys})
+            case _Created(outcome, adopted):
+                if adopted:
+                    log.info("%s: post key %s was created after all: adopted", link.label, post_key)
+                return self._settle(link, items, post_key, self._await_pending(link, outcome))
+        raise AssertionError(result)  # pragma: no cover
 
-    def _settle(
-        self, link: Link, items: list[SendItem], post_key: str, outcome: PostOutcome
-    ) -> dict[str, Outcome]:
-        return {item.key: to_outcome(outcome, item.platform, link.provider.name, post_key) for item in items}
+    def _refused_here(self, link: Link, items: list[SendItem], error: ProviderRejected) -> _Step:
+        """A rejection of this provider's own: the named accounts (or everything) go elsewhere."""
+        why = f"{link.label}: {error}"
+        named = {Platform(p) for p in error.platforms if p in Platform._value2member_map_}
+        named &= {item.platform for item in items}
+        if named and len(named) < len({item.platform for item in items}):
+            link.exclude(named, str(error))
+            return _Step(
+                passed=[(item, why) for item in items if item.platform in named],
+                again=[item for item in items if item.platform not in named],
+            )
+        if named:
+            link.exclude(named, str(error))
+        if error.status == 401:  # a bad key stays bad for the whole run
+            link.disabled = why
+        log.warning("%s: refused for a reason of its own, failing over: %s", link.label, error)
+        return _Step(passed=[(item, why) for item in items])
+
+    def _settle(self, link: Link, items: list[SendItem], post_key: str, outcome: PostOutcome) -> _Step:
+        step = _Step()
+        name = link.provider.name
+        for item in items:
+            result = outcome.result_for(item.platform)
+            if result is not None and result.status is TargetStatus.FAILED and result.portable:
+                # Never attempted on the platform (this provider's connection to the account failed):
+                # another provider may post it without any risk of a duplicate.
+                link.exclude({item.platform}, result.error or "failed")
+                step.passed.append((item, f"{link.label}: {item.platform} failed: {result.error}"))
+                continue
+            step.settled[item.key] = to_outcome(outcome, item.platform, name, post_key)
+        return step
+
+    def _create(self, link: Link, request: PostRequest, keys: list[str], on_attempt: AttemptHook):
+        """One provider's create, repeated only where that cannot post twice."""
+        policy, name = self.retry, link.provider.name
+        tally: Counter[str] = Counter()
+
+        def stop(state: RetryCallState) -> bool:
+            error = state.outcome.exception() if state.outcome else None
+            if not isinstance(error, _TryAgain):
+                return True
+            if isinstance(error.error, ProviderThrottled):
+                return tally["throttled"] > policy.max_throttle_waits
+            return tally["again"] > policy.create_retries or self.breaker.is_open(name)
+
+        def wait(state: RetryCallState) -> float:
+            error = state.outcome.exception() if state.outcome else None
+            if isinstance(error, _TryAgain) and isinstance(error.error, ProviderThrottled):
+                return min(error.error.retry_after or 1.0, policy.max_throttle_wait)
+            return self._backoff(tally["again"])
+
+        def before_sleep(state: RetryCallState) -> None:
+            error = state.outcome.exception() if state.outcome else None
+            delay = state.next_action.sleep if state.next_action else 0.0
+            log.warning("%s: %s; trying it again in %.1fs", link.label, error, delay)
+
+        retrying = Retrying(
+            retry=retry_if_exception_type(_TryAgain),
+            stop=stop,
+            wait=wait,
+            sleep=self.sleep,
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+        try:
+            return retrying(self._create_once, link, request, keys, on_attempt, tally)
+        except _TryAgain as last:
+            return _GaveUp(last.error, last.absent)
+
+    def _create_once(
+        self, link: Link, request: PostRequest, keys: list[str], on_attempt: AttemptHook, tally: Counter[str]
+    ):
+        # Record where the create may go before making it: the ledger must know, or we must not send.
+        on_attempt(keys, link.label, request.post_key)
+        name = link.provider.name
+        try:
+            created = self._call(link, link.provider.create, request)
+        except ProviderThrottled as exc:
+            tally["throttled"] += 1
+            raise _TryAgain(exc) from None
+        except ProviderNotSent as exc:
+            self._unwell(link, exc)
+            tally["again"] += 1
+            raise _TryAgain(exc) from None
+        except ProviderRejected as exc:
+            self.breaker.success(name)
+            return _Refused(exc)
+        except ProviderMaybeSent as exc:
+            self._unwell(link, exc)
+            log.warning(
+                "%s: may have been sent (%s); looking %s up there first", link.label, exc, request.post_key
+            )
+            if exc.status is None:  # a timeout or reset: the provider may still be working on it
+                self.sleep(self.retry.settle_before_lookup)
+            try:
+                found = self._lookup(link, request.post_key)
+            except ProviderError as lookup_exc:
+                return _Undecided(exc, lookup_exc)
+            if found is None:
+                tally["again"] += 1
+                raise _TryAgain(exc, absent=True) from None
+            return _Created(found, adopted=True)
+        self.breaker.success(name)
+        return _Created(created)
+
+    def _lookup(self, link: Link, post_key: str) -> PostOutcome | None:
+        """A lookup, repeated on failures that leave the question open (a read changes nothing)."""
+        policy = self.retry
+
+        def wait(state: RetryCallState) -> float:
+            error = state.outcome.exception() if state.outcome else None
+            if isinstance(error, ProviderThrottled):
+                return min(error.retry_after or 1.0, policy.max_throttle_wait)
+            return self._backoff(state.attempt_number)
+
+        retrying = Retrying(
+            retry=retry_if_exception(
+                lambda e: isinstance(e, ProviderError) and not isinstance(e, ProviderRejected)
+            ),
+            stop=lambda state: state.attempt_number >= policy.lookup_attempts,
+            wait=wait,
+            sleep=self.sleep,
+            reraise=True,
+        )
+        return retrying(self._call, link, link.provider.lookup, post_key)
 
     def _await_pending(self, link: Link, outcome: PostOutcome) -> PostOutcome:
         """PostForMe publishes asynchronously: poll briefly so immediate posts come back with their URL."""
         deadline = time.monotonic() + self.pending_poll_seconds
-        delay = 0.05
-        while any(r.status == TargetStatus.PENDING for r in outcome.results) and time.monotonic() < deadline:
+        delay, polls = 0.05, 0
+        while (
+            any(r.status == TargetStatus.PENDING for r in outcome.results)
+            and polls < self.retry.pending_polls
+            and time.monotonic() < deadline
+        ):
             self.sleep(delay)
-            delay = min(delay * 2, 1.0)
+            delay, polls = min(delay * 2, 1.0), polls + 1
             try:
-                outcome = link.provider.get(outcome.provider_post_id)
+                outcome = self._call(link, link.provider.get, outcome.provider_post_id)
             except ProviderError as exc:
                 log.warning("%s: cannot read post %s yet: %s", link.label, outcome.provider_post_id, exc)
         return outcome
+
+    def media_urls(self, link: Link, media: Sequence[MediaRef]) -> list[str]:
+        """The URLs `link`'s provider can fetch these media from: uploaded once per file (guarded)."""
+        return [self._media_url(link, ref) for ref in media]
 
     def _media_url(self, link: Link, ref: MediaRef) -> str:
         if ref.url:
@@ -256,8 +513,9 @@ class Chain:
             cached = self.media_cache.get(ref.sha256, link.label)
             if cached:
                 return cached
-            url = link.provider.upload(
-                ref.path.read_bytes(), content_type=ref.content_type, filename=ref.filename
+            data = ref.path.read_bytes()
+            url = self._call(
+                link, lambda: link.provider.upload(data, content_type=ref.content_type, filename=ref.filename)
             )
             self.media_cache.put(ref.sha256, link.label, url)
             return url
@@ -279,7 +537,7 @@ class Chain:
                     error=f"may have been sent through {label}, which is not configured now",
                 )
             try:
-                found = link.provider.lookup(post_key)
+                found = self._lookup(link, post_key)
             except ProviderError as exc:
                 return Outcome(
                     DeliveryStatus.UNKNOWN,
@@ -287,9 +545,46 @@ class Chain:
                     post_key=post_key,
                     error=f"may have been sent; lookup failed: {exc}",
                 )
-            if found is not None:
-                return to_outcome(self._await_pending(link, found), platform, link.provider.name, post_key)
+            if found is None:
+                continue
+            found = self._await_pending(link, found)
+            result = found.result_for(platform)
+            if result is not None and result.status is TargetStatus.FAILED and result.portable:
+                continue  # never attempted on the platform there: as good as absent
+            return to_outcome(found, platform, link.provider.name, post_key)
         return None
+
+    # --- plan changes (the flow applies updates and cancels through these) ------------------
+
+    def _require(self, label: str) -> Link:
+        link = self.link(label)
+        if link is None:
+            raise ProviderRejected(f"{label} is not configured in this run", provider=label.split(":", 1)[0])
+        return link
+
+    def get(self, label: str, provider_post_id: str) -> PostOutcome:
+        link = self._require(label)
+        return self._call(link, link.provider.get, provider_post_id)
+
+    def lookup(self, label: str, post_key: str) -> PostOutcome | None:
+        return self._lookup(self._require(label), post_key)
+
+    def update(self, label: str, provider_post_id: str, request: PostRequest) -> PostOutcome:
+        link = self._require(label)
+        return self._call(link, link.provider.update, provider_post_id, request)
+
+    def cancel(self, label: str, provider_post_id: str) -> None:
+        link = self._require(label)
+        self._call(link, link.provider.cancel, provider_post_id)
+
+    def retry_post(self, label: str, provider_post_id: str) -> PostOutcome:
+        """Ask the provider to re-run a failed post (LATE); PostForMe cannot: create anew instead."""
+        link = self._require(label)
+        if not isinstance(link.provider, SupportsRetry):
+            raise ProviderUnsupported(
+                "this provider cannot retry a post; create a new one", provider=link.provider.name
+            )
+        return self._call(link, link.provider.retry, provider_post_id)
 
 
 def to_outcome(outcome: PostOutcome, platform: Platform, provider: str, post_key: str) -> Outcome:
@@ -306,6 +601,7 @@ def to_outcome(outcome: PostOutcome, platform: Platform, provider: str, post_key
         TargetStatus.PENDING: DeliveryStatus.SCHEDULED,
         TargetStatus.FAILED: DeliveryStatus.FAILED,
     }[result.status]
-    return Outcome(
-        status, platform_post_id=result.platform_post_id, url=result.url, error=result.error, **common
-    )
+    error = result.error
+    if result.status is TargetStatus.PENDING:
+        error = f"still publishing at {provider}: the follow-up records the result"
+    return Outcome(status, platform_post_id=result.platform_post_id, url=result.url, error=error, **common)

@@ -1,14 +1,21 @@
 """Provider errors, classified for failover (see postdeck.errors for the whole tree).
 
-Every provider failure is one of four kinds, and only the kind decides what the chain does next:
-not sent (fail over), rejected (record; fail over only if another provider could succeed),
-throttled (wait, retry the same provider) or maybe sent (look the post up before anything else).
+    ProviderError                 provider, method, url, status, request id, redacted body; never a key
+    ├── ProviderNotSent           nothing reached the provider (connect error, pool timeout): failover is safe
+    ├── ProviderRejected          refused (4xx other than 408/429); `provider_specific` if another provider
+    │   │                         could succeed (bad key, account not connected there)
+    │   └── ProviderUnsupported   the provider has no such operation (PostForMe retry)
+    ├── ProviderThrottled         429: wait `retry_after`, then retry the same provider
+    └── ProviderMaybeSent         the request may have been processed (read timeout, reset, 5xx on a write)
+
+Which class a failure gets is decided in one place, providers.failures.classify.
 """
 
 from __future__ import annotations
 
 import re
 from enum import StrEnum
+from typing import Any
 
 from postdeck.errors import PostdeckError
 
@@ -31,7 +38,7 @@ class FailureKind(StrEnum):
 
 
 class ProviderError(PostdeckError):
-    """A provider call failed. Holds no request headers and a redacted, shortened body."""
+    """A provider call failed. Holds no request object or headers, and a redacted, shortened body."""
 
     kind: FailureKind = FailureKind.REJECTED
 
@@ -48,6 +55,10 @@ class ProviderError(PostdeckError):
         retry_after: float | None = None,
         # A rejection another provider might not share (account not connected here, bad key).
         provider_specific: bool = False,
+        # Platforms the rejection is about (LATE 403 ACCOUNT_DISCONNECTED names one): the rest of
+        # the post may still go to this provider.
+        platforms: tuple[str, ...] = (),
+        code: str | None = None,
     ) -> None:
         self.message = redact(message)
         self.provider = provider
@@ -58,6 +69,8 @@ class ProviderError(PostdeckError):
         self.body = redact(body)[:500]
         self.retry_after = retry_after
         self.provider_specific = provider_specific
+        self.platforms = tuple(platforms)
+        self.code = code
         super().__init__(str(self))
 
     def __str__(self) -> str:
@@ -66,24 +79,23 @@ class ProviderError(PostdeckError):
         rid = f" [request id {self.request_id}]" if self.request_id else ""
         return f"{self.provider}: {status}{self.message}{where}{rid}"
 
+    def fields(self) -> dict[str, Any]:
+        return {
+            "provider": self.provider,
+            "method": self.method,
+            "url": self.url,
+            "status": self.status,
+            "request_id": self.request_id,
+            "body": self.body,
+            "retry_after": self.retry_after,
+            "provider_specific": self.provider_specific,
+            "platforms": self.platforms,
+            "code": self.code,
+        }
+
     def __reduce__(self):
-        return (
-            _rebuild_provider_error,
-            (
-                type(self),
-                self.message,
-                dict(
-                    provider=self.provider,
-                    method=self.method,
-                    url=self.url,
-                    status=self.status,
-                    request_id=self.request_id,
-                    body=self.body,
-                    retry_after=self.retry_after,
-                    provider_specific=self.provider_specific,
-                ),
-            ),
-        )
+        # Keyword-only construction must survive pickling (Prefect pickles failed tasks' errors).
+        return (_rebuild_provider_error, (type(self), self.message, self.fields()))
 
 
 def _rebuild_provider_error(cls: type[ProviderError], message: str, kwargs: dict) -> ProviderError:
@@ -98,9 +110,21 @@ class ProviderRejected(ProviderError):
     kind = FailureKind.REJECTED
 
 
+class ProviderUnsupported(ProviderRejected):
+    """The provider has no such operation (e.g. PostForMe has no retry: create a new post)."""
+
+
 class ProviderThrottled(ProviderError):
     kind = FailureKind.THROTTLED
 
 
 class ProviderMaybeSent(ProviderError):
     kind = FailureKind.MAYBE_SENT
+
+
+ERROR_CLASSES: dict[FailureKind, type[ProviderError]] = {
+    FailureKind.NOT_SENT: ProviderNotSent,
+    FailureKind.REJECTED: ProviderRejected,
+    FailureKind.THROTTLED: ProviderThrottled,
+    FailureKind.MAYBE_SENT: ProviderMaybeSent,
+}

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 
 from postdeck.errors import CredentialsError
 from postdeck.ledger.credentials import CredentialStore
 from postdeck.providers.base import Provider
-from postdeck.providers.chain import NO_CREDENTIALS, Chain, Link, MediaCache
+from postdeck.providers.chain import NO_CREDENTIALS, Chain, Guard, Link, MediaCache
 from postdeck.providers.late import LateClient
 from postdeck.providers.postforme import PostForMeClient
 
@@ -47,10 +48,24 @@ def chain_links(
     return links
 
 
-def sandbox_links(postforme_url: str, late_url: str, *, postforme_key: str, late_key: str) -> list[Link]:
+def sandbox_links(
+    postforme_url: str,
+    late_url: str,
+    *,
+    postforme_key: str,
+    late_key: str,
+    timeout: httpx.Timeout | None = None,
+) -> list[Link]:
+    """Clients aimed at the simulators. No documented limits are assumed for them: a simulator says
+    its own in its headers (and 429s), which the clients honour."""
     return [
-        Link("postforme:sandbox", PostForMeClient(api_key=postforme_key, base_url=postforme_url)),
-        Link("late:sandbox", LateClient(api_key=late_key, base_url=late_url)),
+        Link(
+            "postforme:sandbox",
+            PostForMeClient(api_key=postforme_key, base_url=postforme_url, timeout=timeout, rate_limits=()),
+        ),
+        Link(
+            "late:sandbox", LateClient(api_key=late_key, base_url=late_url, timeout=timeout, rate_limits=())
+        ),
     ]
 
 
@@ -67,8 +82,10 @@ class LedgerMediaCache(MediaCache):
         self.ledger.cache_media_url(sha256, provider, url)
 
 
-def build_chain(links: list[Link], ledger) -> Chain:
-    return Chain(links, media_cache=LedgerMediaCache(ledger))
+def build_chain(links: list[Link], ledger, *, guard: Guard | None = None, **options: Any) -> Chain:
+    """The chain a run publishes through. `guard(provider name)` wraps every provider call (the flow
+    passes a Prefect global concurrency limit); `options` go to Chain (retry policy, breaker...)."""
+    return Chain(links, media_cache=LedgerMediaCache(ledger), guard=guard, **options)
 
 
 def close_chain(chain: Chain) -> None:

@@ -1,32 +1,38 @@
 """The LATE client (the vendor is now called Zernio; postdeck keeps the name LATE).
 
-Speaks the wire format of reference §2 over httpx, with no automatic retries: a create is sent once,
-and every failure is classified (providers.errors) so the chain knows whether the post may exist.
+Speaks the wire format of reference §2 through providers.transport, with no automatic retries: a
+create is sent once, and every failure is classified so the chain knows whether the post may exist.
 
 Idempotency. LATE has two guards, and postdeck uses both plus a third of its own:
 * the `x-request-id` header (a UUID; a replay within ~5 minutes returns the original post). postdeck's
   post keys are not UUIDs, so the header carries `request_id_for(post_key)`, a UUIDv5 of the key under
   a fixed namespace: the same post key always gives the same request id;
-* the 24-hour duplicate-content check (409 with `details.existingPostId`): adopted as "already created";
+* the 24-hour duplicate-content check (409 with `details.existingPostId`): adopted as "already created"
+  when that post carries our post key, a content rejection otherwise;
 * `metadata.postdeck_post_key`, which LATE stores and echoes: `lookup` pages through recent posts for
   it, because LATE cannot filter by request id and a replay after the 5-minute window would post twice.
+
+Timeouts: `publishNow` runs the whole cross-platform publish inside the request (a Threads publish was
+measured at 222 s), so creates, updates and retries that publish now wait up to 300 s for the reply,
+as the vendor's SDK does; every other call 30 s.
 """
 
 from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from pathlib import PurePosixPath
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import httpx
 
 from postdeck.errors import CredentialsError
 from postdeck.providers.base import (
     Account,
+    ConnectLink,
     Platform,
     PostOutcome,
     PostRequest,
@@ -34,21 +40,16 @@ from postdeck.providers.base import (
     TargetResult,
     TargetStatus,
 )
-from postdeck.providers.errors import (
-    ProviderError,
-    ProviderMaybeSent,
-    ProviderNotSent,
-    ProviderRejected,
-    ProviderThrottled,
-    redact,
-)
+from postdeck.providers.errors import ProviderError, ProviderMaybeSent, ProviderNotSent, ProviderRejected
+from postdeck.providers.failures import portable_target_failure
+from postdeck.providers.media import UploadCache, sniff_content_type
+from postdeck.providers.ratelimit import LATE_WINDOWS, RateLimiter, Window, late_rate_headers, limiter_for
+from postdeck.providers.transport import ApiTransport, ErrorInfo
 
 PROVIDER = "late"
 DEFAULT_BASE_URL = "https://zernio.com/api"
-# publishNow runs the whole cross-platform publish inside the request (a Threads publish was
-# measured at 222 s), so that one call waits up to 300 s for the reply; everything else 30 s.
-DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
-PUBLISH_TIMEOUT = httpx.Timeout(30.0, connect=10.0, read=300.0)
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0, pool=10.0)
+PUBLISH_TIMEOUT = httpx.Timeout(30.0, connect=10.0, read=300.0, pool=10.0)
 POST_KEY_FIELD = "postdeck_post_key"
 LOOKUP_PAGE_SIZE = 100
 LOOKUP_MAX_PAGES = 5
@@ -66,13 +67,7 @@ _TIKTOK_PRIVACY = {
     "self": "SELF_ONLY",
     "self_only": "SELF_ONLY",
 }
-# Transport failures where the request cannot have reached LATE.
-_NOT_SENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
-# 403 codes that say "this key/account at LATE", not "this content": another provider may succeed.
-_PROVIDER_SPECIFIC_403 = frozenset(
-    {None, "ACCOUNT_DISCONNECTED", "insufficient_permissions", "unclassified_resource"}
-)
-_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_PLATFORM_NAMES = {p.value for p in Platform}  # LATE's names are postdeck's (X is `twitter` at both)
 
 
 def request_id_for(post_key: str) -> str:
@@ -80,43 +75,15 @@ def request_id_for(post_key: str) -> str:
     return str(uuid.uuid5(REQUEST_ID_NAMESPACE, post_key))
 
 
-def provider_error(
-    method: str,
-    url: str,
-    *,
-    response: httpx.Response | None = None,
-    exc: Exception | None = None,
-    secret: str = "",
-) -> ProviderError:
-    """The one place that turns an httpx failure or a non-2xx reply into a classified ProviderError."""
-    if response is None:
-        cls = ProviderNotSent if isinstance(exc, _NOT_SENT_ERRORS) else ProviderMaybeSent
-        detail = f"{type(exc).__name__}: {exc}" if exc is not None else "no response"
-        return cls(redact(detail, secret), provider=PROVIDER, method=method, url=url)
-    status = response.status_code
+def describe_error(response: httpx.Response) -> ErrorInfo:
+    """`{error, type?, code?, param?, platform?, details?}`: only `error` is always there."""
     data = _json_or_empty(response)
-    message = data.get("error") if isinstance(data.get("error"), str) else f"HTTP {status}"
+    message = data.get("error") if isinstance(data.get("error"), str) else f"HTTP {response.status_code}"
     code = data.get("code") if isinstance(data.get("code"), str) else None
-    common: dict[str, Any] = {
-        "provider": PROVIDER,
-        "method": method,
-        "url": url,
-        "status": status,
-        "request_id": response.headers.get("x-request-id"),
-        "body": redact(response.text, secret),
-    }
-    message = redact(message, secret)
-    if status == 429:
-        return ProviderThrottled(message, retry_after=_retry_after(response), **common)
-    if status >= 500 or status == 408:
-        # A GET changes nothing; a POST/PUT may have been processed before the error.
-        not_sent = method.upper() in _SAFE_METHODS or status == 408
-        return (ProviderNotSent if not_sent else ProviderMaybeSent)(message, **common)
-    if status in (401, 402):  # bad key, or this LATE account's plan: another provider may do it
-        return ProviderRejected(message, provider_specific=True, **common)
-    if status == 403:
-        return ProviderRejected(message, provider_specific=code in _PROVIDER_SPECIFIC_403, **common)
-    return ProviderRejected(message, **common)
+    platform = data.get("platform")
+    platforms = (platform,) if isinstance(platform, str) and platform in _PLATFORM_NAMES else ()
+    details = data.get("details") if isinstance(data.get("details"), dict) else {}
+    return ErrorInfo(message, code=code, platforms=platforms, extra=details)
 
 
 def _json_or_empty(response: httpx.Response) -> dict[str, Any]:
@@ -125,22 +92,6 @@ def _json_or_empty(response: httpx.Response) -> dict[str, Any]:
     except ValueError:
         return {}
     return data if isinstance(data, dict) else {}
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
-    if value:
-        try:
-            return max(float(value), 0.0)
-        except ValueError:
-            try:
-                return max((parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds(), 0.0)
-            except (TypeError, ValueError):
-                pass
-    reset = response.headers.get("x-ratelimit-reset")  # epoch seconds at LATE
-    if reset and reset.isdigit():
-        return max(int(reset) - datetime.now(UTC).timestamp(), 0.0)
-    return None
 
 
 def media_type(url: str) -> str:
@@ -173,9 +124,15 @@ def platform_specific_data(target: Target) -> dict[str, Any]:
                 data["boardId"] = str(options["board"])
             if options.get("title"):
                 data["title"] = options["title"]
+            if options.get("link"):
+                data["link"] = options["link"]
         case Platform.FACEBOOK:
             if options.get("page"):
                 data["pageId"] = str(options["page"])
+            if str(options.get("placement", "")).lower() in ("story", "stories"):
+                data["contentType"] = "story"
+            elif str(options.get("placement", "")).lower() in ("reel", "reels"):
+                data["contentType"] = "reel"
         case Platform.LINKEDIN:
             if options.get("organization"):
                 org = str(options["organization"])
@@ -187,7 +144,8 @@ def platform_specific_data(target: Target) -> dict[str, Any]:
 
 
 def post_body(request: PostRequest) -> dict[str, Any]:
-    """The createPost body. Always sends scheduledFor or publishNow: with neither, LATE makes a draft."""
+    """The createPost body. Always says what it wants: with none of scheduledFor, publishNow and
+    isDraft, LATE silently makes a draft."""
     platforms = []
     for target in request.targets:
         entry: dict[str, Any] = {"platform": str(target.platform), "accountId": target.account_id}
@@ -208,7 +166,9 @@ def post_body(request: PostRequest) -> dict[str, Any]:
         if request.scheduled_at.utcoffset() is None:
             raise ValueError("PostRequest.scheduled_at must be timezone-aware")
         body["scheduledFor"] = request.scheduled_at.isoformat()  # explicit offset, never naive
-    else:
+    if request.draft:
+        body["isDraft"] = True
+    elif request.scheduled_at is None:
         body["publishNow"] = True
     return body
 
@@ -231,7 +191,7 @@ def _account_id(value: Any) -> str:
 
 
 def parse_outcome(post: dict[str, Any]) -> PostOutcome:
-    """A LATE post (create/get/list reply) as postdeck's PostOutcome."""
+    """A LATE post (create/get/list reply) as postdeck's PostOutcome; unknown fields are ignored."""
     post_status = post.get("status")
     scheduled_at = _parse_time(post.get("scheduledFor"))
     # `pending` means "waiting for its time" only on a scheduled post; LATE also stamps immediate
@@ -239,17 +199,20 @@ def parse_outcome(post: dict[str, Any]) -> PostOutcome:
     waiting = post_status == "scheduled" or (not post_status and scheduled_at is not None)
     results = []
     for target in post.get("platforms") or []:
+        if not isinstance(target, dict):
+            continue
         try:
             platform = Platform(target.get("platform"))
         except ValueError:
             continue  # a platform postdeck does not post to
         raw = target.get("status")
-        error = None
+        error, portable = None, False
         if raw == "published":
             status = TargetStatus.POSTED
         elif raw == "failed":
             status = TargetStatus.FAILED
             error = target.get("errorMessage") or "failed at LATE"
+            portable = portable_target_failure(target.get("errorCategory"), error)
         elif raw == "cancelled":
             status, error = TargetStatus.FAILED, "removed from the platform (cancelled at LATE)"
         elif post_status == "draft":
@@ -267,25 +230,31 @@ def parse_outcome(post: dict[str, Any]) -> PostOutcome:
                 platform_post_id=target.get("platformPostId") or None,
                 url=target.get("platformPostUrl") or None,
                 error=error,
+                portable=portable,
             )
         )
+    metadata = post.get("metadata")
+    key = metadata.get(POST_KEY_FIELD) if isinstance(metadata, dict) else None
     return PostOutcome(
         provider=PROVIDER,
         provider_post_id=str(post.get("_id", "")),
         results=tuple(results),
         scheduled_at=scheduled_at,
+        post_key=key if isinstance(key, str) else None,
+        status=post_status if isinstance(post_status, str) else None,
     )
 
 
 def parse_account(raw: dict[str, Any]) -> Account | None:
-    """One /v1/accounts entry, or None when it cannot be posted to."""
+    """One /v1/accounts entry, or None for a platform postdeck does not post to."""
     try:
         platform = Platform(raw.get("platform"))
     except ValueError:
         return None
     # isActive false = disconnected; needsReconnection = token dead; enabled false = not for posting.
-    if raw.get("isActive") is False or raw.get("needsReconnection") or raw.get("enabled") is False:
-        return None
+    connected = not (
+        raw.get("isActive") is False or raw.get("needsReconnection") or raw.get("enabled") is False
+    )
     profile = raw.get("profileId")
     profile_id = profile.get("_id") if isinstance(profile, dict) else profile
     return Account(
@@ -293,7 +262,7 @@ def parse_account(raw: dict[str, Any]) -> Account | None:
         id=str(raw["_id"]),
         platform=platform,
         username=str(raw.get("username") or raw.get("displayName") or ""),
-        connected=True,
+        connected=connected,
         profile_id=str(profile_id) if profile_id else None,
     )
 
@@ -310,6 +279,8 @@ class LateClient:
         base_url: str | None = None,
         http_client: httpx.Client | None = None,
         timeout: httpx.Timeout | None = None,
+        rate_limits: Sequence[Window] | None = None,
+        limiter: RateLimiter | None = None,
     ) -> None:
         key = api_key or os.environ.get("LATE_API_KEY")
         if not key:
@@ -317,129 +288,196 @@ class LateClient:
                 "No LATE API key: pass api_key= (e.g. `postdeck credentials set`) "
                 "or set the LATE_API_KEY environment variable."
             )
-        self._api_key = key
         self.base_url = (base_url or os.environ.get("LATE_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
         # A caller's timeout applies to every call, publishNow included.
         self._timeout = timeout or DEFAULT_TIMEOUT
         self._publish_timeout = timeout or PUBLISH_TIMEOUT
-        self._owns_http = http_client is None
-        # No retries anywhere: httpx's transport default is zero retries, and we add none.
-        self._http = http_client or httpx.Client(timeout=self._timeout, follow_redirects=False)
+        if limiter is None:
+            # LATE's limit depends on the account count: start at the lowest tier and let every
+            # reply's X-RateLimit-Limit set the real one (a simulator says its own, too).
+            limiter = limiter_for(
+                f"{PROVIDER}@{self.base_url}", key, LATE_WINDOWS if rate_limits is None else rate_limits
+            )
+        self._http = ApiTransport(
+            provider=PROVIDER,
+            api_key=key,
+            base_url=self.base_url,
+            timeout=self._timeout,
+            http_client=http_client,
+            limiter=limiter,
+            rate_headers=late_rate_headers,
+            describe=describe_error,
+            request_id_header="x-request-id",
+        )
+        self._uploads = UploadCache()
+        self._profile_id: str | None = None
+        self._user_id: str | None = None
 
     def __repr__(self) -> str:
         return f"LateClient(base_url={self.base_url!r})"
 
     __str__ = __repr__
 
-    # --- transport ----------------------------------------------------------------------------
+    @property
+    def limiter(self) -> RateLimiter | None:
+        return self._http.limiter
 
-    def _send(
-        self,
-        method: str,
-        path: str,
-        *,
-        json: Any = None,
-        params: dict[str, Any] | None = None,
-        headers: dict[str, str] | None = None,
-        timeout: httpx.Timeout | None = None,
-    ) -> httpx.Response:
-        """One request to the API; transport failures come out classified, replies are returned as-is."""
-        url = f"{self.base_url}{path}"
-        all_headers = {"Authorization": f"Bearer {self._api_key}", "Accept": "application/json"}
-        all_headers.update(headers or {})
-        try:
-            return self._http.request(
-                method, url, json=json, params=params, headers=all_headers, timeout=timeout or self._timeout
-            )
-        except httpx.HTTPError as exc:
-            # `from None`: the httpx exception holds the request, and with it the Authorization header.
-            raise provider_error(method, url, exc=exc, secret=self._api_key) from None
+    def _post_of(self, data: Any, response: httpx.Response, key: str = "post") -> PostOutcome:
+        post = data.get(key) if isinstance(data, dict) else None
+        if not isinstance(post, dict):
+            raise self._http.unreadable_error(response, f"the reply has no `{key}`")
+        return parse_outcome(post)
 
-    def _ok(self, response: httpx.Response) -> dict[str, Any]:
-        """The JSON of a 2xx reply (207 included), or the classified error."""
-        method, url = response.request.method, str(response.request.url)
-        if not 200 <= response.status_code < 300:
-            raise provider_error(method, url, response=response, secret=self._api_key)
-        try:
-            data = response.json()
-        except ValueError:
-            data = None
+    def _read(self, path: str, *, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        data = self._http.call("GET", path, params=params)
         if not isinstance(data, dict):
-            # The request was accepted but the reply is unreadable: a write may have happened.
-            cls = ProviderNotSent if method in _SAFE_METHODS else ProviderMaybeSent
-            raise cls(
-                "unreadable reply",
-                provider=PROVIDER,
-                method=method,
-                url=url,
-                status=response.status_code,
-                request_id=response.headers.get("x-request-id"),
-                body=redact(response.text, self._api_key),
+            raise ProviderNotSent(
+                "unexpected reply", provider=PROVIDER, method="GET", url=self.base_url + path
             )
         return data
 
-    def _post_of(self, data: dict[str, Any], response: httpx.Response, key: str = "post") -> PostOutcome:
-        post = data.get(key)
-        if not isinstance(post, dict):
-            cls = ProviderNotSent if response.request.method in _SAFE_METHODS else ProviderMaybeSent
-            raise cls(
-                f"reply has no `{key}`",
-                provider=PROVIDER,
-                method=response.request.method,
-                url=str(response.request.url),
-                status=response.status_code,
-                request_id=response.headers.get("x-request-id"),
-            )
-        return parse_outcome(post)
+    # --- accounts and connections ---------------------------------------------------------------
 
-    # --- Provider -------------------------------------------------------------------------------
-
-    def accounts(self) -> list[Account]:
-        data = self._ok(self._send("GET", "/v1/accounts", params={"status": "connected"}))
+    def accounts(
+        self, *, platform: Platform | None = None, include_disconnected: bool = False
+    ) -> list[Account]:
+        params: dict[str, Any] = {}
+        if not include_disconnected:
+            params["status"] = "connected"
+        if platform is not None:
+            params["platform"] = platform.value
+        data = self._read("/v1/accounts", params=params)
         found = (parse_account(raw) for raw in data.get("accounts") or [] if isinstance(raw, dict))
-        return [account for account in found if account is not None]
+        return [
+            account
+            for account in found
+            if account is not None
+            and (include_disconnected or account.connected)
+            and (platform is None or account.platform is platform)
+        ]
+
+    def profile_id(self) -> str:
+        """The default profile (the one new connections go to)."""
+        if self._profile_id is None:
+            profiles = [p for p in self._read("/v1/profiles").get("profiles") or [] if isinstance(p, dict)]
+            chosen = next((p for p in profiles if p.get("isDefault")), profiles[0] if profiles else None)
+            if chosen is None or not chosen.get("_id"):
+                raise ProviderRejected("LATE has no profile to connect accounts to", provider=PROVIDER)
+            self._profile_id = str(chosen["_id"])
+        return self._profile_id
+
+    def connect_url(
+        self, platform: Platform, *, redirect_url: str | None = None, external_id: str | None = None
+    ) -> ConnectLink:
+        """Profiles first (a connect URL needs a profileId), then `GET /connect/{platform}` → authUrl."""
+        if platform is Platform.BLUESKY:
+            raise ProviderRejected(
+                "Bluesky has no OAuth: use connect_bluesky(handle, app_password)", provider=PROVIDER
+            )
+        params = {"profileId": self.profile_id()}
+        if redirect_url:
+            params["redirect_url"] = redirect_url
+        data = self._read(f"/v1/connect/{quote(platform.value)}", params=params)
+        if not isinstance(data.get("authUrl"), str):
+            raise ProviderNotSent("the reply has no authUrl", provider=PROVIDER, url=self.base_url)
+        return ConnectLink(PROVIDER, platform, data["authUrl"], state=data.get("state"))
+
+    def connect_bluesky(self, handle: str, app_password: str, *, redirect_url: str | None = None) -> Account:
+        """`POST /connect/bluesky/credentials` with state `{userId}-{profileId}` → the new account."""
+        if self._user_id is None:
+            users = self._read("/v1/users")
+            current = users.get("currentUserId")
+            if not isinstance(current, str):  # a one-person team lists only its owner
+                listed = [u for u in users.get("users") or [] if isinstance(u, dict) and u.get("_id")]
+                current = str(listed[0]["_id"]) if listed else None
+            if not current:
+                raise ProviderRejected("LATE did not say who the current user is", provider=PROVIDER)
+            self._user_id = current
+        body: dict[str, Any] = {
+            "identifier": handle,
+            "appPassword": app_password,
+            "state": f"{self._user_id}-{self.profile_id()}",
+        }
+        if redirect_url:
+            body["redirectUri"] = redirect_url
+        data = self._http.call("POST", "/v1/connect/bluesky/credentials", json=body)
+        raw = data.get("account") if isinstance(data, dict) else None
+        account = parse_account(raw) if isinstance(raw, dict) and raw.get("_id") else None
+        if account is None:
+            raise ProviderNotSent("the reply has no account", provider=PROVIDER, url=self.base_url)
+        return account
+
+    # --- media ------------------------------------------------------------------------------------
 
     def upload(self, data: bytes, *, content_type: str, filename: str) -> str:
         """Presign, then PUT the bytes to the storage URL (no Authorization there); return publicUrl."""
-        grant = self._ok(
-            self._send("POST", "/v1/media/presign", json={"filename": filename, "contentType": content_type})
-        )
-        upload_url, public_url = grant.get("uploadUrl"), grant.get("publicUrl")
-        if not isinstance(upload_url, str) or not isinstance(public_url, str):
-            raise ProviderRejected("presign reply lacks uploadUrl/publicUrl", provider=PROVIDER)
-        try:
-            response = self._http.put(
-                upload_url, content=data, headers={"Content-Type": content_type}, timeout=self._timeout
+
+        def put() -> str:
+            kind = sniff_content_type(data, filename=filename, declared=content_type)
+            grant = self._http.call(
+                "POST",
+                "/v1/media/presign",
+                json={"filename": filename, "contentType": kind, "size": len(data)},
             )
-        except httpx.HTTPError as exc:
-            raise provider_error("PUT", upload_url, exc=exc, secret=self._api_key) from None
-        if not 200 <= response.status_code < 300:
-            raise provider_error("PUT", upload_url, response=response, secret=self._api_key)
-        return public_url
+            upload_url = grant.get("uploadUrl") if isinstance(grant, dict) else None
+            public_url = grant.get("publicUrl") if isinstance(grant, dict) else None
+            if not isinstance(upload_url, str) or not isinstance(public_url, str):
+                raise ProviderNotSent("presign reply lacks uploadUrl/publicUrl", provider=PROVIDER)
+            # The Content-Type is part of the signature: the PUT sends the one presigned.
+            self._http.put_signed(upload_url, data, kind)
+            return public_url
+
+        return self._uploads.get_or_upload(data, put)
+
+    # --- posts ----------------------------------------------------------------------------------
+
+    def _timeout_for(self, request: PostRequest) -> httpx.Timeout:
+        publishes_now = request.scheduled_at is None and not request.draft
+        return self._publish_timeout if publishes_now else self._timeout
 
     def create(self, request: PostRequest) -> PostOutcome:
-        body = post_body(request)
-        response = self._send(
+        response = self._http.send(
             "POST",
             "/v1/posts",
-            json=body,
+            json=post_body(request),
             headers={"x-request-id": request_id_for(request.post_key)},
-            timeout=self._timeout if request.scheduled_at is not None else self._publish_timeout,
+            timeout=self._timeout_for(request),
         )
         if response.status_code == 409:
-            details = _json_or_empty(response).get("details")
-            existing = details.get("existingPostId") if isinstance(details, dict) else None
-            if isinstance(existing, str) and existing:
-                return self.get(existing)  # duplicate content: the post already exists
-        data = self._ok(response)
+            existing = self._existing(response, request.post_key)
+            if existing is not None:
+                return existing
+        data = self._http.json(response)
         # A replay of the same x-request-id answers 200 with the original in `existingPost`.
-        return self._post_of(data, response, "existingPost" if "existingPost" in data else "post")
+        key = "existingPost" if isinstance(data, dict) and "existingPost" in data else "post"
+        return self._post_of(data, response, key)
+
+    def _existing(self, response: httpx.Response, post_key: str) -> PostOutcome | None:
+        """A 409 duplicate: our own post (a retry that raced the first create) is adopted; someone
+        else's identical post is a content rejection, raised by the caller."""
+        details = _json_or_empty(response).get("details")
+        existing = details.get("existingPostId") if isinstance(details, dict) else None
+        if not isinstance(existing, str) or not existing:
+            return None
+        try:
+            found = self.get(existing)
+        except ProviderError as exc:
+            # LATE says a post exists and it may be ours: never "not sent" (that would fail over).
+            raise ProviderMaybeSent(
+                f"LATE reports the content exists as post {existing}, which cannot be read: {exc.message}",
+                provider=PROVIDER,
+                method="POST",
+                url=self.base_url + "/v1/posts",
+                status=response.status_code,
+                request_id=response.headers.get("x-request-id"),
+            ) from None
+        return found if found.post_key == post_key else None
 
     def lookup(self, post_key: str) -> PostOutcome | None:
         """The most recent posts, newest first, searched for metadata.postdeck_post_key (bounded)."""
         for page in range(1, LOOKUP_MAX_PAGES + 1):
             params = {"page": page, "limit": LOOKUP_PAGE_SIZE, "sortBy": "created-desc"}
-            data = self._ok(self._send("GET", "/v1/posts", params=params))
+            data = self._read("/v1/posts", params=params)
             posts = [p for p in data.get("posts") or [] if isinstance(p, dict)]
             for post in posts:
                 metadata = post.get("metadata")
@@ -451,43 +489,51 @@ class LateClient:
                 break
         return None
 
+    def list_posts(self, *, status: str | None = None, limit: int = LOOKUP_PAGE_SIZE) -> list[PostOutcome]:
+        params: dict[str, Any] = {"page": 1, "limit": min(max(limit, 1), 500), "sortBy": "created-desc"}
+        if status:
+            params["status"] = status
+        data = self._read("/v1/posts", params=params)
+        return [parse_outcome(p) for p in data.get("posts") or [] if isinstance(p, dict)]
+
     def get(self, provider_post_id: str) -> PostOutcome:
-        response = self._send("GET", f"/v1/posts/{provider_post_id}")
-        return self._post_of(self._ok(response), response)
+        response = self._http.send("GET", f"/v1/posts/{quote(provider_post_id, safe='')}")
+        return self._post_of(self._http.json(response), response)
 
     def cancel(self, provider_post_id: str) -> None:
-        self._ok(self._send("DELETE", f"/v1/posts/{provider_post_id}"))
+        self._http.call("DELETE", f"/v1/posts/{quote(provider_post_id, safe='')}")
 
     def update(self, provider_post_id: str, request: PostRequest) -> PostOutcome:
         """Replace a draft/scheduled/failed post's content and time (isDraft:false promotes a draft)."""
         body = post_body(request)
-        if "scheduledFor" in body:
+        if "scheduledFor" in body and not request.draft:
             body["isDraft"] = False
-        response = self._send(
+        response = self._http.send(
             "PUT",
-            f"/v1/posts/{provider_post_id}",
+            f"/v1/posts/{quote(provider_post_id, safe='')}",
             json=body,
-            timeout=self._timeout if request.scheduled_at is not None else self._publish_timeout,
+            timeout=self._timeout_for(request),
         )
-        return self._post_of(self._ok(response), response)
+        return self._post_of(self._http.json(response), response)
 
     def retry(self, provider_post_id: str) -> PostOutcome:
         """Retry a failed or partial post now (synchronous, like publishNow; 207 if still not all done)."""
-        response = self._send("POST", f"/v1/posts/{provider_post_id}/retry", timeout=self._publish_timeout)
-        return self._post_of(self._ok(response), response)
+        response = self._http.send(
+            "POST", f"/v1/posts/{quote(provider_post_id, safe='')}/retry", timeout=self._publish_timeout
+        )
+        return self._post_of(self._http.json(response), response)
 
     def close(self) -> None:
-        if self._owns_http:
-            self._http.close()
+        self._http.close()
 
 
 __all__ = [
     "DEFAULT_BASE_URL",
     "LateClient",
+    "describe_error",
     "media_type",
     "parse_account",
     "parse_outcome",
     "post_body",
-    "provider_error",
     "request_id_for",
 ]

@@ -1,23 +1,25 @@
 """Post for Me client: postdeck's Provider protocol over api.postforme.dev (reference §1).
 
-Plain httpx, no SDK: one request per call, no automatic retries (a retried create would post twice;
-the chain decides what to do from the error kind), timeouts on every request.
+Plain httpx through providers.transport: one request per call, no automatic retries (a retried
+create would post twice; the chain decides from the error's kind), timeouts on every request, the
+documented 5/s and 40/min limits kept client-side. Post for Me has no idempotency key: every create
+carries the post key as `external_id`, and `lookup` searches for it.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote
 
 import httpx
-from pydantic import SecretStr
 
 from postdeck.errors import CredentialsError
 from postdeck.providers.base import (
     Account,
+    ConnectLink,
     Platform,
     PostOutcome,
     PostRequest,
@@ -25,123 +27,59 @@ from postdeck.providers.base import (
     TargetResult,
     TargetStatus,
 )
-from postdeck.providers.errors import (
-    ProviderError,
-    ProviderMaybeSent,
-    ProviderNotSent,
-    ProviderRejected,
-    ProviderThrottled,
-    redact,
+from postdeck.providers.errors import ProviderNotSent, ProviderRejected
+from postdeck.providers.failures import portable_target_failure
+from postdeck.providers.media import UploadCache, sniff_content_type
+from postdeck.providers.ratelimit import (
+    POSTFORME_WINDOWS,
+    RateLimiter,
+    Window,
+    limiter_for,
+    postforme_rate_headers,
 )
+from postdeck.providers.transport import ApiTransport, ErrorInfo
 
+PROVIDER = "postforme"
 DEFAULT_BASE_URL = "https://api.postforme.dev"
-DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+# Creates are asynchronous at Post for Me (the worker publishes later): 30 s is plenty for any call.
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0, pool=10.0)
 PAGE_LIMIT = 100  # the API's maximum
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # Post for Me calls X `x`; tiktok_business accounts are TikTok to postdeck.
-_TO_PFM = {p: ("x" if p is Platform.TWITTER else p.value) for p in Platform}
-_FROM_PFM = {v: k for k, v in _TO_PFM.items()} | {"tiktok_business": Platform.TIKTOK}
+TO_PFM = {p: ("x" if p is Platform.TWITTER else p.value) for p in Platform}
+FROM_PFM = {v: k for k, v in TO_PFM.items()} | {"tiktok_business": Platform.TIKTOK}
 
 # postdeck option (schemas/platform_options.py) → Post for Me platform_configurations field.
 # Not mapped: facebook `page` and linkedin `organization` (at Post for Me a page or an organization is
 # a connected account of its own).
 _OPTION_FIELDS: dict[Platform, dict[str, str]] = {
     Platform.YOUTUBE: {"title": "title", "privacy": "privacy_status"},
-    Platform.PINTEREST: {"link": "link"},
+    Platform.PINTEREST: {"link": "link", "title": "title"},
     Platform.INSTAGRAM: {"placement": "placement"},
     Platform.FACEBOOK: {"placement": "placement"},
+    Platform.THREADS: {"placement": "placement"},
 }
 # Post for Me's TikTok privacy is public|private (private = SELF_ONLY). Levels it cannot express go out
 # private: narrower than asked, never wider.
 _TIKTOK_PUBLIC = {"PUBLIC_TO_EVERYONE", "public"}
 
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-_AFTER_SEND = (
-    httpx.ReadTimeout,
-    httpx.WriteTimeout,
-    httpx.ReadError,
-    httpx.WriteError,
-    httpx.RemoteProtocolError,
-)
 
-
-def provider_error(
-    method: str,
-    url: str,
-    *,
-    response: httpx.Response | None = None,
-    exc: Exception | None = None,
-    problem: str | None = None,
-    unsafe: bool = False,
-    secret: str = "",
-) -> ProviderError:
-    """The one place that classifies a failed Post for Me call.
-
-    `unsafe` marks requests that change state (create, update, delete): when they fail after the
-    bytes left (read timeout, dropped connection, 5xx: PostForMe answers 500 after storing a post)
-    the post may exist, so the chain must look it up. For reads the same failures are harmless.
-    """
-    where = {"provider": "postforme", "method": method, "url": url}
-    if exc is not None:
-        detail = str(exc)
-        message = redact(f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__, secret)
-        if isinstance(exc, _NOT_SENT) or not isinstance(exc, _AFTER_SEND):
-            return ProviderNotSent(f"could not reach Post for Me ({message})", **where)
-        cls = ProviderMaybeSent if unsafe else ProviderNotSent
-        return cls(f"no complete answer from Post for Me ({message})", **where)
-    if problem is not None:  # a 2xx we could not use: the request did arrive
-        cls = ProviderMaybeSent if unsafe else ProviderNotSent
-        status = response.status_code if response is not None else None
-        return cls(problem, **where, status=status, body=redact(response.text, secret) if response else "")
-    assert response is not None
-    status = response.status_code
-    body = redact(response.text, secret)
-    message = redact(_nest_message(response), secret)
-    if status == 429:
-        return ProviderThrottled(
-            message, **where, status=status, body=body, retry_after=_retry_after(response)
-        )
-    if status >= 500:
-        cls = ProviderMaybeSent if unsafe else ProviderNotSent
-        return cls(message, **where, status=status, body=body)
-    if status == 408:  # the server gave up waiting for the request: nothing was done
-        return ProviderNotSent(message, **where, status=status, body=body)
-    # A bad key or accounts that are not connected here: another provider may well succeed.
-    own = status in (401, 403) or "invalid social accounts" in message
-    return ProviderRejected(message, **where, status=status, body=body, provider_specific=own)
-
-
-def _nest_message(response: httpx.Response) -> str:
+def describe_error(response: httpx.Response) -> ErrorInfo:
     """Nest bodies: `message` (a string or a list) plus, for post validation, `errors[]`."""
     try:
         data = response.json()
     except ValueError:
-        return response.text.strip()[:200] or response.reason_phrase
+        return ErrorInfo(response.text.strip()[:200] or response.reason_phrase)
     if not isinstance(data, dict):
-        return str(data)[:200]
+        return ErrorInfo(str(data)[:200])
     message = data.get("message") or data.get("error") or response.reason_phrase
     if isinstance(message, list):
         message = "; ".join(str(m) for m in message)
     errors = data.get("errors")
     if isinstance(errors, list) and errors:
         message = f"{message}: " + "; ".join(str(e) for e in errors)
-    return str(message)
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    for header in ("retry-after", "x-rate-limit-reset"):  # the reset header is seconds, not an epoch
-        value = response.headers.get(header)
-        if not value:
-            continue
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            try:
-                return max(0.0, (parsedate_to_datetime(value) - datetime.now().astimezone()).total_seconds())
-            except (TypeError, ValueError):
-                continue
-    return None
+    return ErrorInfo(str(message))
 
 
 def _iso(moment: datetime) -> str:
@@ -162,7 +100,7 @@ def _parse_time(text: Any) -> datetime | None:
 class PostForMeClient:
     """Provider `postforme`. Every method raises a providers.errors.ProviderError subclass."""
 
-    name = "postforme"
+    name = PROVIDER
 
     def __init__(
         self,
@@ -171,6 +109,8 @@ class PostForMeClient:
         base_url: str | None = None,
         http_client: httpx.Client | None = None,
         timeout: httpx.Timeout | None = None,
+        rate_limits: Sequence[Window] | None = None,
+        limiter: RateLimiter | None = None,
     ) -> None:
         key = api_key or os.environ.get("POSTFORME_API_KEY")
         if not key:
@@ -178,73 +118,73 @@ class PostForMeClient:
                 "No Post for Me API key: pass api_key= to PostForMeClient or set the POSTFORME_API_KEY "
                 "environment variable."
             )
-        self._api_key = SecretStr(key)
         base = (base_url or os.environ.get("POSTFORME_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
         # Paths carry /v1 themselves; accept a base copied from the docs with /v1 on the end.
         self.base_url = base.removesuffix("/v1")
-        self._timeout = timeout or DEFAULT_TIMEOUT
-        self._owns_http = http_client is None
-        # No transport retries: a create must never be re-sent behind the chain's back.
-        self._http = http_client or httpx.Client(
-            timeout=self._timeout, transport=httpx.HTTPTransport(retries=0)
+        if limiter is None:
+            # The documented limits belong to the real API; another host (a simulator) says its own
+            # in its 429s, which the limiter honours either way.
+            if rate_limits is None:
+                rate_limits = POSTFORME_WINDOWS if self.base_url == DEFAULT_BASE_URL else ()
+            limiter = limiter_for(f"{PROVIDER}@{self.base_url}", key, rate_limits)
+        self._http = ApiTransport(
+            provider=PROVIDER,
+            api_key=key,
+            base_url=self.base_url,
+            timeout=timeout or DEFAULT_TIMEOUT,
+            http_client=http_client,
+            limiter=limiter,
+            rate_headers=postforme_rate_headers,
+            describe=describe_error,
         )
+        self._uploads = UploadCache()
         self._platform_names: dict[str, str] = {}  # account id → Post for Me platform, from accounts()
 
     def __repr__(self) -> str:
         return f"PostForMeClient(base_url={self.base_url!r})"
 
-    # --- HTTP ----------------------------------------------------------------------------------
+    __str__ = __repr__
 
-    def _call(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, Any] | None = None,
-        json: Any = None,
-        unsafe: bool = False,
-    ) -> Any:
-        url = self.base_url + path
-        secret = self._api_key.get_secret_value()
-        headers = {"Authorization": f"Bearer {secret}", "Accept": "application/json"}
-        try:
-            response = self._http.request(
-                method, url, params=params, json=json, headers=headers, timeout=self._timeout
-            )
-        except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            raise provider_error(method, url, exc=exc, unsafe=unsafe, secret=secret) from None
-        if not response.is_success:
-            raise provider_error(method, url, response=response, unsafe=unsafe, secret=secret)
-        try:
-            return response.json()
-        except ValueError:
-            problem = "Post for Me answered with something other than JSON"
-            raise provider_error(
-                method, url, response=response, problem=problem, unsafe=unsafe, secret=secret
-            ) from None
+    @property
+    def limiter(self) -> RateLimiter | None:
+        return self._http.limiter
 
-    def _expect(self, data: Any, *keys: str, method: str, path: str, unsafe: bool = False) -> dict[str, Any]:
+    def _expect(self, data: Any, *keys: str, response_of: str) -> dict[str, Any]:
         """The reply as a dict holding `keys`, or the error a malformed reply deserves."""
         if isinstance(data, dict) and all(k in data for k in keys):
             return data
-        # No body in the error: a reply may carry platform access tokens.
-        problem = f"unexpected reply from Post for Me (wanted {', '.join(keys)})"
-        raise provider_error(method, self.base_url + path, problem=problem, unsafe=unsafe)
+        raise ProviderNotSent(
+            f"unexpected reply (wanted {', '.join(keys)})", provider=PROVIDER, url=self.base_url + response_of
+        )
 
-    # --- Provider ------------------------------------------------------------------------------
+    def _write(self, method: str, path: str, *, json: Any = None) -> dict[str, Any]:
+        """A state-changing call whose reply must be a post: a malformed 2xx may still have written."""
+        response = self._http.send(method, path, json=json)
+        data = self._http.json(response)
+        if not isinstance(data, dict) or "id" not in data:
+            raise self._http.unreadable_error(response, "the reply is not a post")
+        return data
 
-    def accounts(self) -> list[Account]:
+    # --- accounts and connections ---------------------------------------------------------------
+
+    def accounts(
+        self, *, platform: Platform | None = None, include_disconnected: bool = False
+    ) -> list[Account]:
         found: list[Account] = []
         offset = 0
         while True:
             # Offset arithmetic, not meta.next: `next` may carry the wrong scheme behind the proxy.
-            params = {"status": "connected", "offset": offset, "limit": PAGE_LIMIT}
+            params: dict[str, Any] = {"offset": offset, "limit": PAGE_LIMIT}
+            if not include_disconnected:
+                params["status"] = "connected"
+            if platform is not None:
+                names = [TO_PFM[platform]] + (["tiktok_business"] if platform is Platform.TIKTOK else [])
+                params["platform"] = names
             page = self._expect(
-                self._call("GET", "/v1/social-accounts", params=params),
+                self._http.call("GET", "/v1/social-accounts", params=params),
                 "data",
                 "meta",
-                method="GET",
-                path="/v1/social-accounts",
+                response_of="/v1/social-accounts",
             )
             items = (
                 [i for i in page["data"] if isinstance(i, dict) and "id" in i]
@@ -252,62 +192,102 @@ class PostForMeClient:
                 else []
             )
             for item in items:
-                platform = _FROM_PFM.get(item.get("platform", ""))
-                if platform is None:
-                    continue  # a platform postdeck does not publish to
-                self._platform_names[item["id"]] = item["platform"]
-                found.append(
-                    Account(
-                        provider=self.name,
-                        id=item["id"],
-                        platform=platform,
-                        username=item.get("username") or "",
-                        connected=item.get("status", "connected") == "connected",
-                    )
-                )
+                account = self._account(item)
+                if account is not None and (platform is None or account.platform is platform):
+                    found.append(account)
             offset += PAGE_LIMIT
             meta = page["meta"] if isinstance(page["meta"], dict) else {}
             if not items or offset >= int(meta.get("total") or 0):
                 return found
 
-    def upload(self, data: bytes, *, content_type: str, filename: str) -> str:
-        path = "/v1/media/create-upload-url"
-        # No body: the endpoint ignores one (the type comes with the PUT).
-        urls = self._expect(self._call("POST", path), "upload_url", "media_url", method="POST", path=path)
-        upload_url = urls["upload_url"]
-        try:
-            # A signed URL: no API key goes with it.
-            response = self._http.put(
-                upload_url, content=data, headers={"Content-Type": content_type}, timeout=self._timeout
+    def _account(self, item: dict[str, Any]) -> Account | None:
+        platform = FROM_PFM.get(item.get("platform", ""))
+        if platform is None:
+            return None  # a platform postdeck does not publish to
+        self._platform_names[item["id"]] = item["platform"]
+        return Account(
+            provider=PROVIDER,
+            id=item["id"],
+            platform=platform,
+            username=item.get("username") or "",
+            connected=item.get("status", "connected") == "connected",
+            external_id=item.get("external_id"),
+        )
+
+    def connect_url(
+        self, platform: Platform, *, redirect_url: str | None = None, external_id: str | None = None
+    ) -> ConnectLink:
+        """`POST /social-accounts/auth-url` → the provider's authorize URL (reply `{url, platform}`).
+
+        redirect_url travels as `redirect_url_override`, which Post for Me refuses on Quickstart
+        projects (their redirect is set in the dashboard)."""
+        if platform is Platform.BLUESKY:
+            raise ProviderRejected(
+                "Bluesky has no OAuth: use connect_bluesky(handle, app_password)", provider=PROVIDER
             )
-        except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            raise provider_error("PUT", _without_query(upload_url), exc=exc) from None
-        if not response.is_success:
-            raise provider_error("PUT", _without_query(upload_url), response=response)
-        return urls["media_url"]
+        return self._auth_url({"platform": TO_PFM[platform]}, platform, redirect_url, external_id)
+
+    def connect_bluesky(
+        self, handle: str, app_password: str, *, redirect_url: str | None = None
+    ) -> ConnectLink:
+        """Post for Me answers with its own callback URL carrying the handle; opening it connects."""
+        body = {
+            "platform": "bluesky",
+            "platform_data": {"bluesky": {"handle": handle, "app_password": app_password}},
+        }
+        return self._auth_url(body, Platform.BLUESKY, redirect_url, None)
+
+    def _auth_url(
+        self, body: dict[str, Any], platform: Platform, redirect_url: str | None, external_id: str | None
+    ) -> ConnectLink:
+        if redirect_url:
+            body["redirect_url_override"] = redirect_url
+        if external_id:
+            body["external_id"] = external_id
+        path = "/v1/social-accounts/auth-url"
+        reply = self._expect(self._http.call("POST", path, json=body), "url", response_of=path)
+        if not reply["url"]:  # e.g. Bluesky without credentials: the server answers ""
+            raise ProviderRejected(
+                "Post for Me gave no connect URL", provider=PROVIDER, url=self.base_url + path
+            )
+        return ConnectLink(provider=PROVIDER, platform=platform, url=str(reply["url"]))
+
+    # --- media ------------------------------------------------------------------------------------
+
+    def upload(self, data: bytes, *, content_type: str, filename: str) -> str:
+        """Signed upload URL, then PUT; the same bytes go up once per client."""
+
+        def put() -> str:
+            path = "/v1/media/create-upload-url"
+            # No body: the endpoint ignores one (the type comes with the PUT).
+            urls = self._expect(self._http.call("POST", path), "upload_url", "media_url", response_of=path)
+            kind = sniff_content_type(data, filename=filename, declared=content_type)
+            self._http.put_signed(urls["upload_url"], data, kind)
+            return str(urls["media_url"])
+
+        return self._uploads.get_or_upload(data, put)
+
+    # --- posts ----------------------------------------------------------------------------------
 
     def create(self, request: PostRequest) -> PostOutcome:
-        path = "/v1/social-posts"
-        data = self._call("POST", path, json=self._post_body(request), unsafe=True)
-        post = self._expect(data, "id", method="POST", path=path, unsafe=True)
+        post = self._write("POST", "/v1/social-posts", json=self.post_body(request))
         return self._created(post, request)
 
     def update(self, provider_post_id: str, request: PostRequest) -> PostOutcome:
         """Replace a not-yet-processed post (PUT re-creates it under the same id)."""
         path = f"/v1/social-posts/{quote(provider_post_id, safe='')}"
-        data = self._call("PUT", path, json=self._post_body(request), unsafe=True)
-        post = self._expect(data, "id", method="PUT", path=path, unsafe=True)
+        post = self._write("PUT", path, json=self.post_body(request))
         return self._created(post, request)
 
     def get(self, provider_post_id: str) -> PostOutcome:
         path = f"/v1/social-posts/{quote(provider_post_id, safe='')}"
-        post = self._expect(self._call("GET", path), "id", "status", method="GET", path=path)
+        post = self._expect(self._http.call("GET", path), "id", "status", response_of=path)
         return self._outcome(post)
 
     def lookup(self, post_key: str) -> PostOutcome | None:
         path = "/v1/social-posts"
         params = {"external_id": post_key, "limit": PAGE_LIMIT}
-        page = self._expect(self._call("GET", path, params=params), "data", method="GET", path=path)
+        page = self._expect(self._http.call("GET", path, params=params), "data", response_of=path)
         # external_id is not unique at Post for Me, and the server splits filters on commas: keep exact
         # matches only, newest first.
         matches = [p for p in page["data"] if isinstance(p, dict) and p.get("external_id") == post_key]
@@ -316,24 +296,30 @@ class PostForMeClient:
         newest = max(matches, key=lambda p: _parse_time(p.get("created_at")) or _EPOCH)
         return self._outcome(newest)
 
+    def list_posts(self, *, status: str | None = None, limit: int = PAGE_LIMIT) -> list[PostOutcome]:
+        path = "/v1/social-posts"
+        params: dict[str, Any] = {"limit": min(max(limit, 1), PAGE_LIMIT)}
+        if status:
+            params["status"] = status
+        page = self._expect(self._http.call("GET", path, params=params), "data", response_of=path)
+        return [self._outcome(p) for p in page["data"] if isinstance(p, dict) and "id" in p]
+
     def cancel(self, provider_post_id: str) -> None:
         path = f"/v1/social-posts/{quote(provider_post_id, safe='')}"
-        reply = self._expect(self._call("DELETE", path, unsafe=True), "success", method="DELETE", path=path)
+        reply = self._expect(self._http.call("DELETE", path), "success", response_of=path)
         if reply["success"] is not True:  # the service reports a failed delete this way: nothing deleted
-            raise provider_error(
-                "DELETE", self.base_url + path, problem="Post for Me could not delete the post"
-            )
+            raise ProviderRejected("Post for Me could not delete the post", provider=PROVIDER, url=path)
 
     def close(self) -> None:
-        if self._owns_http:
-            self._http.close()
+        self._http.close()
 
     # --- translation ---------------------------------------------------------------------------
 
     def _pfm_platform(self, target: Target) -> str:
-        return self._platform_names.get(target.account_id) or _TO_PFM[target.platform]
+        return self._platform_names.get(target.account_id) or TO_PFM[target.platform]
 
-    def _post_body(self, request: PostRequest) -> dict[str, Any]:
+    def post_body(self, request: PostRequest) -> dict[str, Any]:
+        """The create/replace body (strict: only fields of CreateSocialPostDto, none empty)."""
         body: dict[str, Any] = {
             "caption": request.caption,
             "social_accounts": [t.account_id for t in request.targets],
@@ -343,6 +329,8 @@ class PostForMeClient:
             body["media"] = [{"url": url} for url in request.media_urls]
         if request.scheduled_at is not None:
             body["scheduled_at"] = _iso(request.scheduled_at)
+        if request.draft:
+            body["isDraft"] = True
         per_platform: dict[str, list[Target]] = {}
         for target in request.targets:
             per_platform.setdefault(self._pfm_platform(target), []).append(target)
@@ -350,7 +338,7 @@ class PostForMeClient:
         account_configs: list[dict[str, Any]] = []
         for name, targets in per_platform.items():
             for target in targets:
-                config = _configuration(target, request.caption)
+                config = configuration(target, request.caption)
                 if not config:
                     continue
                 if len(targets) == 1:
@@ -367,20 +355,31 @@ class PostForMeClient:
         """A just-created post: scheduled, or publishing (`processing`) until a later get()."""
         if post.get("status") == "processed":
             return self._outcome(post)
-        status = (
-            TargetStatus.SCHEDULED if post.get("status") in ("scheduled", "draft") else TargetStatus.PENDING
-        )
+        status = post.get("status")
+        waiting = TargetStatus.SCHEDULED if status in ("scheduled", "draft") else TargetStatus.PENDING
+        results = []
+        for t in request.targets:
+            if status == "draft":
+                results.append(
+                    TargetResult(
+                        t.platform, t.account_id, TargetStatus.FAILED, error="a draft: not published"
+                    )
+                )
+            else:
+                results.append(TargetResult(t.platform, t.account_id, waiting))
         return PostOutcome(
-            provider=self.name,
+            provider=PROVIDER,
             provider_post_id=post["id"],
-            results=tuple(TargetResult(t.platform, t.account_id, status) for t in request.targets),
+            results=tuple(results),
             scheduled_at=request.scheduled_at,
+            post_key=post.get("external_id"),
+            status=status,
         )
 
     def _outcome(self, post: dict[str, Any]) -> PostOutcome:
         """A post as postdeck sees it; per-account results are read only once it is processed."""
         accounts = [a for a in post.get("social_accounts") or [] if isinstance(a, dict) and "id" in a]
-        platforms = {a["id"]: _FROM_PFM.get(a.get("platform", "")) for a in accounts}
+        platforms = {a["id"]: FROM_PFM.get(a.get("platform", "")) for a in accounts}
         status = post.get("status")
         rows: dict[str, list[dict[str, Any]]] = {}
         if status == "processed":
@@ -392,25 +391,31 @@ class PostForMeClient:
                 continue
             if status == "processed":
                 results.append(_target_result(platform, account_id, rows.get(account_id, [])))
+            elif status == "draft":
+                results.append(
+                    TargetResult(platform, account_id, TargetStatus.FAILED, error="a draft: not published")
+                )
             else:
-                waiting = TargetStatus.SCHEDULED if status in ("scheduled", "draft") else TargetStatus.PENDING
+                waiting = TargetStatus.SCHEDULED if status == "scheduled" else TargetStatus.PENDING
                 results.append(TargetResult(platform, account_id, waiting))
         return PostOutcome(
-            provider=self.name,
+            provider=PROVIDER,
             provider_post_id=post["id"],
             results=tuple(results),
             scheduled_at=_planned_time(post),
+            post_key=post.get("external_id"),
+            status=status,
         )
 
     def _results(self, post_id: str) -> list[dict[str, Any]]:
         path = "/v1/social-post-results"
         # Pages count posts, not result rows: with one post_id every row is on the first page.
         params = {"post_id": post_id, "limit": PAGE_LIMIT}
-        page = self._expect(self._call("GET", path, params=params), "data", method="GET", path=path)
+        page = self._expect(self._http.call("GET", path, params=params), "data", response_of=path)
         return [r for r in page["data"] if isinstance(r, dict) and r.get("post_id", post_id) == post_id]
 
 
-def _configuration(target: Target, shared_caption: str) -> dict[str, Any]:
+def configuration(target: Target, shared_caption: str) -> dict[str, Any]:
     """A target's platform configuration: its own caption, plus the options Post for Me knows."""
     config: dict[str, Any] = {}
     if target.caption != shared_caption:
@@ -436,8 +441,14 @@ def _target_result(platform: Platform, account_id: str, rows: list[dict[str, Any
         return TargetResult(
             platform, account_id, TargetStatus.POSTED, platform_post_id=data.get("id"), url=data.get("url")
         )
-    error = row.get("error")
-    return TargetResult(platform, account_id, TargetStatus.FAILED, error=str(error) if error else "failed")
+    error = str(row.get("error") or "failed at Post for Me")
+    return TargetResult(
+        platform,
+        account_id,
+        TargetStatus.FAILED,
+        error=error,
+        portable=portable_target_failure(None, error),
+    )
 
 
 def _planned_time(post: dict[str, Any]) -> datetime | None:
@@ -450,6 +461,4 @@ def _planned_time(post: dict[str, Any]) -> datetime | None:
     return None
 
 
-def _without_query(url: str) -> str:
-    """A signed upload URL without its token, fit for an error message."""
-    return url.split("?", 1)[0]
+__all__ = ["DEFAULT_BASE_URL", "FROM_PFM", "TO_PFM", "PostForMeClient", "configuration", "describe_error"]

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from postdeck.providers.base import (
     Account,
+    ConnectLink,
     Platform,
     PostOutcome,
     PostRequest,
@@ -19,17 +20,35 @@ from postdeck.providers.base import (
 class FakeProvider:
     name: str = "fake"
     platforms: tuple[Platform, ...] = tuple(Platform)
-    # Called before each create; may raise a ProviderError. Returning "store-then-raise" semantics
-    # is modelled by `fail_after_store`.
+    # Called before each create; may raise a ProviderError (nothing stored). `fail_after_store`
+    # stores the post, then raises (once).
     before_create: Callable[[PostRequest], None] | None = None
     fail_after_store: Exception | None = None
     lookup_error: Exception | None = None
+    # Platform → (error, portable): the post is stored but these targets fail.
+    failing: dict[Platform, tuple[str, bool]] = field(default_factory=dict)
+    accounts_error: Exception | None = None
     posts: dict[str, PostRequest] = field(default_factory=dict)
     creates: list[str] = field(default_factory=list)
+    lookups: list[str] = field(default_factory=list)
     uploads: list[bytes] = field(default_factory=list)
 
-    def accounts(self) -> list[Account]:
-        return [Account(self.name, f"{self.name}-{p}", p, "someone") for p in self.platforms]
+    def accounts(
+        self, *, platform: Platform | None = None, include_disconnected: bool = False
+    ) -> list[Account]:
+        if self.accounts_error is not None:
+            raise self.accounts_error
+        return [
+            Account(self.name, f"{self.name}-{p}", p, "someone")
+            for p in self.platforms
+            if platform is None or p is platform
+        ]
+
+    def connect_url(self, platform: Platform, *, redirect_url=None, external_id=None) -> ConnectLink:
+        return ConnectLink(self.name, platform, f"https://{self.name}.test/connect/{platform}")
+
+    def connect_bluesky(self, handle: str, app_password: str, *, redirect_url=None) -> Account:
+        return Account(self.name, f"{self.name}-bluesky", Platform.BLUESKY, handle)
 
     def upload(self, data: bytes, *, content_type: str, filename: str) -> str:
         self.uploads.append(data)
@@ -49,10 +68,17 @@ class FakeProvider:
     def _outcome(self, post_id: str) -> PostOutcome:
         request = self.posts[post_id]
         status = TargetStatus.SCHEDULED if request.scheduled_at else TargetStatus.POSTED
-        return PostOutcome(
-            provider=self.name,
-            provider_post_id=post_id,
-            results=tuple(
+        results = []
+        for t in request.targets:
+            if t.platform in self.failing:
+                error, portable = self.failing[t.platform]
+                results.append(
+                    TargetResult(
+                        t.platform, t.account_id, TargetStatus.FAILED, error=error, portable=portable
+                    )
+                )
+                continue
+            results.append(
                 TargetResult(
                     t.platform,
                     t.account_id,
@@ -60,11 +86,13 @@ class FakeProvider:
                     f"{post_id}-{t.platform}",
                     None if request.scheduled_at else f"https://{t.platform}.test/{post_id}",
                 )
-                for t in request.targets
-            ),
+            )
+        return PostOutcome(
+            provider=self.name, provider_post_id=post_id, results=tuple(results), post_key=request.post_key
         )
 
     def lookup(self, post_key: str) -> PostOutcome | None:
+        self.lookups.append(post_key)
         if self.lookup_error is not None:
             raise self.lookup_error
         for post_id, request in self.posts.items():
@@ -73,6 +101,13 @@ class FakeProvider:
         return None
 
     def get(self, provider_post_id: str) -> PostOutcome:
+        return self._outcome(provider_post_id)
+
+    def list_posts(self, *, status: str | None = None, limit: int = 100) -> list[PostOutcome]:
+        return [self._outcome(post_id) for post_id in list(self.posts)[::-1][:limit]]
+
+    def update(self, provider_post_id: str, request: PostRequest) -> PostOutcome:
+        self.posts[provider_post_id] = request
         return self._outcome(provider_post_id)
 
     def cancel(self, provider_post_id: str) -> None:

@@ -35,6 +35,7 @@ from late.models import (
 from late.models._generated.models import Post3, PostPublishIncompleteResponse, Status31
 from pydantic import BaseModel
 
+from postdeck.providers.sim.faults import FaultPlan, FaultRule
 from postdeck.providers.sim.late_app import SANDBOX_LATE_KEY, SIM_PLATFORMS, LateSim, create_app
 from postdeck.providers.sim.server import SandboxServer
 
@@ -140,8 +141,14 @@ def test_connect_url_needs_a_profile(sdk: RecordingLate, sim: LateSim) -> None:
     reply = sdk.connect.get_connect_url(
         "twitter", sim.profile["_id"], redirect_url="https://example.com/done"
     )
-    assert reply["authUrl"].startswith("https://") and reply["state"]
+    assert reply["authUrl"].startswith("http") and reply["state"]
     assert "url" not in reply  # the key is authUrl, not the outdated url
+    back = httpx.get(reply["authUrl"])  # the sandbox's consent screen says yes at once
+    assert back.status_code == 302
+    location = httpx.URL(back.headers["location"])
+    assert str(location).startswith("https://example.com/done?")
+    assert set(location.params) == {"connected", "profileId", "accountId", "username"}
+    assert location.params["accountId"] == sim.account("twitter")["_id"]
     with pytest.raises(LateAPIError) as exc:
         sdk.connect.get_connect_url("twitter", "")
     assert exc.value.status_code == 400 and exc.value.message == "profileId is required"
@@ -415,3 +422,46 @@ def test_state_persists_across_restarts(tmp_path) -> None:
     assert second.profile == first.profile
     assert second.post(post_id)["status"] == "published"
     assert second.stats()["posts_created"] == 1
+
+
+def test_users_and_bluesky_credentials(sdk: RecordingLate, sim: LateSim) -> None:
+    users = sdk.users.list()
+    assert [u.field_id for u in users.users] == [sim.user_id]
+    # `currentUserId` is documented (reference §2.6) but absent from the SDK's model: the only key
+    # the SDK drops.
+    assert dropped_keys(sdk.last, users.model_dump(by_alias=True, exclude_unset=True, mode="json")) == [
+        "$.currentUserId"
+    ]
+    assert sdk.last["currentUserId"] == sim.user_id
+    sim.set_connected("bluesky", False)
+    reply = sdk.connect.connect_bluesky_credentials(
+        "northside.bsky.social", "abcd-efgh-ijkl-mnop", f"{sim.user_id}-{sim.profile['_id']}"
+    )
+    account = SocialAccount.model_validate(reply["account"])
+    assert account.username == "northside.bsky.social" and account.isActive is True
+    assert_sdk_understands(reply["account"], account)
+    with pytest.raises(LateAPIError) as bad_state:
+        sdk.connect.connect_bluesky_credentials("a.bsky.social", "abcd-efgh-ijkl-mnop", "nope")
+    assert bad_state.value.status_code == 400
+
+
+def test_fault_replies_speak_the_wire_format(sdk: RecordingLate, sim: LateSim) -> None:
+    sim.faults.set_plan(
+        FaultPlan(
+            rules=(
+                FaultRule(kind="throttle", retry_after=3, count=1, ops=("accounts",)),
+                FaultRule(kind="status", status=503, count=1, ops=("accounts",)),
+            )
+        )
+    )
+    with pytest.raises(LateAPIError) as throttled:
+        sdk.profiles.list()
+    headers = sdk.last_response.headers
+    assert throttled.value.status_code == 429 and headers["retry-after"] == "3"
+    assert headers["x-ratelimit-remaining"] == "0" and headers["x-request-id"]
+    assert 0 < int(headers["x-ratelimit-reset"]) - datetime.now(UTC).timestamp() <= 4  # epoch seconds
+    with pytest.raises(LateAPIError) as unavailable:
+        sdk.profiles.list()
+    assert unavailable.value.status_code == 503
+    assert sdk.profiles.list().profiles  # and then it answers again
+    assert sim.stats()["faults_fired"] == {"throttle": 1, "status": 1}

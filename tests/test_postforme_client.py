@@ -319,3 +319,90 @@ def test_tiktok_privacy_never_goes_out_wider_than_asked(
     assert sim.posts[outcome.provider_post_id]["platform_configurations"] == {
         "tiktok": {"privacy_status": sent}
     }
+
+
+# --- the rest of what postdeck uses ---------------------------------------------------------------
+
+
+def test_accounts_filter_by_platform_and_connection(sim: PostForMeSim, client: PostForMeClient) -> None:
+    business = sim.add_account("tiktok_business", username="biz")
+    sim.disconnect_account(sim.account_for("threads")["id"])
+    tiktok = client.accounts(platform=Platform.TIKTOK)
+    assert {a.username for a in tiktok} == {"postdeck_sandbox", "biz"}
+    assert all(a.platform is Platform.TIKTOK for a in tiktok) and business["id"] in {a.id for a in tiktok}
+    assert client.accounts(platform=Platform.THREADS) == []
+    [threads] = client.accounts(platform=Platform.THREADS, include_disconnected=True)
+    assert not threads.connected
+
+
+def test_connect_url_and_the_return_trip(sim: PostForMeSim, client: PostForMeClient) -> None:
+    sim.disconnect_account(sim.account_for("linkedin")["id"])
+    link = client.connect_url(
+        Platform.LINKEDIN, redirect_url="https://app.example/back", external_id="user-7"
+    )
+    assert link.url.startswith("https://www.linkedin.com/oauth/v2/authorization?")
+    state = httpx.URL(link.url).params["state"]
+    callback = httpx.URL(httpx.URL(link.url).params["redirect_uri"])
+    back = httpx.get(callback, params={"state": state})  # the platform sends the browser back
+    assert back.status_code == 302
+    params = dict(httpx.URL(back.headers["location"]).params)
+    assert params["isSuccess"] == "true" and params["provider"] == "linkedin"
+    [linkedin] = client.accounts(platform=Platform.LINKEDIN)
+    assert linkedin.id == params["accountIds"] and linkedin.external_id == "user-7"
+
+
+def test_bluesky_connects_through_its_callback_url(sim: PostForMeSim, client: PostForMeClient) -> None:
+    link = client.connect_bluesky("northside.bsky.social", "abcd-efgh-ijkl-mnop")
+    assert link.platform is Platform.BLUESKY and "handle=northside.bsky.social" in link.url
+    assert httpx.get(link.url).status_code == 200  # opening it connects the account
+    with pytest.raises(ProviderRejected):
+        client.connect_url(Platform.BLUESKY)
+
+
+def test_a_draft_is_stored_and_never_processed(sim: PostForMeSim, client: PostForMeClient) -> None:
+    outcome = client.create(request(target(sim, Platform.THREADS), key="pd_draft", draft=True))
+    stored = sim.posts[outcome.provider_post_id]
+    assert stored["status"] == "draft" and outcome.status == "draft"
+    assert sim.tick() == 0 and client.get(outcome.provider_post_id).status == "draft"
+    assert outcome.result_for(Platform.THREADS).status is TargetStatus.FAILED  # will not publish
+
+
+def test_list_posts_newest_first_with_their_keys(sim: PostForMeSim, client: PostForMeClient) -> None:
+    for n in range(3):
+        client.create(request(target(sim, Platform.BLUESKY), key=f"pd_list_{n}"))
+    assert [p.post_key for p in client.list_posts(limit=2)] == ["pd_list_2", "pd_list_1"]
+    assert [p.status for p in client.list_posts(status="processed")] == ["processed"] * 3
+
+
+def test_a_disconnected_account_fails_in_a_way_another_provider_can_fix(
+    sim: PostForMeSim, client: PostForMeClient
+) -> None:
+    x, bluesky = target(sim, Platform.TWITTER), target(sim, Platform.BLUESKY)
+    sim.disconnect_platforms(("bluesky",))  # after postdeck listed the accounts
+    done = client.get(client.create(request(x, bluesky, key="pd_disc")).provider_post_id)
+    failed = done.result_for(Platform.BLUESKY)
+    assert failed.status is TargetStatus.FAILED and failed.portable and "reconnect" in failed.error
+    assert done.result_for(Platform.TWITTER).status is TargetStatus.POSTED
+    sim.fail_platforms = {"x"}
+    refused = client.get(client.create(request(x, key="pd_refused")).provider_post_id)
+    assert not refused.result_for(Platform.TWITTER).portable  # content: stays failed
+
+
+def test_media_is_uploaded_once_with_the_type_read_from_the_bytes(
+    sim: PostForMeSim, client: PostForMeClient
+) -> None:
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+    first = client.upload(png, content_type="application/octet-stream", filename="cover.jpg")
+    assert client.upload(png, content_type="image/jpeg", filename="cover.jpg") == first
+    assert sim.stats()["uploads"] == 1
+    [upload] = [u for u in sim.uploads.values() if u["size"] is not None]
+    assert upload["content_type"] == "image/png"
+    assert first.startswith("https://data.postforme.dev/")  # a host Post for Me accepts in a post
+
+
+def test_a_processed_post_cannot_be_replaced(sim: PostForMeSim, client: PostForMeClient) -> None:
+    outcome = client.create(request(target(sim, Platform.THREADS), key="pd_done"))
+    client.get(outcome.provider_post_id)  # processed by now
+    with pytest.raises(ProviderRejected) as refused:
+        client.update(outcome.provider_post_id, request(target(sim, Platform.THREADS), key="pd_done"))
+    assert refused.value.status == 400 and "already been processed" in refused.value.message

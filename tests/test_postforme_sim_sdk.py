@@ -16,6 +16,7 @@ import httpx
 import post_for_me
 import pytest
 
+from postdeck.providers.sim.faults import FaultPlan, FaultRule
 from postdeck.providers.sim.postforme_app import DEFAULT_API_KEY, PostForMeSim, RateLimit, create_app
 from postdeck.providers.sim.server import SandboxServer
 
@@ -349,3 +350,36 @@ def test_admin_endpoints_and_persistence(tmp_path: Path) -> None:
         assert httpx.post(f"{server.url}/_sim/reset").json() == {"success": True}
         assert httpx.get(f"{server.url}/_sim/stats").json()["create_calls"] == 0
     assert PostForMeSim(state_path=state).posts == {}
+
+
+def test_lookup_by_external_id_and_disconnect(sim: PostForMeSim, sdk: post_for_me.PostForMe) -> None:
+    x = account_id(sim, "x")
+    first = sdk.social_posts.create(caption="one", social_accounts=[x], external_id="pd_key")
+    sdk.social_posts.create(caption="two", social_accounts=[x], external_id="pd_other")
+    found = sdk.social_posts.list(external_id=["pd_key"])
+    assert [p.id for p in found.data] == [first.id] and found.meta.total == 1
+    gone = sdk.social_accounts.disconnect(x)
+    assert gone.status == "disconnected" and gone.access_token == ""
+    connected = sdk.social_accounts.list(status=["connected"], platform=["x"])
+    assert connected.data == []
+
+
+def test_fault_replies_speak_the_wire_format(sim: PostForMeSim, sdk: post_for_me.PostForMe) -> None:
+    sim.faults.set_plan(
+        FaultPlan(
+            rules=(
+                FaultRule(kind="throttle", retry_after=2, count=1, ops=("accounts",)),
+                FaultRule(kind="status", status=500, count=1, ops=("accounts",)),
+            )
+        )
+    )
+    with pytest.raises(post_for_me.RateLimitError) as throttled:
+        sdk.social_accounts.list()
+    headers = throttled.value.response.headers
+    assert throttled.value.body == {"statusCode": 429, "message": "Too many requests, please try again later"}
+    assert headers["Retry-After"] == headers["X-Rate-Limit-Reset"] == "2"
+    assert headers["X-Rate-Limit-Duration"] == "60" and "X-RateLimit-Limit" not in headers
+    with pytest.raises(post_for_me.InternalServerError) as failed:
+        sdk.social_accounts.list()
+    assert failed.value.body == {"statusCode": 500, "message": "Internal Server Error"}
+    assert sdk.social_accounts.list().data

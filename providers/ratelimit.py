@@ -1,0 +1,210 @@
+"""Client-side rate limiting, so a big campaign stays under a provider's documented limits instead of
+collecting 429s, plus the parsing of the rate-limit headers each provider sends.
+
+One `RateLimiter` per (provider, API key) in a process (`limiter_for`): every client built with the
+same key shares it. Each documented window ("5 per second", "40 per minute") is enforced as a sliding
+log: at most `limit` requests in any `seconds`-long interval. (A token bucket holding `limit` tokens
+and refilled at limit/seconds would let almost twice the limit through in one window, which is what
+the server's sliding window refuses.) What the provider says wins over what we assumed:
+`pause()` after a 429 or a `Remaining: 0`, `set_limit()` when LATE announces its real limit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+MAX_PAUSE_SECONDS = 120.0  # a provider asking for more is treated as this (the chain has its own cap)
+
+
+@dataclass(frozen=True)
+class Window:
+    limit: int
+    seconds: float
+
+
+# Documented limits (reference §1.9, §2.11). LATE's depends on the team's account count: start at the
+# lowest tier and learn the real one from X-RateLimit-Limit.
+POSTFORME_WINDOWS = (Window(5, 1.0), Window(40, 60.0))
+LATE_WINDOWS = (Window(60, 60.0),)
+
+
+class RateLimiter:
+    """Blocks in `acquire()` until a request may go without exceeding any window. Thread-safe."""
+
+    def __init__(
+        self,
+        windows: Sequence[Window] = (),
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        margin: float = 0.05,  # seconds of slack per window, for the trip to the server
+    ) -> None:
+        self._windows = list(windows)
+        self._logs: list[deque[float]] = [deque() for _ in self._windows]
+        self._clock = clock
+        self._sleep = sleep
+        self._margin = margin
+        self._paused_until = 0.0
+        self._lock = threading.Lock()
+
+    @property
+    def windows(self) -> tuple[Window, ...]:
+        return tuple(self._windows)
+
+    def _wait(self, now: float) -> float:
+        wait = self._paused_until - now
+        for window, log in zip(self._windows, self._logs, strict=True):
+            while log and log[0] <= now - window.seconds - self._margin:
+                log.popleft()
+            if len(log) >= window.limit:
+                oldest = log[len(log) - window.limit]
+                wait = max(wait, oldest + window.seconds + self._margin - now)
+        return wait
+
+    def delay(self) -> float:
+        """How long a caller asking now would wait (0 if none)."""
+        with self._lock:
+            return max(self._wait(self._clock()), 0.0)
+
+    def acquire(self) -> float:
+        """Take a slot, sleeping as long as needed; returns the seconds waited."""
+        waited = 0.0
+        while True:
+            with self._lock:
+                now = self._clock()
+                wait = self._wait(now)
+                if wait <= 0:
+                    for log in self._logs:
+                        log.append(now)
+                    return waited
+            self._sleep(wait)  # outside the lock: headers seen meanwhile may shorten or lengthen it
+            waited += wait
+
+    def pause(self, seconds: float) -> None:
+        """The provider said: nothing more for `seconds` (Retry-After, Remaining 0)."""
+        seconds = min(max(seconds, 0.0), MAX_PAUSE_SECONDS)
+        with self._lock:
+            self._paused_until = max(self._paused_until, self._clock() + seconds)
+
+    def set_limit(self, seconds: float, limit: int) -> None:
+        """Replace (or add) the window of this length: the provider announced its real limit."""
+        if limit <= 0:
+            return
+        with self._lock:
+            for i, window in enumerate(self._windows):
+                if window.seconds == seconds:
+                    self._windows[i] = Window(limit, seconds)
+                    return
+            self._windows.append(Window(limit, seconds))
+            self._logs.append(deque())
+
+
+_REGISTRY: dict[str, RateLimiter] = {}
+_REGISTRY_LOCK = threading.Lock()
+
+
+def limiter_for(provider: str, api_key: str, windows: Sequence[Window]) -> RateLimiter:
+    """The process-wide limiter of one provider key (keyed by a hash: the key itself is not kept)."""
+    digest = hashlib.sha256(f"{provider}\0{api_key}".encode()).hexdigest()
+    with _REGISTRY_LOCK:
+        limiter = _REGISTRY.get(digest)
+        if limiter is None:
+            limiter = _REGISTRY[digest] = RateLimiter(windows)
+        return limiter
+
+
+# --- headers ------------------------------------------------------------------------------------
+
+
+def _number(value: str | None) -> float | None:
+    if value is None or not value.strip():
+        return None
+    try:
+        return float(value.strip())
+    except ValueError:
+        return None
+
+
+def retry_after_seconds(headers: Mapping[str, str], *, now: datetime | None = None) -> float | None:
+    """`Retry-After` as seconds: a number, or an HTTP date."""
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    seconds = _number(value)
+    if seconds is not None:
+        return max(seconds, 0.0)
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return max((moment - (now or datetime.now(UTC))).total_seconds(), 0.0)
+
+
+@dataclass(frozen=True)
+class RateHeaders:
+    """What a reply says about the key's budget (all optional)."""
+
+    limit: int | None = None
+    remaining: int | None = None
+    reset_in: float | None = None  # seconds from now
+    retry_after: float | None = None
+    window: float | None = None  # seconds the limit applies to, when said (PostForMe Duration)
+
+
+def postforme_rate_headers(headers: Mapping[str, str]) -> RateHeaders:
+    """PostForMe sends `X-Rate-Limit-*` only on 429; its Reset is seconds remaining, not an epoch."""
+    limit, remaining = (
+        _number(headers.get("x-rate-limit-limit")),
+        _number(headers.get("x-rate-limit-remaining")),
+    )
+    return RateHeaders(
+        limit=int(limit) if limit is not None else None,
+        remaining=int(remaining) if remaining is not None else None,
+        reset_in=_number(headers.get("x-rate-limit-reset")),
+        retry_after=retry_after_seconds(headers),
+        window=_number(headers.get("x-rate-limit-duration")),
+    )
+
+
+def late_rate_headers(headers: Mapping[str, str], *, now_epoch: float | None = None) -> RateHeaders:
+    """LATE sends `X-RateLimit-*` on every reply, Reset in Unix epoch seconds; Retry-After on 429."""
+    limit, remaining = (
+        _number(headers.get("x-ratelimit-limit")),
+        _number(headers.get("x-ratelimit-remaining")),
+    )
+    reset = _number(headers.get("x-ratelimit-reset"))
+    now_epoch = time.time() if now_epoch is None else now_epoch
+    return RateHeaders(
+        limit=int(limit) if limit is not None else None,
+        remaining=int(remaining) if remaining is not None else None,
+        reset_in=max(reset - now_epoch, 0.0) if reset is not None else None,
+        retry_after=retry_after_seconds(headers),
+        window=60.0 if limit is not None else None,  # a per-minute sliding window (§2.11)
+    )
+
+
+def wait_hint(rate: RateHeaders) -> float | None:
+    """How long a throttled caller should wait: Retry-After, else the reset."""
+    if rate.retry_after is not None:
+        return rate.retry_after
+    return rate.reset_in
+
+
+def observe(limiter: RateLimiter, rate: RateHeaders, *, throttled: bool) -> None:
+    """Feed what a reply said into the limiter."""
+    if rate.limit is not None and rate.window is not None and not throttled:
+        limiter.set_limit(rate.window, rate.limit)
+    if throttled:
+        hint = wait_hint(rate)
+        limiter.pause(hint if hint is not None else 1.0)
+    elif rate.remaining == 0 and rate.reset_in is not None:
+        limiter.pause(rate.reset_in)

@@ -1,0 +1,181 @@
+"""The HTTP plumbing both provider clients share: one pooled httpx.Client, the key in one header,
+timeouts on every request, the client-side rate limiter, and every failure turned into a classified
+ProviderError (providers.failures) that keeps method, URL, status and request id — never the key,
+the request object or its headers.
+
+No retries happen here, ever: httpx's transport is built with retries=0 and nothing loops. Whether
+a failed call may be repeated is the chain's decision, made from the error's kind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from postdeck.providers.errors import ERROR_CLASSES, ProviderError, redact
+from postdeck.providers.failures import classify
+from postdeck.providers.ratelimit import RateHeaders, RateLimiter, observe, wait_hint
+
+# Connections are pooled per client; a pool wait longer than this is a PoolTimeout (not sent).
+DEFAULT_LIMITS = httpx.Limits(max_connections=20, max_keepalive_connections=10, keepalive_expiry=30.0)
+
+
+@dataclass(frozen=True)
+class ErrorInfo:
+    """What a vendor's error body says, in a shape classify() understands."""
+
+    message: str
+    code: str | None = None
+    platforms: tuple[str, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def new_http_client(timeout: httpx.Timeout) -> httpx.Client:
+    """A pooled client with no automatic retries and no redirects (a redirect could drop the key or
+    replay a POST as a GET)."""
+    return httpx.Client(
+        timeout=timeout,
+        transport=httpx.HTTPTransport(retries=0, limits=DEFAULT_LIMITS),
+        follow_redirects=False,
+    )
+
+
+def without_query(url: str) -> str:
+    """A URL fit for an error message: signed upload URLs carry their token in the query."""
+    return url.split("?", 1)[0]
+
+
+class ApiTransport:
+    def __init__(
+        self,
+        *,
+        provider: str,
+        api_key: str,
+        base_url: str,
+        timeout: httpx.Timeout,
+        http_client: httpx.Client | None,
+        limiter: RateLimiter | None,
+        rate_headers: Callable[[Mapping[str, str]], RateHeaders],
+        describe: Callable[[httpx.Response], ErrorInfo],
+        request_id_header: str | None = None,
+    ) -> None:
+        self.provider = provider
+        self._key = api_key
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self._owns_http = http_client is None
+        self.http = http_client or new_http_client(timeout)
+        self.limiter = limiter
+        self._rate_headers = rate_headers
+        self._describe = describe
+        self._request_id_header = request_id_header
+
+    def close(self) -> None:
+        if self._owns_http:
+            self.http.close()
+
+    # --- requests ------------------------------------------------------------------------------
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: httpx.Timeout | None = None,
+    ) -> httpx.Response:
+        """One API request. Transport failures come out classified; any reply is returned as is."""
+        url = self.base_url + path
+        all_headers = {"Authorization": f"Bearer {self._key}", "Accept": "application/json"}
+        all_headers.update(headers or {})
+        if self.limiter is not None:
+            self.limiter.acquire()
+        try:
+            response = self.http.request(
+                method, url, params=params, json=json, headers=all_headers, timeout=timeout or self.timeout
+            )
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            # `from None`: the httpx exception holds the request, and with it the Authorization header.
+            raise self.exception_error(method, url, exc) from None
+        if self.limiter is not None:
+            observe(self.limiter, self._rate_headers(response.headers), throttled=response.status_code == 429)
+        return response
+
+    def json(self, response: httpx.Response) -> Any:
+        """The JSON of a 2xx reply (207 included), or the classified error of the reply."""
+        if not response.is_success:
+            raise self.response_error(response)
+        try:
+            return response.json()
+        except ValueError:
+            raise self.unreadable_error(response, "the reply is not JSON") from None
+
+    def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        return self.json(self.send(method, path, **kwargs))
+
+    def put_signed(self, url: str, data: bytes, content_type: str) -> None:
+        """PUT bytes to a presigned storage URL: no API key goes with it, and no rate limit applies."""
+        try:
+            response = self.http.put(
+                url, content=data, headers={"Content-Type": content_type}, timeout=self.timeout
+            )
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            raise self.exception_error("PUT", without_query(url), exc) from None
+        if not response.is_success:
+            raise self.response_error(response, url=without_query(url))
+
+    # --- errors --------------------------------------------------------------------------------
+
+    def _request_id(self, response: httpx.Response) -> str | None:
+        for name in (self._request_id_header, "x-request-id"):
+            if name and response.headers.get(name):
+                return response.headers[name]
+        return None
+
+    def exception_error(self, method: str, url: str, exc: BaseException) -> ProviderError:
+        verdict = classify(method=method, exc=exc)
+        detail = str(exc)
+        message = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+        return ERROR_CLASSES[verdict.kind](
+            redact(message, self._key), provider=self.provider, method=method, url=without_query(url)
+        )
+
+    def response_error(self, response: httpx.Response, *, url: str | None = None) -> ProviderError:
+        method = response.request.method
+        info = self._describe(response)
+        verdict = classify(method=method, status=response.status_code, code=info.code, message=info.message)
+        retry_after = None
+        if response.status_code == 429:
+            retry_after = wait_hint(self._rate_headers(response.headers))
+        return ERROR_CLASSES[verdict.kind](
+            redact(info.message, self._key),
+            provider=self.provider,
+            method=method,
+            url=url or without_query(str(response.request.url)),
+            status=response.status_code,
+            request_id=self._request_id(response),
+            body=redact(response.text, self._key),
+            retry_after=retry_after,
+            provider_specific=verdict.portable,
+            platforms=info.platforms,
+            code=info.code,
+        )
+
+    def unreadable_error(self, response: httpx.Response, problem: str) -> ProviderError:
+        """A 2xx we cannot use: the request arrived, so a write may have happened. No body kept: a
+        reply may carry platform access tokens (PostForMe account objects do)."""
+        method = response.request.method
+        verdict = classify(method=method, unreadable=True)
+        return ERROR_CLASSES[verdict.kind](
+            f"unusable reply: {problem}",
+            provider=self.provider,
+            method=method,
+            url=without_query(str(response.request.url)),
+            status=response.status_code,
+            request_id=self._request_id(response),
+        )

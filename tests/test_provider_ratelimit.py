@@ -1,0 +1,150 @@
+"""The client-side rate limiter and the providers' rate-limit headers (unit, then over loopback)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from postdeck.providers.base import Platform
+from postdeck.providers.late import LateClient
+from postdeck.providers.postforme import PostForMeClient
+from postdeck.providers.ratelimit import (
+    RateLimiter,
+    Window,
+    late_rate_headers,
+    limiter_for,
+    postforme_rate_headers,
+    retry_after_seconds,
+)
+from postdeck.providers.sim.faults import FaultPlan, FaultRule
+from postdeck.providers.sim.late_app import SANDBOX_LATE_KEY, LateSim
+from postdeck.providers.sim.late_app import create_app as late_app
+from postdeck.providers.sim.postforme_app import DEFAULT_API_KEY, PostForMeSim, RateLimit, create_app
+from postdeck.providers.sim.server import SandboxServer
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def limiter(*windows: Window, clock: FakeClock) -> RateLimiter:
+    return RateLimiter(windows, clock=clock, sleep=clock.sleep, margin=0.0)
+
+
+def test_no_window_ever_holds_more_than_its_limit() -> None:
+    clock = FakeClock()
+    limit = limiter(Window(5, 1.0), Window(40, 60.0), clock=clock)
+    sent = []
+    for _ in range(100):
+        limit.acquire()
+        sent.append(clock.now)
+        clock.now += 0.01  # a caller as fast as it can be
+    for i, start in enumerate(sent):
+        assert sum(1 for t in sent[i:] if t < start + 1.0) <= 5
+        assert sum(1 for t in sent[i:] if t < start + 60.0) <= 40
+    # 100 requests at 40 a minute: the last one waits for the third minute.
+    assert 120.0 <= sent[-1] < 130.0
+
+
+def test_a_pause_said_by_the_provider_holds_every_caller() -> None:
+    clock = FakeClock()
+    limit = limiter(clock=clock)
+    limit.pause(3.0)
+    assert limit.acquire() == pytest.approx(3.0)
+    limit.pause(500.0)  # capped: a provider's wild Retry-After does not stall a run for ever
+    assert limit.acquire() == pytest.approx(120.0)
+
+
+def test_an_announced_limit_replaces_the_assumed_one() -> None:
+    clock = FakeClock()
+    limit = limiter(Window(2, 60.0), clock=clock)
+    limit.set_limit(60.0, 600)
+    for _ in range(50):
+        limit.acquire()
+    assert clock.slept == [] and limit.windows == (Window(600, 60.0),)
+
+
+def test_one_limiter_per_provider_key() -> None:
+    a = limiter_for("late@https://zernio.com/api", "key-a", (Window(60, 60.0),))
+    assert limiter_for("late@https://zernio.com/api", "key-a", ()) is a
+    assert limiter_for("late@https://zernio.com/api", "key-b", ()) is not a
+    assert limiter_for("postforme@https://api.postforme.dev", "key-a", ()) is not a
+
+
+def test_header_schemes_of_both_providers() -> None:
+    pfm = postforme_rate_headers(
+        {
+            "retry-after": "7",
+            "x-rate-limit-limit": "40",
+            "x-rate-limit-remaining": "0",
+            "x-rate-limit-reset": "7",  # seconds remaining, not an epoch
+            "x-rate-limit-duration": "60",
+        }
+    )
+    assert (pfm.limit, pfm.remaining, pfm.reset_in, pfm.retry_after, pfm.window) == (40, 0, 7.0, 7.0, 60.0)
+    late = late_rate_headers(
+        {"x-ratelimit-limit": "600", "x-ratelimit-remaining": "12", "x-ratelimit-reset": "1000045"},
+        now_epoch=1_000_000.0,
+    )
+    assert (late.limit, late.remaining, late.reset_in, late.retry_after) == (600, 12, 45.0, None)
+    soon = datetime.now(UTC) + timedelta(seconds=30)
+    assert 25 <= retry_after_seconds({"retry-after": soon.strftime("%a, %d %b %Y %H:%M:%S GMT")}) <= 31
+    assert retry_after_seconds({"retry-after": "soon"}) is None and retry_after_seconds({}) is None
+
+
+# --- over loopback ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def pfm() -> Iterator[tuple[PostForMeSim, SandboxServer]]:
+    sim = PostForMeSim(rate_limits=(RateLimit(4, 1.0, "per_second_use"),))
+    with SandboxServer(create_app(sim)) as server:
+        yield sim, server
+
+
+def test_a_burst_of_calls_stays_under_the_limit_instead_of_collecting_429s(pfm) -> None:
+    _, server = pfm
+    client = PostForMeClient(api_key=DEFAULT_API_KEY, base_url=server.url, rate_limits=(Window(4, 1.0),))
+    started = time.monotonic()
+    for _ in range(10):
+        assert client.accounts(platform=Platform.BLUESKY)  # would be refused from the 5th call on
+    assert 1.9 < time.monotonic() - started < 4.0  # 10 calls at 4 a second
+    client.close()
+
+
+def test_a_429_pauses_the_key_for_as_long_as_postforme_says(pfm) -> None:
+    sim, server = pfm
+    sim.rate_limits = ()
+    sim.faults.set_plan(FaultPlan(rules=(FaultRule(kind="throttle", retry_after=0.6, count=1),)))
+    client = PostForMeClient(api_key=DEFAULT_API_KEY, base_url=server.url, rate_limits=())
+    with pytest.raises(Exception) as throttled:
+        client.accounts()
+    assert type(throttled.value).__name__ == "ProviderThrottled" and throttled.value.retry_after == 0.6
+    started = time.monotonic()
+    client.accounts()  # the client waits out the pause itself
+    assert time.monotonic() - started >= 0.5
+
+
+def test_late_limit_is_learned_from_every_reply_and_remaining_zero_waits_for_the_reset() -> None:
+    sim = LateSim(rate_limit=3)
+    with SandboxServer(late_app(sim)) as server:
+        client = LateClient(api_key=SANDBOX_LATE_KEY, base_url=server.url + "/api")
+        assert client.limiter is not None and client.limiter.windows == (Window(60, 60.0),)
+        client.accounts()
+        assert client.limiter.windows == (Window(3, 60.0),)  # X-RateLimit-Limit said 3
+        client.accounts()
+        client.accounts()  # Remaining: 0 → the limiter holds the next call until the reset epoch
+        assert 55 < client.limiter.delay() <= 62
+        client.close()
