@@ -1,29 +1,37 @@
-"""The `publish-campaign` Prefect flow: validate, render, plan, then one task per batch.
+"""The `publish-campaign` Prefect flow: validate, render, plan, then apply the plan.
 
-This module orchestrates only; every decision lives in plain functions (postdeck.plan,
-postdeck.publisher, providers.chain) that the CLI and the tests call too.
+Creates go out as one Prefect task per batch (named after the batch); updates and cancels of
+scheduled posts are applied per provider post; conflicts are refused unless `allow_repost`.
+This module orchestrates only: every decision lives in plain functions (postdeck.plan,
+postdeck.publisher, postdeck.apply, providers.chain) that the CLI and the tests call too.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from dataclasses import asdict
 from datetime import UTC, datetime
+from pathlib import Path
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
+from postdeck.apply import apply_scheduled_changes
+from postdeck.errors import PlanError
 from postdeck.flows.chains import publishing_chain
+from postdeck.flows.params import PublishParams
+from postdeck.flows.reports import change_report, publish_artifacts
+from postdeck.flows.source import campaign_source, git_commit
 from postdeck.ledger import flush_journal, open_ledger
 from postdeck.ledger.base import LedgerWriter
-from postdeck.plan import Action, make_plan
+from postdeck.plan import Action, Plan, check_plan_is_current, load_plan, make_plan, repost_key
 from postdeck.providers.chain import Chain
-from postdeck.publisher import DeliveryReport, publish_batch
+from postdeck.publisher import publish_batch
 from postdeck.schemas.deliveries import Delivery, expand
-from postdeck.schemas.loader import load_campaign
-from postdeck.schemas.timing import check_not_in_past
+from postdeck.schemas.timing import apply_late_policy
+from postdeck.schemas.validation import require_valid
 
 
 @task(name="publish-batch", cache_policy=NO_CACHE, retries=0)
@@ -40,38 +48,51 @@ def publish_batch_task(
     return [asdict(r) for r in reports]
 
 
-@flow(name="publish-campaign", flow_run_name="publish-{campaign}", log_prints=False)
-def publish_campaign(
-    campaign: str = "campaigns/example.yaml",
-    sandbox: bool = False,
-    batches: list[str] | None = None,
-) -> list[dict]:
-    """Publish a campaign file: every batch × platform exactly once, through the provider chain."""
-    logger = get_run_logger()
-    loaded = load_campaign(campaign)
-    deliveries = expand(loaded, only_batches=batches)
-    ledger = open_ledger()
-    flush_journal(ledger)  # outcomes an earlier database outage kept locally go in first
-    now = datetime.now(UTC)
-    plan = make_plan(loaded.campaign.name, deliveries, ledger, now, include_cancels=batches is None)
-    creates = [c.delivery for c in plan.of(Action.CREATE) if c.delivery is not None]
-    check_not_in_past(loaded, creates, now)
-    owner = f"flow-run:{flow_run.id or uuid.uuid4()}"
+@task(name="apply-scheduled-changes", cache_policy=NO_CACHE, retries=0)
+def apply_changes_task(plan: Plan, ledger: LedgerWriter, chain: Chain) -> list[dict]:
+    """Updates and cancels of scheduled posts (a PUT or DELETE replaces the whole post: safe to redo)."""
+    return [asdict(r) for r in apply_scheduled_changes(plan, ledger=ledger, chain=chain)]
 
-    reports: list[dict] = [_report_unapplied(c) for c in plan.changes if c.action != Action.CREATE]
-    if creates:
-        with publishing_chain(loaded.campaign.owner, ledger, sandbox=sandbox) as chain:
-            futures = [
-                publish_batch_task.with_options(task_run_name=f"batch-{batch_id}").submit(
-                    group, ledger, chain, owner
-                )
-                for batch_id, group in _by_batch(creates).items()
+
+def _run_name() -> str:
+    params = PublishParams.model_validate((flow_run.parameters or {}).get("params") or {})
+    commit = git_commit(params.ref)
+    return f"publish-{Path(params.campaign).stem}@{commit[:8] if commit else 'worktree'}"
+
+
+@flow(name="publish-campaign", flow_run_name=_run_name, log_prints=False)
+def publish_campaign(params: PublishParams | None = None) -> list[dict]:
+    """Publish a campaign file: apply its plan, every batch × platform exactly once."""
+    params = params or PublishParams()
+    logger = get_run_logger()
+    with campaign_source(params.campaign, params.ref) as path:
+        loaded = require_valid(path).loaded  # what passes `validate` is what gets published
+        assert loaded is not None
+        deliveries = expand(loaded, only_batches=params.batches)
+        ledger = open_ledger()
+        flush_journal(ledger)  # outcomes an earlier database outage kept locally go in first
+        now = datetime.now(UTC)
+        plan = make_plan(
+            loaded.campaign.name, deliveries, ledger, now, include_cancels=params.batches is None
+        )
+        if params.plan:
+            _check_saved_plan(Path(params.plan), plan, ledger)
+        creates = apply_late_policy(loaded, [c.delivery for c in plan.of(Action.CREATE) if c.delivery], now)
+        reposts = [c for c in plan.of(Action.CONFLICT) if c.delivery] if params.allow_repost else []
+        creates += [dataclasses.replace(c.delivery, key=repost_key(c.delivery)) for c in reposts]
+
+        reports = [change_report(c) for c in plan.changes if _reported_as_is(c, params)]
+        if params.dry_run:
+            reports += [
+                change_report(c, note="dry run: not sent")
+                for c in plan.changes
+                if not _reported_as_is(c, params)
             ]
-            for future in futures:
-                reports.extend(future.result())
+        else:
+            reports += _apply(plan, creates, ledger, loaded.campaign.owner, params)
     order = {d.key: i for i, d in enumerate(deliveries)}
-    reports.sort(key=lambda r: order.get(r["key"], len(order)))
-    _publish_artifacts(loaded.campaign.name, reports)
+    reports.sort(key=lambda r: order.get(r["key"].split("~")[0], len(order)))
+    publish_artifacts(loaded.campaign.name, reports)
     logger.info(
         "%s: %d deliveries, %d sent this run",
         loaded.campaign.name,
@@ -81,46 +102,49 @@ def publish_campaign(
     return reports
 
 
+def _reported_as_is(change, params: PublishParams) -> bool:
+    """Changes this run does not act on: unchanged, in flight, and conflicts without allow_repost."""
+    return change.action in (Action.UNCHANGED, Action.IN_FLIGHT) or (
+        change.action == Action.CONFLICT and not params.allow_repost
+    )
+
+
+def _apply(
+    plan: Plan, creates: list[Delivery], ledger: LedgerWriter, owner: str | None, params: PublishParams
+) -> list[dict]:
+    has_scheduled_changes = bool(plan.of(Action.UPDATE) or plan.of(Action.CANCEL))
+    if not creates and not has_scheduled_changes:
+        return []
+    run_owner = f"flow-run:{flow_run.id or uuid.uuid4()}"
+    reports: list[dict] = []
+    with publishing_chain(owner, ledger, sandbox=params.sandbox, secret_blocks=params.secret_blocks) as chain:
+        futures = [
+            publish_batch_task.with_options(task_run_name=f"batch-{batch_id}").submit(
+                group, ledger, chain, run_owner
+            )
+            for batch_id, group in _by_batch(creates).items()
+        ]
+        if has_scheduled_changes:
+            futures.append(apply_changes_task.submit(plan, ledger, chain))
+        for future in futures:
+            reports.extend(future.result())
+    return reports
+
+
+def _check_saved_plan(path: Path, plan: Plan, ledger: LedgerWriter) -> None:
+    """A saved plan is applied only if the ledger and the campaign are still what it was made from."""
+    saved = load_plan(path)
+    check_plan_is_current(saved, ledger)
+
+    def shape(p: Plan) -> list[tuple[str, str, str]]:
+        return [(str(c.action), c.key, c.delivery.content_hash if c.delivery else "") for c in p.changes]
+
+    if saved.campaign != plan.campaign or shape(saved) != shape(plan):
+        raise PlanError(f"{path}: the campaign changed since this plan was made; run `postdeck plan` again")
+
+
 def _by_batch(deliveries: list[Delivery]) -> dict[str, list[Delivery]]:
     groups: dict[str, list[Delivery]] = {}
     for delivery in deliveries:
         groups.setdefault(delivery.batch_id, []).append(delivery)
     return groups
-
-
-def _report_unapplied(change) -> dict:
-    record = change.record
-    delivery = change.delivery
-    return asdict(
-        DeliveryReport(
-            key=change.key,
-            batch_id=delivery.batch_id if delivery else (record.batch_id if record else ""),
-            platform=(delivery.platform.value if delivery else (record.platform if record else "")),
-            action=str(change.action),
-            status=str(record.status) if record else "",
-            provider=record.provider if record else None,
-            url=record.url if record else None,
-            error=change.reason
-            if change.action not in (Action.UNCHANGED,)
-            else (record.error if record else None),
-        )
-    )
-
-
-def _publish_artifacts(campaign: str, reports: list[dict]) -> None:
-    create_table_artifact(
-        key=f"publish-{campaign}",
-        table=[
-            {
-                k: (r.get(k) or "")
-                for k in ("batch_id", "platform", "action", "status", "provider", "url", "error")
-            }
-            for r in reports
-        ],
-        description=f"Deliveries of campaign {campaign}",
-    )
-    counts: dict[str, int] = {}
-    for r in reports:
-        counts[r["status"]] = counts.get(r["status"], 0) + 1
-    summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
-    create_markdown_artifact(key=f"publish-{campaign}-summary", markdown=f"**{campaign}**: {summary}")

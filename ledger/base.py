@@ -163,6 +163,19 @@ class LedgerWriter(LedgerReader, Protocol):
         """Store an outcome. Refuses to move a delivery backwards (see DeliveryStatus)."""
         ...
 
+    def revise(
+        self,
+        key: str,
+        *,
+        content_hash: str,
+        schedule_hash: str,
+        caption: str,
+        scheduled_for: datetime | None,
+        now: datetime,
+    ) -> DeliveryRecord:
+        """A scheduled post was updated at its provider: store its new content and schedule hashes."""
+        ...
+
     def record_social_post(self, row: dict) -> str:
         """Append a row to the seed's social_posts history (one per provider post)."""
         ...

@@ -32,6 +32,7 @@ from postdeck.ledger.base import (
     Outcome,
     PostRecord,
 )
+from postdeck.ledger.queries import DeliveryQuery
 from postdeck.ledger.rows import (
     campaign_run,
     check_page,
@@ -132,6 +133,21 @@ class SqliteLedger:
             rows = conn.execute(query + " ORDER BY created_at, key", args).fetchall()
         return [delivery_record(r) for r in rows]
 
+    def find_deliveries(
+        self, query: DeliveryQuery, *, limit: int | None = None, offset: int = 0
+    ) -> list[DeliveryRecord]:
+        """Deliveries matching every filter of `query`, newest first (history, retry, cancel)."""
+        where, args = _delivery_filters(query)
+        sql = "SELECT * FROM deliveries" + (" WHERE " + " AND ".join(where) if where else "")
+        sql += " ORDER BY created_at DESC, key"
+        if limit is not None:
+            sql, args = sql + " LIMIT ? OFFSET ?", [*args, limit, offset]
+        elif offset:
+            sql, args = sql + " LIMIT -1 OFFSET ?", [*args, offset]
+        with self._connect() as conn:
+            rows = conn.execute(sql, args).fetchall()
+        return [delivery_record(r) for r in rows]
+
     # --- writer -------------------------------------------------------------------------------
 
     def claim(self, request: ClaimRequest, *, owner: str, lease_seconds: float, now: datetime) -> Claim:
@@ -223,6 +239,45 @@ class SqliteLedger:
             )
             return self._row(conn, key)
 
+    def revise(
+        self,
+        key: str,
+        *,
+        content_hash: str,
+        schedule_hash: str,
+        caption: str,
+        scheduled_for: datetime | None,
+        now: datetime,
+    ) -> DeliveryRecord:
+        """A scheduled post was updated at its provider: remember the content and time it now has."""
+        with self._transaction() as conn:
+            changed = conn.execute(
+                """UPDATE deliveries SET content_hash = ?, schedule_hash = ?, caption = ?, scheduled_for = ?,
+                       updated_at = ? WHERE key = ? AND status = 'scheduled'""",
+                (content_hash, schedule_hash, caption, iso(scheduled_for), iso(now), key),
+            ).rowcount
+            if not changed:
+                raise LedgerRefused(f"cannot revise {key}: it is not scheduled")
+            return self._row(conn, key)
+
+    def reopen_failed(
+        self, key: str, *, owner: str, lease_seconds: float, now: datetime
+    ) -> DeliveryRecord | None:
+        """An explicit retry: a failed delivery becomes claimed by `owner`, its last attempt forgotten.
+
+        The one move out of `failed`, made only when a person asks (`postdeck retry`), never by a run.
+        Atomic: of two retriers one gets the record, the other None (as for a delivery not failed).
+        """
+        with self._transaction() as conn:
+            changed = conn.execute(
+                """UPDATE deliveries SET status = 'claimed', owner = ?, lease_until = ?, attempts = attempts + 1,
+                       provider = NULL, provider_post_id = NULL, post_key = NULL, attempted_providers = '',
+                       platform_post_id = NULL, url = NULL, error = NULL, updated_at = ?
+                   WHERE key = ? AND status = 'failed'""",
+                (owner, iso(now + timedelta(seconds=lease_seconds)), iso(now), key),
+            ).rowcount
+            return self._row(conn, key) if changed else None
+
     @staticmethod
     def _row(conn: sqlite3.Connection, key: str) -> DeliveryRecord:
         return delivery_record(conn.execute("SELECT * FROM deliveries WHERE key = ?", (key,)).fetchone())
@@ -283,6 +338,15 @@ class SqliteLedger:
         with self._connect() as conn:
             row = conn.execute("SELECT * FROM social_posts WHERE id = ?", (post_id,)).fetchone()
         return post_record(row) if row else None
+
+    def posts_by_provider_post_id(self, provider_post_id: str) -> list[PostRecord]:
+        """History rows of one provider post (the seed's PostResult.post_id), newest first."""
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT * FROM social_posts WHERE provider_post_id = ? ORDER BY created_at DESC, id",
+                (provider_post_id,),
+            ).fetchall()
+        return [post_record(r) for r in rows]
 
     # --- media cache --------------------------------------------------------------------------
 
@@ -397,6 +461,31 @@ class SqliteLedger:
                 "DELETE FROM user_social_credentials WHERE user_id = ? AND provider = ?", (user_id, provider)
             ).rowcount
         return deleted > 0
+
+
+def _delivery_filters(query: DeliveryQuery) -> tuple[list[str], list[Any]]:
+    where: list[str] = []
+    args: list[Any] = []
+    for column, values in (("key", query.keys), ("status", query.statuses)):
+        if values is not None:
+            where.append(f"{column} IN ({', '.join('?' for _ in values)})" if values else "0")
+            args.extend(values)
+    for column, value in (
+        ("platform", query.platform),
+        ("campaign", query.campaign),
+        ("user_id", query.user_id),
+        ("provider_post_id", query.provider_post_id),
+    ):
+        if value is not None:
+            where.append(f"{column} = ?")
+            args.append(value)
+    if query.created_since is not None:
+        where.append("created_at >= ?")
+        args.append(iso(query.created_since))
+    if query.created_before is not None:
+        where.append("created_at < ?")
+        args.append(iso(query.created_before))
+    return where, args
 
 
 def _text_time(value: str | datetime | None) -> str | None:

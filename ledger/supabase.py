@@ -31,6 +31,7 @@ from postdeck.ledger.base import (
     Outcome,
     PostRecord,
 )
+from postdeck.ledger.queries import DeliveryQuery, newest_first
 from postdeck.ledger.rows import (
     campaign_run,
     check_page,
@@ -92,8 +93,23 @@ class SupabaseLedger:
     def __repr__(self) -> str:
         return f"SupabaseLedger({self.url!r})"
 
+    @classmethod
+    def from_client(cls, client: Any) -> SupabaseLedger:
+        """The ledger on a supabase-py client the caller made (seed 000's `service.init(supabase)`).
+
+        The caller keeps the client: its key, session and HTTP connections are left as they are."""
+        url = str(getattr(client, "supabase_url", "") or "").rstrip("/")
+        if not url or not hasattr(client, "table") or not hasattr(client, "rpc"):
+            raise LedgerError("service.init() needs a supabase-py client (supabase.create_client(url, key))")
+        ledger = cls.__new__(cls)
+        ledger.url = url
+        ledger.client = client
+        ledger._http = None
+        return ledger
+
     def close(self) -> None:
-        self._http.close()
+        if self._http is not None:  # None: the client belongs to the caller (from_client)
+            self._http.close()
 
     # --- transport ------------------------------------------------------------------------------
 
@@ -145,6 +161,47 @@ class SupabaseLedger:
 
         return [delivery_record(r) for r in self._select_all("all deliveries", build)]
 
+    def find_deliveries(
+        self, query: DeliveryQuery, *, limit: int | None = None, offset: int = 0
+    ) -> list[DeliveryRecord]:
+        """Deliveries matching every filter of `query`, newest first (history, retry, cancel)."""
+        keys = list(query.keys) if query.keys is not None else [None]
+        statuses = list(query.statuses) if query.statuses is not None else [None]
+        if len(keys) == 1 and len(statuses) == 1 and limit is not None:
+            # One query: let PostgreSQL page it.
+            built = self._delivery_query(query, keys[0], statuses[0])
+            rows = self._run("deliveries", lambda: built.range(offset, offset + limit - 1).execute().data)
+            return [delivery_record(r) for r in rows]
+        # Several keys or statuses: one query each (equality filters only), merged here.
+        found: dict[str, DeliveryRecord] = {}
+        for key in keys:
+            for status in statuses:
+                rows = self._select_all(
+                    "deliveries", lambda k=key, s=status: self._delivery_query(query, k, s)
+                )
+                found.update((r["key"], delivery_record(r)) for r in rows)
+        ordered = newest_first(list(found.values()))
+        return ordered[offset : offset + limit] if limit is not None else ordered[offset:]
+
+    def _delivery_query(self, query: DeliveryQuery, key: str | None, status: str | None):
+        built = self._table("deliveries").select("*")
+        for column, value in (
+            ("key", key),
+            ("status", status),
+            ("platform", query.platform),
+            ("campaign", query.campaign),
+            ("provider_post_id", query.provider_post_id),
+        ):
+            if value is not None:
+                built = built.eq(column, value)
+        if query.user_id is not None:
+            built = built.eq("user_id", _user_uuid(query.user_id, LedgerRefused))
+        if query.created_since is not None:
+            built = built.gte("created_at", iso(query.created_since))
+        if query.created_before is not None:
+            built = built.lt("created_at", iso(query.created_before))
+        return built.order("created_at", desc=True).order("key")
+
     # --- writer ---------------------------------------------------------------------------------
 
     def claim(self, request: ClaimRequest, *, owner: str, lease_seconds: float, now: datetime) -> Claim:
@@ -190,6 +247,44 @@ class SupabaseLedger:
             },
         )
         return delivery_record(reply)
+
+    def revise(
+        self,
+        key: str,
+        *,
+        content_hash: str,
+        schedule_hash: str,
+        caption: str,
+        scheduled_for: datetime | None,
+        now: datetime,
+    ) -> DeliveryRecord:
+        """A scheduled post was updated at its provider: remember the content and time it now has."""
+        values = {
+            "content_hash": content_hash,
+            "schedule_hash": schedule_hash,
+            "caption": caption,
+            "scheduled_for": iso(scheduled_for),
+            "updated_at": iso(now),
+        }
+        reply = self._run(
+            f"revise {key}",
+            lambda: (
+                self._table("deliveries").update(values).eq("key", key).eq("status", "scheduled").execute()
+            ),
+        )
+        if not reply.data:
+            raise LedgerRefused(f"cannot revise {key}: it is not scheduled")
+        return delivery_record(reply.data[0])
+
+    def reopen_failed(
+        self, key: str, *, owner: str, lease_seconds: float, now: datetime
+    ) -> DeliveryRecord | None:
+        """An explicit retry: failed → claimed by `owner` (reopen_failed_delivery, atomic); else None."""
+        reply = self._rpc(
+            "reopen_failed_delivery",
+            {"p_key": key, "p_owner": owner, "p_lease_seconds": float(lease_seconds), "p_now": iso(now)},
+        )
+        return delivery_record(reply) if reply else None
 
     # --- post history ---------------------------------------------------------------------------
 
@@ -248,6 +343,17 @@ class SupabaseLedger:
             "get post", lambda: self._table("social_posts").select("*").eq("id", post_id).execute().data
         )
         return post_record(rows[0]) if rows else None
+
+    def posts_by_provider_post_id(self, provider_post_id: str) -> list[PostRecord]:
+        """History rows of one provider post (the seed's PostResult.post_id), newest first."""
+        query = (
+            self._table("social_posts")
+            .select("*")
+            .eq("provider_post_id", provider_post_id)
+            .order("created_at", desc=True)
+            .order("id")
+        )
+        return [post_record(r) for r in self._run("posts by provider id", lambda: query.execute().data)]
 
     # --- media cache ----------------------------------------------------------------------------
 

@@ -30,7 +30,8 @@ _register_commands()
 def main() -> None:
     """Entry point: one red line for a PostdeckError, the traceback only with POSTDECK_DEBUG=1."""
     try:
-        app(standalone_mode=False)
+        # Without standalone mode click returns a command's exit code (typer.Exit) instead of exiting.
+        code = app(standalone_mode=False)
     except PostdeckError as exc:
         if os.environ.get("POSTDECK_DEBUG") == "1":
             raise
@@ -48,6 +49,7 @@ def main() -> None:
             exc.show()
             sys.exit(exc.exit_code)
         raise
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -73,11 +73,11 @@ def _ask(record: DeliveryRecord, chain: Chain) -> Outcome | None:
     links = _links_for(record, chain)
     if record.provider_post_id and links:
         link = links[0]
-        post = link.provider.get(record.provider_post_id)
+        post = chain.get(link.label, record.provider_post_id)
         return to_outcome(post, platform, link.provider.name, record.post_key or "")
     if record.post_key:
         for link in links:
-            found = link.provider.lookup(record.post_key)
+            found = chain.lookup(link.label, record.post_key)
             if found is not None:
                 return to_outcome(found, platform, link.provider.name, record.post_key)
     return None

@@ -83,13 +83,32 @@ def make_plan(
 ) -> Plan:
     recorded = reader.deliveries(campaign)
     records = {r.key: r for r in recorded}
-    changes = [_change(d, records.get(d.key), now) for d in deliveries]
+    changes = [_change(d, _record_for(d, records), now) for d in deliveries]
     if include_cancels:
         wanted = {d.key for d in deliveries}
         for key, record in sorted(records.items()):
-            if key not in wanted and record.status == DeliveryStatus.SCHEDULED:
+            if key.split("~")[0] not in wanted and record.status == DeliveryStatus.SCHEDULED:
                 changes.append(Change(Action.CANCEL, key, None, record, "its batch was removed"))
     return Plan(campaign, tuple(changes), made_at=now, ledger_fingerprint=ledger_fingerprint(recorded))
+
+
+def repost_key(delivery: Delivery) -> str:
+    """The key a changed, already published delivery is published again under (`--allow-repost`).
+
+    Derived from the new content, so a repost of the same content is claimed once, like any delivery.
+    """
+    return f"{delivery.key}~{delivery.content_hash[:12]}"
+
+
+def _record_for(delivery: Delivery, records: dict[str, DeliveryRecord]) -> DeliveryRecord | None:
+    record = records.get(delivery.key)
+    if (
+        record is not None
+        and record.status == DeliveryStatus.POSTED
+        and record.content_hash != delivery.content_hash
+    ):
+        return records.get(repost_key(delivery), record)  # reposted already: that record is the current one
+    return record
 
 
 def _change(delivery: Delivery, record: DeliveryRecord | None, now: datetime) -> Change:
@@ -98,6 +117,8 @@ def _change(delivery: Delivery, record: DeliveryRecord | None, now: datetime) ->
         return Change(Action.CREATE, delivery.key, delivery, None, length=length)
     if record.status == DeliveryStatus.CLAIMED:
         return Change(Action.IN_FLIGHT, delivery.key, delivery, record, f"claimed by {record.owner}", length)
+    if record.key != delivery.key:  # the repost of a changed delivery
+        return Change(Action.UNCHANGED, delivery.key, delivery, record, f"reposted: {record.status}", length)
     content_changed = record.content_hash != delivery.content_hash
     time_changed = record.schedule_hash != delivery.schedule_hash
     if record.status == DeliveryStatus.SCHEDULED and (content_changed or time_changed):

@@ -31,16 +31,17 @@ def sandbox_creates(state: Path) -> int:
 def test_example_publishes_every_delivery_once_and_a_second_run_creates_nothing(
     isolated_postdeck: Path,
 ) -> None:
+    from postdeck.flows.params import PublishParams
     from postdeck.flows.publish import publish_campaign
 
-    reports = publish_campaign(campaign=EXAMPLE, sandbox=True)
+    reports = publish_campaign(params=PublishParams(campaign=EXAMPLE, sandbox=True))
     assert len(reports) == 18
     assert {(r["action"], r["status"]) for r in reports} == {("sent", "posted")}
     assert all(r["url"] and r["url"].startswith("https://") for r in reports)
     creates = sandbox_creates(isolated_postdeck)
     assert creates == 3  # one provider post per batch, carrying all of its platforms
 
-    again = publish_campaign(campaign=EXAMPLE, sandbox=True)
+    again = publish_campaign(params=PublishParams(campaign=EXAMPLE, sandbox=True))
     assert {(r["action"], r["status"]) for r in again} == {("unchanged", "posted")}
     assert sandbox_creates(isolated_postdeck) == creates
 

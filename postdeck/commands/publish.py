@@ -17,17 +17,38 @@ def publish(
     sandbox: Annotated[
         bool, typer.Option(help="Publish to the local simulators, not the real providers.")
     ] = False,
+    dry_run: Annotated[bool, typer.Option(help="Render, plan and report; send nothing.")] = False,
+    batch: Annotated[list[str] | None, typer.Option(help="Only this batch id (repeatable).")] = None,
+    ref: Annotated[
+        str | None, typer.Option(help="Read the campaign from this git ref, not the working tree.")
+    ] = None,
+    plan: Annotated[
+        str | None, typer.Option(help="Apply this saved plan (postdeck plan --out); refused if stale.")
+    ] = None,
+    allow_repost: Annotated[
+        bool, typer.Option(help="Publish again deliveries whose content changed after they were posted.")
+    ] = False,
 ) -> None:
-    """Publish a campaign through the publish-campaign flow (on PREFECT_API_URL if set, else locally).
+    """Apply a campaign's plan through the publish-campaign flow (on PREFECT_API_URL if set, else locally).
 
     Example: postdeck publish campaigns/example.yaml --sandbox
     """
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    from postdeck.flows.params import PublishParams
     from postdeck.flows.publish import publish_campaign
 
-    reports = publish_campaign(campaign=str(campaign), sandbox=sandbox)
+    params = PublishParams(
+        campaign=str(campaign),
+        sandbox=sandbox,
+        dry_run=dry_run,
+        batches=batch or None,
+        ref=ref,
+        plan=plan,
+        allow_repost=allow_repost,
+    )
+    reports = publish_campaign(params=params)
     _print_reports(reports)
-    if any(r["status"] in ("failed", "unknown") or r["action"] == "not-sent" for r in reports):
+    if any(r["status"] in ("failed", "unknown") or r["action"] in ("not-sent", "conflict") for r in reports):
         raise typer.Exit(1)
 
 
@@ -47,3 +68,7 @@ def _print_reports(reports: list[dict]) -> None:
             r.get("url") or r.get("error") or "",
         )
     console.print(table)
+    counts: dict[str, int] = {}
+    for r in reports:
+        counts[r["action"]] = counts.get(r["action"], 0) + 1
+    console.print(f"{len(reports)} deliveries: " + ", ".join(f"{n} {a}" for a, n in sorted(counts.items())))

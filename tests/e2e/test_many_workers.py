@@ -6,6 +6,7 @@ provider posts that reached them, delivery by delivery.
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import time
@@ -85,7 +86,7 @@ def test_two_workers_running_the_same_campaign_post_each_delivery_once(
                     "run",
                     "publish-campaign/example",
                     "--param",
-                    f"campaign={campaign}",
+                    json.dumps({"campaign": str(campaign), "sandbox": True}).join(["params=", ""]),
                 ],
                 env=prefect_stack,
                 cwd=REPO,

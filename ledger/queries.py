@@ -1,0 +1,46 @@
+"""Which deliveries to read: the filters of `history`, `retry` and `cancel` (seed 002's schedule filters).
+
+Both backends answer a DeliveryQuery the same way: every given filter must hold, newest first
+(created_at descending, then key).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from postdeck.ledger.base import DeliveryRecord
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class DeliveryQuery:
+    keys: tuple[str, ...] | None = None  # exactly these delivery keys
+    statuses: tuple[str, ...] | None = None  # any of these statuses
+    platform: str | None = None
+    campaign: str | None = None
+    user_id: str | None = None
+    provider_post_id: str | None = None  # the deliveries one provider post carries
+    created_since: datetime | None = None  # created at or after
+    created_before: datetime | None = None  # created strictly before
+
+    def matches(self, record: DeliveryRecord) -> bool:
+        """The same test in Python (backends filter in SQL; this is for merging and for tests)."""
+        created = record.created_at
+        return (
+            (self.keys is None or record.key in self.keys)
+            and (self.statuses is None or str(record.status) in self.statuses)
+            and (self.platform is None or record.platform == self.platform)
+            and (self.campaign is None or record.campaign == self.campaign)
+            and (self.user_id is None or record.user_id == self.user_id)
+            and (self.provider_post_id is None or record.provider_post_id == self.provider_post_id)
+            and (self.created_since is None or (created is not None and created >= self.created_since))
+            and (self.created_before is None or (created is not None and created < self.created_before))
+        )
+
+
+def newest_first(records: list[DeliveryRecord]) -> list[DeliveryRecord]:
+    """created_at descending, then key ascending (two stable sorts)."""
+    by_key = sorted(records, key=lambda r: r.key)
+    return sorted(by_key, key=lambda r: r.created_at or _EPOCH, reverse=True)

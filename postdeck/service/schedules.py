@@ -1,0 +1,86 @@
+"""Seed 002's schedule management over the ledger: what retry (service.retrying) and cancel
+(service.cancelling) share, and the listing (schedules.list)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from postdeck.errors import LedgerError, PostdeckError
+from postdeck.ledger.base import DeliveryRecord, Outcome
+from postdeck.ledger.queries import DeliveryQuery
+from postdeck.providers.chain import Chain, Link
+
+Progress = Callable[[DeliveryRecord], None]
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class ScheduleReport:
+    key: str
+    platform: str
+    before: str
+    after: str
+    action: str  # retried | cancelled | refreshed | skipped
+    provider: str | None = None
+    url: str | None = None
+    error: str | None = None
+
+
+def list_deliveries(
+    ledger, query: DeliveryQuery, *, page: int = 1, per_page: int = 50
+) -> list[DeliveryRecord]:
+    """One page of deliveries, newest first (seed 002's schedules.list)."""
+    if page < 1 or not 1 <= per_page <= 1000:
+        raise PostdeckError("pages start at 1 and hold 1 to 1000 deliveries")
+    return ledger.find_deliveries(query, limit=per_page, offset=(page - 1) * per_page)
+
+
+def skipped(record: DeliveryRecord, why: str) -> ScheduleReport:
+    return ScheduleReport(
+        record.key, record.platform, str(record.status), str(record.status), "skipped", error=why
+    )
+
+
+def link_for(record: DeliveryRecord, chain: Chain) -> Link | None:
+    """The configured link the delivery's post went through (its provider, among its attempts)."""
+    for label in record.attempted_providers:
+        if record.provider and label.startswith(f"{record.provider}:"):
+            link = chain.link(label)
+            if link is not None:
+                return link
+    return None
+
+
+def unreachable(record: DeliveryRecord) -> str:
+    where = ", ".join(record.attempted_providers) or record.provider or "an unknown provider"
+    return f"its post is at {where}, which is not configured now (was it sent with --sandbox?)"
+
+
+def recorded(
+    ledger, record: DeliveryRecord, outcome: Outcome, owner: str | None, now: Clock, action: str
+) -> ScheduleReport:
+    try:
+        ledger.record(record.key, outcome, owner=owner, now=now())
+    except LedgerError as exc:
+        return ScheduleReport(
+            record.key,
+            record.platform,
+            str(record.status),
+            str(outcome.status),
+            action,
+            outcome.provider,
+            outcome.url,
+            f"{outcome.error or ''} (not recorded: {exc})".strip(),
+        )
+    return ScheduleReport(
+        record.key,
+        record.platform,
+        str(record.status),
+        str(outcome.status),
+        action,
+        outcome.provider,
+        outcome.url,
+        outcome.error,
+    )
