@@ -54,7 +54,7 @@ def prefect_stack(
     try:
         subprocess.run([str(REPO / "scripts/up.sh")], env=env, check=True, timeout=300, cwd=REPO)
         env["PREFECT_API_URL"] = f"http://127.0.0.1:{port}/api"
-        _pause_scheduled_deployments(env["PREFECT_API_URL"])
+        _pause_schedules(env["PREFECT_API_URL"])
         yield env
     finally:
         subprocess.run([str(REPO / "scripts/down.sh")], env=env, timeout=120, cwd=REPO)
@@ -62,8 +62,11 @@ def prefect_stack(
             print(f"--- {log.name}\n{log.read_text()[-3000:]}")
 
 
-def _pause_scheduled_deployments(api: str) -> None:
-    """The interval-scheduled sync deployments would take worker slots at random moments: tests run them explicitly."""
+def _pause_schedules(api: str) -> None:
+    """The interval-scheduled sync deployments would take worker slots at random moments: the tests
+    switch their schedules off and run them explicitly."""
     for deployment in httpx.post(f"{api}/deployments/filter", json={}).json():
-        if deployment["name"].startswith("sync"):
-            httpx.patch(f"{api}/deployments/{deployment['id']}", json={"paused": True}).raise_for_status()
+        for schedule in deployment.get("schedules") or []:
+            httpx.patch(
+                f"{api}/deployments/{deployment['id']}/schedules/{schedule['id']}", json={"active": False}
+            ).raise_for_status()
