@@ -6,19 +6,29 @@ Deployed on an interval schedule (prefect.yaml). It asks the providers, records 
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import asdict
+from pathlib import Path
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_table_artifact
+from prefect.runtime import flow_run
 
+from postdeck.errors import CampaignError
 from postdeck.flows.chains import publishing_chain
 from postdeck.follow_up import OPEN_STATUSES, follow_up
 from postdeck.ledger import flush_journal, open_ledger
+from postdeck.resend import resend_failed
+from postdeck.schemas.loader import LoadedCampaign, load_campaign
 
 
 @flow(name="sync-post-status", log_prints=False)
-def sync_post_status(sandbox: bool = False) -> list[dict]:
-    """Ask the providers about deliveries without a final outcome, and record the answers."""
+def sync_post_status(sandbox: bool = False, campaigns: str = "campaigns") -> list[dict]:
+    """Ask the providers about deliveries without a final outcome, and record the answers.
+
+    `campaigns` (a folder or file) is read for `retry_failed`: a scheduled post that failed at its
+    provider is sent again through the next provider when its campaign allows it.
+    """
     logger = get_run_logger()
     ledger = open_ledger()
     flush_journal(ledger)  # outcomes an earlier database outage kept locally go in first
@@ -30,15 +40,45 @@ def sync_post_status(sandbox: bool = False) -> list[dict]:
     for record in open_records:
         by_owner.setdefault(record.user_id, []).append(record)
     reports = []
+    resent = []
+    loaded = _campaigns(Path(campaigns))
+    run_owner = f"flow-run:{flow_run.id or uuid.uuid4()}"
     for owner, records in by_owner.items():
         with publishing_chain(owner, ledger, sandbox=sandbox) as chain:
-            reports.extend(follow_up(records, ledger=ledger, chain=chain))
-    rows = [asdict(r) for r in reports]
+            followed = follow_up(records, ledger=ledger, chain=chain)
+            reports.extend(followed)
+            resent += resend_failed(followed, campaigns=loaded, ledger=ledger, chain=chain, owner=run_owner)
+    for report in resent:
+        logger.info(
+            "%s re-sent through the next provider: %s %s",
+            report.key,
+            report.status,
+            report.url or report.error or "",
+        )
+    rows = [asdict(r) for r in reports] + [
+        {"key": r.key, "before": "failed", "after": r.status, "url": r.url, "error": r.error or "re-sent"}
+        for r in resent
+    ]
     create_table_artifact(
         key="sync-post-status",
         table=[{k: (row[k] or "") for k in ("key", "before", "after", "url", "error")} for row in rows],
         description="Scheduled and unknown deliveries, followed up",
     )
-    moved = sum(r.before != r.after for r in reports)
-    logger.info("followed %d deliveries, %d changed state", len(reports), moved)
+    moved = sum(r["before"] != r["after"] for r in rows)
+    logger.info("followed %d deliveries, %d changed state", len(rows), moved)
     return rows
+
+
+def _campaigns(where: Path) -> dict[str, LoadedCampaign]:
+    """The campaign files under `where`, by campaign name; a broken file is skipped (validate reports it)."""
+    files = (
+        [where] if where.is_file() else sorted(p for p in where.rglob("*.y*ml") if "templates" not in p.parts)
+    )
+    loaded = {}
+    for file in files:
+        try:
+            campaign = load_campaign(file)
+        except CampaignError:
+            continue
+        loaded[campaign.campaign.name] = campaign
+    return loaded

@@ -220,6 +220,21 @@ class Chain:
         self._rng = rng or random.Random()
         self._upload_lock = threading.Lock()
 
+    def after(self, label: str) -> Chain:
+        """The rest of the chain after `label`: where a post that failed there is sent next."""
+        labels = [link.label for link in self.links]
+        rest = self.links[labels.index(label) + 1 :] if label in labels else []
+        other = Chain(
+            rest,
+            media_cache=self.media_cache,
+            sleep=self.sleep,
+            retry=self.retry,
+            pending_poll_seconds=self.pending_poll_seconds,
+            breaker=self.breaker,
+            guard=self._guard,
+        )
+        return other
+
     def link(self, label: str) -> Link | None:
         return next((link for link in self.links if link.label == label), None)
 

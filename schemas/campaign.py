@@ -176,6 +176,14 @@ class Campaign(_Strict):
         description="A batch whose time has passed when publishing runs: skip it, publish it now, "
         "or fail (the default).",
     )
+    retry_failed: bool = Field(
+        default=False,
+        description="When a scheduled post fails at its provider, sync-post-status sends it again through "
+        "the next provider in the chain (within retry_window_hours of its time).",
+    )
+    retry_window_hours: float = Field(
+        default=6, gt=0, description="How long after its time a failed scheduled post may still be re-sent."
+    )
     cadence: Cadence | None = None
     vars: dict[str, Any] = Field(default_factory=dict, description="Template variables of every batch.")
     defaults: Defaults = Field(default_factory=Defaults)
