@@ -53,7 +53,7 @@ def plan(
 
     Example: postdeck plan campaigns/example.yaml --format markdown
     """
-    from postdeck.ledger.sqlite import SqliteLedger
+    from postdeck.ledger.factory import open_backend
     from postdeck.plan import make_plan, plan_to_dict, save_plan
     from postdeck.schemas.validation import check_file
 
@@ -68,7 +68,7 @@ def plan(
         raise typer.Exit(1)
     now = datetime.now(UTC)
     deliveries = [item.delivery for item in report.prepared]
-    result = make_plan(report.loaded.campaign.name, deliveries, SqliteLedger(), now)
+    result = make_plan(report.loaded.campaign.name, deliveries, open_backend(), now)
     notes = late_notes(report.loaded, result, now)
     if out is not None:
         save_plan(result, out)
