@@ -7,10 +7,11 @@ these objects and the ledger, never in the campaign language.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 
 class Platform(StrEnum):
@@ -109,6 +110,8 @@ class PostOutcome:
     scheduled_at: datetime | None = None
     post_key: str | None = None  # the key it was created with, when the provider echoes it
     status: str | None = None  # the provider's own word for the whole post (for logs)
+    # The provider's reply as it came, unknown fields included (parsing is lenient), minus platform tokens.
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def result_for(self, platform: Platform) -> TargetResult | None:
         return next((r for r in self.results if r.platform == platform), None)
@@ -176,3 +179,15 @@ class SupportsRetry(Protocol):
     """Providers that can re-run a failed post themselves (LATE). PostForMe cannot: create anew."""
 
     def retry(self, provider_post_id: str) -> PostOutcome: ...
+
+
+_TOKEN_FIELDS = frozenset({"access_token", "refresh_token", "accessToken", "refreshToken", "token"})
+
+
+def without_tokens(value: Any) -> Any:
+    """A provider reply with platform tokens removed (PostForMe returns them inside posts and accounts)."""
+    if isinstance(value, dict):
+        return {k: without_tokens(v) for k, v in value.items() if k not in _TOKEN_FIELDS}
+    if isinstance(value, list):
+        return [without_tokens(v) for v in value]
+    return value

@@ -39,6 +39,7 @@ from postdeck.providers.base import (
     Target,
     TargetResult,
     TargetStatus,
+    without_tokens,
 )
 from postdeck.providers.errors import ProviderError, ProviderMaybeSent, ProviderNotSent, ProviderRejected
 from postdeck.providers.failures import portable_target_failure
@@ -242,6 +243,7 @@ def parse_outcome(post: dict[str, Any]) -> PostOutcome:
         scheduled_at=scheduled_at,
         post_key=key if isinstance(key, str) else None,
         status=post_status if isinstance(post_status, str) else None,
+        raw=without_tokens(post),
     )
 
 

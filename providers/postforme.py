@@ -26,6 +26,7 @@ from postdeck.providers.base import (
     Target,
     TargetResult,
     TargetStatus,
+    without_tokens,
 )
 from postdeck.providers.errors import ProviderNotSent, ProviderRejected
 from postdeck.providers.failures import portable_target_failure
@@ -374,6 +375,7 @@ class PostForMeClient:
             scheduled_at=request.scheduled_at,
             post_key=post.get("external_id"),
             status=status,
+            raw=without_tokens(post),
         )
 
     def _outcome(self, post: dict[str, Any]) -> PostOutcome:
@@ -405,6 +407,7 @@ class PostForMeClient:
             scheduled_at=_planned_time(post),
             post_key=post.get("external_id"),
             status=status,
+            raw=without_tokens(post),
         )
 
     def _results(self, post_id: str) -> list[dict[str, Any]]:
