@@ -128,7 +128,7 @@ def test_each_kind_has_its_class() -> None:
 
 # --- the key never travels with an error -----------------------------------------------------------
 
-KEY = "sk_live_0123456789abcdefSECRET"
+KEY = "sk_test_0123456789abcdefSECRET"
 
 
 def replies() -> list[httpx.Response | Exception]:
