@@ -116,6 +116,16 @@ def _change(delivery: Delivery, record: DeliveryRecord | None, now: datetime) ->
     if record is None:
         return Change(Action.CREATE, delivery.key, delivery, None, length=length)
     if record.status == DeliveryStatus.CLAIMED:
+        if record.lease_until is not None and record.lease_until <= now:
+            # Its run died mid-send: publishing takes the claim over and looks the post up before sending.
+            return Change(
+                Action.CREATE,
+                delivery.key,
+                delivery,
+                record,
+                f"recover {record.owner}'s expired claim",
+                length,
+            )
         return Change(Action.IN_FLIGHT, delivery.key, delivery, record, f"claimed by {record.owner}", length)
     if record.key != delivery.key:  # the repost of a changed delivery
         return Change(Action.UNCHANGED, delivery.key, delivery, record, f"reposted: {record.status}", length)

@@ -196,7 +196,7 @@ class Campaign(_Strict):
     def _known_timezone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file
             raise ValueError(f"unknown timezone '{value}' (use an IANA name like Europe/Berlin)") from None
         return value
 

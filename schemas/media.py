@@ -48,7 +48,7 @@ def check_public_https_url(url: str, *, location: Location, field: str) -> str:
         raise CampaignError(
             f"media URL must be https: {url}", location=location, field=field, fix="use an https:// URL"
         )
-    host = parts.hostname
+    host = parts.hostname.rstrip(".")  # `localhost.` is localhost
     if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
         raise CampaignError(
             f"media URL points at a local host: {url}",
