@@ -18,6 +18,9 @@ os.environ.pop("PREFECT_PROFILE", None)
 
 REPO = Path(__file__).resolve().parents[1]
 
+# The whole suite's logs, artifacts, exception texts and files are searched for the test keys.
+pytest_plugins = ["tests.secret_scan"]
+
 _SECRET_ENV = (
     "POSTFORME_API_KEY",
     "POSTFORME_BASE_URL",

@@ -1,0 +1,108 @@
+"""Orchestration cost: the same 1,000 deliveries through the publish-campaign flow and through the same
+code without Prefect (benchlib.publish_without_prefect: validate, expand, plan, one publish_batch per
+batch in a thread pool, the same chain), against simulators that answer at once.
+
+    .venv/bin/python bench/orchestration_bench.py [--batches 250] [--latency 0] [--runs 2]
+
+Prints each variant's wall time, the ratio flow ÷ plain, and the overhead per task (one task per
+batch): (flow − plain) ÷ batches. Flow variants: the provider:* concurrency limits absent (a fresh
+server; every provider call still asks for a slot), and set to 16; with Prefect's default thread pool
+(one thread per task) and with 16 workers (PREFECT_TASKS_RUNNER_THREAD_POOL_MAX_WORKERS).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+from pathlib import Path
+
+from benchlib import fresh_state, header, prefect_api, publish_without_prefect, simulators, statuses, timed, write_campaign
+
+VARIANTS = (
+    ("flow, no provider limits, default thread pool", None, None),
+    ("flow, no provider limits, 16 workers", None, 16),
+    ("flow, provider limits 16, default thread pool", 16, None),
+    ("flow, provider limits 16, 16 workers", 16, 16),
+)
+
+
+def set_limits(limit: int | None) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    from postdeck.flows.limits import ensure_limits
+
+    names = ("provider:postforme", "provider:late")
+    if limit is not None:
+        ensure_limits(dict.fromkeys(names, limit))
+        return
+    with get_client(sync_client=True) as client:
+        for name in names:
+            try:
+                client.delete_global_concurrency_limit_by_name(name)
+            except ObjectNotFound:
+                pass
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batches", type=int, default=250)
+    parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument("--runs", type=int, default=2, help="runs of each variant; the median is shown")
+    args = parser.parse_args()
+    header(
+        "orchestration cost (Prefect flow vs the same code without Prefect)",
+        work=f"{args.batches} batches × 4 platforms = {args.batches * 4} deliveries, {args.batches} tasks",
+        setting=f"{args.latency * 1000:.0f} ms per provider call; Prefect heartbeats off, "
+        "PREFECT_LOGGING_LEVEL=WARNING, temporary SQLite server",
+    )
+    results: dict[str, float] = {}
+    with (
+        simulators("--latency", str(args.latency)) as sims,
+        tempfile.TemporaryDirectory(prefix="postdeck-bench-") as tmp,
+        prefect_api(),
+    ):
+        from prefect.settings import PREFECT_TASKS_RUNNER_THREAD_POOL_MAX_WORKERS, temporary_settings
+
+        from postdeck.flows.params import PublishParams
+        from postdeck.flows.publish import publish_campaign
+
+        folder = Path(tmp)
+        campaign = write_campaign(folder / "campaign", args.batches)
+        warm = write_campaign(folder / "warm", 2, name="warm-up")
+        with fresh_state(folder / "warm-state", sims):
+            publish_campaign(params=PublishParams(campaign=str(warm), sandbox=True))
+            publish_without_prefect(warm)
+        run = 0
+
+        def once(fn, *fn_args, **fn_kwargs) -> float:
+            nonlocal run
+            run += 1
+            sims.reset()
+            with fresh_state(folder / f"run-{run}", sims):
+                wall, reports = timed(fn, *fn_args, **fn_kwargs)
+            assert sum(statuses(reports).values()) == args.batches * 4, statuses(reports)
+            return wall
+
+        plain = [once(publish_without_prefect, campaign) for _ in range(args.runs)]
+        results["no Prefect (one thread per batch, as Prefect's default pool)"] = statistics.median(plain)
+        for name, limit, workers in VARIANTS:
+            set_limits(limit)
+            updates = {PREFECT_TASKS_RUNNER_THREAD_POOL_MAX_WORKERS: workers} if workers else {}
+            with temporary_settings(updates=updates):
+                walls = [
+                    once(publish_campaign, params=PublishParams(campaign=str(campaign), sandbox=True))
+                    for _ in range(args.runs)
+                ]
+            results[name] = statistics.median(walls)
+    base = next(iter(results.values()))
+    for name, wall in results.items():
+        extra = ""
+        if wall is not base:
+            extra = f"   ratio {wall / base:.1f}×, overhead {(wall - base) / args.batches * 1000:.0f} ms per task"
+        print(f"{name:<62} {wall:7.2f} s{extra}")
+
+
+if __name__ == "__main__":
+    main()

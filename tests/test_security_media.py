@@ -1,0 +1,375 @@
+"""Media attacks are blocked: paths out of the campaign folder, URLs into private networks (DNS rebinding
+and redirects included), oversize downloads, and decompression-bomb images for the media checks.
+
+Network-free: downloads go through httpx.MockTransport with injected resolvers, as in
+test_media_download.py (which covers the basic refusals); this file adds the attacker's variants.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import struct
+import subprocess
+import sys
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+from PIL import Image
+
+from postdeck.errors import CampaignError, Location
+from postdeck.media_download import MediaDownloadError, check_url, download_media, is_public_address
+from postdeck.schemas.media import check_public_https_url, resolve_media
+from postdeck.schemas.validation import check_file
+from tests.conftest import REPO
+
+PUBLIC = "93.184.216.34"
+LOCATION = Location("campaigns/attack.yaml", 9, 7)
+
+
+def jpeg() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (4, 4), (1, 2, 3)).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+def png_header(width: int, height: int) -> bytes:
+    """A tiny PNG that claims width × height pixels (what a decompression bomb's header says)."""
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return PNG + _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + _chunk(b"IEND", b"")
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return (
+        struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    )
+
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def never(request: httpx.Request) -> httpx.Response:
+    raise AssertionError(f"no request may be made, got {request.url}")
+
+
+def client(handler: Callable[[httpx.Request], httpx.Response]) -> httpx.Client:
+    return httpx.Client(transport=httpx.MockTransport(handler))
+
+
+# --- paths out of the campaign folder ------------------------------------------------------------
+
+
+@pytest.fixture
+def campaign_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "campaign"
+    (folder / "media").mkdir(parents=True)
+    (folder / "media" / "ok.jpg").write_bytes(jpeg())
+    (tmp_path / "private.jpg").write_bytes(jpeg())
+    os.symlink(tmp_path / "private.jpg", folder / "media" / "link.jpg")
+    os.symlink(tmp_path, folder / "media" / "up")
+    os.symlink("/etc", folder / "etc")
+    return folder
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "../private.jpg",
+        "media/../../private.jpg",
+        "/etc/hostname",
+        "media/link.jpg",  # a symlink to a file outside
+        "media/up/private.jpg",  # through a symlinked folder
+        "etc/hostname",
+        "./media/./../../private.jpg",
+    ],
+)
+def test_media_paths_cannot_leave_the_campaign_folder(campaign_folder: Path, entry: str) -> None:
+    with pytest.raises(CampaignError, match="leaves the campaign folder") as caught:
+        resolve_media(entry, campaign_folder, location=LOCATION, field="batches[0].media[0]")
+    assert caught.value.location == LOCATION
+
+
+def test_a_media_path_inside_the_folder_is_fine(campaign_folder: Path) -> None:
+    ref = resolve_media("media/ok.jpg", campaign_folder, location=LOCATION, field="media")
+    assert ref.path == (campaign_folder / "media" / "ok.jpg").resolve() and ref.content_type == "image/jpeg"
+
+
+# --- URLs into private networks ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://127.0.0.1/a.jpg",
+        "https://[::1]/a.jpg",
+        "https://[::ffff:127.0.0.1]/a.jpg",
+        "https://169.254.169.254/latest/meta-data/",
+        "https://10.0.0.8/a.jpg",
+        "https://localhost/a.jpg",
+        "https://media.localhost/a.jpg",
+        "https://printer.local/a.jpg",
+        "https://metadata.google.internal/a.jpg",
+        "http://cdn.example.com/a.jpg",
+        "file:///etc/passwd",
+        "ftp://cdn.example.com/a.jpg",
+    ],
+)
+def test_campaign_media_urls_to_local_hosts_are_refused(url: str) -> None:
+    with pytest.raises(CampaignError) as caught:
+        check_public_https_url(url, location=LOCATION, field="media")
+    assert caught.value.location == LOCATION
+
+
+def test_a_trailing_dot_does_not_hide_localhost() -> None:
+    with pytest.raises(CampaignError):
+        check_public_https_url("https://localhost./a.jpg", location=LOCATION, field="media")
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "0.0.0.0",
+        "100.64.0.1",  # carrier-grade NAT
+        "192.0.0.1",
+        "198.18.0.1",
+        "224.0.0.1",
+        "240.0.0.1",
+        "255.255.255.255",
+        "::",
+        "::ffff:10.0.0.1",
+        "::ffff:169.254.169.254",
+        "64:ff9b::a00:1",  # NAT64 of 10.0.0.1
+        "fc00::1",
+        "fd00:ec2::254",  # the AWS metadata service over IPv6
+        "fe80::1%eth0",
+        "2001::1",  # Teredo
+    ],
+)
+def test_every_kind_of_non_public_address_is_refused(address: str) -> None:
+    assert not is_public_address(address)
+    with pytest.raises(MediaDownloadError, match="non-public"):
+        check_url("https://cdn.example.com/a.jpg", resolve=lambda host, port: [address])
+
+
+@pytest.mark.xfail(
+    strict=True, reason="media_download.is_public_address does not look inside 6to4 (2002::/16)"
+)
+@pytest.mark.parametrize("address", ["2002:7f00:1::", "2002:a00:1::1", "2002:a9fe:a9fe::"])
+def test_6to4_addresses_wrapping_private_ipv4_are_refused(address: str) -> None:
+    assert not is_public_address(address)
+
+
+@pytest.mark.parametrize("host", ["2130706433", "0x7f000001", "0177.0.0.1", "127.1", "0x7f.1"])
+def test_numeric_spellings_of_loopback_resolve_to_it_and_are_refused(host: str) -> None:
+    """What the system resolver makes of inet_aton spellings (no network needed)."""
+    with pytest.raises(MediaDownloadError, match="non-public"):
+        check_url(f"https://{host}/a.jpg")
+
+
+def test_dns_rebinding_cannot_swap_the_address_after_the_check(tmp_path: Path) -> None:
+    """The name is resolved once per hop and the connection goes to that very address: a second,
+    private answer (the rebinding) is never asked for, let alone used."""
+    answers = iter([[PUBLIC], ["127.0.0.1"], ["127.0.0.1"]])
+    asked: list[str] = []
+    seen: list[httpx.Request] = []
+
+    def resolve(host: str, port: int) -> list[str]:
+        asked.append(host)
+        return next(answers)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, content=jpeg())
+
+    got = download_media(
+        "https://rebind.example/a.jpg", tmp_path / "dl", resolve=resolve, client=client(handler)
+    )
+    assert asked == ["rebind.example"]
+    assert [r.url.host for r in seen] == [PUBLIC] and seen[0].headers["host"] == "rebind.example"
+    assert got.content_type == "image/jpeg"
+
+
+def test_rebinding_on_a_redirect_back_to_the_same_host_is_checked_again(tmp_path: Path) -> None:
+    answers = iter([[PUBLIC], ["10.0.0.5"]])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(302, headers={"location": "/second.jpg"})
+
+    with pytest.raises(MediaDownloadError, match=r"10\.0\.0\.5"):
+        download_media(
+            "https://rebind.example/a.jpg",
+            tmp_path / "dl",
+            resolve=lambda host, port: next(answers),
+            client=client(handler),
+        )
+
+
+@pytest.mark.parametrize(
+    ("location", "reason"),
+    [
+        ("https://127.0.0.1/x.jpg", "non-public"),
+        ("https://[::1]/x.jpg", "non-public"),
+        ("https://inside.example/x.jpg", "non-public"),
+        ("http://cdn.example.com/x.jpg", "must be https"),
+        ("file:///etc/passwd", "must be https"),
+        ("https://user:pw@cdn.example.com/x.jpg", "must not carry credentials"),
+    ],
+)
+def test_redirects_to_private_or_insecure_places_are_refused(
+    tmp_path: Path, location: str, reason: str
+) -> None:
+    fetched: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        fetched.append(str(request.url))
+        if len(fetched) > 1:
+            raise AssertionError("the redirect target must not be fetched")
+        return httpx.Response(301, headers={"location": location})
+
+    resolve = {"cdn.example.com": [PUBLIC], "inside.example": ["192.168.1.1"]}
+    with pytest.raises(MediaDownloadError, match=reason):
+        download_media(
+            "https://cdn.example.com/a.jpg",
+            tmp_path / "dl",
+            resolve=lambda h, p: resolve[h],
+            client=client(handler),
+        )
+    assert len(fetched) == 1
+
+
+def test_a_redirect_loop_ends(tmp_path: Path) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(302, headers={"location": "https://cdn.example.com/again.jpg"})
+
+    with pytest.raises(MediaDownloadError, match="redirects more than"):
+        download_media(
+            "https://cdn.example.com/a.jpg",
+            tmp_path / "dl",
+            resolve=lambda h, p: [PUBLIC],
+            client=client(handler),
+        )
+
+
+# --- oversize downloads ---------------------------------------------------------------------------
+
+
+def _no_files_left(folder: Path) -> bool:
+    return not folder.exists() or list(folder.iterdir()) == []
+
+
+def test_a_declared_oversize_body_is_refused_before_reading(tmp_path: Path) -> None:
+    read: list[int] = []
+
+    def body() -> object:
+        read.append(1)
+        yield b"x" * 10
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"content-length": str(10**12)}, content=body())
+
+    with pytest.raises(MediaDownloadError, match="over the 1000-byte cap"):
+        download_media(
+            "https://cdn.example.com/a.jpg",
+            tmp_path / "dl",
+            max_bytes=1000,
+            resolve=lambda h, p: [PUBLIC],
+            client=client(handler),
+        )
+    assert read == [] and _no_files_left(tmp_path / "dl")
+
+
+@pytest.mark.parametrize("declared", [None, "10"])  # no length, or one that lies
+def test_an_oversize_stream_is_cut_off_and_nothing_is_kept(tmp_path: Path, declared: str | None) -> None:
+    sent: list[int] = []
+
+    def endless() -> object:
+        for _ in range(10_000):
+            sent.append(1)
+            yield b"\xff" * 1024
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        headers = {"content-length": declared} if declared else {}
+        return httpx.Response(200, headers=headers, content=endless())
+
+    with pytest.raises(MediaDownloadError, match="over the 4096-byte cap"):
+        download_media(
+            "https://cdn.example.com/a.jpg",
+            tmp_path / "dl",
+            max_bytes=4096,
+            resolve=lambda h, p: [PUBLIC],
+            client=client(handler),
+        )
+    assert len(sent) <= 6  # stopped right after the cap, not at the end of the stream
+    assert _no_files_left(tmp_path / "dl")
+
+
+def test_a_download_that_is_not_media_is_refused(tmp_path: Path) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=b"<html>login</html>", headers={"content-type": "image/jpeg"})
+
+    with pytest.raises(MediaDownloadError, match="not an image or a video"):
+        download_media(
+            "https://cdn.example.com/a.jpg",
+            tmp_path / "dl",
+            resolve=lambda h, p: [PUBLIC],
+            client=client(handler),
+        )
+    assert _no_files_left(tmp_path / "dl")
+
+
+# --- decompression bombs --------------------------------------------------------------------------
+
+
+def zeros_png(width: int, height: int) -> bytes:
+    """A valid grayscale PNG of zeros: 144 MB of pixels for 12,000², in about 140 KB."""
+    compressor = zlib.compressobj(9)
+    row = b"\x00" * (1 + width)
+    data = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return PNG + _chunk(b"IHDR", header) + _chunk(b"IDAT", data) + _chunk(b"IEND", b"")
+
+
+PROBE = """
+import resource, sys, warnings
+from pathlib import Path
+warnings.simplefilter("ignore")
+from postdeck.errors import Location
+from postdeck.schemas.media import resolve_media
+from postdeck.schemas.media_probe import probe
+info = probe(resolve_media(sys.argv[1], Path(sys.argv[2]), location=Location("x"), field="media"))
+print(info.width, info.height, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+
+
+@pytest.mark.xfail(strict=True, reason="schemas/media_probe.py calls getexif(), which decodes a whole PNG")
+def test_a_big_png_is_probed_from_its_header_without_decoding_its_pixels(tmp_path: Path) -> None:
+    (tmp_path / "big.png").write_bytes(zeros_png(12_000, 12_000))
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE, "big.png", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
+    ).stdout.split()
+    width, height, peak_mb = map(int, out)
+    assert (width, height) == (12_000, 12_000)
+    assert peak_mb < 120, f"probing a {(tmp_path / 'big.png').stat().st_size:,}-byte file took {peak_mb} MB"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="schemas/media_probe.py lets PIL.Image.DecompressionBombError out: `postdeck validate` crashes",
+)
+def test_a_decompression_bomb_is_a_located_finding_not_a_crash(tmp_path: Path) -> None:
+    (tmp_path / "media").mkdir()
+    (tmp_path / "media" / "bomb.png").write_bytes(png_header(100_000, 100_000))  # 10^10 pixels, 200 bytes
+    campaign = tmp_path / "bomb.yaml"
+    campaign.write_text(
+        "name: bomb\ntimezone: UTC\nbatches:\n  - {id: a, caption: hi, platforms: [instagram], media: [media/bomb.png]}\n"
+    )
+    errors = check_file(campaign).errors
+    assert errors and all(e.location.path == str(campaign) and e.location.line == 4 for e in errors)
+    assert any("media[0]" in e.field for e in errors)
