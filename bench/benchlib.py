@@ -13,7 +13,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,14 +28,12 @@ PLATFORMS = ("twitter", "linkedin", "bluesky", "instagram")
 
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
-    try:
+    with suppress(OSError, StopIteration):
         cpu = next(
             line.split(":", 1)[1].strip()
             for line in Path("/proc/cpuinfo").read_text().splitlines()
             if line.startswith("model name")
         )
-    except (OSError, StopIteration):
-        pass
     return f"{os.cpu_count()} cores, {cpu}; {platform.platform()}; Python {platform.python_version()}"
 
 

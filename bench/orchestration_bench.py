@@ -13,11 +13,21 @@ server; every provider call still asks for a slot), and set to 16; with Prefect'
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import tempfile
 from pathlib import Path
 
-from benchlib import fresh_state, header, prefect_api, publish_without_prefect, simulators, statuses, timed, write_campaign
+from benchlib import (
+    fresh_state,
+    header,
+    prefect_api,
+    publish_without_prefect,
+    simulators,
+    statuses,
+    timed,
+    write_campaign,
+)
 
 VARIANTS = (
     ("flow, no provider limits, default thread pool", None, None),
@@ -39,10 +49,8 @@ def set_limits(limit: int | None) -> None:
         return
     with get_client(sync_client=True) as client:
         for name in names:
-            try:
+            with contextlib.suppress(ObjectNotFound):
                 client.delete_global_concurrency_limit_by_name(name)
-            except ObjectNotFound:
-                pass
 
 
 def main() -> None:
@@ -100,7 +108,9 @@ def main() -> None:
     for name, wall in results.items():
         extra = ""
         if wall is not base:
-            extra = f"   ratio {wall / base:.1f}×, overhead {(wall - base) / args.batches * 1000:.0f} ms per task"
+            extra = (
+                f"   ratio {wall / base:.1f}×, overhead {(wall - base) / args.batches * 1000:.0f} ms per task"
+            )
         print(f"{name:<62} {wall:7.2f} s{extra}")
 
 
