@@ -152,7 +152,9 @@ def test_unbounded_recursion_is_refused() -> None:
 
 CPU_SECONDS = 3  # imports take well under one; a blocked attack ends in milliseconds
 MEMORY_BYTES = 2 * 1024**3
-PEAK_MB_ALLOWED = 400  # a blocked attack never builds a big value
+PEAK_MB_ALLOWED = (
+    1024  # a blocked attack never builds a big value; imports alone peak at 400-520 MB by machine
+)
 
 CHILD = r"""
 import json, resource, sys, tempfile
