@@ -147,6 +147,26 @@ def prefect_api() -> Iterator[str]:
         yield str(PREFECT_API_URL.value())
 
 
+def wait_for_idle_server(timeout: float = 180.0) -> float:
+    """Wait until the temporary Prefect server has drained what earlier runs sent it (it keeps working
+    through events for a while after a big run); returns the seconds waited."""
+    import psutil
+
+    servers = [
+        p
+        for p in psutil.Process().children(recursive=True)
+        if "prefect.server.api.server:create_app" in " ".join(p.cmdline())
+    ]
+    start = time.monotonic()
+    quiet = 0
+    while servers and quiet < 3 and time.monotonic() - start < timeout:
+        busy = sum(p.cpu_percent(interval=None) for p in servers)
+        time.sleep(1.0)
+        busy = sum(p.cpu_percent(interval=None) for p in servers)
+        quiet = quiet + 1 if busy < 5.0 else 0
+    return time.monotonic() - start
+
+
 @contextmanager
 def fresh_state(folder: Path, sims: Simulators) -> Iterator[Path]:
     """An empty ledger and journal under `folder`, and the simulators' URLs, in this process's env."""

@@ -17,9 +17,20 @@ import math
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from benchlib import fresh_state, header, prefect_api, simulators, statuses, timed, write_campaign
+from benchlib import (
+    fresh_state,
+    header,
+    prefect_api,
+    simulators,
+    statuses,
+    timed,
+    wait_for_idle_server,
+    write_campaign,
+)
 
 
 def sequential_baseline(postforme_url: str, sample: int) -> float:
@@ -47,12 +58,38 @@ def sequential_baseline(postforme_url: str, sample: int) -> float:
     return elapsed / sample
 
 
+@contextmanager
+def proposed_flow(limit: int) -> Iterator[None]:
+    """The flow with provider calls capped in-process (a semaphore per provider, `limit` each) and
+    `limit` task workers: what bench/README.md proposes for flows/chains.py and flows/publish.py."""
+    import threading
+
+    from prefect.settings import PREFECT_TASKS_RUNNER_THREAD_POOL_MAX_WORKERS, temporary_settings
+
+    import postdeck.flows.chains as chains
+
+    slots = {name: threading.BoundedSemaphore(limit) for name in ("postforme", "late")}
+    original = chains.provider_slot
+    chains.provider_slot = lambda provider: slots[provider]  # a semaphore is a context manager
+    try:
+        with temporary_settings(updates={PREFECT_TASKS_RUNNER_THREAD_POOL_MAX_WORKERS: limit}):
+            yield
+    finally:
+        chains.provider_slot = original
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", type=int, default=250)
     parser.add_argument("--latency", type=float, default=0.5)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--sample", type=int, default=40)
+    parser.add_argument(
+        "--proposed",
+        action="store_true",
+        help="also run the flow with the change proposed in bench/README.md: provider calls capped by an "
+        "in-process semaphore per provider instead of a Prefect concurrency slot per call, 16 task workers",
+    )
     args = parser.parse_args()
     header(
         "publish throughput (the publish-campaign flow, simulators in their own process)",
@@ -82,6 +119,15 @@ def main() -> None:
                 publish_campaign, params=PublishParams(campaign=str(campaign), sandbox=True)
             )
         counts = sims.requests()
+        proposed = None
+        if args.proposed:
+            wait_for_idle_server()
+            sims.reset()
+            with fresh_state(Path(tmp) / "proposed", sims), proposed_flow(limit):
+                proposed, again = timed(
+                    publish_campaign, params=PublishParams(campaign=str(campaign), sandbox=True)
+                )
+            assert statuses(again) == statuses(reports), statuses(again)
         sims.reset()
         per_delivery = sequential_baseline(sims.postforme, args.sample)
 
@@ -105,6 +151,11 @@ def main() -> None:
         f"baseline: {per_delivery * 1000:.0f} ms per delivery sequentially ({args.sample} timed) → "
         f"{baseline:.0f} s for {deliveries}; baseline ÷ wall = {baseline / wall:.1f}"
     )
+    if proposed is not None:
+        print(
+            f"proposed: {proposed:.2f} s with an in-process slot per provider and 16 task workers: "
+            f"wall ÷ floor {proposed / floor:.2f}"
+        )
     sys.stdout.flush()
 
 
