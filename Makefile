@@ -7,7 +7,7 @@ export PREFECT_HOME ?= $(CURDIR)/.postdeck/prefect
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export DO_NOT_TRACK ?= 1
 
-.PHONY: install demo test lint up down run-example limits clean
+.PHONY: install demo test lint up down run-example limits clean bench
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -48,3 +48,12 @@ clean:
 ## limits: create the provider:* global concurrency limits on the server in PREFECT_API_URL
 limits: install
 	PREFECT_API_URL=$${PREFECT_API_URL:-http://127.0.0.1:$${POSTDECK_PREFECT_PORT:-4200}/api} $(VENV)/bin/postdeck limits
+
+## bench: every benchmark of bench/README.md, each printing its figures (about 20 minutes on 2 cores)
+bench: install
+	$(PY) bench/publish_bench.py
+	$(PY) bench/ratelimit_bench.py
+	$(PY) bench/orchestration_bench.py
+	$(PY) bench/scale_bench.py
+	$(PY) bench/memory_bench.py
+	$(PY) bench/validate_bench.py

@@ -242,8 +242,8 @@ def timed(fn: Any, *args: Any, **kwargs: Any) -> tuple[float, Any]:
 
 def peak_rss_of(
     command: list[str], env: dict[str, str] | None = None, cwd: Path | None = None
-) -> tuple[float, int, str]:
-    """Run a command; (wall seconds, peak RSS in MiB of its largest process, output). A wrapper process
+) -> tuple[float, int, str, int]:
+    """Run a command; (wall seconds, peak RSS in MiB of its largest process, output, exit code). A wrapper process
     of its own is used, so that RUSAGE_CHILDREN holds that command's processes only."""
     wrapper = (
         "import json, resource, subprocess, sys, time\n"
@@ -259,7 +259,7 @@ def peak_rss_of(
     result = json.loads(out.stdout.strip().splitlines()[-1])
     if result["code"] != 0:
         print(f"warning: {' '.join(command[:3])}... exited {result['code']}:\n{result['out'][-1500:]}")
-    return result["wall"], result["peak"], result["out"]
+    return result["wall"], result["peak"], result["out"], result["code"]
 
 
 def postdeck_cli() -> list[str]:

@@ -45,6 +45,7 @@ TEST_SECRETS: tuple[str, ...] = (
     "whsec_abc",  # webhook secrets (test_follow_up_and_webhooks)
     "s3cret",
     "sk_wrong",  # test_late_sim_sdk
+    "sk_test_0123456789abcdefSECRET",  # test_provider_failures: "the key never travels with an error"
 )
 # Public by design: printed in docs, sent by every sandbox run.
 PUBLIC_KEYS = frozenset({"sandbox-postforme-key", "sandbox-late-key"})
