@@ -4,7 +4,8 @@ A URL given on the command line is fetched by this machine, so it must not becom
 internal services (SSRF):
 - https only, no credentials in the URL;
 - the host's resolved addresses must all be public: no loopback, private, link-local, multicast or
-  reserved address; checked again on every redirect (a public page may redirect inward);
+  reserved address, nor an IPv6 address wrapping one (IPv4-mapped, NAT64, 6to4, Teredo); checked again
+  on every redirect (a public page may redirect inward);
 - the connection goes to the address that was checked (the URL carries the IP, TLS still verifies the
   host name through SNI), so a DNS answer that changes between check and connect cannot slip through;
 - a size cap, enforced while streaming (Content-Length may lie or be absent);
@@ -28,6 +29,7 @@ import filetype
 import httpx
 
 from postdeck.errors import PostdeckError
+from postdeck.schemas.media import is_public_address  # shared with validation's URL check
 
 DEFAULT_MAX_BYTES = 100 * 1024 * 1024  # above every platform's image limit; short videos fit
 MAX_REDIRECTS = 5
@@ -61,13 +63,6 @@ def system_resolve(host: str, port: int) -> list[str]:
 def new_client() -> httpx.Client:
     # No proxies from the environment: the checked address must be the one connected to.
     return httpx.Client(timeout=TIMEOUT, follow_redirects=False, trust_env=False)
-
-
-def is_public_address(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])  # drop an IPv6 zone id
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 is loopback
-    return ip.is_global and not ip.is_multicast and not ip.is_reserved
 
 
 def download_media(

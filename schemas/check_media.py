@@ -1,4 +1,5 @@
-"""Media rules of one delivery: required or not, kinds, formats, counts, sizes, image dimensions.
+"""Media rules of one delivery: required or not, kinds, formats, counts, sizes, image dimensions,
+video durations, frame rates and sizes.
 
 Each file is probed once (media_probe.py) however many platforms and campaigns use it.
 """
@@ -8,7 +9,7 @@ from __future__ import annotations
 from postdeck.schemas.expansion import Prepared
 from postdeck.schemas.findings import PLATFORM_KEYS, PLATFORM_NAMES, Findings
 from postdeck.schemas.media_probe import MediaInfo, probe
-from postdeck.schemas.rules import PROVIDER_NAMES, KindRules, Number, PlatformRules
+from postdeck.schemas.rules import PROVIDER_NAMES, KindRules, Limit, Number, PlatformRules
 
 _ASPECT_TOLERANCE = 0.01  # ratios within 1% count as equal (pixel rounding)
 
@@ -43,6 +44,7 @@ def check_media(item: Prepared, rules: PlatformRules, chain: list[str], out: Fin
             )
             continue
         _item(item, at, index, info, kind, media.kinds[kind], name, chain, out)
+        _measures(item, at, index, info, _limits(rules, media.kinds[kind], item), name, chain, out)
     if not media.mixing and len(set(kinds)) > 1:
         message = f"{name} does not mix {' and '.join(sorted(set(kinds)))} in one post"
         out.add(
@@ -82,6 +84,8 @@ def _item(
     out: Findings,
 ) -> None:
     prefix = f"{PLATFORM_KEYS[item.delivery.platform]}: media[{index}]: "
+    if info.problem is not None:  # a bomb, a corrupt file, a video whose header can't be read
+        out.add(info.problem.severity, item.error(at, prefix + info.problem.message, info.problem.fix))
     if info.content_type not in rules.formats and info.size is not None:
         message = f"{name} takes {', '.join(rules.formats)} for {kind}s, not {info.content_type}"
         out.add("error", item.error(at, prefix + message, "convert the file"))
@@ -128,6 +132,68 @@ def _aspect(
         out.add(
             choices[0].severity, item.error(at, prefix + message, "crop the image to one of those ratios")
         )
+
+
+def _limits(rules: PlatformRules, kind: KindRules, item: Prepared) -> list[Limit]:
+    """The kind's limits, or the placement's where it has its own (Facebook reels: 3-90 s)."""
+    placement = rules.placements.get(str(item.delivery.options.get("placement")))
+    return placement.limits if placement is not None and placement.limits is not None else kind.limits
+
+
+_UNITS = {"fps": "fps", "width": "px", "height": "px"}  # durations read "150 s (2 min 30 s)"
+_SHOWN = {"duration": "{} long", "fps": "{}", "width": "{} wide", "height": "{} high"}
+_FIXES = {
+    ("duration", "max"): "trim the {kind} to {limit} or less",
+    ("duration", "min"): "use a {kind} at least {limit} long",
+    ("fps", "max"): "re-encode the {kind} at {limit} or less",
+    ("fps", "min"): "re-encode the {kind} at {limit} or more",
+    ("width", "max"): "scale the {kind} down to {limit} wide or less",
+    ("width", "min"): "use a {kind} at least {limit} wide",
+    ("height", "max"): "scale the {kind} down to {limit} high or less",
+    ("height", "min"): "use a {kind} at least {limit} high",
+}
+
+
+def _measures(
+    item: Prepared,
+    at: tuple,
+    index: int,
+    info: MediaInfo,
+    limits: list[Limit],
+    name: str,
+    chain: list[str],
+    out: Findings,
+) -> None:
+    """Durations, frame rates and shown sizes against their limits; what the probe could not read is
+    skipped (it reported why)."""
+    prefix = f"{PLATFORM_KEYS[item.delivery.platform]}: media[{index}]: "
+    for limit in limits:
+        value = getattr(info, limit.measure)
+        if value is None or not _applies(limit, chain):
+            continue
+        if value > limit.value if limit.bound == "max" else value < limit.value:
+            verb = "allows at most" if limit.bound == "max" else "needs at least"
+            bound = _shown(limit.measure, limit.value)
+            note = f": {limit.note}" if limit.note else ""
+            message = (
+                f"{_SHOWN[limit.measure].format(_shown(limit.measure, value))}; {_who(limit, name)} {verb} "
+                f"{bound}{note} [{limit.cited}]"
+            )
+            fix = _FIXES[limit.measure, limit.bound].format(kind=info.kind, limit=bound)
+            out.add(limit.severity, item.error(at, prefix + message, fix))
+
+
+def _shown(measure: str, value: float) -> str:
+    if measure != "duration":
+        return f"{_number(value)} {_UNITS[measure]}"
+    minutes, seconds = divmod(round(value), 60)
+    if not minutes:
+        return f"{_number(value)} s"
+    return f"{_number(value)} s ({minutes} min{f' {seconds} s' if seconds else ''})"
+
+
+def _number(value: float) -> str:
+    return f"{value:.3f}".rstrip("0").rstrip(".")
 
 
 def _counts(item: Prepared, kinds: list[str], rules: PlatformRules, chain: list[str], out: Findings) -> None:

@@ -57,10 +57,10 @@ def check_public_https_url(url: str, *, location: Location, field: str) -> str:
             fix="use a public https URL",
         )
     try:
-        address = ipaddress.ip_address(host)
+        public = is_public_address(host)
     except ValueError:
-        return url
-    if not address.is_global:
+        return url  # a name: resolved and checked again when downloaded (media_download.py)
+    if not public:
         raise CampaignError(
             f"media URL points at a private, loopback or link-local address: {url}",
             location=location,
@@ -68,6 +68,28 @@ def check_public_https_url(url: str, *, location: Location, field: str) -> str:
             fix="use a public https URL",
         )
     return url
+
+
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052: the last 32 bits are the IPv4 address reached
+
+
+def is_public_address(address: str) -> bool:
+    """Whether an IP address (an IPv6 zone id allowed) reaches the public internet only. IPv6 forms
+    that carry an IPv4 address are judged by it too: ::ffff:127.0.0.1 is loopback, and so is the 6to4
+    address 2002:7f00:1:: (a 6to4 relay would deliver it to 127.0.0.1)."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address):
+        translated = ip.ipv4_mapped or (ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF) if ip in _NAT64 else None)
+        if translated is not None:  # the IPv4 address is the destination: judge it alone
+            return _is_public(translated)
+        tunnelled = [ip.sixtofour] if ip.sixtofour else list(ip.teredo or ())
+        if not all(_is_public(inner) for inner in tunnelled):  # the tunnel ends at these
+            return False
+    return _is_public(ip)
+
+
+def _is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    return ip.is_global and not ip.is_multicast and not ip.is_reserved
 
 
 def _local_file(entry: str, folder: Path, *, location: Location, field: str) -> MediaRef:
@@ -99,10 +121,11 @@ def _fingerprint(path: Path) -> tuple[str, str, int]:
     stat = path.stat()
     key = (path, stat.st_mtime_ns, stat.st_size)
     if key not in _FINGERPRINTS:
-        data = path.read_bytes()
-        kind = filetype.guess(data)
+        with path.open("rb") as handle:  # streamed: a video may be gigabytes
+            digest = hashlib.file_digest(handle, "sha256").hexdigest()
+        kind = filetype.guess(str(path))  # reads the first 8 KiB
         content_type = (
             kind.mime if kind else (mimetypes.guess_type(path.name)[0] or "application/octet-stream")
         )
-        _FINGERPRINTS[key] = (hashlib.sha256(data).hexdigest(), content_type, len(data))
+        _FINGERPRINTS[key] = (digest, content_type, stat.st_size)
     return _FINGERPRINTS[key]

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from postdeck.providers.base import Platform
 from postdeck.schemas.durations import parse_duration
@@ -35,6 +35,8 @@ Unit = Literal[
     "mentions",
     "cashtags",
     "links",
+    "seconds",
+    "fps",
 ]
 
 
@@ -78,6 +80,23 @@ class Cap(Number):
         return parse_duration(self.window)
 
 
+Measure = Literal["duration", "fps", "width", "height"]
+MEASURE_UNITS: dict[str, str] = {"duration": "seconds", "fps": "fps", "width": "pixels", "height": "pixels"}
+
+
+class Limit(Number):
+    """A minimum or maximum of what a media file measures (a video's duration, frame rate, shown size)."""
+
+    measure: Measure
+    bound: Literal["min", "max"]
+
+    @model_validator(mode="after")
+    def _unit_fits_the_measure(self) -> Limit:
+        if self.unit != MEASURE_UNITS[self.measure]:
+            raise ValueError(f"a {self.measure} limit is in {MEASURE_UNITS[self.measure]}, not {self.unit}")
+        return self
+
+
 class KindRules(_Data):
     formats: list[str]
     max_items: Number | None = None
@@ -86,6 +105,7 @@ class KindRules(_Data):
     min_aspect: Number | None = None
     max_aspect: Number | None = None
     aspects: list[Number] = Field(default_factory=list)  # the only aspect ratios kept uncropped
+    limits: list[Limit] = Field(default_factory=list)  # durations, frame rates, sizes
 
 
 class MediaRules(_Data):
@@ -100,6 +120,7 @@ class Placement(_Data):
     kinds: list[str]
     max_items: Number | None = None
     caption_shown: bool = True
+    limits: list[Limit] | None = None  # given: these replace the kinds' limits for this placement
 
 
 class OptionRule(_Data):

@@ -23,6 +23,7 @@ from PIL import Image
 from postdeck.errors import CampaignError, Location
 from postdeck.media_download import MediaDownloadError, check_url, download_media, is_public_address
 from postdeck.schemas.media import check_public_https_url, resolve_media
+from postdeck.schemas.media_probe import probe
 from postdeck.schemas.validation import check_file
 from tests.conftest import REPO
 
@@ -154,12 +155,31 @@ def test_every_kind_of_non_public_address_is_refused(address: str) -> None:
         check_url("https://cdn.example.com/a.jpg", resolve=lambda host, port: [address])
 
 
-@pytest.mark.xfail(
-    strict=True, reason="media_download.is_public_address does not look inside 6to4 (2002::/16)"
+@pytest.mark.parametrize(
+    "address",
+    [
+        "2002:7f00:1::",  # 6to4 of 127.0.0.1
+        "2002:a00:1::1",  # 10.0.0.1
+        "2002:a9fe:a9fe::",  # 169.254.169.254
+        "2002:c0a8:0101::",  # 192.168.1.1
+        "64:ff9b:1::a00:1",  # local-use NAT64 (RFC 8215)
+        "2001:0:4136:e378:8000:63bf:3fff:fdd2",  # Teredo, whatever it wraps
+    ],
 )
-@pytest.mark.parametrize("address", ["2002:7f00:1::", "2002:a00:1::1", "2002:a9fe:a9fe::"])
-def test_6to4_addresses_wrapping_private_ipv4_are_refused(address: str) -> None:
+def test_ipv6_addresses_wrapping_private_ipv4_are_refused(address: str) -> None:
     assert not is_public_address(address)
+    with pytest.raises(MediaDownloadError, match="non-public"):
+        check_url("https://cdn.example.com/a.jpg", resolve=lambda host, port: [address])
+    with pytest.raises(CampaignError, match="private, loopback or link-local"):
+        check_public_https_url(f"https://[{address}]/a.jpg", location=LOCATION, field="media")
+
+
+@pytest.mark.parametrize(
+    "address", ["2002:5db8:d822::1", "64:ff9b::5db8:d822", "::ffff:93.184.216.34", "2606:4700::1111"]
+)
+def test_ipv6_forms_of_a_public_address_stay_usable(address: str) -> None:
+    """6to4 and NAT64 (what DNS64 answers on IPv6-only networks) of 93.184.216.34 reach that host."""
+    assert is_public_address(address)
 
 
 @pytest.mark.parametrize("host", ["2130706433", "0x7f000001", "0177.0.0.1", "127.1", "0x7f.1"])
@@ -347,7 +367,6 @@ print(info.width, info.height, peak // 1024)
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads VmHWM from /proc")
-@pytest.mark.xfail(strict=True, reason="schemas/media_probe.py calls getexif(), which decodes a whole PNG")
 def test_a_big_png_is_probed_from_its_header_without_decoding_its_pixels(tmp_path: Path) -> None:
     (tmp_path / "big.png").write_bytes(zeros_png(12_000, 12_000))
     out = subprocess.run(
@@ -362,10 +381,6 @@ def test_a_big_png_is_probed_from_its_header_without_decoding_its_pixels(tmp_pat
     assert peak_mb < 120, f"probing a {(tmp_path / 'big.png').stat().st_size:,}-byte file took {peak_mb} MB"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="schemas/media_probe.py lets PIL.Image.DecompressionBombError out: `postdeck validate` crashes",
-)
 def test_a_decompression_bomb_is_a_located_finding_not_a_crash(tmp_path: Path) -> None:
     (tmp_path / "media").mkdir()
     (tmp_path / "media" / "bomb.png").write_bytes(png_header(100_000, 100_000))  # 10^10 pixels, 200 bytes
@@ -375,4 +390,43 @@ def test_a_decompression_bomb_is_a_located_finding_not_a_crash(tmp_path: Path) -
     )
     errors = check_file(campaign).errors
     assert errors and all(e.location.path == str(campaign) and e.location.line == 4 for e in errors)
-    assert any("media[0]" in e.field for e in errors)
+    assert any("media[0]" in e.field and "decompression bomb" in e.message for e in errors)
+
+
+def test_a_big_but_openable_image_is_a_located_warning(tmp_path: Path) -> None:
+    """Over Pillow's warning threshold (89.5 M pixels) but under its error: measured, and flagged."""
+    (tmp_path / "big.png").write_bytes(png_header(10_000, 10_000))
+    campaign = tmp_path / "big.yaml"
+    campaign.write_text(
+        "name: big\nbatches:\n  - {id: a, caption: hi, platforms: [linkedin], media: [big.png]}\n"
+    )
+    report = check_file(campaign)
+    assert any("100,000,000 pixels, over 36,152,320" in e.message for e in report.errors)  # LinkedIn's cap
+    [warning] = report.warnings
+    assert warning.location.line == 3 and warning.field == "batches[0].media[0]"
+    assert "decompression-bomb warning" in warning.message and warning.fix
+
+
+@pytest.mark.parametrize(
+    "data", [b"\xff\xd8\xff\xe0" + b"cut short" * 8, PNG + b"\x00\x00\x00\x0dIHDR", b"GIF89a" + bytes(3)]
+)
+def test_a_corrupt_image_is_a_located_error_not_a_crash(tmp_path: Path, data: bytes) -> None:
+    (tmp_path / "broken.img").write_bytes(data)
+    campaign = tmp_path / "broken.yaml"
+    campaign.write_text(
+        "name: b\nbatches:\n  - {id: a, caption: hi, platforms: [bluesky], media: [broken.img]}\n"
+    )
+    errors = check_file(campaign).errors
+    assert [e.field for e in errors] == ["batches[0].media[0]"], [str(e) for e in errors]
+    assert "broken.img cannot be read as an image" in errors[0].message and errors[0].fix
+
+
+@pytest.mark.parametrize("format_", ["PNG", "JPEG"])
+def test_exif_orientation_is_still_honoured_from_the_header(tmp_path: Path, format_: str) -> None:
+    """A 40×20 image marked "rotate 90°" (EXIF 6) shows 20 wide: read from JPEG's APP1 or a PNG eXIf
+    chunk before the pixels, without decoding them."""
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.new("RGB", (40, 20)).save(tmp_path / "turned.img", format_, exif=exif)
+    info = probe(resolve_media("turned.img", tmp_path, location=LOCATION, field="media"))
+    assert (info.width, info.height, info.problem) == (20, 40, None)
