@@ -1,4 +1,5 @@
-"""Render caption templates. Templates are untrusted input: Jinja's sandbox, StrictUndefined, NFC output.
+"""Render caption templates. Templates are untrusted input: Jinja's sandbox, StrictUndefined, NFC output,
+and limits on steps, sizes and work (template_limits.py) against templates that exhaust CPU or memory.
 
 One `Renderer` per templates folder: `{% include %}` reads only that folder (template_loader.py),
 and compiled templates are cached by their source.
@@ -13,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from jinja2.sandbox import SandboxedEnvironment
 
 from postdeck.errors import CampaignError, Location
+from postdeck.schemas import template_limits as limits
 from postdeck.schemas.template_loader import (
     DynamicIncludeError,
     FolderLoader,
@@ -35,7 +36,7 @@ class Renderer:
     """Renders templates for one campaign folder."""
 
     def __init__(self, templates: Path | None = None) -> None:
-        self.env = SandboxedEnvironment(
+        self.env = limits.LimitedEnvironment(
             undefined=jinja2.StrictUndefined,
             autoescape=False,
             keep_trailing_newline=False,
@@ -57,9 +58,9 @@ class Renderer:
             if key is not None and key in self._outputs:
                 return self._outputs[key]
             if compiled.template is None:
-                text = _PLACEHOLDER.sub(lambda m: _lookup(variables, m.group(1)), source)
+                text = _substitute(source, variables)
             else:
-                text = compiled.template.render(**variables)
+                text = limits.render(compiled.template, variables)
         except Exception as exc:  # every template failure is the campaign's, never a crash
             raise _campaign_error(exc, source, location, field) from None
         result = unicodedata.normalize("NFC", text.strip())
@@ -139,10 +140,25 @@ def _freeze(value: Any) -> Any:
     return (type(value).__name__, value)
 
 
+def _substitute(source: str, variables: dict[str, Any]) -> str:
+    """`{{ name }}` replaced by each value, stopped as soon as the text passes the output limit."""
+    size = len(source)
+
+    def value(match: re.Match[str]) -> str:
+        nonlocal size
+        text = _lookup(variables, match.group(1))
+        size += len(text)
+        limits.check_output(size)
+        return text
+
+    return _PLACEHOLDER.sub(value, source)
+
+
 def _lookup(variables: dict[str, Any], name: str) -> str:
     if name not in variables:
         raise jinja2.UndefinedError(f"'{name}' is undefined")
-    return str(variables[name])
+    value = variables[name]
+    return value if type(value) is str else str(limits.finalize(value))  # a list: measured before str()
 
 
 def renderer_for(templates: Path | None) -> Renderer:
@@ -157,6 +173,10 @@ def render_caption(template: str, variables: dict[str, Any], *, location: Locati
 
 
 def _campaign_error(exc: Exception, source: str, location: Location, field: str) -> CampaignError:
+    if isinstance(exc, limits.LimitError):
+        return CampaignError(
+            f"template over a limit: {exc.message}", location=location, field=field, fix=exc.fix
+        )
     if isinstance(exc, jinja2.TemplateSyntaxError):
         return _syntax_error(exc, source, location, field)
     if isinstance(exc, jinja2.UndefinedError):

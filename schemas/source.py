@@ -4,10 +4,15 @@ PyYAML's composer gives nodes with start marks; we build plain Python values fro
 map from each value's path (tuple of keys and indexes) to its location, so a validation error on
 `batches[2].caption` can point at the line that wrote it. Duplicate mapping keys, which PyYAML
 silently overwrites, are reported as errors here.
+
+Campaign files are untrusted, so two YAML features are bounded: nesting (at most MAX_DEPTH levels)
+and aliases (together they may repeat at most MAX_ALIAS_VALUES values: each alias is built as a
+copy, and a few lines of aliases of aliases make 10^12 of them).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -22,51 +27,69 @@ PathKey = tuple[str | int, ...]
 # libyaml's composer when present (several times faster; same marks), else the pure-Python one.
 _COMPOSER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
+MAX_DEPTH = 100  # a campaign needs about 6 levels; its vars a few more
+MAX_ALIAS_VALUES = 10_000  # far above reusing a list or a block of options a few times
+# Depth libyaml composes quickly and safely. Its composer recurses in C (100,000 levels crash the
+# process) and takes time growing with the square of the depth, so deeper input is refused first.
+_SAFE_TO_COMPOSE = 1000
+_LEADING_INDICATORS = re.compile(r"^[ \t?:-]*", re.MULTILINE)
+
 
 @dataclass
 class SourceDocument:
     path: Path
     data: Any
-    locations: dict[PathKey, Location] = field(default_factory=dict)
+    # (line, column) of each value; made a Location (and kept) when first asked for.
+    locations: dict[PathKey, tuple[int, int] | Location] = field(default_factory=dict)
 
     def location(self, key: PathKey) -> Location:
         """The location of the value at key, or of its nearest ancestor that has one."""
-        while key:
-            if key in self.locations:
-                return self.locations[key]
+        while key not in self.locations:
+            if not key:
+                return Location(str(self.path), 1, 1)
             key = key[:-1]
-        return self.locations.get((), Location(str(self.path), 1, 1))
-
-
-def _mark_location(path: Path, node: yaml.Node, lines: list[str] | None = None) -> Location:
-    mark = node.start_mark
-    if lines is not None and isinstance(node, yaml.ScalarNode) and node.style in ("|", ">"):
-        # A block scalar's mark is its `|` indicator; its text (a template's line 1) starts below.
-        for number in range(mark.line + 1, min(node.end_mark.line + 1, len(lines))):
-            content = lines[number]
-            if content.strip():
-                return Location(str(path), number + 1, len(content) - len(content.lstrip()) + 1)
-    return Location(str(path), mark.line + 1, mark.column + 1)
+        where = self.locations[key]
+        if isinstance(where, tuple):
+            where = self.locations[key] = Location(str(self.path), *where)
+        return where
 
 
 def load_yaml_with_locations(path: Path, text: str | None = None) -> SourceDocument:
     """Parse one YAML document; raise CampaignError (with the line) for syntax errors or duplicate keys."""
     if text is None:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise CampaignError(
-                "file not found", location=Location(str(path)), fix="check the campaign path"
-            ) from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise CampaignError(
-                f"cannot read file: {exc}", location=Location(str(path)), fix="save it as UTF-8 text"
-            ) from None
+        text = _read(path)
+    node = _compose(path, text)
+    if node is None:
+        raise CampaignError(
+            "the file is empty", location=Location(str(path), 1, 1), fix="write a campaign (name:, batches:)"
+        )
+    builder = _Builder(path, text)
+    data = builder.build(node, (), 0)
+    if builder.errors:
+        raise CampaignErrors(builder.errors)
+    return SourceDocument(path=path, data=data, locations=builder.locations)
+
+
+def _read(path: Path) -> str:
     try:
-        node = yaml.compose(text, Loader=_COMPOSER)
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CampaignError(
+            "file not found", location=Location(str(path)), fix="check the campaign path"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CampaignError(
+            f"cannot read file: {exc}", location=Location(str(path)), fix="save it as UTF-8 text"
+        ) from None
+
+
+def _compose(path: Path, text: str) -> yaml.Node | None:
+    try:
+        _check_nesting(path, text)
+        return yaml.compose(text, Loader=_COMPOSER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        loc = Location(str(path), mark.line + 1, mark.column + 1) if mark else Location(str(path))
+        loc = _mark_location(path, mark) if mark else Location(str(path))
         raise CampaignError(
             f"malformed YAML: {exc.problem or exc}", location=loc, fix="fix the YAML syntax"
         ) from None
@@ -74,67 +97,157 @@ def load_yaml_with_locations(path: Path, text: str | None = None) -> SourceDocum
         raise CampaignError(
             f"malformed YAML: {exc}", location=Location(str(path)), fix="fix the YAML syntax"
         ) from None
-    doc = SourceDocument(path=path, data=None)
-    if node is None:
-        raise CampaignError(
-            "the file is empty", location=Location(str(path), 1, 1), fix="write a campaign (name:, batches:)"
-        )
-    errors: list[CampaignError] = []
-    doc.data = _build(node, (), doc, errors, text.splitlines())
-    if errors:
-        raise CampaignErrors(errors)
-    return doc
+    except RecursionError:  # the pure-Python composer, on nesting below _SAFE_TO_COMPOSE
+        raise _too_deep(Location(str(path)), "") from None
 
 
-def _build(
-    node: yaml.Node, key: PathKey, doc: SourceDocument, errors: list[CampaignError], lines: list[str]
-) -> Any:
-    doc.locations[key] = _mark_location(doc.path, node, lines)
-    if isinstance(node, yaml.MappingNode):
+def _check_nesting(path: Path, text: str) -> None:
+    """Refuse nesting deeper than MAX_DEPTH before composing, when the text could hold it."""
+    if _nesting_bound(text) <= _SAFE_TO_COMPOSE:
+        return  # the builder checks the real depth
+    depth = 0
+    for event in yaml.parse(text, Loader=_COMPOSER):  # a stream: stops at the first level too deep
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise _too_deep(_mark_location(path, event.start_mark), "")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
+def _nesting_bound(text: str) -> int:
+    """A cheap upper bound of the nesting depth: a level opens a flow collection (`[`, `{`) or goes
+    one column deeper in a block (indentation, or a `- `, `? `, `: ` indicator)."""
+    deepest_block = max(map(len, _LEADING_INDICATORS.findall(text)), default=0)
+    return text.count("[") + text.count("{") + 2 * deepest_block + 2
+
+
+def _too_deep(location: Location, key: str) -> CampaignError:
+    return CampaignError(
+        f"YAML nested more than {MAX_DEPTH} levels deep",
+        location=location,
+        field=key,
+        fix="flatten the structure",
+    )
+
+
+def _mark_location(path: Path, mark: yaml.Mark) -> Location:
+    return Location(str(path), mark.line + 1, mark.column + 1)
+
+
+class _Builder:
+    """Plain values from composed nodes, with each value's (line, column) and the errors found."""
+
+    def __init__(self, path: Path, text: str) -> None:
+        self.path = path
+        self.text = text
+        self.locations: dict[PathKey, tuple[int, int] | Location] = {}
+        self.errors: list[CampaignError] = []
+        self._lines: list[str] | None = None
+        self._built: set[int] = set()  # collection nodes built once: meeting one again is an alias
+        self._in_alias = 0
+        self._repeated = 0  # values built again through aliases
+
+    def build(self, node: yaml.Node, key: PathKey, depth: int) -> Any:
+        self.locations[key] = self._where(node)
+        if self._in_alias:
+            self._count_repeat(node, key)
+        if isinstance(node, yaml.ScalarNode):
+            return node.value if node.tag == _STR else self._scalar(node, key)
+        if depth >= MAX_DEPTH:
+            raise _too_deep(self._location(node), _short(key))
+        if id(node) not in self._built:
+            self._built.add(id(node))
+            return self._collection(node, key, depth)
+        self._in_alias += 1
+        try:
+            return self._collection(node, key, depth)
+        finally:
+            self._in_alias -= 1
+
+    def _collection(self, node: yaml.Node, key: PathKey, depth: int) -> Any:
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, (*key, i), depth + 1) for i, item in enumerate(node.value)]
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                errors.append(
-                    CampaignError(
-                        "YAML merge keys (<<) are not supported",
-                        location=_mark_location(doc.path, key_node),
-                        field=_dotted((*key, "<<")),
-                        fix="write the keys out, or use `styles`",
-                    )
-                )
-                continue
-            name = (
-                yaml.SafeLoader.construct_scalar(_LOADER, key_node)
-                if isinstance(key_node, yaml.ScalarNode)
-                else None
-            )
-            if not isinstance(name, str):
-                errors.append(
-                    CampaignError(
-                        "mapping keys must be plain strings",
-                        location=_mark_location(doc.path, key_node),
-                        field=_dotted(key) or "(top level)",
-                        fix="quote the key",
-                    )
-                )
-                continue
-            if name in result:
-                errors.append(
-                    CampaignError(
-                        f"duplicate key '{name}'",
-                        location=_mark_location(doc.path, key_node),
-                        field=_dotted((*key, name)),
-                        fix="each key may appear once; remove or rename one",
-                    )
-                )
-                continue
-            result[name] = _build(value_node, (*key, name), doc, errors, lines)
+            name = self._key(key_node, key, result)
+            if name is not None:
+                result[name] = self.build(value_node, (*key, name), depth + 1)
         return result
-    if isinstance(node, yaml.SequenceNode):
-        return [_build(item, (*key, i), doc, errors, lines) for i, item in enumerate(node.value)]
-    if node.tag == _STR:
-        return node.value  # the common case, without the constructor's bookkeeping
-    return _LOADER.construct_object(node, deep=True)
+
+    def _key(self, node: yaml.Node, parent: PathKey, siblings: dict[Any, Any]) -> str | None:
+        """The key's name, or None (and an error) for a merge key, a non-string or a duplicate."""
+        if node.tag == "tag:yaml.org,2002:merge":
+            self._error(
+                node,
+                "YAML merge keys (<<) are not supported",
+                (*parent, "<<"),
+                "write the keys out, or use `styles`",
+            )
+            return None
+        name = yaml.SafeLoader.construct_scalar(_LOADER, node) if isinstance(node, yaml.ScalarNode) else None
+        if not isinstance(name, str):
+            self._error(node, "mapping keys must be plain strings", parent, "quote the key")
+            return None
+        if name in siblings:
+            self._error(
+                node,
+                f"duplicate key '{name}'",
+                (*parent, name),
+                "each key may appear once; remove or rename one",
+            )
+            return None
+        return name
+
+    def _scalar(self, node: yaml.ScalarNode, key: PathKey) -> Any:
+        try:
+            return _LOADER.construct_object(node, deep=True)
+        except (
+            yaml.YAMLError,
+            ValueError,
+            OverflowError,
+        ) as exc:  # an unknown tag, 10^5 digits, a 13th month
+            problem = exc.problem if isinstance(exc, yaml.MarkedYAMLError) else exc
+            self._error(node, f"cannot read this value: {problem}", key, "quote it to keep it as text")
+            return None
+        finally:
+            _LOADER.constructed_objects.clear()  # the constructor caches by node: don't keep them
+
+    def _count_repeat(self, node: yaml.Node, key: PathKey) -> None:
+        self._repeated += 1
+        if self._repeated > MAX_ALIAS_VALUES:
+            raise CampaignError(
+                f"YAML aliases repeat more than {MAX_ALIAS_VALUES:,} values (aliases of lists of aliases multiply)",
+                location=self._location(node),
+                field=_short(key),
+                fix="write the values out, or use fewer aliases",
+            )
+
+    def _error(self, node: yaml.Node, message: str, key: PathKey, fix: str) -> None:
+        self.errors.append(
+            CampaignError(
+                message, location=self._location(node), field=_dotted(key) or "(top level)", fix=fix
+            )
+        )
+
+    def _location(self, node: yaml.Node) -> Location:
+        return Location(str(self.path), *self._where(node))
+
+    def _where(self, node: yaml.Node) -> tuple[int, int]:
+        mark = node.start_mark
+        if isinstance(node, yaml.ScalarNode) and node.style in ("|", ">"):
+            # A block scalar's mark is its `|` indicator; its text (a template's line 1) starts below.
+            lines = self._split()
+            for number in range(mark.line + 1, min(node.end_mark.line + 1, len(lines))):
+                content = lines[number]
+                if content.strip():
+                    return number + 1, len(content) - len(content.lstrip()) + 1
+        return mark.line + 1, mark.column + 1
+
+    def _split(self) -> list[str]:
+        if self._lines is None:
+            self._lines = self.text.splitlines()
+        return self._lines
 
 
 _STR = "tag:yaml.org,2002:str"
@@ -148,6 +261,11 @@ def _dotted(key: PathKey) -> str:
     for part in key:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
+
+
+def _short(key: PathKey) -> str:
+    """A path for a message: its first parts only, when it is very deep."""
+    return _dotted(key) if len(key) <= 6 else _dotted(key[:4]) + "…"
 
 
 dotted = _dotted
