@@ -2,9 +2,10 @@
 expansion renders them, with a templates/ folder of includes (cycles and an escaping link among them).
 
 The only outcomes allowed: text, or a CampaignError at the caption's location. No other exception; no
-hang (deadlines, and pytest-timeout around each property). Loops and numbers stay small: the resource
-attacks (huge loops, lipsum, huge powers, a list grown while it is looped over) are pinned one by one
-in test_security_templates.py; `**` and mutating calls are left out of the grammar for that reason.
+hang (deadlines, and pytest-timeout around each property). The resource attacks (huge loops, lipsum,
+huge powers, a list grown while it is looped over) are pinned one by one in test_security_templates.py;
+some are mixed into this grammar too (`**`, huge ranges, widths and repeats), so that the budgets of
+schemas/template_limits.py hold in combination with everything else.
 """
 
 from __future__ import annotations
@@ -137,7 +138,7 @@ FILTERS = [
 ]
 filters = st.sampled_from(FILTERS)
 operators = st.sampled_from(
-    ["+", "-", "*", "/", "//", "%", "~", "==", "!=", "<", "and", "or", "in", "not in", "is"]
+    ["+", "-", "*", "**", "/", "//", "%", "~", "==", "!=", "<", "and", "or", "in", "not in", "is"]
 )
 calls = st.sampled_from(
     [
@@ -154,6 +155,11 @@ calls = st.sampled_from(
         "items.append(1)",
         "info.update(a=1)",
         "caption.split()",
+        "range(999999999)",
+        "lipsum(100000)",
+        "'x' * 10 ** 8",
+        "'{:>99999999}'.format(1)",
+        "items * 100000000",
     ]
 )
 
