@@ -1,7 +1,8 @@
-"""Which deliveries to read: the filters of `history`, `retry` and `cancel` (seed 002's schedule filters).
+"""Which deliveries to read: the filters of `history`, `retry` and `cancel` (seed 002's schedule filters),
+and which history rows (seed 000's get_post_history).
 
 Both backends answer a DeliveryQuery the same way: every given filter must hold, newest first
-(created_at descending, then key).
+(created_at descending, then key). A PostQuery likewise (created_at descending, then id).
 """
 
 from __future__ import annotations
@@ -38,6 +39,17 @@ class DeliveryQuery:
             and (self.created_since is None or (created is not None and created >= self.created_since))
             and (self.created_before is None or (created is not None and created < self.created_before))
         )
+
+
+@dataclass(frozen=True)
+class PostQuery:
+    """The filters of get_post_history: every given one must hold."""
+
+    user_id: str | None = None
+    status: str | None = None
+    platform: str | None = None  # one of the post's platforms
+    campaign: str | None = None
+    since: datetime | None = None  # created at or after
 
 
 def newest_first(records: list[DeliveryRecord]) -> list[DeliveryRecord]:

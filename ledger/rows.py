@@ -24,6 +24,7 @@ from postdeck.ledger.base import (
 _DELIVERY_FIELDS = {f.name for f in fields(DeliveryRecord)}
 _POST_FIELDS = [f.name for f in fields(PostRecord)]
 SOCIAL_POST_COLUMNS = frozenset(_POST_FIELDS)
+_POST_TIMES = ("scheduled_for", "posted_at", "created_at")
 HISTORY_LIMIT_MAX = 1000
 
 
@@ -64,7 +65,7 @@ def post_record(row: Mapping[str, Any]) -> PostRecord:
         data[name] = tuple(_json(data[name], []))
     for name in ("platform_post_ids", "platform_post_urls"):
         data[name] = dict(_json(data[name], {}))
-    for name in ("scheduled_for", "posted_at", "created_at"):
+    for name in _POST_TIMES:
         data[name] = parse_time(data[name])
     for name in ("user_id", "campaign_id"):
         data[name] = str(data[name]) if data[name] is not None else None
@@ -72,11 +73,16 @@ def post_record(row: Mapping[str, Any]) -> PostRecord:
 
 
 def social_post_row(row: Mapping[str, Any]) -> dict[str, Any]:
-    """Check a history row's column names before any backend sees it (they become SQL identifiers)."""
+    """Check a history row's column names before any backend sees it (they become SQL identifiers);
+    the times it gives as datetimes become ISO text, as both backends store them."""
     unknown = sorted(set(row) - SOCIAL_POST_COLUMNS)
     if unknown:
         raise LedgerRefused(f"social_posts has no column {', '.join(unknown)}")
-    return dict(row)
+    checked = dict(row)
+    for name in _POST_TIMES:
+        if isinstance(checked.get(name), datetime):
+            checked[name] = iso(checked[name])
+    return checked
 
 
 def check_page(limit: int, offset: int) -> None:

@@ -12,7 +12,7 @@ import json
 import os
 import sqlite3
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from importlib import resources
@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from postdeck.errors import LedgerError
+from postdeck.ledger.backend import LedgerBackend
 from postdeck.ledger.base import (
     CampaignRun,
     Claim,
@@ -32,16 +33,8 @@ from postdeck.ledger.base import (
     Outcome,
     PostRecord,
 )
-from postdeck.ledger.queries import DeliveryQuery
-from postdeck.ledger.rows import (
-    campaign_run,
-    check_page,
-    check_run_status,
-    delivery_record,
-    iso,
-    post_record,
-    social_post_row,
-)
+from postdeck.ledger.queries import DeliveryQuery, PostQuery
+from postdeck.ledger.rows import campaign_run, delivery_record, iso, post_record, social_post_row
 from postdeck.ledger.transitions import check_transition
 
 DEFAULT_PATH = Path(".postdeck/ledger.db")
@@ -54,7 +47,7 @@ def default_ledger_path() -> Path:
     return Path(os.environ.get("POSTDECK_LEDGER") or DEFAULT_PATH)
 
 
-class SqliteLedger:
+class SqliteLedger(LedgerBackend):
     """LedgerWriter, post history, campaign runs and credential rows over a SQLite file."""
 
     def __init__(self, path: str | Path | None = None) -> None:
@@ -239,26 +232,13 @@ class SqliteLedger:
             )
             return self._row(conn, key)
 
-    def revise(
-        self,
-        key: str,
-        *,
-        content_hash: str,
-        schedule_hash: str,
-        caption: str,
-        scheduled_for: datetime | None,
-        now: datetime,
-    ) -> DeliveryRecord:
-        """A scheduled post was updated at its provider: remember the content and time it now has."""
+    def _update_scheduled(self, key: str, values: dict[str, Any]) -> DeliveryRecord | None:
         with self._transaction() as conn:
             changed = conn.execute(
-                """UPDATE deliveries SET content_hash = ?, schedule_hash = ?, caption = ?, scheduled_for = ?,
-                       updated_at = ? WHERE key = ? AND status = 'scheduled'""",
-                (content_hash, schedule_hash, caption, iso(scheduled_for), iso(now), key),
+                f"UPDATE deliveries SET {_assignments(values)} WHERE key = ? AND status = 'scheduled'",
+                (*values.values(), key),
             ).rowcount
-            if not changed:
-                raise LedgerRefused(f"cannot revise {key}: it is not scheduled")
-            return self._row(conn, key)
+            return self._row(conn, key) if changed else None
 
     def reopen_failed(
         self, key: str, *, owner: str, lease_seconds: float, now: datetime
@@ -288,9 +268,7 @@ class SqliteLedger:
         """Append one row to the seed's social_posts table; returns its id. A known id is not added twice."""
         row = social_post_row(row)
         row["id"] = str(row.get("id") or uuid.uuid4())
-        row["created_at"] = _text_time(row.get("created_at")) or iso(datetime.now(UTC))
-        for name in ("scheduled_for", "posted_at"):
-            row[name] = _text_time(row.get(name))
+        row["created_at"] = row.get("created_at") or iso(datetime.now(UTC))
         for name in _JSON_POST_COLUMNS:
             if name in row and not isinstance(row[name], str | None):
                 row[name] = json.dumps(row[name])
@@ -303,34 +281,16 @@ class SqliteLedger:
             )
         return row["id"]
 
-    def get_post_history(
-        self,
-        user_id: str | None = None,
-        *,
-        status: str | None = None,
-        platform: str | None = None,
-        campaign: str | None = None,
-        since: datetime | None = None,
-        limit: int = 50,
-        offset: int = 0,
-    ) -> list[PostRecord]:
-        """A user's posts (everyone's with user_id=None), newest first."""
-        check_page(limit, offset)
-        where, args = [], []
-        for column, value in (("user_id", user_id), ("status", status), ("campaign", campaign)):
-            if value is not None:
-                where.append(f"{column} = ?")
-                args.append(value)
-        if platform is not None:
+    def _find_posts(self, query: PostQuery, *, limit: int, offset: int) -> list[PostRecord]:
+        equal = (("user_id", query.user_id), ("status", query.status), ("campaign", query.campaign))
+        where, args = _conditions(equal, since=query.since)
+        if query.platform is not None:
             where.append("EXISTS (SELECT 1 FROM json_each(social_posts.platforms) WHERE value = ?)")
-            args.append(platform)
-        if since is not None:
-            where.append("created_at >= ?")
-            args.append(iso(since))
-        query = "SELECT * FROM social_posts" + (" WHERE " + " AND ".join(where) if where else "")
+            args.append(query.platform)
+        sql = "SELECT * FROM social_posts" + (" WHERE " + " AND ".join(where) if where else "")
         with self._connect() as conn:
             rows = conn.execute(
-                query + " ORDER BY created_at DESC, id LIMIT ? OFFSET ?", (*args, limit, offset)
+                sql + " ORDER BY created_at DESC, id LIMIT ? OFFSET ?", (*args, limit, offset)
             ).fetchall()
         return [post_record(r) for r in rows]
 
@@ -377,18 +337,14 @@ class SqliteLedger:
             )
         return run_id
 
-    def finish_campaign_run(
-        self, run_id: str, *, status: str, summary: dict, error: str | None = None, now: datetime
-    ) -> None:
-        check_run_status(status)
+    def _finish_running(self, run_id: str, changes: dict[str, Any]) -> bool:
+        changes = {**changes, "summary": json.dumps(changes["summary"])}
         with self._connect() as conn:
             changed = conn.execute(
-                "UPDATE campaign_runs SET status = ?, summary = ?, error = ?, finished_at = ?"
-                " WHERE id = ? AND status = 'running'",
-                (status, json.dumps(summary), error, iso(now), run_id),
+                f"UPDATE campaign_runs SET {_assignments(changes)} WHERE id = ? AND status = 'running'",
+                (*changes.values(), run_id),
             ).rowcount
-        if not changed:
-            raise LedgerRefused(f"campaign run {run_id} is not running")
+        return changed > 0
 
     def campaign_runs(self, campaign: str | None = None, *, limit: int = 20) -> list[CampaignRun]:
         query, args = "SELECT * FROM campaign_runs", ()
@@ -428,30 +384,18 @@ class SqliteLedger:
                 (user_id, provider, token, json.dumps(platforms), iso(now)),
             )
 
-    def update_credential_row(
-        self,
-        user_id: str,
-        provider: str,
-        *,
-        now: datetime,
-        token: str | None = None,
-        platforms: list[str] | None = None,
-        expect_token: str | None = None,
+    def _update_credentials(
+        self, user_id: str, provider: str, changes: dict[str, Any], expect_token: str | None
     ) -> bool:
-        """Change the token and/or platforms; with expect_token, only if the row still holds that token."""
-        sets, args = ["updated_at = ?"], [iso(now)]
-        if token is not None:
-            sets.append("encrypted_api_key = ?")
-            args.append(token)
-        if platforms is not None:
-            sets.append("connected_platforms = ?")
-            args.append(json.dumps(platforms))
+        if "connected_platforms" in changes:
+            changes = {**changes, "connected_platforms": json.dumps(changes["connected_platforms"])}
         where, where_args = "user_id = ? AND provider = ?", [user_id, provider]
         if expect_token is not None:
             where, where_args = where + " AND encrypted_api_key = ?", [*where_args, expect_token]
         with self._connect() as conn:
             changed = conn.execute(
-                f"UPDATE user_social_credentials SET {', '.join(sets)} WHERE {where}", (*args, *where_args)
+                f"UPDATE user_social_credentials SET {_assignments(changes)} WHERE {where}",
+                (*changes.values(), *where_args),
             ).rowcount
         return changed > 0
 
@@ -470,26 +414,37 @@ def _delivery_filters(query: DeliveryQuery) -> tuple[list[str], list[Any]]:
         if values is not None:
             where.append(f"{column} IN ({', '.join('?' for _ in values)})" if values else "0")
             args.extend(values)
-    for column, value in (
+    equal = (
         ("platform", query.platform),
         ("campaign", query.campaign),
         ("user_id", query.user_id),
         ("provider_post_id", query.provider_post_id),
-    ):
+    )
+    more, more_args = _conditions(equal, since=query.created_since, before=query.created_before)
+    return where + more, args + more_args
+
+
+def _conditions(
+    equal: Iterable[tuple[str, Any]], *, since: datetime | None = None, before: datetime | None = None
+) -> tuple[list[str], list[Any]]:
+    """WHERE conditions and their arguments: `column = ?` for each given value, then created_at from
+    `since` (inclusive) and before `before`."""
+    where: list[str] = []
+    args: list[Any] = []
+    for column, value in equal:
         if value is not None:
             where.append(f"{column} = ?")
             args.append(value)
-    if query.created_since is not None:
-        where.append("created_at >= ?")
-        args.append(iso(query.created_since))
-    if query.created_before is not None:
-        where.append("created_at < ?")
-        args.append(iso(query.created_before))
+    for condition, moment in (("created_at >= ?", since), ("created_at < ?", before)):
+        if moment is not None:
+            where.append(condition)
+            args.append(iso(moment))
     return where, args
 
 
-def _text_time(value: str | datetime | None) -> str | None:
-    return iso(value) if isinstance(value, datetime) else value
+def _assignments(values: dict[str, Any]) -> str:
+    """`a = ?, b = ?` for an UPDATE. The names are LedgerBackend's and this module's, never a caller's."""
+    return ", ".join(f"{column} = ?" for column in values)
 
 
 def _add_missing_columns(conn: sqlite3.Connection) -> None:

@@ -20,6 +20,7 @@ import httpx
 from pydantic import SecretStr
 
 from postdeck.errors import CredentialsError, LedgerError
+from postdeck.ledger.backend import LedgerBackend
 from postdeck.ledger.base import (
     CampaignRun,
     Claim,
@@ -31,16 +32,8 @@ from postdeck.ledger.base import (
     Outcome,
     PostRecord,
 )
-from postdeck.ledger.queries import DeliveryQuery, newest_first
-from postdeck.ledger.rows import (
-    campaign_run,
-    check_page,
-    check_run_status,
-    delivery_record,
-    iso,
-    post_record,
-    social_post_row,
-)
+from postdeck.ledger.queries import DeliveryQuery, PostQuery, newest_first
+from postdeck.ledger.rows import campaign_run, delivery_record, iso, post_record, social_post_row
 
 T = TypeVar("T")
 PAGE = 1000  # Supabase's default PostgREST max-rows: longer reads are paged
@@ -49,7 +42,7 @@ UNAVAILABLE_CODES = ("PGRST000", "PGRST001", "PGRST002", "PGRST003")  # PostgRES
 NO_SCHEMA_CODES = ("PGRST202", "PGRST205", "42P01", "42883")  # no such function or table: not migrated
 
 
-class SupabaseLedger:
+class SupabaseLedger(LedgerBackend):
     """LedgerWriter, post history, campaign runs and credential rows over Supabase."""
 
     def __init__(
@@ -248,33 +241,19 @@ class SupabaseLedger:
         )
         return delivery_record(reply)
 
-    def revise(
-        self,
-        key: str,
-        *,
-        content_hash: str,
-        schedule_hash: str,
-        caption: str,
-        scheduled_for: datetime | None,
-        now: datetime,
-    ) -> DeliveryRecord:
-        """A scheduled post was updated at its provider: remember the content and time it now has."""
-        values = {
-            "content_hash": content_hash,
-            "schedule_hash": schedule_hash,
-            "caption": caption,
-            "scheduled_for": iso(scheduled_for),
-            "updated_at": iso(now),
-        }
-        reply = self._run(
+    def _update_scheduled(self, key: str, values: dict[str, Any]) -> DeliveryRecord | None:
+        rows = self._run(
             f"revise {key}",
             lambda: (
-                self._table("deliveries").update(values).eq("key", key).eq("status", "scheduled").execute()
+                self._table("deliveries")
+                .update(values)
+                .eq("key", key)
+                .eq("status", "scheduled")
+                .execute()
+                .data
             ),
         )
-        if not reply.data:
-            raise LedgerRefused(f"cannot revise {key}: it is not scheduled")
-        return delivery_record(reply.data[0])
+        return delivery_record(rows[0]) if rows else None
 
     def reopen_failed(
         self, key: str, *, owner: str, lease_seconds: float, now: datetime
@@ -292,9 +271,6 @@ class SupabaseLedger:
         """Append one row to social_posts; returns its id. A known id is not added twice."""
         row = social_post_row(row)
         row["user_id"] = _user_uuid(row.get("user_id"), LedgerRefused)
-        for name in ("scheduled_for", "posted_at", "created_at"):
-            if isinstance(row.get(name), datetime):
-                row[name] = iso(row[name])
         if row.get("id"):
             row["id"] = str(row["id"])
             self._run(
@@ -310,31 +286,20 @@ class SupabaseLedger:
         created = self._run("record post", lambda: self._table("social_posts").insert(row).execute().data)
         return str(created[0]["id"])
 
-    def get_post_history(
-        self,
-        user_id: str | None = None,
-        *,
-        status: str | None = None,
-        platform: str | None = None,
-        campaign: str | None = None,
-        since: datetime | None = None,
-        limit: int = 50,
-        offset: int = 0,
-    ) -> list[PostRecord]:
-        check_page(limit, offset)
-        query = self._table("social_posts").select("*")
-        if user_id is not None:
-            query = query.eq("user_id", _user_uuid(user_id, LedgerRefused))
-        if status is not None:
-            query = query.eq("status", status)
-        if platform is not None:
-            query = query.contains("platforms", [platform])
-        if campaign is not None:
-            query = query.eq("campaign", campaign)
-        if since is not None:
-            query = query.gte("created_at", iso(since))
-        query = query.order("created_at", desc=True).order("id").range(offset, offset + limit - 1)
-        return [post_record(r) for r in self._run("post history", lambda: query.execute().data)]
+    def _find_posts(self, query: PostQuery, *, limit: int, offset: int) -> list[PostRecord]:
+        built = self._table("social_posts").select("*")
+        if query.user_id is not None:
+            built = built.eq("user_id", _user_uuid(query.user_id, LedgerRefused))
+        if query.status is not None:
+            built = built.eq("status", query.status)
+        if query.platform is not None:
+            built = built.contains("platforms", [query.platform])
+        if query.campaign is not None:
+            built = built.eq("campaign", query.campaign)
+        if query.since is not None:
+            built = built.gte("created_at", iso(query.since))
+        built = built.order("created_at", desc=True).order("id").range(offset, offset + limit - 1)
+        return [post_record(r) for r in self._run("post history", lambda: built.execute().data)]
 
     def get_post(self, post_id: str) -> PostRecord | None:
         if not _is_uuid(post_id):
@@ -399,11 +364,7 @@ class SupabaseLedger:
         created = self._run("start run", lambda: self._table("campaign_runs").insert(row).execute().data)
         return str(created[0]["id"])
 
-    def finish_campaign_run(
-        self, run_id: str, *, status: str, summary: dict, error: str | None = None, now: datetime
-    ) -> None:
-        check_run_status(status)
-        changes = {"status": status, "summary": summary, "error": error, "finished_at": iso(now)}
+    def _finish_running(self, run_id: str, changes: dict[str, Any]) -> bool:
         changed = self._run(
             "finish run",
             lambda: (
@@ -415,8 +376,7 @@ class SupabaseLedger:
                 .data
             ),
         )
-        if not changed:
-            raise LedgerRefused(f"campaign run {run_id} is not running")
+        return bool(changed)
 
     def campaign_runs(self, campaign: str | None = None, *, limit: int = 20) -> list[CampaignRun]:
         query = self._table("campaign_runs").select("*")
@@ -470,21 +430,9 @@ class SupabaseLedger:
             ),
         )
 
-    def update_credential_row(
-        self,
-        user_id: str,
-        provider: str,
-        *,
-        now: datetime,
-        token: str | None = None,
-        platforms: list[str] | None = None,
-        expect_token: str | None = None,
+    def _update_credentials(
+        self, user_id: str, provider: str, changes: dict[str, Any], expect_token: str | None
     ) -> bool:
-        changes: dict[str, Any] = {"updated_at": iso(now)}
-        if token is not None:
-            changes["encrypted_api_key"] = token
-        if platforms is not None:
-            changes["connected_platforms"] = list(platforms)
         query = (
             self._table("user_social_credentials")
             .update(changes)

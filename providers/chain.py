@@ -57,6 +57,7 @@ from postdeck.providers.errors import (
     ProviderThrottled,
     ProviderUnsupported,
 )
+from postdeck.providers.media import upload_scope
 from postdeck.schemas.media import MediaRef
 
 log = logging.getLogger("postdeck.chain")
@@ -525,14 +526,15 @@ class Chain:
             return ref.url
         assert ref.path is not None and ref.sha256 is not None
         with self._upload_lock:  # one upload per file and provider, even with concurrent batches
-            cached = self.media_cache.get(ref.sha256, link.label)
+            scope = upload_scope(link.label, link.provider)  # the provider and account, not the label
+            cached = self.media_cache.get(ref.sha256, scope)
             if cached:
                 return cached
             data = ref.path.read_bytes()
             url = self._call(
                 link, lambda: link.provider.upload(data, content_type=ref.content_type, filename=ref.filename)
             )
-            self.media_cache.put(ref.sha256, link.label, url)
+            self.media_cache.put(ref.sha256, scope, url)
             return url
 
     # --- recovery ---------------------------------------------------------------------------

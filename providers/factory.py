@@ -70,7 +70,11 @@ def sandbox_links(
 
 
 class LedgerMediaCache(MediaCache):
-    """Upload each file once per provider, across runs: the ledger keeps the URL."""
+    """Upload each file once per provider account, across runs: the ledger keeps the URL.
+
+    `provider` is the chain's upload scope (providers.media.upload_scope): the provider and the
+    fingerprint of the link's key, never the key, and not the label (`postforme:owner` is a
+    different account for every owner)."""
 
     def __init__(self, ledger) -> None:
         self.ledger = ledger

@@ -19,7 +19,6 @@ as the vendor's SDK does; every other call 30 s.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -29,7 +28,6 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from postdeck.errors import CredentialsError
 from postdeck.providers.base import (
     Account,
     ConnectLink,
@@ -43,9 +41,9 @@ from postdeck.providers.base import (
 )
 from postdeck.providers.errors import ProviderError, ProviderMaybeSent, ProviderNotSent, ProviderRejected
 from postdeck.providers.failures import portable_target_failure
-from postdeck.providers.media import UploadCache, sniff_content_type
-from postdeck.providers.ratelimit import LATE_WINDOWS, RateLimiter, Window, late_rate_headers, limiter_for
-from postdeck.providers.transport import ApiTransport, ErrorInfo
+from postdeck.providers.media import sniff_content_type
+from postdeck.providers.ratelimit import LATE_WINDOWS, Window, late_rate_headers
+from postdeck.providers.transport import ApiClient, ErrorInfo
 
 PROVIDER = "late"
 DEFAULT_BASE_URL = "https://zernio.com/api"
@@ -269,60 +267,37 @@ def parse_account(raw: dict[str, Any]) -> Account | None:
     )
 
 
-class LateClient:
-    """postdeck's Provider for LATE / Zernio. The API key never leaves the Authorization header."""
+class LateClient(ApiClient):
+    """postdeck's Provider for LATE / Zernio. The API key never leaves the Authorization header.
+
+    LateClient(api_key=None, base_url=None, http_client=None, timeout=None, rate_limits=None,
+    limiter=None): the key defaults to LATE_API_KEY, the base URL to LATE_BASE_URL, then the real API
+    (see providers.transport.ApiClient)."""
 
     name = PROVIDER
+    key_env = "LATE_API_KEY"
+    base_url_env = "LATE_BASE_URL"
+    default_base_url = DEFAULT_BASE_URL
+    default_timeout = DEFAULT_TIMEOUT
+    missing_key = (
+        "No LATE API key: pass api_key= (e.g. `postdeck credentials set`) "
+        "or set the LATE_API_KEY environment variable."
+    )
+    rate_headers = staticmethod(late_rate_headers)
+    describe_error = staticmethod(describe_error)
+    request_id_header = "x-request-id"
 
-    def __init__(
-        self,
-        *,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        http_client: httpx.Client | None = None,
-        timeout: httpx.Timeout | None = None,
-        rate_limits: Sequence[Window] | None = None,
-        limiter: RateLimiter | None = None,
-    ) -> None:
-        key = api_key or os.environ.get("LATE_API_KEY")
-        if not key:
-            raise CredentialsError(
-                "No LATE API key: pass api_key= (e.g. `postdeck credentials set`) "
-                "or set the LATE_API_KEY environment variable."
-            )
-        self.base_url = (base_url or os.environ.get("LATE_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+    def _default_windows(self) -> Sequence[Window]:
+        # LATE's limit depends on the account count: start at the lowest tier and let every
+        # reply's X-RateLimit-Limit set the real one (a simulator says its own, too).
+        return LATE_WINDOWS
+
+    def _setup(self, timeout: httpx.Timeout | None) -> None:
         # A caller's timeout applies to every call, publishNow included.
         self._timeout = timeout or DEFAULT_TIMEOUT
         self._publish_timeout = timeout or PUBLISH_TIMEOUT
-        if limiter is None:
-            # LATE's limit depends on the account count: start at the lowest tier and let every
-            # reply's X-RateLimit-Limit set the real one (a simulator says its own, too).
-            limiter = limiter_for(
-                f"{PROVIDER}@{self.base_url}", key, LATE_WINDOWS if rate_limits is None else rate_limits
-            )
-        self._http = ApiTransport(
-            provider=PROVIDER,
-            api_key=key,
-            base_url=self.base_url,
-            timeout=self._timeout,
-            http_client=http_client,
-            limiter=limiter,
-            rate_headers=late_rate_headers,
-            describe=describe_error,
-            request_id_header="x-request-id",
-        )
-        self._uploads = UploadCache()
         self._profile_id: str | None = None
         self._user_id: str | None = None
-
-    def __repr__(self) -> str:
-        return f"LateClient(base_url={self.base_url!r})"
-
-    __str__ = __repr__
-
-    @property
-    def limiter(self) -> RateLimiter | None:
-        return self._http.limiter
 
     def _post_of(self, data: Any, response: httpx.Response, key: str = "post") -> PostOutcome:
         post = data.get(key) if isinstance(data, dict) else None
@@ -524,9 +499,6 @@ class LateClient:
             "POST", f"/v1/posts/{quote(provider_post_id, safe='')}/retry", timeout=self._publish_timeout
         )
         return self._post_of(self._http.json(response), response)
-
-    def close(self) -> None:
-        self._http.close()
 
 
 __all__ = [

@@ -1,5 +1,6 @@
 """Media bytes as providers need them: the content type read from the bytes, and a per-client cache
-so one file is uploaded to one provider once (the chain's MediaCache keeps it across runs)."""
+so one file is uploaded to one provider once (the chain's MediaCache keeps it across runs, keyed by
+`upload_scope`: the provider and the account the file went to)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import hashlib
 import mimetypes
 import threading
 from collections.abc import Callable
+from typing import Any
 
 import filetype
 
@@ -15,6 +17,23 @@ GENERIC_TYPES = frozenset({"", "application/octet-stream", "binary/octet-stream"
 
 def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def key_fingerprint(api_key: str) -> str:
+    """A name for an API key that can be stored and compared but not turned back into the key: the
+    first 16 hex digits of its sha256."""
+    return hashlib.sha256(api_key.encode()).hexdigest()[:16]
+
+
+def upload_scope(label: str, provider: Any) -> str:
+    """Where an uploaded file's URL belongs, as the media cache keys it: the provider and the
+    fingerprint of the key it was uploaded with (`postforme:3f9a…`), so two accounts at one provider
+    never share an entry whatever their chain labels. A provider client without a fingerprint (a test
+    double) is keyed by its chain label (`postforme:owner`)."""
+    fingerprint = getattr(provider, "key_fingerprint", None)
+    if not fingerprint:
+        return label
+    return f"{getattr(provider, 'name', None) or label.split(':', 1)[0]}:{fingerprint}"
 
 
 def sniff_content_type(data: bytes, *, filename: str = "", declared: str = "") -> str:

@@ -8,7 +8,6 @@ carries the post key as `external_id`, and `lookup` searches for it.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,7 +15,6 @@ from urllib.parse import quote
 
 import httpx
 
-from postdeck.errors import CredentialsError
 from postdeck.providers.base import (
     Account,
     ConnectLink,
@@ -30,15 +28,9 @@ from postdeck.providers.base import (
 )
 from postdeck.providers.errors import ProviderNotSent, ProviderRejected
 from postdeck.providers.failures import portable_target_failure
-from postdeck.providers.media import UploadCache, sniff_content_type
-from postdeck.providers.ratelimit import (
-    POSTFORME_WINDOWS,
-    RateLimiter,
-    Window,
-    limiter_for,
-    postforme_rate_headers,
-)
-from postdeck.providers.transport import ApiTransport, ErrorInfo
+from postdeck.providers.media import sniff_content_type
+from postdeck.providers.ratelimit import POSTFORME_WINDOWS, Window, postforme_rate_headers
+from postdeck.providers.transport import ApiClient, ErrorInfo
 
 PROVIDER = "postforme"
 DEFAULT_BASE_URL = "https://api.postforme.dev"
@@ -98,57 +90,36 @@ def _parse_time(text: Any) -> datetime | None:
         return None
 
 
-class PostForMeClient:
-    """Provider `postforme`. Every method raises a providers.errors.ProviderError subclass."""
+class PostForMeClient(ApiClient):
+    """Provider `postforme`. Every method raises a providers.errors.ProviderError subclass.
+
+    PostForMeClient(api_key=None, base_url=None, http_client=None, timeout=None, rate_limits=None,
+    limiter=None): the key defaults to POSTFORME_API_KEY, the base URL to POSTFORME_BASE_URL, then the
+    real API (see providers.transport.ApiClient)."""
 
     name = PROVIDER
+    key_env = "POSTFORME_API_KEY"
+    base_url_env = "POSTFORME_BASE_URL"
+    default_base_url = DEFAULT_BASE_URL
+    default_timeout = DEFAULT_TIMEOUT
+    missing_key = (
+        "No Post for Me API key: pass api_key= to PostForMeClient or set the POSTFORME_API_KEY "
+        "environment variable."
+    )
+    rate_headers = staticmethod(postforme_rate_headers)
+    describe_error = staticmethod(describe_error)
 
-    def __init__(
-        self,
-        *,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        http_client: httpx.Client | None = None,
-        timeout: httpx.Timeout | None = None,
-        rate_limits: Sequence[Window] | None = None,
-        limiter: RateLimiter | None = None,
-    ) -> None:
-        key = api_key or os.environ.get("POSTFORME_API_KEY")
-        if not key:
-            raise CredentialsError(
-                "No Post for Me API key: pass api_key= to PostForMeClient or set the POSTFORME_API_KEY "
-                "environment variable."
-            )
-        base = (base_url or os.environ.get("POSTFORME_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+    def _base_url(self, url: str) -> str:
         # Paths carry /v1 themselves; accept a base copied from the docs with /v1 on the end.
-        self.base_url = base.removesuffix("/v1")
-        if limiter is None:
-            # The documented limits belong to the real API; another host (a simulator) says its own
-            # in its 429s, which the limiter honours either way.
-            if rate_limits is None:
-                rate_limits = POSTFORME_WINDOWS if self.base_url == DEFAULT_BASE_URL else ()
-            limiter = limiter_for(f"{PROVIDER}@{self.base_url}", key, rate_limits)
-        self._http = ApiTransport(
-            provider=PROVIDER,
-            api_key=key,
-            base_url=self.base_url,
-            timeout=timeout or DEFAULT_TIMEOUT,
-            http_client=http_client,
-            limiter=limiter,
-            rate_headers=postforme_rate_headers,
-            describe=describe_error,
-        )
-        self._uploads = UploadCache()
+        return super()._base_url(url).removesuffix("/v1")
+
+    def _default_windows(self) -> Sequence[Window]:
+        # The documented limits belong to the real API; another host (a simulator) says its own
+        # in its 429s, which the limiter honours either way.
+        return POSTFORME_WINDOWS if self.base_url == DEFAULT_BASE_URL else ()
+
+    def _setup(self, timeout: httpx.Timeout | None) -> None:
         self._platform_names: dict[str, str] = {}  # account id → Post for Me platform, from accounts()
-
-    def __repr__(self) -> str:
-        return f"PostForMeClient(base_url={self.base_url!r})"
-
-    __str__ = __repr__
-
-    @property
-    def limiter(self) -> RateLimiter | None:
-        return self._http.limiter
 
     def _expect(self, data: Any, *keys: str, response_of: str) -> dict[str, Any]:
         """The reply as a dict holding `keys`, or the error a malformed reply deserves."""
@@ -310,9 +281,6 @@ class PostForMeClient:
         reply = self._expect(self._http.call("DELETE", path), "success", response_of=path)
         if reply["success"] is not True:  # the service reports a failed delete this way: nothing deleted
             raise ProviderRejected("Post for Me could not delete the post", provider=PROVIDER, url=path)
-
-    def close(self) -> None:
-        self._http.close()
 
     # --- translation ---------------------------------------------------------------------------
 

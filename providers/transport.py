@@ -1,7 +1,8 @@
 """The HTTP plumbing both provider clients share: one pooled httpx.Client, the key in one header,
 timeouts on every request, the client-side rate limiter, and every failure turned into a classified
 ProviderError (providers.failures) that keeps method, URL, status and request id — never the key,
-the request object or its headers.
+the request object or its headers. ApiClient is what the two clients (PostForMeClient, LateClient)
+build on: where the key and base URL come from, the limiter, the transport and the upload cache.
 
 No retries happen here, ever: httpx's transport is built with retries=0 and nothing loops. Whether
 a failed call may be repeated is the chain's decision, made from the error's kind.
@@ -9,15 +10,18 @@ a failed call may be repeated is the chain's decision, made from the error's kin
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import os
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 
+from postdeck.errors import CredentialsError
 from postdeck.providers.errors import ERROR_CLASSES, ProviderError, redact
 from postdeck.providers.failures import classify
-from postdeck.providers.ratelimit import RateHeaders, RateLimiter, observe, wait_hint
+from postdeck.providers.media import UploadCache, key_fingerprint
+from postdeck.providers.ratelimit import RateHeaders, RateLimiter, Window, limiter_for, observe, wait_hint
 
 # Connections are pooled per client; a pool wait longer than this is a PoolTimeout (not sent).
 DEFAULT_LIMITS = httpx.Limits(max_connections=20, max_keepalive_connections=10, keepalive_expiry=30.0)
@@ -179,3 +183,78 @@ class ApiTransport:
             status=response.status_code,
             request_id=self._request_id(response),
         )
+
+
+class ApiClient:
+    """The part of a provider client that is the same at every provider: the key (the argument, else
+    the provider's environment variable), the base URL (likewise, else the real API), the process-wide
+    rate limiter of that key, the ApiTransport every request goes through and the upload cache.
+
+    A subclass names its provider in the class attributes below and may adjust `_base_url`,
+    `_default_windows` and `_setup` (its own state, built last)."""
+
+    name: ClassVar[str]
+    key_env: ClassVar[str]  # where the key is read when none is passed
+    base_url_env: ClassVar[str]
+    default_base_url: ClassVar[str]
+    default_timeout: ClassVar[httpx.Timeout]
+    missing_key: ClassVar[str]  # the CredentialsError when there is no key at all
+    # staticmethod(...) in the subclass: plain functions of the reply.
+    rate_headers: ClassVar[Callable[[Mapping[str, str]], RateHeaders]]
+    describe_error: ClassVar[Callable[[httpx.Response], ErrorInfo]]
+    request_id_header: ClassVar[str | None] = None
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        http_client: httpx.Client | None = None,
+        timeout: httpx.Timeout | None = None,
+        rate_limits: Sequence[Window] | None = None,
+        limiter: RateLimiter | None = None,
+    ) -> None:
+        key = api_key or os.environ.get(self.key_env)
+        if not key:
+            raise CredentialsError(self.missing_key)
+        self.base_url = self._base_url(base_url or os.environ.get(self.base_url_env) or self.default_base_url)
+        # Which account this client speaks for, fit to store (the media cache): never the key itself.
+        self.key_fingerprint = key_fingerprint(key)
+        if limiter is None:
+            windows = self._default_windows() if rate_limits is None else rate_limits
+            limiter = limiter_for(f"{self.name}@{self.base_url}", key, windows)
+        self._http = ApiTransport(
+            provider=self.name,
+            api_key=key,
+            base_url=self.base_url,
+            timeout=timeout or self.default_timeout,
+            http_client=http_client,
+            limiter=limiter,
+            rate_headers=self.rate_headers,
+            describe=self.describe_error,
+            request_id_header=self.request_id_header,
+        )
+        self._uploads = UploadCache()
+        self._setup(timeout)
+
+    def _base_url(self, url: str) -> str:
+        return url.rstrip("/")
+
+    def _default_windows(self) -> Sequence[Window]:
+        """The client-side limits when the caller names none."""
+        return ()
+
+    def _setup(self, timeout: httpx.Timeout | None) -> None:
+        """The subclass's own state (`timeout` as the caller gave it, None if not)."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.base_url!r})"
+
+    __str__ = __repr__
+
+    @property
+    def limiter(self) -> RateLimiter | None:
+        return self._http.limiter
+
+    def close(self) -> None:
+        self._http.close()

@@ -26,21 +26,9 @@ from postdeck.schemas.deliveries import Delivery, delivery_key
 from postdeck.webhooks import create_app, valid_late_signature, valid_postforme_secret
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.offset = timedelta()
-
-    def __call__(self) -> datetime:
-        return datetime.now(UTC) + self.offset
-
-
 @pytest.fixture
 def box() -> Iterator[Sandbox]:
     sandbox = start_sandbox(persist=False)
-    clock = Clock()
-    sandbox.postforme._clock = clock  # the simulators' notion of now, moved by the tests
-    sandbox.late.clock = clock
-    sandbox.clock = clock  # type: ignore[attr-defined]
     yield sandbox
     sandbox.stop()
 
@@ -74,7 +62,7 @@ def test_follow_up_records_posted_once_the_time_has_passed(
     early = follow_up(records, ledger=ledger, chain=chain)
     assert {r.after for r in early} == {"scheduled"}
 
-    box.clock.offset = timedelta(minutes=15)
+    box.advance_clock(15 * 60)  # the simulators' notion of now
     (box.postforme if provider == "postforme" else box.late).tick()
     reports = follow_up(records, ledger=ledger, chain=chain)
     assert {(r.before, r.after) for r in reports} == {("scheduled", "posted")}
@@ -129,7 +117,7 @@ def test_postforme_webhook_checks_the_secret_then_reads_the_post(box: Sandbox, t
     chain = chain_for(box, ledger, only="postforme")
     schedule(ledger, chain, datetime.now(UTC) + timedelta(minutes=10))
     post_id = ledger.get("launch/teaser/twitter").provider_post_id
-    box.clock.offset = timedelta(minutes=15)
+    box.advance_clock(15 * 60)
     box.postforme.tick()
     client = TestClient(create_app(ledger, chain_for=lambda owner: chain, postforme_secret="whsec_abc"))
     event = {"event_type": "social.post.updated", "data": {"id": post_id, "status": "processed"}}

@@ -150,7 +150,7 @@ def test_scheduled_then_posted_after_the_tick(client: LateClient, sim: LateSim) 
     assert outcome.scheduled_at == at
     assert outcome.result_for(Platform.LINKEDIN).status == TargetStatus.SCHEDULED
     assert only_post(sim)["status"] == "scheduled"
-    sim.clock = lambda: at + timedelta(minutes=1)
+    sim.set_now(at + timedelta(minutes=1))
     assert sim.tick() == 1
     later = client.get(outcome.provider_post_id)  # GET populates accountId as an object
     linkedin = later.result_for(Platform.LINKEDIN)
@@ -433,7 +433,7 @@ def test_scheduled_posts_move_on_the_configured_tick(server: SandboxServer, sim:
     at = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=2)
     client = LateClient(api_key=SANDBOX_LATE_KEY, base_url=server.url + "/api")
     outcome = client.create(request("key-tick", target(sim, "threads"), at=at))
-    sim.clock = lambda: at + timedelta(seconds=1)
+    sim.set_now(at + timedelta(seconds=1))
     assert client.get(outcome.provider_post_id).result_for(Platform.THREADS).status == TargetStatus.POSTED
 
 

@@ -218,7 +218,7 @@ def test_scheduled_create_is_pending_until_the_tick(sdk: RecordingLate, sim: Lat
     assert reply.post.scheduledFor == when
     assert [t.status for t in reply.post.platforms] == ["pending"]
     assert sim.tick() == 0
-    sim.clock = lambda: when + timedelta(seconds=1)
+    sim.set_now(when + timedelta(seconds=1))
     assert sim.tick() == 1
     after = sdk.posts.get(reply.post.field_id).post
     assert after.status == Status31.PUBLISHED
@@ -398,7 +398,7 @@ def test_admin_routes_need_no_key(sdk: RecordingLate, sim: LateSim, server: Sand
     )
     stats = httpx.get(server.url + "/_sim/stats").json()
     assert stats["posts_by_status"] == {"scheduled": 1} and stats["create_calls"] == 1
-    sim.clock = lambda: when + timedelta(seconds=1)
+    sim.set_now(when + timedelta(seconds=1))
     assert httpx.post(server.url + "/_sim/tick").json() == {"published": 1}
     sim.set_connected("twitter", False)
     assert httpx.post(server.url + "/_sim/reset").json() == {"ok": True}

@@ -222,6 +222,49 @@ class LedgerContract:
         assert (record.platform_post_id, record.url, record.error) == ("tw-1", "https://x.test/tw-1", None)
         assert record.lease_until is None and record.updated_at == NOW + timedelta(seconds=2)
 
+    def test_only_a_scheduled_delivery_is_revised(self, ledger, ns) -> None:
+        """An update of a scheduled post at its provider (`apply`) stores its new hashes and time."""
+        key = f"{ns}-c/a/twitter"
+        at = datetime(2030, 3, 1, 8, 15, tzinfo=UTC)
+        later = NOW + timedelta(minutes=5)
+        change = {
+            "content_hash": "c-2",
+            "schedule_hash": "s-2",
+            "caption": "ünïcode ✓ new",
+            "scheduled_for": at,
+        }
+        ledger.claim(
+            request_for(key, scheduled_for=NOW + timedelta(days=1)), owner="run", lease_seconds=60, now=NOW
+        )
+        with pytest.raises(LedgerRefused, match=f"cannot revise {key}: it is not scheduled"):
+            ledger.revise(key, **change, now=later)  # claimed, not yet scheduled
+        scheduled = Outcome(
+            DeliveryStatus.SCHEDULED, provider="late", provider_post_id="lp7", post_key="pd_7"
+        )
+        ledger.record(key, scheduled, owner="run", now=NOW)
+
+        revised = ledger.revise(key, **change, now=later)
+        assert (revised.content_hash, revised.schedule_hash, revised.caption) == (
+            "c-2",
+            "s-2",
+            "ünïcode ✓ new",
+        )
+        assert revised.scheduled_for == at and revised.updated_at == later and revised.created_at == NOW
+        assert (revised.status, revised.provider, revised.provider_post_id, revised.post_key) == (
+            "scheduled",
+            "late",
+            "lp7",
+            "pd_7",
+        )
+        assert ledger.get(key) == revised
+
+        ledger.record(key, Outcome(DeliveryStatus.POSTED, url="https://x.test/lp7"), owner=None, now=later)
+        with pytest.raises(LedgerRefused, match="it is not scheduled"):
+            ledger.revise(key, **{**change, "caption": "too late"}, now=later + timedelta(minutes=1))
+        assert ledger.get(key).caption == "ünïcode ✓ new" and ledger.get(key).status == "posted"
+        with pytest.raises(LedgerRefused, match="it is not scheduled"):
+            ledger.revise(f"{ns}-c/a/nothing", **change, now=later)
+
     def test_deliveries_by_campaign_and_by_status(self, ledger, ns) -> None:
         for i, platform in enumerate(("twitter", "bluesky", "linkedin")):
             ledger.claim(

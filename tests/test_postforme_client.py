@@ -135,7 +135,7 @@ def test_immediate_post_is_pending_then_posted(sim: PostForMeSim, client: PostFo
 
 def test_scheduled_post_options_update_tick_and_cancel(sim: PostForMeSim, client: PostForMeClient) -> None:
     when = datetime(2031, 5, 17, 10, 0, tzinfo=UTC).astimezone()  # an explicit non-UTC offset is fine too
-    sim.now = lambda: datetime(2031, 5, 17, 8, 0, tzinfo=UTC)
+    sim.set_now(datetime(2031, 5, 17, 8, 0, tzinfo=UTC))
     yt = target(sim, Platform.YOUTUBE, title="Tasting day", privacy="unlisted", colour="ignored")
     pin = target(sim, Platform.PINTEREST, board="987654", link="https://northside.example/spring")
     outcome = client.create(request(yt, pin, key="pd_sched", media_urls=(MEDIA,), scheduled_at=when))
@@ -158,7 +158,7 @@ def test_scheduled_post_options_update_tick_and_cancel(sim: PostForMeSim, client
     assert sim.posts[outcome.provider_post_id]["caption"] == "Moved"
     assert [r.platform for r in client.get(outcome.provider_post_id).results] == [Platform.YOUTUBE]
 
-    sim.now = lambda: datetime(2031, 5, 17, 12, 0, tzinfo=UTC)
+    sim.set_now(datetime(2031, 5, 17, 12, 0, tzinfo=UTC))
     assert sim.tick() == 1
     [result] = client.get(outcome.provider_post_id).results
     assert result.status is TargetStatus.POSTED and result.url.startswith("https://www.youtube.com/watch?v=")
@@ -167,7 +167,7 @@ def test_scheduled_post_options_update_tick_and_cancel(sim: PostForMeSim, client
         client.cancel(outcome.provider_post_id)
     assert "Can only delete scheduled or draft posts" in str(processed.value)
 
-    sim.now = lambda: datetime(2031, 5, 17, 12, 0, tzinfo=UTC)
+    sim.set_now(datetime(2031, 5, 17, 12, 0, tzinfo=UTC))
     later = client.create(request(yt, key="pd_cancel", scheduled_at=when + timedelta(days=1)))
     client.cancel(later.provider_post_id)
     assert later.provider_post_id not in sim.posts
@@ -208,7 +208,7 @@ def test_platform_failures_become_failed_results(sim: PostForMeSim, client: Post
 def test_validation_errors_are_rejections_with_the_vendor_message(
     sim: PostForMeSim, client: PostForMeClient
 ) -> None:
-    sim.now = lambda: datetime(2031, 1, 1, 12, 0, tzinfo=UTC)
+    sim.set_now(datetime(2031, 1, 1, 12, 0, tzinfo=UTC))
     bad = request(
         target(sim, Platform.TWITTER),
         media_urls=("http://192.168.1.20/a.png",),

@@ -220,13 +220,13 @@ def test_scheduled_post_update_delete_and_tick(
     )
     assert sdk.social_post_results.list(post_id=[post.id]).data == []  # nothing until processed
 
-    sim.now = lambda: datetime.now(UTC) + timedelta(hours=3)  # the cron runs after the due time
+    sim.advance_clock(3 * 3600)  # the cron runs after the due time
     assert httpx.post(f"{server.url}/_sim/tick").json() == {"processed": 1}
     assert sdk.social_posts.retrieve(post.id).status == "processed"
     [result] = sdk.social_post_results.list(post_id=[post.id]).data
     assert result.platform_data.url == f"https://www.youtube.com/watch?v={result.platform_data.id}"
 
-    sim.now = lambda: datetime.now(UTC)
+    sim.reset_clock()
     draft = sdk.social_posts.create(caption="draft", social_accounts=[yt], is_draft=True)
     assert draft.status == "draft"
     assert sdk.social_posts.delete(draft.id).success is True

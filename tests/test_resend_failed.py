@@ -48,7 +48,7 @@ def test_failed_scheduled_post_goes_to_the_next_provider_only_if_the_campaign_al
     assert {r.provider for r in ledger.deliveries("later")} == {"postforme"}
 
     box.postforme.fail_platforms = {"bluesky"}
-    box.postforme._clock = lambda: datetime.now(UTC) + timedelta(minutes=15)
+    box.postforme.advance_clock(15 * 60)
     box.postforme.tick()
     followed = follow_up(ledger.deliveries("later"), ledger=ledger, chain=chain)
     assert {(r.key, r.after) for r in followed} == {

@@ -140,7 +140,7 @@ def test_a_post_published_meanwhile_is_recorded_not_cancelled(
     service, sims: Sims, box: Sandbox, ledger
 ) -> None:
     result = service.create_post(USER, "just in time", ["bluesky"], scheduled_for=SOON)
-    box.postforme.now = lambda: SOON + timedelta(minutes=1)  # its time has come at the provider
+    box.postforme.set_now(SOON + timedelta(minutes=1))  # its time has come at the provider
     sims.pfm.post("/_sim/tick").raise_for_status()
     (report,) = service.cancel(Selection(ids=(result.delivery_keys["bluesky"],)))
     assert (report.action, report.after) == ("refreshed", "posted") and report.url

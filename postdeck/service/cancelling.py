@@ -11,7 +11,6 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from postdeck.ledger.base import DeliveryRecord, DeliveryStatus, Outcome
-from postdeck.ledger.queries import DeliveryQuery
 from postdeck.providers.base import Platform
 from postdeck.providers.chain import Chain, to_outcome
 from postdeck.providers.errors import ProviderError
@@ -21,6 +20,7 @@ from postdeck.service.schedules import (
     ScheduleReport,
     link_for,
     recorded,
+    siblings,
     skipped,
     unreachable,
 )
@@ -70,19 +70,12 @@ def _cancel_post(
     with_siblings: bool,
     now: Clock,
 ) -> list[ScheduleReport]:
-    chosen = {r.key for r in group}
-    siblings = [
-        s
-        for s in ledger.find_deliveries(DeliveryQuery(provider_post_id=post_id, statuses=("scheduled",)))
-        if s.provider == provider and s.key not in chosen
-    ]
-    if siblings and not with_siblings:
-        others = ", ".join(s.key for s in siblings)
-        why = (
-            f"its {provider} post {post_id} also carries {others}: cancel them together (or --with-siblings)"
-        )
+    others = siblings(ledger, group, provider, post_id, "scheduled")
+    if others and not with_siblings:
+        keys = ", ".join(s.key for s in others)
+        why = f"its {provider} post {post_id} also carries {keys}: cancel them together (or --with-siblings)"
         return [skipped(r, why) for r in group]
-    group = group + siblings
+    group = group + others
     link = link_for(group[0], chain)
     if link is None:
         return [skipped(r, unreachable(r)) for r in group]

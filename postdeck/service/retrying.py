@@ -15,7 +15,6 @@ from pathlib import Path
 
 from postdeck.errors import LedgerError, PostdeckError
 from postdeck.ledger.base import DeliveryRecord, DeliveryStatus, Outcome
-from postdeck.ledger.queries import DeliveryQuery
 from postdeck.providers.base import Platform, SupportsRetry
 from postdeck.providers.chain import Chain, Link, to_outcome
 from postdeck.providers.errors import FailureKind, ProviderError
@@ -27,6 +26,7 @@ from postdeck.service.schedules import (
     ScheduleReport,
     link_for,
     recorded,
+    siblings,
     skipped,
     unreachable,
 )
@@ -68,9 +68,8 @@ def retry(
         if progress and len(reports) > reported:
             progress(record)
     for (label, post_id), group in at_late.items():
-        siblings = ledger.find_deliveries(DeliveryQuery(provider_post_id=post_id, statuses=("failed",)))
         # LATE re-runs every failed platform of the post: their deliveries are retried with it.
-        group += [s for s in siblings if s.provider == "late" and s.key not in {g.key for g in group}]
+        group += siblings(ledger, group, "late", post_id, "failed")
         reports += _retry_at_late(
             group, chain.link(label), post_id, ledger=ledger, chain=chain, owner=owner, now=now
         )

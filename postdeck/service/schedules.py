@@ -58,22 +58,27 @@ def unreachable(record: DeliveryRecord) -> str:
     return f"its post is at {where}, which is not configured now (was it sent with --sandbox?)"
 
 
+def siblings(
+    ledger, group: list[DeliveryRecord], provider: str, post_id: str, status: str
+) -> list[DeliveryRecord]:
+    """The other deliveries one provider post carries, in `status` (a post holds every platform of
+    its batch: it is cancelled or re-run for all of them at once)."""
+    chosen = {r.key for r in group}
+    return [
+        s
+        for s in ledger.find_deliveries(DeliveryQuery(provider_post_id=post_id, statuses=(status,)))
+        if s.provider == provider and s.key not in chosen
+    ]
+
+
 def recorded(
     ledger, record: DeliveryRecord, outcome: Outcome, owner: str | None, now: Clock, action: str
 ) -> ScheduleReport:
+    error = outcome.error
     try:
         ledger.record(record.key, outcome, owner=owner, now=now())
     except LedgerError as exc:
-        return ScheduleReport(
-            record.key,
-            record.platform,
-            str(record.status),
-            str(outcome.status),
-            action,
-            outcome.provider,
-            outcome.url,
-            f"{outcome.error or ''} (not recorded: {exc})".strip(),
-        )
+        error = f"{outcome.error or ''} (not recorded: {exc})".strip()
     return ScheduleReport(
         record.key,
         record.platform,
@@ -82,5 +87,5 @@ def recorded(
         action,
         outcome.provider,
         outcome.url,
-        outcome.error,
+        error,
     )

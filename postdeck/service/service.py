@@ -361,39 +361,44 @@ class SocialPostingService:
     ) -> list[schedules.ScheduleReport]:
         """Retry failed deliveries (seed 002's schedules.retry): LATE re-runs its post, others are sent
         anew from their file. Each through the credentials of the delivery's owner."""
-        records, missing = select(self.ledger, selection)
-        reports = [_missing(key) for key in missing]
-        if progress:
-            progress.start(len(records))
-        for owner, group in _by_owner(records).items():
-            with self.chain(owner) as chain:
-                reports += retrying.retry(
-                    group,
-                    ledger=self.ledger,
-                    chain=chain,
-                    owner=new_owner("retry"),
-                    posts=self.posts_folder,
-                    campaigns=[self.campaigns_folder],
-                    progress=progress.advance if progress else None,
-                )
-        return reports
+        return self._per_owner(
+            selection,
+            progress,
+            lambda group, **common: retrying.retry(
+                group,
+                owner=new_owner("retry"),
+                posts=self.posts_folder,
+                campaigns=[self.campaigns_folder],
+                **common,
+            ),
+        )
 
     def cancel(
         self, selection: Selection, *, with_siblings: bool = False, progress: Tracker | None = None
     ) -> list[schedules.ScheduleReport]:
         """Cancel scheduled deliveries (seed 002's schedules.delete) at their provider and in the ledger."""
+        return self._per_owner(
+            selection,
+            progress,
+            lambda group, **common: cancelling.cancel(group, with_siblings=with_siblings, **common),
+        )
+
+    def _per_owner(
+        self,
+        selection: Selection,
+        progress: Tracker | None,
+        act: Callable[..., list[schedules.ScheduleReport]],
+    ) -> list[schedules.ScheduleReport]:
+        """The selected deliveries by owner: `act(group, ledger=, chain=, progress=)` on each group
+        through its owner's chain. A key that is not in the ledger is reported skipped."""
         records, missing = select(self.ledger, selection)
         reports = [_missing(key) for key in missing]
         if progress:
             progress.start(len(records))
         for owner, group in _by_owner(records).items():
             with self.chain(owner) as chain:
-                reports += cancelling.cancel(
-                    group,
-                    ledger=self.ledger,
-                    chain=chain,
-                    with_siblings=with_siblings,
-                    progress=progress.advance if progress else None,
+                reports += act(
+                    group, ledger=self.ledger, chain=chain, progress=progress.advance if progress else None
                 )
         return reports
 

@@ -1,4 +1,5 @@
-"""Small helpers shared by the provider simulators: ids, timestamps, JSON state files.
+"""Small helpers shared by the provider simulators: ids, timestamps, the clock tests move, JSON state
+files, the counts in their stats.
 
 Nothing here knows a vendor's wire format; each simulator module owns its own.
 """
@@ -10,7 +11,9 @@ import os
 import secrets
 import string
 import tempfile
-from datetime import UTC, datetime
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +37,38 @@ def digits(size: int) -> str:
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+class SimClock:
+    """A simulator's notion of now (aware UTC): its `clock` (the wall clock when None), as tests move it.
+
+        sim.advance_clock(15 * 60)   # 15 minutes later, and still running (a stopped clock stays stopped)
+        sim.set_now(moment)          # stopped at `moment` until advanced or reset
+        sim.reset_clock()            # `clock` again, as it runs
+
+    Mixed into both simulators' state classes; everything they date or compare reads `now()`."""
+
+    clock: Callable[[], datetime] | None = None
+    # (stopped at, shifted by), replaced as one value so a request never sees half a change.
+    _clock_shift: tuple[datetime | None, timedelta] = (None, timedelta())
+
+    def now(self) -> datetime:
+        stopped, shift = self._clock_shift
+        return (stopped if stopped is not None else (self.clock or utc_now)()) + shift
+
+    def set_now(self, moment: datetime) -> None:
+        if moment.tzinfo is None or moment.utcoffset() is None:
+            raise ValueError("set_now needs a timezone-aware datetime")
+        self._clock_shift = (moment.astimezone(UTC), timedelta())
+
+    def advance_clock(self, seconds: float) -> datetime:
+        """Move the clock on by `seconds` (back, if negative); returns the new now."""
+        stopped, shift = self._clock_shift
+        self._clock_shift = (stopped, shift + timedelta(seconds=seconds))
+        return self.now()
+
+    def reset_clock(self) -> None:
+        self._clock_shift = (None, timedelta())
 
 
 def pg_timestamp(moment: datetime) -> str:
@@ -75,3 +110,13 @@ def read_json(path: Path) -> Any | None:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
+
+
+def status_counts(posts: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    """How many posts are in each status, in the order the statuses first appear (for stats())."""
+    return dict(Counter(post["status"] for post in posts))
+
+
+def fault_stats(faults: Any) -> dict[str, dict[str, int]]:
+    """What a FaultInjector fired, by kind and by operation (for stats())."""
+    return {"faults_fired": dict(faults.fired), "faults_fired_ops": dict(faults.fired_ops)}

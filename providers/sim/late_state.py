@@ -15,9 +15,10 @@ vendor's OpenAPI spec and its Python SDK models; where those are silent the choi
   (the SDK's `PostPublishIncompleteResponse`); full success answers 201 `{message, post}`;
 * `X-RateLimit-*` (reset in epoch seconds) and `X-Request-Id` on every `/api` response.
 
-Test hooks: `clock`, `tick()` / `tick_interval`, `fail_platforms`, `publish_delay`, `fail_next()`,
-`set_connected()`, `faults` (providers.sim.faults), the counters, `targets()`, and the
-unauthenticated admin routes `/_sim/stats`, `/_sim/tick`, `/_sim/reset`, `/_sim/faults`, `/_sim/down`.
+Test hooks: the clock (`set_now()`, `advance_clock()`, `reset_clock()`: sim.common.SimClock), `tick()` /
+`tick_interval`, `fail_platforms`, `publish_delay`, `fail_next()`, `set_connected()`, `faults`
+(providers.sim.faults), the counters, `targets()`, and the unauthenticated admin routes `/_sim/stats`,
+`/_sim/tick`, `/_sim/reset`, `/_sim/faults`, `/_sim/down`.
 """
 
 from __future__ import annotations
@@ -40,7 +41,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from postdeck.providers.sim.common import digits, hex_id, js_iso, read_json, write_json_atomic
+from postdeck.providers.sim.common import (
+    SimClock,
+    digits,
+    fault_stats,
+    hex_id,
+    js_iso,
+    read_json,
+    status_counts,
+    write_json_atomic,
+)
 from postdeck.providers.sim.faults import FaultInjector, seconds_header
 
 SANDBOX_LATE_KEY = "sandbox-late-key"
@@ -200,7 +210,7 @@ class _Injected:
     after_processing: bool
 
 
-class LateSim:
+class LateSim(SimClock):
     """The simulator's state. Every public method is thread-safe (tests drive it from their thread)."""
 
     def __init__(
@@ -219,7 +229,7 @@ class LateSim:
         self._lock = threading.RLock()
         self.api_keys = set(api_keys) if api_keys is not None else {SANDBOX_LATE_KEY}
         self.state_path = state_path
-        self.clock = clock
+        self.clock = clock  # None: the wall clock (SimClock: set_now, advance_clock, reset_clock)
         self.publish_delay = publish_delay
         self.media_host = media_host
         # Where the presigned PUT goes; None means "this server, as the request reached it".
@@ -285,9 +295,6 @@ class LateSim:
         self.creates_by_request_id: dict[str, int] = {}
         self.creates_by_post_key: dict[str, int] = {}
 
-    def now(self) -> datetime:
-        return self.clock() if self.clock is not None else datetime.now(UTC)
-
     def reset(self) -> None:
         """Forget posts, uploads, counters and hooks; keep the profile and account ids (reconnected)."""
         with self._lock:
@@ -335,19 +342,15 @@ class LateSim:
 
     def stats(self) -> dict[str, Any]:
         with self._lock:
-            by_status: dict[str, int] = {}
-            for post in self.posts.values():
-                by_status[post["status"]] = by_status.get(post["status"], 0) + 1
             return {
                 "create_calls": self.create_calls,
                 "posts_created": self.posts_created,
                 "creates_by_request_id": dict(self.creates_by_request_id),
                 "creates_by_post_key": dict(self.creates_by_post_key),
                 "posts": len(self.posts),
-                "posts_by_status": by_status,
+                "posts_by_status": status_counts(self.posts.values()),
                 "uploads": len(self.uploads),
-                "faults_fired": dict(self.faults.fired),
-                "faults_fired_ops": dict(self.faults.fired_ops),
+                **fault_stats(self.faults),
             }
 
     def advance(self) -> None:

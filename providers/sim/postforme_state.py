@@ -20,14 +20,16 @@ from typing import Any
 from urllib.parse import urlencode
 
 from postdeck.providers.sim.common import (
+    SimClock,
     digits,
+    fault_stats,
     hex_id,
     js_iso,
     nanoid,
     parse_timestamp,
     pg_timestamp,
     read_json,
-    utc_now,
+    status_counts,
     write_json_atomic,
 )
 from postdeck.providers.sim.faults import FaultInjector, seconds_header
@@ -58,7 +60,7 @@ from postdeck.providers.sim.postforme_wire import (
 # --- the state ----------------------------------------------------------------------------------
 
 
-class PostForMeSim:
+class PostForMeSim(SimClock):
     """Everything the simulated Post for Me project holds, behind one lock.
 
     Counters: `create_calls` counts every authorised POST /v1/social-posts (valid or not);
@@ -66,6 +68,7 @@ class PostForMeSim:
     Fault knobs: `fail_platforms` (results fail for these platforms), `fail_after_store` (the next N
     creates store the post, then answer 500 as the real controller can), `response_delay` (seconds
     to hold every /v1 answer after the work is done), `rate_limits` (429s, see REAL_RATE_LIMITS).
+    The clock: `set_now()`, `advance_clock()`, `reset_clock()` (sim.common.SimClock).
     """
 
     def __init__(
@@ -86,7 +89,7 @@ class PostForMeSim:
         self.state_path = state_path
         self.media_host = media_host
         self.upload_base = upload_base  # this server's own URL, for upload_url (set after start)
-        self._clock = clock or utc_now
+        self.clock = clock  # None: the wall clock (SimClock: set_now, advance_clock, reset_clock)
         self.process_delay = process_delay  # seconds before an immediate post is processed
         self.tick_interval = tick_interval  # seconds between automatic ticks (the cron); None = manual
         self.response_delay = response_delay
@@ -115,10 +118,6 @@ class PostForMeSim:
                 self.add_account(platform)
 
     # --- clock, persistence ----------------------------------------------------------------
-
-    def now(self) -> datetime:
-        """The simulator's clock (aware UTC). Replace with `sim.now = lambda: ...` or `clock=`."""
-        return self._clock()
 
     def _next_seq(self) -> int:
         self._seq += 1
@@ -724,17 +723,13 @@ class PostForMeSim:
 
     def stats(self) -> dict[str, Any]:
         with self._lock:
-            by_status: dict[str, int] = {}
-            for post in self.posts.values():
-                by_status[post["status"]] = by_status.get(post["status"], 0) + 1
             return {
                 "create_calls": self.create_calls,
                 "creates_by_external_id": dict(self.creates_by_external_id),
                 "posts": len(self.posts),
-                "posts_by_status": by_status,
+                "posts_by_status": status_counts(self.posts.values()),
                 "uploads": sum(1 for u in self.uploads.values() if u["size"] is not None),
-                "faults_fired": dict(self.faults.fired),
-                "faults_fired_ops": dict(self.faults.fired_ops),
+                **fault_stats(self.faults),
             }
 
     def reset(self) -> None:

@@ -40,6 +40,11 @@ class Sandbox:
     def late_url(self) -> str:
         return self.late_server.url + "/api"
 
+    def advance_clock(self, seconds: float) -> None:
+        """Move both simulators' clocks on by `seconds` (tests: a scheduled post's time comes)."""
+        self.postforme.advance_clock(seconds)
+        self.late.advance_clock(seconds)
+
     def stop(self) -> None:
         self.postforme_server.stop()
         self.late_server.stop()

@@ -45,12 +45,12 @@ def test_sync_post_status_follows_scheduled_posts_to_their_outcome(
 
     sim = running_sandbox.postforme
     sim.fail_platforms = {"bluesky"}
-    sim._clock = lambda: datetime.now(UTC) + timedelta(minutes=45)  # the simulator's time passes the post's
+    sim.advance_clock(45 * 60)  # the simulator's time passes the post's
     try:
         sim.tick()
         run(prefect_stack, "sync-post-status/sync-sandbox")
     finally:
-        sim._clock = lambda: datetime.now(UTC)
+        sim.reset_clock()
         sim.fail_platforms = set()
     twitter, bluesky = ledger.get("later/soon/twitter"), ledger.get("later/soon/bluesky")
     assert twitter.status == DeliveryStatus.POSTED and twitter.url.startswith("https://")

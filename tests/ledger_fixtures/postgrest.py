@@ -310,7 +310,8 @@ def _rows(
     from psycopg import sql
 
     if dml:
-        wrapped = sql.SQL("with _w as ({} returning *) select coalesce(json_agg(_w), '[]'::json) from _w")
+        # `_t.*`, not `*`: an UPDATE ... FROM would also return the FROM item's columns, as PostgREST does not.
+        wrapped = sql.SQL("with _w as ({} returning _t.*) select coalesce(json_agg(_w), '[]'::json) from _w")
     else:
         wrapped = sql.SQL("select coalesce(json_agg(_w), '[]'::json) from ({}) as _w")
     (rows,) = conn.execute(wrapped.format(query), args).fetchone()
