@@ -54,6 +54,7 @@ def main() -> None:
             "plan and validate at scale (cold processes)",
             work=f"1 campaign file, {args.batches:,} batches × 4 platforms = {args.batches * 4:,} deliveries "
             f"({size / 1024:.0f} KiB of YAML), one shared image",
+            load=" ".join(f"{x:.2f}" for x in os.getloadavg()) + " (1, 5, 15 min average: other work skews)",
         )
         cli = postdeck_cli()
         env = {

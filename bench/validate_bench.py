@@ -121,6 +121,7 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=50)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
+    load = os.getloadavg()  # other work on the machine skews every figure below
     postdeck = Path(sys.executable).with_name("postdeck")
     cli = [str(postdeck)] if postdeck.exists() else [sys.executable, "-m", "postdeck.cli"]
     with tempfile.TemporaryDirectory(prefix="postdeck-bench-") as tmp:
@@ -129,9 +130,16 @@ def main() -> None:
         lines = sum(len(p.read_text().splitlines()) for p in folder.glob("*.yaml"))
         bare = timed([sys.executable, "-c", "pass"], args.runs)
         validate = timed([*cli, "validate", "--quiet", str(folder)], args.runs)
+        # The same with its 1,000 warnings printed (to a pipe, as in a pre-commit hook or CI).
+        warnings = timed([*cli, "validate", str(folder)], args.runs)
     print(f"machine:  {machine()}")
+    print(f"load:     {' '.join(f'{x:.2f}' for x in load)} (1, 5, 15 min average, before the runs)")
     print(f"input:    {args.files} files × {args.batches} batches ({lines:,} YAML lines)")
-    for name, times in (("python -c pass", bare), ("postdeck validate", validate)):
+    for name, times in (
+        ("python -c pass", bare),
+        ("postdeck validate", validate),
+        ("  without --quiet", warnings),
+    ):
         print(
             f"{name:<18} min {min(times):.3f} s   median {statistics.median(times):.3f} s   "
             f"max {max(times):.3f} s   ({len(times)} cold runs)"

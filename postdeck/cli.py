@@ -6,15 +6,19 @@ commands that need them, so that `validate` and `plan` start fast enough for a p
 
 from __future__ import annotations
 
+import copy
 import importlib
 import os
 import pkgutil
 import sys
 
 import typer
+from typer.main import get_command_name
+from typer.models import CommandInfo, TyperInfo
 
 from postdeck import commands
-from postdeck.commands.common import app, err_console
+from postdeck.commands import common
+from postdeck.commands.common import app
 from postdeck.errors import PostdeckError
 
 
@@ -27,20 +31,45 @@ def _register_commands() -> None:
 _register_commands()
 
 
+def app_for(args: list[str]) -> typer.Typer:
+    """The app for `args`, holding only the command they name: typer inspects the signature and
+    type hints of every registered command at each start (~30 ms that `validate` in a pre-commit
+    hook need not pay). The whole app for help, completion, or a name it does not know."""
+    name = args[0] if args else ""
+    commands = [c for c in app.registered_commands if _command_name(c) == name]
+    groups = [g for g in app.registered_groups if g.name == name]
+    if len(commands) + len(groups) != 1:
+        return app
+    only = copy.copy(app)
+    only.registered_commands, only.registered_groups = commands, groups
+    if commands and not (app.registered_callback or app.info.callback):
+        # Alone, typer would run the command as the program itself (no `validate` in argv or usage).
+        only.registered_callback = TyperInfo(callback=_group)
+    return only
+
+
+def _command_name(info: CommandInfo) -> str:
+    return info.name or (get_command_name(info.callback.__name__) if info.callback else "")
+
+
+def _group() -> None:
+    """Stands in for the group's callback (it has none) in `app_for`'s one-command app."""
+
+
 def main() -> None:
     """Entry point: one red line for a PostdeckError, the traceback only with POSTDECK_DEBUG=1."""
     try:
         # Without standalone mode click returns a command's exit code (typer.Exit) instead of exiting.
-        code = app(standalone_mode=False)
+        code = app_for(sys.argv[1:])(standalone_mode=False)
     except PostdeckError as exc:
         if os.environ.get("POSTDECK_DEBUG") == "1":
             raise
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        common.err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         sys.exit(1)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except (typer.Abort, KeyboardInterrupt):
-        err_console.print("aborted")
+        common.err_console.print("aborted")
         sys.exit(130)
     except Exception as exc:  # click usage errors arrive here in non-standalone mode
         import click

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
@@ -55,30 +55,52 @@ class Entry(NamedTuple):
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def entry_of(item: Prepared, *, keep_caption: bool = True) -> Entry:
+def entry_of(item: Prepared, *, keep_caption: bool = True, shared: _Shared | None = None) -> Entry:
     delivery, caption_key, time_key = item.delivery, item.resolved.caption_at, item.time_key
-    caption_at, time_at = item.location(caption_key), item.location(time_key)
+    shared = shared if shared is not None else _Shared()
+    file, caption_at = shared.where(item, caption_key)
+    account = shared.one(item.account)
     return Entry(
-        account=item.account,
-        platform=item.account[1],
+        account=account,
+        platform=account[1],
         at=delivery.at,
         caption=delivery.caption if keep_caption else "",
         placement=delivery.options.get("placement"),
         batch_id=delivery.batch_id,
-        file=caption_at.path,
+        file=file,
         batch_index=item.batch_index,
         caption_key=caption_key,
-        caption_at=(caption_at.line, caption_at.column),
+        caption_at=caption_at,
         time_key=time_key,
-        time_at=(time_at.line, time_at.column),
+        time_at=shared.where(item, time_key)[1],
     )
 
 
 def entries_of(items: Iterable[Prepared], rules: Rules) -> list[Entry]:
     """The calendar's view of rendered deliveries (captions kept only where duplicates matter)."""
-    return [
-        entry_of(item, keep_caption=rules.of(item.delivery.platform).duplicate_captions) for item in items
-    ]
+    shared = _Shared()
+    keep = {p: rules.of(p).duplicate_captions for p in rules.platforms}
+    return [entry_of(item, keep_caption=keep[item.delivery.platform], shared=shared) for item in items]
+
+
+class _Shared:
+    """One object for each distinct location and account: the platforms of a batch share its time
+    and mostly its caption, and pickle sends a shared object once (to `validate`'s parent)."""
+
+    def __init__(self) -> None:
+        self._where: dict[tuple[int, PathKey], tuple[str, tuple[int | None, int | None]]] = {}
+        self._accounts: dict[tuple[str, str, str], tuple[str, str, str]] = {}
+
+    def where(self, item: Prepared, key: PathKey) -> tuple[str, tuple[int | None, int | None]]:
+        """(file, (line, column)) of `key` in the item's file."""
+        found = self._where.get((id(item.loaded), key))
+        if found is None:
+            location = item.location(key)
+            found = self._where[(id(item.loaded), key)] = (location.path, (location.line, location.column))
+        return found
+
+    def one(self, account: tuple[str, str, str]) -> tuple[str, str, str]:
+        return self._accounts.setdefault(account, account)
 
 
 def check_calendar(items: Iterable[Prepared | Entry], rules: Rules, out: Findings) -> None:
@@ -88,17 +110,26 @@ def check_calendar(items: Iterable[Prepared | Entry], rules: Rules, out: Finding
         by_account[entry.account].append(entry)
     for entries in by_account.values():
         platform_rules = rules.of(entries[0].platform)
+        ordered = sorted(entries, key=_order)  # once per account, for every rule below
         if platform_rules.duplicate_captions:
-            _duplicates(entries, out)
+            _duplicates(ordered, out)
         for cap in platform_rules.caps:
-            counted = [e for e in entries if cap.placement in (None, e.placement)]
-            _cap(counted, cap.limit, cap.span, cap.window, cap.cited, out)
+            if len(entries) <= cap.limit:
+                continue  # too few to break the cap, whatever the placements
+            # Posts "now" count as one burst, in the order they were written.
+            now = [e for e in entries if e.at is None and cap.placement in (None, e.placement)]
+            timed = [e for e in ordered if e.at is not None and cap.placement in (None, e.placement)]
+            _cap(now, timed, cap.limit, cap.span, cap.window, cap.cited, out)
 
 
-def _duplicates(entries: list[Entry], out: Findings) -> None:
+def _order(entry: Entry) -> tuple[datetime, str, int]:
+    return (entry.at or _EPOCH, entry.file, entry.batch_index)
+
+
+def _duplicates(ordered: list[Entry], out: Findings) -> None:
     first: dict[str, Entry] = {}
-    for entry in sorted(entries, key=lambda e: e.order):
-        text = _SPACES.sub(" ", entry.caption).strip().casefold()
+    for entry in ordered:
+        text = _normalised(entry.caption)
         if text not in first:
             first[text] = entry
             continue
@@ -110,14 +141,25 @@ def _duplicates(entries: list[Entry], out: Findings) -> None:
         out.add("error", entry.error(message, "reword one of them", on_time=False))
 
 
+def _normalised(caption: str) -> str:
+    """The caption as duplicates are compared: whitespace runs as one space, case folded."""
+    if caption.isascii() and caption.isprintable() and "  " not in caption:
+        return caption.strip().casefold()  # no whitespace but single spaces: nothing to collapse
+    return _SPACES.sub(" ", caption).strip().casefold()
+
+
 def _cap(
-    entries: Sequence[Entry], limit: int, span: timedelta, window: str, cited: str, out: Findings
+    now: list[Entry],
+    timed: list[Entry],
+    limit: int,
+    span: timedelta,
+    window: str,
+    cited: str,
+    out: Findings,
 ) -> None:
-    if len(entries) <= limit:
+    if len(now) + len(timed) <= limit:
         return
-    now_entries = [e for e in entries if e.at is None]
-    timed = sorted((e for e in entries if e.at is not None), key=lambda e: e.order)
-    for group in (now_entries, timed):
+    for group in (now, timed):
         start = 0
         for end, entry in enumerate(group):
             at = entry.at

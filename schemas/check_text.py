@@ -4,6 +4,7 @@ and anything a provider would rewrite (Post for Me's Instagram caption sanitiser
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from postdeck.schemas import counting
 from postdeck.schemas.expansion import Prepared
@@ -29,26 +30,33 @@ def check_text(item: Prepared, rules: PlatformRules, chain: list[str], out: Find
     if not text:
         out.add("error", item.error(caption_at, prefix + "the caption renders to nothing", "write some text"))
         return
+    plan = _plan(rules, item.resolved.premium, tuple(chain))
     problems: dict[str, list[str]] = {}
-    for limit in _limits(rules, item.resolved.premium, tuple(chain)):
+    for limit, unit, value in plan.limits:
+        if unit == "x_weighted" and counting.x_weighted_at_most(text) <= value:
+            continue  # even the upper bound fits: no need for the exact count
+        if unit != "x_weighted" and counting.measure(text, unit) <= value:
+            continue
         if problem := _over(text, limit, name, "caption"):
             problems.setdefault(limit.severity, []).append(problem)
     for severity, found in problems.items():
         fix = "shorten it, or set `truncate: true`" if severity == "error" else ""
         out.add(severity, item.error(caption_at, prefix + "; ".join(found), fix))  # type: ignore[arg-type]
-    for entity, caps in rules.entities.items():
-        if entity == "links" and text.count(".") <= min(cap.limit for cap in caps):
+    for entity, caps, fewest in plan.entities:
+        if entity == "links" and text.count(".") <= fewest:
             continue  # every link has a dot: no need to ask X's (slow to load) URL finder
         found = _ENTITIES[entity](text)
+        if len(found) <= fewest:
+            continue
         for cap in caps:
-            if cap.by in ("platform", *chain) and len(found) > cap.limit:
+            if len(found) > cap.limit:
                 who = name if cap.by == "platform" else PROVIDER_NAMES.get(cap.by, cap.by)
                 message = f"{len(found)} {entity}, {who} allows {cap.limit} [{cap.cited}]"
                 out.add(cap.severity, item.error(caption_at, prefix + message, f"use at most {cap.limit}"))
     if rules.forbidden_chars and (bad := _found(text, rules.forbidden_chars.chars)):
         message = f"{name} does not allow {bad} in the text [{rules.forbidden_chars.source}]"
         out.add("error", item.error(caption_at, prefix + message, "remove them"))
-    if rules.rewrites and rules.rewrites.by in chain:
+    if plan.rewrites:
         _rewrites(item, rules, out)
     if rules.links_in_caption and ("://" in text or "www." in text):
         out.add("warning", item.error(caption_at, prefix + f"links in captions are not clickable on {name}"))
@@ -60,15 +68,35 @@ def check_text(item: Prepared, rules: PlatformRules, chain: list[str], out: Find
         _title(item, rules, chain, out)
 
 
-_LIMITS: dict[tuple[int, bool, tuple[str, ...]], list[Number]] = {}
+@dataclass(frozen=True)
+class _Plan:
+    """What check_text applies on one platform with one chain, worked out once (not per caption)."""
+
+    limits: tuple[tuple[Number, str, int], ...]  # (limit, its unit, its value): read per caption
+    entities: tuple[tuple[str, tuple[Number, ...], int], ...]  # (entity, caps that apply, lowest cap)
+    rewrites: bool
 
 
-def _limits(rules: PlatformRules, premium: bool, chain: tuple[str, ...]) -> list[Number]:
-    """The text limits that apply with this chain (the rules are loaded once, so id() is stable)."""
+_PLANS: dict[tuple[int, bool, tuple[str, ...]], _Plan] = {}
+
+
+def _plan(rules: PlatformRules, premium: bool, chain: tuple[str, ...]) -> _Plan:
+    """The rules are loaded once per process, so id() is stable."""
     key = (id(rules), premium, chain)
-    if key not in _LIMITS:
-        _LIMITS[key] = [n for n in rules.text_limits(premium=premium) if n.by in ("platform", *chain)]
-    return _LIMITS[key]
+    plan = _PLANS.get(key)
+    if plan is None:
+        applies = ("platform", *chain)
+        entities = []
+        for entity, caps in rules.entities.items():
+            kept = tuple(cap for cap in caps if cap.by in applies)
+            if kept:
+                entities.append((entity, kept, min(cap.limit for cap in kept)))
+        plan = _PLANS[key] = _Plan(
+            limits=tuple((n, n.unit, n.limit) for n in rules.text_limits(premium=premium) if n.by in applies),
+            entities=tuple(entities),
+            rewrites=rules.rewrites is not None and rules.rewrites.by in chain,
+        )
+    return plan
 
 
 def _over(text: str, limit: Number, platform: str, what: str) -> str:

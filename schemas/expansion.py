@@ -1,13 +1,16 @@
 """Render a loaded campaign into deliveries, keeping what validation needs to say where a problem is.
 
 Per batch × platform: resolve the settings layers, render the caption (and the wrapper template
-around it), shorten it when `truncate` is on, render the provider options, attach media and time.
+around it), shorten it when `truncate` is on (the caption inside the wrapper, so that the wrapper's
+own text stays whole), render the provider options, attach media and time.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
+from pathlib import Path
 from typing import Any
 
 from postdeck.errors import CampaignError, Location
@@ -24,9 +27,10 @@ from postdeck.schemas.source import PathKey, dotted
 from postdeck.schemas.truncate import truncate
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Prepared:
-    """A delivery and where its parts were written."""
+    """A delivery and where its parts were written. Read-only by convention (not frozen: see
+    settings.Resolved)."""
 
     delivery: Delivery
     loaded: LoadedCampaign
@@ -62,49 +66,63 @@ class Prepared:
 
 
 def expand_all(
-    loaded: LoadedCampaign, *, only_batches: list[str] | None = None
+    loaded: LoadedCampaign,
+    *,
+    only_batches: list[str] | None = None,
+    renderers: dict[Path, Renderer] | None = None,
 ) -> tuple[list[Prepared], list[CampaignError]]:
-    """Every delivery that could be rendered, and every problem met on the way."""
+    """Every delivery that could be rendered, and every problem met on the way.
+
+    `renderers` (by templates folder) lets the files of one validation run share their renderer,
+    its compiled templates and its outputs (one Renderer costs as much as rendering a small file).
+    """
     campaign = loaded.campaign
-    renderer = renderer_for(loaded.templates_folder)
+    renderer = renderers.get(loaded.templates_folder) if renderers is not None else None
+    if renderer is None:
+        renderer = renderer_for(loaded.templates_folder)
+        if renderers is not None:
+            renderers[loaded.templates_folder] = renderer
+    captions = _Captions(loaded, renderer)
     errors: list[CampaignError] = []
     prepared: list[Prepared] = []
     media_cache: dict[str, MediaRef] = {}
     wanted = set(only_batches) if only_batches else None
     times = batch_times(campaign)
     resolver = Resolver(campaign)
+    name, owner, zone = campaign.name, campaign.owner, campaign.zone
     for position, (index, batch) in enumerate(loaded.indexed_batches()):
         if wanted is not None and batch.id not in wanted:
             continue
         base: PathKey = ("batches", index)
-        media = _media(loaded, batch.media, base, media_cache, errors)
+        media = tuple(_media(loaded, batch.media, base, media_cache, errors))
         at = times[position]
         when = (*base, *time_key(batch))
         shared = {
             **campaign.vars,
             **batch.vars,
-            "campaign": campaign.name,
+            "campaign": name,
             "batch": batch.id,
-            "at": at.astimezone(campaign.zone) if at else None,
+            "at": at.astimezone(zone) if at else None,
         }
+        captions.next_batch()
         for platform in campaign.platforms_of(batch):
             resolved = resolver.resolve(batch, index, platform)
             variables = {**shared, "platform": PLATFORM_KEYS[platform]}
             try:
-                caption, truncated = _caption(loaded, renderer, resolved, variables, platform)
-                options = _options(loaded, renderer, resolved, {**variables, "caption": caption})
+                caption, truncated = captions.caption(resolved, variables, platform)
+                options = _options(loaded, captions.renderer, resolved, variables, caption)
             except CampaignError as exc:
                 errors.append(exc)
                 continue
             delivery = Delivery(
-                key=delivery_key(campaign.name, batch.id, platform),
-                campaign=campaign.name,
+                key=delivery_key(name, batch.id, PLATFORM_KEYS[platform]),  # a str formats faster
+                campaign=name,
                 batch_id=batch.id,
                 platform=platform,
                 caption=caption,
-                media=tuple(media),
+                media=media,
                 at=at,
-                owner=campaign.owner,
+                owner=owner,
                 options=options,
                 limits=_text_limits(platform, resolved.premium),
             )
@@ -149,38 +167,76 @@ def _media(
     return media
 
 
-def _caption(
-    loaded: LoadedCampaign,
-    renderer: Renderer,
-    resolved: Resolved,
-    variables: dict[str, Any],
-    platform: Platform,
-) -> tuple[str, bool]:
-    source = loaded.source
-    text = renderer.render(
-        resolved.caption,
-        variables,
-        location=source.location(resolved.caption_at),
-        field=dotted(resolved.caption_at),
-    )
-    if resolved.template is not None and resolved.template_at is not None:
-        text = renderer.render(
-            resolved.template,
-            {**variables, "caption": text},
-            location=source.location(resolved.template_at),
-            field=dotted(resolved.template_at),
-        )
-    if not resolved.truncate:
-        return text, False
-    shortened = truncate(text, platform_rules().of(platform).text_limits(premium=resolved.premium))
-    return shortened, shortened != text
+class _Captions:
+    """Renders the captions of one campaign, batch by batch.
+
+    A batch's platforms mostly share its caption and their style's wrapper; what does not read
+    `platform` (and includes no other file, which might) renders once per batch, not per platform.
+    Failures are not remembered: each platform reports its own, as before.
+    """
+
+    def __init__(self, loaded: LoadedCampaign, renderer: Renderer) -> None:
+        self.source = loaded.source
+        self.renderer = renderer
+        self._bodies: dict[str, str] = {}  # this batch's: caption template -> rendered
+        self._wrapped: dict[tuple[str, str], str] = {}  # (wrapper template, body) -> rendered
+        self._where: dict[PathKey, tuple[Location, str]] = {}
+
+    def next_batch(self) -> None:
+        self._bodies.clear()
+        self._wrapped.clear()
+
+    def caption(self, resolved: Resolved, variables: dict[str, Any], platform: Platform) -> tuple[str, bool]:
+        """The caption of one delivery, and whether `truncate` shortened it."""
+        body = self._bodies.get(resolved.caption)
+        if body is None:
+            body = self._render(resolved.caption, resolved.caption_at, variables)
+            if not _reads_platform(resolved.caption):
+                self._bodies[resolved.caption] = body
+        template, template_at = resolved.template, resolved.template_at
+        wrap = None
+        if template is not None and template_at is not None:
+            wrap = partial(self._wrap, template, template_at, variables)
+        text = body if wrap is None else wrap(body)
+        if not resolved.truncate:
+            return text, False
+        # Truncate the body inside the wrapper, so that the wrapper's own text stays whole.
+        shortened = truncate(body, platform_rules().of(platform).text_limits(premium=resolved.premium), wrap)
+        return shortened, shortened != text
+
+    def _wrap(self, template: str, at: PathKey, variables: dict[str, Any], caption: str) -> str:
+        """The wrapper template rendered around `caption`."""
+        key = (template, caption)
+        text = self._wrapped.get(key)
+        if text is None:
+            text = self._render(template, at, {**variables, "caption": caption})
+            if not _reads_platform(template):
+                self._wrapped[key] = text
+        return text
+
+    def _render(self, template: str, at: PathKey, variables: dict[str, Any]) -> str:
+        where = self._where.get(at)
+        if where is None:  # a style's wrapper is rendered for many batches: look its place up once
+            where = self._where[at] = (self.source.location(at), dotted(at))
+        return self.renderer.render(template, variables, location=where[0], field=where[1])
+
+
+_INCLUDES = re.compile(r"\{%[-+]?\s*(?:include|import|extends|from)\b")  # a tag that reads another file
+
+
+def _reads_platform(template: str) -> bool:
+    """Whether the template's output may depend on `platform`: Jinja reads a variable only by its
+    name (the sandbox hides the context), unless another template file is pulled in."""
+    return "platform" in template or ("{%" in template and _INCLUDES.search(template) is not None)
 
 
 def _options(
-    loaded: LoadedCampaign, renderer: Renderer, resolved: Resolved, variables: dict[str, Any]
+    loaded: LoadedCampaign, renderer: Renderer, resolved: Resolved, variables: dict[str, Any], caption: str
 ) -> dict[str, Any]:
+    """The provider options, rendered (their templates see the caption too)."""
     if not resolved.options:
         return {}
+    variables = {**variables, "caption": caption}
     options: dict[str, Any] = {}
     for name, value in resolved.options.items():
         at = resolved.option_at[name]

@@ -19,9 +19,10 @@ from postdeck.schemas.platform_options import OPTION_FIELDS
 from postdeck.schemas.source import PathKey
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Resolved:
-    """The effective settings of one batch × platform."""
+    """The effective settings of one batch × platform. Read-only by convention: not frozen, because
+    a frozen dataclass's __init__ costs three times as much and validation makes one per delivery."""
 
     caption: str  # the caption template
     caption_at: PathKey
@@ -37,26 +38,27 @@ class Resolved:
 
 class Resolver:
     """Resolves the batches of one campaign; the campaign-wide layers are worked out once per
-    (style, platform), not once per batch."""
+    (style, platform), not once per batch (validation resolves tens of thousands of them)."""
 
     def __init__(self, campaign: Campaign) -> None:
         self.campaign = campaign
-        self._campaign_layers: dict[
-            tuple[str | None, Platform], tuple[dict[str, Any], dict[str, PathKey]]
-        ] = {}
+        self._campaign_layers: dict[tuple[str | None, Platform], _Layer] = {}
+        self._batch: tuple[Batch, int, str | None, dict[str, Any], dict[str, PathKey]] | None = None
 
     def resolve(self, batch: Batch, index: int, platform: Platform) -> Resolved:
         """The settings of `batch` (at `index` in the file) on `platform`."""
-        style = self.campaign.style_of(batch)
-        style_name = style[0] if style else None
+        style_name, own, own_at = self._batch_layer(batch, index)
         shared = self._campaign_layers.get((style_name, platform))
         if shared is None:
             shared = self._campaign_layers[(style_name, platform)] = self._shared(style_name, platform)
-        values, origin = dict(shared[0]), dict(shared[1])
-        base: PathKey = ("batches", index)
+        values, origin = {**shared.values, **own}, {**shared.origin, **own_at}
         name = _KEYS[platform]
-        _apply([(batch, base), (getattr(batch, name), (*base, name))], platform, values, origin)
-        options = {k: values[k] for k in OPTION_FIELDS[platform] if values.get(k) is not None}
+        block = getattr(batch, name)
+        if block is None:  # the batch sets no provider option: the campaign's layers decide them
+            options, option_at = shared.options, shared.option_at
+        else:
+            _apply([(block, ("batches", index, name))], platform, values, origin)
+            options, option_at = _options(platform, values, origin)
         return Resolved(
             caption=values["caption"],
             caption_at=origin["caption"],
@@ -64,13 +66,26 @@ class Resolver:
             template_at=origin.get("template"),
             truncate=bool(values.get("truncate")),
             options=options,
-            option_at={k: origin[k] for k in options},
+            option_at=option_at,
             handle=values.get("handle"),
             premium=bool(values.get("premium")),
             style=style_name,
         )
 
-    def _shared(self, style: str | None, platform: Platform) -> tuple[dict[str, Any], dict[str, PathKey]]:
+    def _batch_layer(self, batch: Batch, index: int) -> tuple[str | None, dict[str, Any], dict[str, PathKey]]:
+        """The batch's style and its own settings (not its platform blocks'), worked out once for
+        all its platforms."""
+        if self._batch is None or self._batch[0] is not batch or self._batch[1] != index:
+            style = self.campaign.style_of(batch)
+            values: dict[str, Any] = {}
+            origin: dict[str, PathKey] = {}
+            for key in batch.model_fields_set & _BATCH_FIELDS:
+                values[key] = getattr(batch, key)
+                origin[key] = ("batches", index, key)
+            self._batch = (batch, index, style[0] if style else None, values, origin)
+        return self._batch[2:]
+
+    def _shared(self, style: str | None, platform: Platform) -> _Layer:
         campaign, name = self.campaign, platform.value
         layers: Layers = [
             (campaign.defaults, ("defaults",)),
@@ -83,7 +98,25 @@ class Resolver:
         values: dict[str, Any] = {}
         origin: dict[str, PathKey] = {}
         _apply(layers, platform, values, origin)
-        return values, origin
+        return _Layer(values, origin, *_options(platform, values, origin))
+
+
+@dataclass(frozen=True)
+class _Layer:
+    """The campaign-wide settings of one (style, platform). Shared by every Resolved that takes
+    its options from here: nobody mutates them."""
+
+    values: dict[str, Any]
+    origin: dict[str, PathKey]
+    options: dict[str, Any]
+    option_at: dict[str, PathKey]
+
+
+def _options(
+    platform: Platform, values: dict[str, Any], origin: dict[str, PathKey]
+) -> tuple[dict[str, Any], dict[str, PathKey]]:
+    options = {k: values[k] for k in OPTION_FIELDS[platform] if values.get(k) is not None}
+    return options, {k: origin[k] for k in options}
 
 
 def resolve(campaign: Campaign, batch: Batch, index: int, platform: Platform) -> Resolved:
@@ -93,6 +126,10 @@ def resolve(campaign: Campaign, batch: Batch, index: int, platform: Platform) ->
 
 Layers = list[tuple[BaseModel | None, PathKey]]
 _KEYS = {p: p.value for p in Platform}
+
+
+_BATCH_FIELDS = frozenset({"template", "truncate", "caption", "handle", "premium"})
+"""What a batch itself may set (its provider options live in its platform blocks)."""
 
 
 @cache

@@ -1,18 +1,22 @@
 """Validate campaign files: the language, then every delivery against its platform and providers,
 then the calendar across all the files checked together. Every problem of a file at once.
 
-Many files are checked in worker processes (forked, so they start warm), one slice of the files
-each; the calendar rules then run over all of them in the parent.
+Many files are checked in forked child processes (they start warm, with everything imported), one
+slice of the files each, while this process checks the first slice; the calendar rules then run
+over all of them here.
 """
 
 from __future__ import annotations
 
-import multiprocessing
+import contextlib
+import gc
 import os
+import pickle
+import signal
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from postdeck.errors import CampaignError, CampaignErrors
 from postdeck.schemas.check_calendar import Entry, check_calendar, entries_of
@@ -22,6 +26,7 @@ from postdeck.schemas.check_text import check_text
 from postdeck.schemas.expansion import Prepared, expand_all
 from postdeck.schemas.findings import Findings
 from postdeck.schemas.loader import LoadedCampaign, read_campaign, sort_errors
+from postdeck.schemas.render import Renderer
 from postdeck.schemas.rules import platform_rules
 
 PARALLEL_FROM = 8  # files; below this, starting workers costs more than it saves
@@ -67,7 +72,11 @@ def check_files(paths: Iterable[Path], *, jobs: int | None = None) -> list[FileR
     """Every problem of each file; caps and duplicates count across all of them (shared accounts)."""
     paths = list(paths)
     jobs = jobs if jobs is not None else _default_jobs(len(paths))
-    reports = _parallel(paths, jobs) if jobs > 1 else [_check_one(path) for path in paths]
+    if jobs > 1 and hasattr(os, "fork"):
+        reports = _parallel(paths, jobs)
+    else:
+        renderers: dict[Path, Renderer] = {}  # shared by the files of one folder, for this run only
+        reports = [_check_one(path, renderers) for path in paths]
     calendar = Findings()
     check_calendar([entry for report in reports for entry in report.entries], platform_rules(), calendar)
     by_path = {str(report.path): report for report in reports}
@@ -88,13 +97,13 @@ def check_prepared(items: Sequence[Prepared]) -> Findings:
     return out
 
 
-def _check_one(path: Path) -> FileReport:
+def _check_one(path: Path, renderers: dict[Path, Renderer] | None = None) -> FileReport:
     loaded, errors = read_campaign(path)
     report = FileReport(path=path, loaded=loaded)
     report.findings.errors += errors
     if loaded is None:
         return report
-    prepared, render_errors = expand_all(loaded)
+    prepared, render_errors = expand_all(loaded, renderers=renderers)
     report.prepared = prepared
     report.entries = entries_of(prepared, platform_rules())
     report.findings.errors += render_errors
@@ -103,27 +112,100 @@ def _check_one(path: Path) -> FileReport:
 
 
 def _default_jobs(files: int) -> int:
-    if files < PARALLEL_FROM or "fork" not in multiprocessing.get_all_start_methods():
+    if files < PARALLEL_FROM or not hasattr(os, "fork"):
         return 1  # without fork, workers would re-import everything: slower than one process
-    return min(os.cpu_count() or 1, 8, files // (PARALLEL_FROM // 2))
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(cpus, 8, files // (PARALLEL_FROM // 2)))
+
+
+# ---- checking slices of the files in forked children --------------------------------------------
+# A bare fork and a pipe, not multiprocessing: importing multiprocessing and starting a pool cost
+# more than a child's whole share of a 100-file run on two cores.
 
 
 def _parallel(paths: list[Path], jobs: int) -> list[FileReport]:
-    """Workers check all slices but the first, which this process checks meanwhile."""
-    platform_rules()  # load once, before forking, so that no worker reads it again
+    """Children check all slices but the first, which this process checks meanwhile. A child that
+    fails has its slice checked here instead (so any error is raised here, with its traceback)."""
+    platform_rules()  # load once, before forking, so that no child reads it again
     slices = [paths[i::jobs] for i in range(jobs)]
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=jobs - 1, mp_context=context) as pool:
-        futures = [pool.submit(_check_slice, chunk) for chunk in slices[1:]]
-        done = [[_check_one(path) for path in slices[0]], *(f.result() for f in futures)]
-    reports = {str(r.path): r for chunk in done for r in chunk}
+    children = [(chunk, _fork(chunk)) for chunk in slices[1:]]
+    try:
+        renderers: dict[Path, Renderer] = {}
+        done = [_check_one(path, renderers) for path in slices[0]]
+        while children:
+            chunk, child = children.pop(0)
+            slim = _collect(child)
+            done += slim if slim is not None else [_check_one(path, renderers) for path in chunk]
+    finally:
+        for _, child in children:  # only left if this process failed: leave no child behind
+            _abandon(child)
+    reports = {str(r.path): r for r in done}
     return [reports[str(path)] for path in paths]
 
 
-def _check_slice(paths: list[Path]) -> list[FileReport]:
-    """In a worker: check files, and send back only what the parent needs (no models, no sources)."""
-    slim = []
+def _fork(chunk: list[Path]) -> tuple[int, int] | None:
+    """(pid, read end of its pipe) of a child checking `chunk`; None if no child could start."""
+    try:
+        read, write = os.pipe()
+        pid = os.fork()
+    except OSError:
+        return None
+    if pid:
+        os.close(write)
+        return pid, read
+    # The child: never returns, never runs the parent's clean-up (atexit, buffered output, pytest).
+    status = 1
+    try:
+        os.close(read)
+        gc.disable()  # short-lived: its garbage goes with it
+        data = pickle.dumps(_check_slice(chunk), protocol=pickle.HIGHEST_PROTOCOL)
+        with os.fdopen(write, "wb") as pipe:
+            pipe.write(data)
+        status = 0
+    finally:
+        os._exit(status)
+
+
+def _collect(child: tuple[int, int] | None) -> list[FileReport] | None:
+    """The child's reports, or None if it failed."""
+    if child is None:
+        return None
+    pid, read = child
+    with os.fdopen(read, "rb") as pipe:
+        data = pipe.read()
+    _, status = os.waitpid(pid, 0)
+    if status != 0 or not data:
+        return None
+    return [_unslim(item) for item in pickle.loads(data)]
+
+
+def _abandon(child: tuple[int, int] | None) -> None:
+    if child is None:
+        return
+    pid, read = child
+    os.close(read)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+
+
+Slim = tuple[str, list[CampaignError], list[CampaignError], list[tuple[Any, ...]]]
+
+
+def _check_slice(paths: list[Path]) -> list[Slim]:
+    """In a child: check files, and send back only what the parent needs (no models, no sources),
+    as plain tuples (pickling the Entry named tuples one by one took several times longer)."""
+    slim: list[Slim] = []
+    renderers: dict[Path, Renderer] = {}
     for path in paths:
-        report = _check_one(path)
-        slim.append(FileReport(path=report.path, findings=report.findings, entries=report.entries))
+        report = _check_one(path, renderers)
+        findings = report.findings
+        slim.append((str(path), findings.errors, findings.warnings, [tuple(e) for e in report.entries]))
     return slim
+
+
+def _unslim(item: Slim) -> FileReport:
+    path, errors, warnings, entries = item
+    return FileReport(
+        path=Path(path), findings=Findings(errors, warnings), entries=[Entry._make(e) for e in entries]
+    )

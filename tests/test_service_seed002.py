@@ -51,7 +51,8 @@ def test_network_and_channel_defaults(service: SocialPostingService, sims: Sims,
     assert result.success, result.error
     captions = captions_of(sims.pfm_posts()[0])
     assert captions["twitter"].startswith("🚨 Roastery update: beans")
-    assert len(captions["twitter"]) <= 280 and captions["twitter"].endswith("…")  # cut to X's limit
+    # Cut to X's limit inside the style's wrapper: the wrapper's own closing text stays whole.
+    assert len(captions["twitter"]) <= 280 and captions["twitter"].endswith("… 🚨")
     assert captions["linkedin"] == text.strip() + "\n\n#business #updates"
 
 

@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from postdeck.commands.common import app, err_console
+from postdeck.commands import common
+from postdeck.commands.common import app
 from postdeck.errors import PostdeckError
 
 
@@ -48,7 +49,9 @@ def accounts(
             "no provider answered: " + "; ".join(f"{k}: {v}" for k, v in listing.problems.items())
         )
     for label, problem in listing.problems.items():
-        err_console.print(f"[yellow]warning:[/yellow] {label}: {problem}", highlight=False, soft_wrap=True)
+        common.err_console.print(
+            f"[yellow]warning:[/yellow] {label}: {problem}", highlight=False, soft_wrap=True
+        )
     rows = [
         {
             "provider": a.provider,

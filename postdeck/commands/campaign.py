@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from postdeck.commands.common import app, console, err_console
+from postdeck.commands import common
+from postdeck.commands.common import app
 
 campaign_app = typer.Typer(help="Write campaign files.", no_args_is_help=True)
 app.add_typer(campaign_app, name="campaign")
@@ -82,21 +83,21 @@ def new(
     )
     path = write_campaign(out or Path("campaigns") / f"{name}.yaml", campaign_yaml(draft), overwrite=force)
     report = check_file(path)
-    console.print(
+    common.console.print(
         f"wrote {path}: {len(draft.messages)} posts to {', '.join(p.value for p in platforms)}, every {every} "
         f"from {first.astimezone(draft_zone(zone_name)).isoformat(sep=' ', timespec='minutes')} ({zone_name})",
         highlight=False,
         soft_wrap=True,
     )
     for finding in report.warnings:
-        err_console.print(f"[yellow]warning:[/yellow] {finding}", highlight=False, soft_wrap=True)
+        common.err_console.print(f"[yellow]warning:[/yellow] {finding}", highlight=False, soft_wrap=True)
     for finding in report.errors:
-        err_console.print(f"[red]error:[/red] {finding}", highlight=False, soft_wrap=True)
+        common.err_console.print(f"[red]error:[/red] {finding}", highlight=False, soft_wrap=True)
     if report.errors:
         from postdeck.service.cli_support import CommandFailed
 
         raise CommandFailed(f"{path} was written but is not valid yet: fix the errors above, then publish it")
-    console.print(f"review it, then: postdeck plan {path} && postdeck publish {path}", highlight=False)
+    common.console.print(f"review it, then: postdeck plan {path} && postdeck publish {path}", highlight=False)
 
 
 def draft_zone(name: str):

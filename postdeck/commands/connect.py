@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from postdeck.commands.common import app, console
+from postdeck.commands import common
+from postdeck.commands.common import app
 
 
 @app.command()
@@ -35,4 +36,4 @@ def connect(
     from postdeck.service.cli_support import open_service
 
     url = open_service(sandbox=sandbox).connect_url(user, platform, redirect_url, provider)
-    console.print(url, highlight=False, soft_wrap=True)
+    common.console.print(url, highlight=False, soft_wrap=True)

@@ -12,9 +12,9 @@ import sys
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from postdeck.commands.common import app, console
+from postdeck.commands import common
+from postdeck.commands.common import app
 from postdeck.errors import CredentialsError
 
 credentials_app = typer.Typer(
@@ -63,7 +63,7 @@ def set_key(
     key = _read_key(from_env)
     chosen = [p.strip() for p in (platforms or "").split(",") if p.strip()]
     _store().save(user, provider, key, chosen)
-    console.print(f"saved the {provider} key of user {user} (encrypted)", highlight=False)
+    common.console.print(f"saved the {provider} key of user {user} (encrypted)", highlight=False)
 
 
 @credentials_app.command()
@@ -73,6 +73,8 @@ def show(user: UserOpt) -> None:
     Example: postdeck credentials show --user 6f1c…
     """
     statuses = _store().status(user)
+    from rich.table import Table
+
     table = Table(title=f"credentials of {user}")
     for column in ("provider", "connected platforms", "updated", "key"):
         table.add_column(column, overflow="fold")
@@ -83,10 +85,12 @@ def show(user: UserOpt) -> None:
             status.updated_at.isoformat(timespec="seconds") if status.updated_at else "",
             "set" if status.problem is None else "[red]unreadable[/red]",
         )
-    console.print(table)
+    common.console.print(table)
     for status in statuses:
         if status.problem:
-            console.print(f"[red]{status.provider}:[/red] {status.problem}", highlight=False, soft_wrap=True)
+            common.console.print(
+                f"[red]{status.provider}:[/red] {status.problem}", highlight=False, soft_wrap=True
+            )
 
 
 @credentials_app.command()
@@ -97,7 +101,7 @@ def delete(user: UserOpt, provider: ProviderOpt) -> None:
     """
     if not _store().delete(user, provider):
         raise CredentialsError(f"user {user} has no {provider} key to delete")
-    console.print(f"deleted the {provider} key of user {user}", highlight=False)
+    common.console.print(f"deleted the {provider} key of user {user}", highlight=False)
 
 
 @credentials_app.command()
@@ -107,7 +111,9 @@ def rotate() -> None:
     Example: ENCRYPTION_KEY=new,old postdeck credentials rotate   (then drop `old`)
     """
     count = _store().rotate()
-    console.print(f"re-encrypted {count} keys with the newest ENCRYPTION_KEY; older keys may now be removed")
+    common.console.print(
+        f"re-encrypted {count} keys with the newest ENCRYPTION_KEY; older keys may now be removed"
+    )
 
 
 @credentials_app.command()
@@ -117,4 +123,6 @@ def refresh(user: UserOpt) -> None:
     Example: postdeck credentials refresh --user 6f1c…
     """
     for provider, platforms in _store().refresh_connected_platforms(user).items():
-        console.print(f"{provider}: {', '.join(platforms) or 'no connected accounts'}", highlight=False)
+        common.console.print(
+            f"{provider}: {', '.join(platforms) or 'no connected accounts'}", highlight=False
+        )

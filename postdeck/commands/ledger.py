@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from postdeck.commands.common import app, console
+from postdeck.commands import common
+from postdeck.commands.common import app
 
 ledger_app = typer.Typer(
     help="The ledger: deliveries, outcomes and post history (Supabase or the local SQLite file).",
@@ -30,14 +30,14 @@ def flush() -> None:
 
     ledger = open_ledger()
     report = replay(ledger)
-    console.print(
+    common.console.print(
         f"{report.applied} outcomes written, {report.already} already recorded, "
         f"{len(report.refused)} refused, {report.pending} still waiting"
         + (f", {report.other_ledgers} for another ledger" if report.other_ledgers else "")
         + (f", {report.missing} for deliveries this ledger does not have (kept)" if report.missing else "")
     )
     for reason in report.refused:
-        console.print(f"  refused (kept as the ledger has it): {reason}", highlight=False)
+        common.console.print(f"  refused (kept as the ledger has it): {reason}", highlight=False)
     if report.error:
         raise LedgerUnavailable(
             f"{report.pending} outcomes still wait in {ledger.journal.path}: {report.error}; "
@@ -58,11 +58,13 @@ def status() -> None:
     for record in ledger.all_deliveries():
         counts[record.status] = counts.get(record.status, 0) + 1
     waiting = [e for e in ledger.journal.pending() if e.get("ledger") == ledger.ident]
-    console.print(f"ledger: {ledger.ident}", highlight=False)
-    console.print(
+    common.console.print(f"ledger: {ledger.ident}", highlight=False)
+    common.console.print(
         "deliveries: " + (", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "none"), highlight=False
     )
-    console.print(f"journal: {len(waiting)} outcomes waiting in {ledger.journal.path}", highlight=False)
+    common.console.print(
+        f"journal: {len(waiting)} outcomes waiting in {ledger.journal.path}", highlight=False
+    )
 
 
 @ledger_app.command()
@@ -92,6 +94,8 @@ def history(
         limit=limit,
         offset=offset,
     )
+    from rich.table import Table
+
     table = Table(title="post history")
     for column in ("created", "status", "provider", "platforms", "campaign", "batch", "url / error"):
         table.add_column(column, overflow="fold")
@@ -105,7 +109,7 @@ def history(
             post.batch_id or "",
             ", ".join(post.platform_post_urls.values()) or post.error_message or "",
         )
-    console.print(table)
+    common.console.print(table)
 
 
 def _since(value: str | None) -> datetime | None:

@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from postdeck.commands.common import app, console
+from postdeck.commands import common
+from postdeck.commands.common import app
 
 
 @app.command()
@@ -23,4 +24,4 @@ def limits(
     from postdeck.flows.limits import ensure_limits
 
     for name, what in ensure_limits({"provider:postforme": postforme, "provider:late": late}).items():
-        console.print(f"{name}: {what}")
+        common.console.print(f"{name}: {what}")

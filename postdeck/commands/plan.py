@@ -7,7 +7,7 @@ saves for `publish --plan`). Imports no Prefect and no provider client.
 
 from __future__ import annotations
 
-import json
+import sys
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from postdeck.commands.common import CampaignArg, app, console, err_console
+from postdeck.commands import common
+from postdeck.commands.common import CampaignArg, app, collector_paused
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -53,19 +54,22 @@ def plan(
 
     Example: postdeck plan campaigns/example.yaml --format markdown
     """
+    from postdeck.commands.output import Printer, folded
     from postdeck.ledger.factory import open_backend
-    from postdeck.plan import make_plan, plan_to_dict, save_plan
+    from postdeck.plan import make_plan, plan_json, save_plan
     from postdeck.schemas.validation import check_file
 
-    report = check_file(campaign)
-    for warning in report.warnings:
-        err_console.print(
-            f"[yellow]warning: {_escape(str(warning))}[/yellow]", highlight=False, soft_wrap=True
-        )
+    with collector_paused():
+        report = check_file(campaign)
+    printer = Printer()
+    for line in folded(report.warnings):
+        printer.warning(line)
     if not report.ok or report.loaded is None:
         for error in report.errors:
-            err_console.print(f"[red]{_escape(str(error))}[/red]", highlight=False, soft_wrap=True)
+            printer.error(str(error))
+        printer.flush()
         raise typer.Exit(1)
+    printer.flush()
     now = datetime.now(UTC)
     deliveries = [item.delivery for item in report.prepared]
     result = make_plan(report.loaded.campaign.name, deliveries, open_backend(), now)
@@ -73,11 +77,11 @@ def plan(
     if out is not None:
         save_plan(result, out)
     if output == Format.JSON:
-        typer.echo(json.dumps(plan_to_dict(result), indent=2, ensure_ascii=False))
+        sys.stdout.writelines(plan_json(result))
     elif output == Format.MARKDOWN:
         typer.echo(plan_markdown(result, notes))
     else:
-        console.print(plan_table(result, notes))
+        common.console.print(plan_table(result, notes))
     if detailed_exitcode and result.has_changes:
         raise typer.Exit(2)
 

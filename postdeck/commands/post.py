@@ -11,7 +11,8 @@ from typing import Annotated
 
 import typer
 
-from postdeck.commands.common import app, console
+from postdeck.commands import common
+from postdeck.commands.common import app
 from postdeck.errors import PostdeckError
 
 
@@ -81,7 +82,7 @@ def post(
                 f" for {result.scheduled_for.isoformat(timespec='minutes')}" if status == "scheduled" else ""
             )
             note = " (already, nothing sent)" if action == "unchanged" else ""
-            console.print(
+            common.console.print(
                 f"{platform}: {coloured(status)}{when_text}{note} {detail or ''}".rstrip(),
                 highlight=False,
                 soft_wrap=True,

@@ -6,9 +6,9 @@ import os
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from postdeck.commands.common import CampaignArg, app, console
+from postdeck.commands import common
+from postdeck.commands.common import CampaignArg, app
 
 
 @app.command()
@@ -53,6 +53,8 @@ def publish(
 
 
 def _print_reports(reports: list[dict]) -> None:
+    from rich.table import Table
+
     table = Table(title="deliveries")
     for column in ("batch", "platform", "action", "status", "provider", "url / error"):
         table.add_column(column, overflow="fold")
@@ -67,8 +69,10 @@ def _print_reports(reports: list[dict]) -> None:
             r.get("provider") or "",
             r.get("url") or r.get("error") or "",
         )
-    console.print(table)
+    common.console.print(table)
     counts: dict[str, int] = {}
     for r in reports:
         counts[r["action"]] = counts.get(r["action"], 0) + 1
-    console.print(f"{len(reports)} deliveries: " + ", ".join(f"{n} {a}" for a, n in sorted(counts.items())))
+    common.console.print(
+        f"{len(reports)} deliveries: " + ", ".join(f"{n} {a}" for a, n in sorted(counts.items()))
+    )

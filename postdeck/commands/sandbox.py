@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from postdeck.commands.common import app, console
+from postdeck.commands import common
+from postdeck.commands.common import app
 
 
 @app.command()
@@ -46,12 +47,12 @@ def sandbox(
     box = start_sandbox(
         postforme_port=postforme_port, late_port=late_port, faults=plans, tick_interval=tick or None
     )
-    console.print(f"POSTFORME_BASE_URL={box.postforme_url}  POSTFORME_API_KEY={SANDBOX_POSTFORME_KEY}")
-    console.print(f"LATE_BASE_URL={box.late_url}  LATE_API_KEY={SANDBOX_LATE_KEY}")
+    common.console.print(f"POSTFORME_BASE_URL={box.postforme_url}  POSTFORME_API_KEY={SANDBOX_POSTFORME_KEY}")
+    common.console.print(f"LATE_BASE_URL={box.late_url}  LATE_API_KEY={SANDBOX_LATE_KEY}")
     if plans:
         for name, plan in plans.items():
-            console.print(f"{name}: {len(plan.rules)} fault rule(s), seed {plan.seed}")
-    console.print("simulators running; Ctrl-C to stop")
+            common.console.print(f"{name}: {len(plan.rules)} fault rule(s), seed {plan.seed}")
+    common.console.print("simulators running; Ctrl-C to stop")
     try:
         while True:
             time.sleep(1)

@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from postdeck.commands.common import app, console
+from postdeck.commands import common
+from postdeck.commands.common import app
 
 
 @app.command()
@@ -29,9 +30,9 @@ def schema(
     if check:
         current = path.read_text(encoding="utf-8") if path.exists() else ""
         if current != campaign_json_schema():
-            console.print(f"[red]{path} is out of date: run `postdeck schema`[/red]")
+            common.console.print(f"[red]{path} is out of date: run `postdeck schema`[/red]")
             raise typer.Exit(1)
-        console.print(f"{path} is up to date")
+        common.console.print(f"{path} is up to date")
         return
     changed = write_schema(path)
-    console.print(f"{'wrote' if changed else 'unchanged:'} {path}")
+    common.console.print(f"{'wrote' if changed else 'unchanged:'} {path}")

@@ -5,15 +5,12 @@ Imports only the schemas package (no Prefect, no provider clients, no HTTP), and
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from postdeck.commands.common import app, console, err_console
+from postdeck.commands.common import app, collector_paused
 
 
 @app.command()
@@ -28,44 +25,30 @@ def validate(
 
     Example: postdeck validate campaigns/
     """
+    from postdeck.commands.output import Printer, findings
     from postdeck.schemas.validation import check_files
 
+    printer = Printer()
     files, missing = campaign_files(paths)
     for path in missing:
-        err_console.print(f"[red]{path}: no such file or folder[/red]", highlight=False)
-    with _collector_paused():
+        printer.error(f"{path}: no such file or folder")
+    with collector_paused():
         reports = check_files(files, jobs=jobs or None)
     errors = warnings = 0
     for report in reports:
-        for error in report.errors:
-            err_console.print(f"[red]{_escape(str(error))}[/red]", highlight=False, soft_wrap=True)
-        errors += len(report.errors)
-        warnings += len(report.warnings)
-        if not quiet:
-            for warning in report.warnings:
-                err_console.print(
-                    f"[yellow]warning: {_escape(str(warning))}[/yellow]", highlight=False, soft_wrap=True
-                )
+        found, notes = report.errors, report.warnings  # each sorted, once
+        findings(printer, found, [] if quiet else notes)
+        errors += len(found)
+        warnings += len(notes)
     invalid = sum(not r.ok for r in reports)
     summary = f"{len(reports)} campaign file(s): {len(reports) - invalid} valid, {invalid} invalid"
     summary += f" ({errors} error(s), {warnings} warning(s))"
     if invalid or missing or not reports:
-        err_console.print(f"[red]{summary}[/red]" if reports else "[red]no campaign files found[/red]")
+        printer.error(summary if reports else "no campaign files found")
+        printer.flush()
         raise typer.Exit(1)
-    console.print(f"[green]{summary}[/green]", highlight=False)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Validation builds tens of thousands of small long-lived objects and no garbage cycles worth
-    collecting: the cyclic collector re-scanning them took a quarter of the run."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
+    printer.ok(summary)
+    printer.flush()
 
 
 def campaign_files(paths: list[Path]) -> tuple[list[Path], list[Path]]:
@@ -88,9 +71,3 @@ def campaign_files(paths: list[Path]) -> tuple[list[Path], list[Path]]:
         else:
             missing.append(path)
     return files, missing
-
-
-def _escape(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)
