@@ -149,6 +149,10 @@ class LedgerReader(Protocol):
 
     def deliveries(self, campaign: str) -> list[DeliveryRecord]: ...
 
+    def all_deliveries(self, *, status: str | None = None) -> list[DeliveryRecord]:
+        """Every campaign's deliveries, optionally in one status (follow-ups and webhooks look across)."""
+        ...
+
 
 class LedgerWriter(LedgerReader, Protocol):
     def claim(self, request: ClaimRequest, *, owner: str, lease_seconds: float, now: datetime) -> Claim:

@@ -24,8 +24,7 @@ from starlette.routing import Route
 
 from postdeck.errors import LedgerError
 from postdeck.follow_up import OPEN_STATUSES, follow_up
-from postdeck.ledger.base import DeliveryRecord, DeliveryStatus, Outcome
-from postdeck.ledger.sqlite import SqliteLedger
+from postdeck.ledger.base import DeliveryRecord, DeliveryStatus, LedgerWriter, Outcome
 from postdeck.providers.chain import Chain
 
 log = logging.getLogger("postdeck.webhooks")
@@ -45,7 +44,7 @@ def valid_late_signature(body: bytes, header: str | None, secret: str) -> bool:
 
 
 def create_app(
-    ledger: SqliteLedger,
+    ledger: LedgerWriter,
     *,
     chain_for: Callable[[str | None], Chain],
     postforme_secret: str | None = None,
@@ -115,7 +114,7 @@ def create_app(
     )
 
 
-def _open_records(ledger: SqliteLedger, provider: str, provider_post_id: str | None) -> list[DeliveryRecord]:
+def _open_records(ledger: LedgerWriter, provider: str, provider_post_id: str | None) -> list[DeliveryRecord]:
     if not provider_post_id:
         return []
     return [

@@ -8,10 +8,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from starlette.testclient import TestClient
 
@@ -137,3 +143,60 @@ def test_signature_checks() -> None:
     assert not valid_late_signature(body, good, "other") and not valid_late_signature(body, None, "k")
     assert not valid_late_signature(body, good, "")  # no secret configured: refuse everything
     assert valid_postforme_secret("whsec_1", "whsec_1") and not valid_postforme_secret("whsec_1", "")
+
+
+def test_postdeck_webhooks_serves_the_receivers_over_http(box: Sandbox) -> None:
+    """`postdeck webhooks --sandbox` as its own process: a PostForMe event is followed up at the running
+    simulator and recorded in the ledger the command opened (POSTDECK_LEDGER of this test)."""
+    ledger = SqliteLedger(Path(os.environ["POSTDECK_LEDGER"]))
+    chain = chain_for(box, ledger, only="postforme")
+    schedule(ledger, chain, datetime.now(UTC) + timedelta(minutes=10))
+    post_id = ledger.get("launch/teaser/twitter").provider_post_id
+    box.advance_clock(15 * 60)
+    box.postforme.tick()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {
+        **os.environ,
+        "POSTDECK_SANDBOX_POSTFORME_URL": box.postforme_url,
+        "POSTDECK_SANDBOX_LATE_URL": box.late_url,
+        "POSTFORME_WEBHOOK_SECRET": "whsec_abc",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "postdeck.cli", "webhooks", "--sandbox", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}/webhooks/postforme"
+    event = {"event_type": "social.post.updated", "data": {"id": post_id, "status": "processed"}}
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                answer = httpx.post(url, json=event, headers={"Post-For-Me-Webhook-Secret": "whsec_abc"})
+                break
+            except httpx.ConnectError:
+                assert server.poll() is None and time.monotonic() < deadline, server.communicate()[0]
+                time.sleep(0.2)
+        assert answer.status_code == 200 and answer.json()["changed"] == 2
+        late = httpx.post(
+            url.replace("postforme", "late"), content=b"{}", headers={"X-Zernio-Signature": "0"}
+        )
+        assert late.status_code == 401  # LATE_WEBHOOK_SECRET unset: refused, not accepted unsigned
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=10)[0]
+    assert {r.status for r in ledger.deliveries("launch")} == {DeliveryStatus.POSTED}
+    assert "LATE_WEBHOOK_SECRET is not set" in output
+
+
+def test_postdeck_webhooks_refuses_an_embedded_sandbox(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("POSTDECK_SANDBOX_POSTFORME_URL", "POSTDECK_SANDBOX_LATE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "postdeck.cli", "webhooks", "--sandbox"], capture_output=True, text=True
+    )
+    assert done.returncode == 1 and "POSTDECK_SANDBOX_POSTFORME_URL" in done.stderr
