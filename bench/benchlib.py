@@ -187,8 +187,8 @@ def fresh_state(folder: Path, sims: Simulators) -> Iterator[Path]:
 
 
 def publish_without_prefect(campaign: Path, *, links: list | None = None, workers: int | None = None) -> list:
-    """The flow's own steps (validate, expand, plan, late policy, one publish_batch per batch in a thread
-    pool, the chain the flow builds) with no Prefect at all: no tasks, no API, no concurrency limit."""
+    """The flow's own steps (validate, expand, plan, late policy, the warm-up, one publish_batch per batch
+    in a thread pool, the chain the flow builds) with no Prefect at all: no tasks, no API, no limit."""
     import uuid
 
     from postdeck.ledger import flush_journal, open_ledger
@@ -221,13 +221,28 @@ def publish_without_prefect(campaign: Path, *, links: list | None = None, worker
         groups.setdefault(delivery.batch_id, []).append(delivery)
     owner = f"bench:{uuid.uuid4()}"
     try:
-        with ThreadPoolExecutor(max_workers=workers or len(groups) or 1) as pool:
+        with (
+            ThreadPoolExecutor(max_workers=2) as warming,
+            ThreadPoolExecutor(max_workers=workers or len(groups) or 1) as pool,
+        ):
+            warm_up(warming, chain, groups)
             results = pool.map(
                 lambda group: publish_batch(group, ledger=ledger, chain=chain, owner=owner), groups.values()
             )
             return [report for reports in results for report in reports]
     finally:
         close_chain(chain)
+
+
+def warm_up(pool: ThreadPoolExecutor, chain: Any, groups: dict[str, list]) -> None:
+    """As the flow's `flows.chains.warming_up` (without importing Prefect): the first provider's accounts
+    and the media several batches share, fetched at once while the batches start."""
+    link = chain.links[0]
+    uses = Counter(ref for group in groups.values() for ref in {m for d in group for m in d.media})
+    shared = [ref for ref, n in uses.items() if n > 1 and ref.path is not None]
+    pool.submit(link.accounts)
+    if shared:
+        pool.submit(chain.media_urls, link, shared)
 
 
 def statuses(reports: list) -> Counter[str]:

@@ -4,7 +4,7 @@
 
 Two publishes of the same campaign against simulators in another process (answering at once):
 - `postdeck publish --sandbox` (the publish-campaign flow, on a temporary Prefect server, provider
-  limits 16, PREFECT_TASKS_RUNNER_THREAD_POOL_MAX_WORKERS=--workers; the server's memory is not counted);
+  limits --workers, POSTDECK_PROVIDER_CONCURRENCY=--workers; the server's memory is not counted);
 - the same code without Prefect (benchlib.publish_without_prefect, --workers threads).
 Peak RSS is the largest process's (the publishing process; it starts no others).
 """
@@ -73,7 +73,7 @@ def main() -> None:
             flow_env = env(
                 "flow",
                 PREFECT_API_URL=api,
-                PREFECT_TASKS_RUNNER_THREAD_POOL_MAX_WORKERS=str(args.workers),
+                POSTDECK_PROVIDER_CONCURRENCY=str(args.workers),
                 PREFECT_LOGGING_LEVEL="WARNING",
             )
             wall, peak, _, code = peak_rss_of(
@@ -82,6 +82,8 @@ def main() -> None:
             outcome = (
                 "exit 0: every delivery scheduled" if code == 0 else f"exit {code}: some delivery not sent"
             )
+            if "Refusing to publish event" in out:  # the client side; the server logs to this output
+                outcome += "; Prefect refused an event as too large"
             rows.append(("postdeck publish --sandbox (flow)", wall, peak, outcome))
     for name, wall, peak, note in rows:
         print(f"{name:<36} peak RSS {peak:5d} MiB   wall {wall:7.1f} s   {note}")

@@ -1,30 +1,34 @@
 """Publish throughput: 1,000 deliveries (250 batches × 4 platforms) through the real publish-campaign flow,
 against the simulators holding every provider call 500 ms, 16 calls in flight per provider (the
-flow's provider:* concurrency limits), rate limits off.
+in-process cap POSTDECK_PROVIDER_CONCURRENCY and the provider:* limits on the server), rate limits off.
 
     .venv/bin/python bench/publish_bench.py [--batches 250] [--latency 0.5] [--concurrency 16] [--sample 40]
+        [--state-dir DIR]
 
 Prints the wall time, provider calls per delivery (by operation), wall ÷ floor where floor =
-ceil(batches ÷ concurrency) × latency (one create per batch), and a sequential one-request-per-delivery
-baseline (the seed service's way: one create per delivery, one after the other; timed on --sample
-deliveries and scaled) ÷ wall. Targets: wall ≤ 1.5 × floor; calls per delivery ≤ 0.25 plus uploads.
+ceil(batches ÷ concurrency) × latency (one create per batch), the same campaign through the same code
+without Prefect (benchlib.publish_without_prefect, --concurrency threads), and a sequential
+one-request-per-delivery baseline (the seed service's way: one create per delivery, one after the
+other; timed on --sample deliveries and scaled) ÷ wall. Targets: wall ≤ 1.5 × floor; calls per
+delivery ≤ 0.25 plus uploads. --state-dir puts the ledger and journal there (e.g. /dev/shm, to see
+what their fsyncs cost); by default they are in a temporary folder on disk, as in production.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from benchlib import (
     fresh_state,
     header,
     prefect_api,
+    publish_without_prefect,
     simulators,
     statuses,
     timed,
@@ -58,48 +62,27 @@ def sequential_baseline(postforme_url: str, sample: int) -> float:
     return elapsed / sample
 
 
-@contextmanager
-def proposed_flow(limit: int) -> Iterator[None]:
-    """The flow with provider calls capped in-process (a semaphore per provider, `limit` each) and
-    `limit` task workers: what bench/README.md proposes for flows/chains.py and flows/publish.py."""
-    import threading
-
-    from prefect.settings import PREFECT_TASKS_RUNNER_THREAD_POOL_MAX_WORKERS, temporary_settings
-
-    import postdeck.flows.chains as chains
-
-    slots = {name: threading.BoundedSemaphore(limit) for name in ("postforme", "late")}
-    original = chains.provider_slot
-    chains.provider_slot = lambda provider: slots[provider]  # a semaphore is a context manager
-    try:
-        with temporary_settings(updates={PREFECT_TASKS_RUNNER_THREAD_POOL_MAX_WORKERS: limit}):
-            yield
-    finally:
-        chains.provider_slot = original
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", type=int, default=250)
     parser.add_argument("--latency", type=float, default=0.5)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--sample", type=int, default=40)
-    parser.add_argument(
-        "--proposed",
-        action="store_true",
-        help="also run the flow with the change proposed in bench/README.md: provider calls capped by an "
-        "in-process semaphore per provider instead of a Prefect concurrency slot per call, 16 task workers",
-    )
+    parser.add_argument("--state-dir", help="where the ledger and journal go (default: a temporary folder)")
     args = parser.parse_args()
+    os.environ["POSTDECK_PROVIDER_CONCURRENCY"] = str(args.concurrency)  # read when the flow is imported
     header(
         "publish throughput (the publish-campaign flow, simulators in their own process)",
         work=f"{args.batches} batches × 4 platforms = {args.batches * 4} deliveries, one shared image",
         setting=f"{args.latency * 1000:.0f} ms per provider call, {args.concurrency} in flight per provider "
-        "(provider:* limits), rate limits off, Prefect heartbeats off, PREFECT_LOGGING_LEVEL=WARNING",
+        "(POSTDECK_PROVIDER_CONCURRENCY and the provider:* limits), rate limits off, Prefect heartbeats off, "
+        "PREFECT_LOGGING_LEVEL=WARNING",
+        state=f"ledger and journal in {args.state_dir or 'a temporary folder on disk'}",
     )
     with (
         simulators("--latency", str(args.latency)) as sims,
         tempfile.TemporaryDirectory(prefix="postdeck-bench-") as tmp,
+        tempfile.TemporaryDirectory(prefix="postdeck-bench-state-", dir=args.state_dir) as state,
         prefect_api() as api,
     ):
         from postdeck.flows.limits import ensure_limits
@@ -114,20 +97,17 @@ def main() -> None:
             publish_campaign(params=PublishParams(campaign=str(warm), sandbox=True))  # imports, first flow
         sims.reset()
         campaign = write_campaign(Path(tmp) / "campaign", args.batches)
-        with fresh_state(Path(tmp) / "state", sims):
+        wait_for_idle_server()  # the warm-up's events drained: the timed run has the server to itself
+        with fresh_state(Path(state) / "flow", sims):
             wall, reports = timed(
                 publish_campaign, params=PublishParams(campaign=str(campaign), sandbox=True)
             )
         counts = sims.requests()
-        proposed = None
-        if args.proposed:
-            wait_for_idle_server()
-            sims.reset()
-            with fresh_state(Path(tmp) / "proposed", sims), proposed_flow(limit):
-                proposed, again = timed(
-                    publish_campaign, params=PublishParams(campaign=str(campaign), sandbox=True)
-                )
-            assert statuses(again) == statuses(reports), statuses(again)
+        wait_for_idle_server()
+        sims.reset()
+        with fresh_state(Path(state) / "plain", sims):
+            plain, again = timed(publish_without_prefect, campaign, workers=args.concurrency)
+        assert statuses(again) == statuses(reports), statuses(again)
         sims.reset()
         per_delivery = sequential_baseline(sims.postforme, args.sample)
 
@@ -148,14 +128,13 @@ def main() -> None:
     print(f"floor:    ceil({args.batches}/{args.concurrency}) × {args.latency} s = {floor:.2f} s")
     print(f"wall ÷ floor: {wall / floor:.2f} (target ≤ 1.5)")
     print(
+        f"without Prefect: {plain:.2f} s ({plain / floor:.2f} × floor), the same code in "
+        f"{args.concurrency} threads; the flow's own cost: {wall - plain:+.2f} s"
+    )
+    print(
         f"baseline: {per_delivery * 1000:.0f} ms per delivery sequentially ({args.sample} timed) → "
         f"{baseline:.0f} s for {deliveries}; baseline ÷ wall = {baseline / wall:.1f}"
     )
-    if proposed is not None:
-        print(
-            f"proposed: {proposed:.2f} s with an in-process slot per provider and 16 task workers: "
-            f"wall ÷ floor {proposed / floor:.2f}"
-        )
     sys.stdout.flush()
 
 

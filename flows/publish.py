@@ -9,7 +9,10 @@ postdeck.publisher, postdeck.apply, providers.chain) that the CLI and the tests 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import uuid
+from collections import Counter
+from contextlib import nullcontext
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,41 +20,63 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
+from prefect.task_runners import ThreadPoolTaskRunner
 
 from postdeck.apply import apply_scheduled_changes
 from postdeck.errors import PlanError
-from postdeck.flows.chains import publishing_chain
+from postdeck.flows.chains import publishing_chain, warming_up
+from postdeck.flows.limits import ProviderCaps, process_concurrency
 from postdeck.flows.params import PublishParams
-from postdeck.flows.reports import change_report, publish_artifacts
+from postdeck.flows.reports import change_report, needs_attention, publish_artifacts
 from postdeck.flows.source import campaign_source, git_commit
 from postdeck.ledger import flush_journal, open_ledger
 from postdeck.ledger.base import LedgerWriter
 from postdeck.plan import Action, Plan, check_plan_is_current, load_plan, make_plan, repost_key
 from postdeck.providers.chain import Chain
-from postdeck.publisher import publish_batch
+from postdeck.publisher import DeliveryReport, publish_batch
 from postdeck.schemas.deliveries import Delivery, expand
+from postdeck.schemas.media import MediaRef
 from postdeck.schemas.timing import apply_late_policy
 from postdeck.schemas.validation import require_valid
 
 
-@task(name="publish-batch", cache_policy=NO_CACHE, retries=0)
+def _batch_run_name(parameters: dict) -> str:
+    """Each batch is a task run in the UI named after it (set here, not with 250 `with_options` copies)."""
+    return f"batch-{parameters['deliveries'][0].batch_id}"
+
+
+@task(name="publish-batch", task_run_name=_batch_run_name, cache_policy=NO_CACHE, retries=0)
 def publish_batch_task(
-    deliveries: list[Delivery], ledger: LedgerWriter, chain: Chain, owner: str
+    deliveries: list[Delivery], ledger: LedgerWriter, chain: Chain, caps: ProviderCaps, owner: str
 ) -> list[dict]:
     """Publish one batch. No Prefect retries: the exactly-once protocol decides what may be resent."""
-    reports = publish_batch(deliveries, ledger=ledger, chain=chain, owner=owner)
-    logger = get_run_logger()
-    for report in reports:
-        logger.info(
-            "%s → %s %s %s", report.key, report.action, report.status, report.url or report.error or ""
-        )
+    with caps.batch():  # a place in the run's reservation of the provider limits: no server request
+        reports = publish_batch(deliveries, ledger=ledger, chain=chain, owner=owner)
+    level, line = batch_log_line(reports)
+    get_run_logger().log(level, "%s", line)  # one line per batch: each goes through the Prefect API
     return [asdict(r) for r in reports]
 
 
 @task(name="apply-scheduled-changes", cache_policy=NO_CACHE, retries=0)
-def apply_changes_task(plan: Plan, ledger: LedgerWriter, chain: Chain) -> list[dict]:
+def apply_changes_task(plan: Plan, ledger: LedgerWriter, chain: Chain, caps: ProviderCaps) -> list[dict]:
     """Updates and cancels of scheduled posts (a PUT or DELETE replaces the whole post: safe to redo)."""
-    return [asdict(r) for r in apply_scheduled_changes(plan, ledger=ledger, chain=chain)]
+    with caps.batch():  # its calls go one at a time: one place covers them
+        return [asdict(r) for r in apply_scheduled_changes(plan, ledger=ledger, chain=chain)]
+
+
+def batch_log_line(reports: list[DeliveryReport]) -> tuple[int, str]:
+    """One batch in one log line: counts by action and status, then each delivery that needs a look."""
+    if not reports:
+        return logging.INFO, "nothing to publish"
+    counts = Counter(f"{r.action} {r.status}" for r in reports)
+    providers = sorted({r.provider for r in reports if r.provider})
+    line = f"{reports[0].batch_id}: " + ", ".join(f"{n} {what}" for what, n in sorted(counts.items()))
+    line += f" via {', '.join(providers)}" if providers else ""
+    problems = [r for r in reports if needs_attention(r.status, r.action)]
+    if not problems:
+        return logging.INFO, line
+    details = "; ".join(f"{r.key} {r.action} {r.status}: {r.error or ''}" for r in problems)
+    return logging.WARNING, f"{line}. Needs attention: {details}"
 
 
 def _run_name() -> str:
@@ -60,7 +85,13 @@ def _run_name() -> str:
     return f"publish-{Path(params.campaign).stem}@{commit[:8] if commit else 'worktree'}"
 
 
-@flow(name="publish-campaign", flow_run_name=_run_name, log_prints=False)
+# Bounded: the default pool starts one thread per batch, and they would all queue at once.
+@flow(
+    name="publish-campaign",
+    flow_run_name=_run_name,
+    log_prints=False,
+    task_runner=ThreadPoolTaskRunner(max_workers=process_concurrency()),
+)
 def publish_campaign(params: PublishParams | None = None) -> list[dict]:
     """Publish a campaign file: apply its plan, every batch × platform exactly once."""
     params = params or PublishParams()
@@ -117,15 +148,18 @@ def _apply(
         return []
     run_owner = f"flow-run:{flow_run.id or uuid.uuid4()}"
     reports: list[dict] = []
-    with publishing_chain(owner, ledger, sandbox=params.sandbox, secret_blocks=params.secret_blocks) as chain:
+    groups = _by_batch(creates)
+    with (
+        publishing_chain(owner, ledger, sandbox=params.sandbox, secret_blocks=params.secret_blocks) as run,
+        run.caps.reserve(len(groups) + has_scheduled_changes),  # the cross-worker slots, once per run
+        warming_up(run, _shared_media(groups)) if groups else nullcontext(),
+    ):
         futures = [
-            publish_batch_task.with_options(task_run_name=f"batch-{batch_id}").submit(
-                group, ledger, chain, run_owner
-            )
-            for batch_id, group in _by_batch(creates).items()
+            publish_batch_task.submit(group, ledger, run.chain, run.caps, run_owner)
+            for group in groups.values()
         ]
         if has_scheduled_changes:
-            futures.append(apply_changes_task.submit(plan, ledger, chain))
+            futures.append(apply_changes_task.submit(plan, ledger, run.chain, run.caps))
         for future in futures:
             reports.extend(future.result())
     return reports
@@ -141,6 +175,12 @@ def _check_saved_plan(path: Path, plan: Plan, ledger: LedgerWriter) -> None:
 
     if saved.campaign != plan.campaign or shape(saved) != shape(plan):
         raise PlanError(f"{path}: the campaign changed since this plan was made; run `postdeck plan` again")
+
+
+def _shared_media(groups: dict[str, list[Delivery]]) -> list[MediaRef]:
+    """Local files that more than one batch posts: uploaded once, before those batches need them."""
+    uses = Counter(ref for group in groups.values() for ref in {m for d in group for m in d.media})
+    return [ref for ref, n in uses.items() if n > 1 and ref.path is not None]
 
 
 def _by_batch(deliveries: list[Delivery]) -> dict[str, list[Delivery]]:

@@ -1,7 +1,14 @@
-"""What a publish run shows: one row per delivery, as a Prefect table artifact and a markdown summary."""
+"""What a publish run shows: one row per delivery, as a Prefect table artifact and a markdown summary.
+
+Prefect carries an artifact whole in an event, and refuses events over 1.5 MB (`Refusing to publish
+event of size 1658177` for a 10,000-row table): the table keeps MAX_TABLE_ROWS rows, those needing
+attention first, plus a row counting the rest, and the summary's lists are cut likewise. The
+summary's counts always cover every delivery.
+"""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import asdict
 
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
@@ -10,6 +17,8 @@ from postdeck.plan import Action, Change
 from postdeck.publisher import DeliveryReport
 
 COLUMNS = ("batch_id", "platform", "action", "status", "provider", "url", "error")
+MAX_TABLE_ROWS = 1_000  # ~170 kB of event: far under Prefect's 1.5 MB, enough for a campaign's problems
+MAX_LISTED = 200  # links, and deliveries needing attention, listed in the markdown summary
 
 
 def change_report(change: Change, *, note: str | None = None) -> dict:
@@ -30,34 +39,71 @@ def change_report(change: Change, *, note: str | None = None) -> dict:
     )
 
 
+def needs_attention(status: str, action: str) -> bool:
+    """Failed, unknown, refused as a conflict, or not sent: someone should look."""
+    return status in ("failed", "unknown") or action in ("conflict", "not-sent")
+
+
 def publish_artifacts(campaign: str, reports: list[dict]) -> None:
-    rows = [{k: (r.get(k) or "") for k in COLUMNS} for r in reports]
     create_table_artifact(
-        key=f"publish-{campaign}", table=rows, description=f"Deliveries of campaign {campaign}"
+        key=f"publish-{campaign}", table=table_rows(reports), description=f"Deliveries of campaign {campaign}"
     )
     create_markdown_artifact(key=f"publish-{campaign}-summary", markdown=summary_markdown(campaign, reports))
 
 
+def table_rows(reports: list[dict], limit: int = MAX_TABLE_ROWS) -> list[dict]:
+    """One row per delivery, in order; past `limit`, the ones needing attention first and a last row
+    counting the deliveries left out."""
+    if len(reports) <= limit:
+        return [_row(r) for r in reports]
+    # A stable sort: the deliveries needing attention first, each group in campaign order.
+    first = sorted(
+        range(len(reports)), key=lambda i: not needs_attention(reports[i]["status"], reports[i]["action"])
+    )
+    kept = sorted(first[: limit - 1])
+    left_out = [reports[i] for i in first[limit - 1 :]]
+    return [_row(reports[i]) for i in kept] + [_left_out_row(left_out)]
+
+
+def _row(report: dict) -> dict:
+    return {k: (report.get(k) or "") for k in COLUMNS}
+
+
+def _left_out_row(left_out: list[dict]) -> dict:
+    def counts(field: str) -> str:
+        return ", ".join(f"{v or '-'} {n}" for v, n in sorted(Counter(r[field] for r in left_out).items()))
+
+    return {
+        **dict.fromkeys(COLUMNS, ""),
+        "batch_id": f"… {len(left_out)} more",
+        "action": counts("action"),
+        "status": counts("status"),
+        "error": "not listed here: the summary artifact counts every delivery",
+    }
+
+
 def summary_markdown(campaign: str, reports: list[dict]) -> str:
-    by_action: dict[str, int] = {}
-    by_status: dict[str, int] = {}
-    for r in reports:
-        by_action[r["action"]] = by_action.get(r["action"], 0) + 1
-        if r["status"]:
-            by_status[r["status"]] = by_status.get(r["status"], 0) + 1
+    by_action = Counter(r["action"] for r in reports)
+    by_status = Counter(r["status"] for r in reports if r["status"])
     lines = [f"## {campaign}", "", f"{len(reports)} deliveries.", "", "| action | count |", "|---|---|"]
     lines += [f"| {a} | {n} |" for a, n in sorted(by_action.items())]
     lines += ["", "| status | count |", "|---|---|"] + [
         f"| {s} | {n} |" for s, n in sorted(by_status.items())
     ]
+    if len(reports) > MAX_TABLE_ROWS:
+        lines += ["", f"The table lists {MAX_TABLE_ROWS - 1} of them, those needing attention first."]
     linked = [r for r in reports if r.get("url")]
     if linked:
         lines += ["", "### Posts", ""]
-        lines += [f"- {r['batch_id']} / {r['platform']}: [{r['url']}]({r['url']})" for r in linked]
-    problems = [
-        r for r in reports if r["status"] in ("failed", "unknown") or r["action"] in ("conflict", "not-sent")
-    ]
+        lines += _capped([f"- {r['batch_id']} / {r['platform']}: [{r['url']}]({r['url']})" for r in linked])
+    problems = [r for r in reports if needs_attention(r["status"], r["action"])]
     if problems:
         lines += ["", "### Needs attention", ""]
-        lines += [f"- `{r['key']}`: {r['action']} {r['status']}: {r.get('error') or ''}" for r in problems]
+        lines += _capped(
+            [f"- `{r['key']}`: {r['action']} {r['status']}: {r.get('error') or ''}" for r in problems]
+        )
     return "\n".join(lines)
+
+
+def _capped(items: list[str], limit: int = MAX_LISTED) -> list[str]:
+    return items if len(items) <= limit else [*items[:limit], f"- … and {len(items) - limit} more"]

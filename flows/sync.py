@@ -44,10 +44,13 @@ def sync_post_status(sandbox: bool = False, campaigns: str = "campaigns") -> lis
     loaded = _campaigns(Path(campaigns))
     run_owner = f"flow-run:{flow_run.id or uuid.uuid4()}"
     for owner, records in by_owner.items():
-        with publishing_chain(owner, ledger, sandbox=sandbox) as chain:
-            followed = follow_up(records, ledger=ledger, chain=chain)
+        # One call at a time: one slot of each provider limit for the owner's whole follow-up.
+        with publishing_chain(owner, ledger, sandbox=sandbox) as run, run.caps.reserve(1), run.caps.batch():
+            followed = follow_up(records, ledger=ledger, chain=run.chain)
             reports.extend(followed)
-            resent += resend_failed(followed, campaigns=loaded, ledger=ledger, chain=chain, owner=run_owner)
+            resent += resend_failed(
+                followed, campaigns=loaded, ledger=ledger, chain=run.chain, owner=run_owner
+            )
     for report in resent:
         logger.info(
             "%s re-sent through the next provider: %s %s",

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Start a Prefect server and a process worker on 127.0.0.1, and deploy prefect.yaml's deployments.
-# Settings (all optional): POSTDECK_PREFECT_PORT (4200), PREFECT_HOME, POSTDECK_RUN_DIR (.postdeck/run).
+# Settings (all optional): POSTDECK_PREFECT_PORT (4200), PREFECT_HOME, POSTDECK_RUN_DIR (.postdeck/run),
+# POSTDECK_WORKER_LIMIT (4 flow runs at once), and for the worker's flow runs, which inherit it,
+# POSTDECK_PROVIDER_CONCURRENCY (16): provider calls in flight per run, reserved from the provider:*
+# limits that `postdeck limits` creates below (see README "Scaling out").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 port=${POSTDECK_PREFECT_PORT:-4200}

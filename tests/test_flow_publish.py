@@ -63,3 +63,16 @@ def test_publish_without_keys_or_sandbox_fails_clearly_and_records_nothing(
     assert "No social posting credentials configured" in capsys.readouterr().err
     assert SqliteLedger().deliveries("example") == []
     assert sandbox_creates(isolated_postdeck) == 0
+
+
+def test_each_batch_task_run_is_named_after_its_batch() -> None:
+    """As Prefect names the run from the task's parameters (the UI shows one task run per batch)."""
+    from prefect._internal.engine import resolve_custom_task_run_name
+
+    from postdeck.flows.publish import publish_batch_task
+    from postdeck.schemas.deliveries import expand
+    from postdeck.schemas.loader import load_campaign
+
+    first = expand(load_campaign(Path(EXAMPLE)))[0]
+    name = resolve_custom_task_run_name(publish_batch_task, {"deliveries": [first]})
+    assert name == f"batch-{first.batch_id}"

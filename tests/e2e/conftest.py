@@ -44,6 +44,8 @@ def prefect_stack(
         "POSTDECK_RUN_DIR": str(root / "run"),
         "PREFECT_WORKER_QUERY_SECONDS": "1",
         "POSTDECK_WORKER_LIMIT": "1",  # one flow run per worker, so two runs need two workers
+        # Each run reserves this many of provider:postforme's 4 slots: two runs publish side by side.
+        "POSTDECK_PROVIDER_CONCURRENCY": "2",
         # The workers' flow runs inherit these: their own ledger, and the simulators of this process.
         "POSTDECK_LEDGER": str(root / "ledger.db"),
         "POSTDECK_JOURNAL": str(root / "journal.jsonl"),
