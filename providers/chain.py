@@ -17,8 +17,8 @@ failure is one another provider could fix (the account's connection or quota at 
 Retries of a create are ours alone (the clients never retry; tenacity drives the loop here). A
 circuit breaker per provider (providers.breaker) skips a provider that keeps failing for a while.
 
-Every provider call runs inside `guard(provider name)` — the flow passes a Prefect global concurrency
-limit; this package never imports Prefect.
+Every provider call runs inside `guard(provider name)` — the flow passes its in-process cap per
+provider (flows/limits.py ProviderCaps.call); this package never imports Prefect.
 """
 
 from __future__ import annotations
@@ -240,7 +240,7 @@ class Chain:
         return next((link for link in self.links if link.label == label), None)
 
     def _call(self, link: Link, fn: Callable[..., T], *args: Any) -> T:
-        """One provider operation inside the caller's guard (a concurrency slot per provider)."""
+        """One provider operation inside the caller's guard (a place in the per-provider cap)."""
         with self._guard(link.provider.name):
             return fn(*args)
 

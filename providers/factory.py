@@ -88,7 +88,7 @@ class LedgerMediaCache(MediaCache):
 
 def build_chain(links: list[Link], ledger, *, guard: Guard | None = None, **options: Any) -> Chain:
     """The chain a run publishes through. `guard(provider name)` wraps every provider call (the flow
-    passes a Prefect global concurrency limit); `options` go to Chain (retry policy, breaker...)."""
+    passes its per-provider cap, flows/limits.py); `options` go to Chain (retry policy, breaker...)."""
     return Chain(links, media_cache=LedgerMediaCache(ledger), guard=guard, **options)
 
 

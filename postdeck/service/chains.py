@@ -1,7 +1,7 @@
 """The provider chain of the service, the provider classes' callers and the everyday commands.
 
-Like flows/chains.py, without Prefect: the flow's chain takes a Prefect concurrency slot around every
-provider call, which would start a Prefect server for a one-off `postdeck post`. The sandbox is used
+Like flows/chains.py, without Prefect: the flow's chain reserves Prefect concurrency slots for its run,
+which would need a Prefect server for a one-off `postdeck post`. The sandbox is used
 only when asked for, never as a fallback: the simulators of POSTDECK_SANDBOX_POSTFORME_URL and
 POSTDECK_SANDBOX_LATE_URL when both are set (`postdeck sandbox`, tests), else embedded ones.
 """
