@@ -15,6 +15,51 @@ _ASPECT_TOLERANCE = 0.01  # ratios within 1% count as equal (pixel rounding)
 
 
 def check_media(item: Prepared, rules: PlatformRules, chain: list[str], out: Findings) -> None:
+    """The media findings of one delivery. The same media on the same platform (and placement) give the
+    same findings in every batch: they are worked out once and placed at each batch's own location."""
+    delivery = item.delivery
+    if not delivery.media and not rules.media.required:
+        return
+    key = (delivery.media, delivery.platform, str(delivery.options.get("placement")), tuple(chain), id(rules))
+    found = _FOUND.get(key)
+    if found is None:
+        recorder = _Recorder(delivery)
+        _check_media(recorder, rules, chain, recorder)  # type: ignore[arg-type]
+        if len(_FOUND) >= _FOUND_MAX:  # a long-lived worker sees many campaigns
+            _FOUND.clear()
+        _FOUND[key] = (rules, recorder.found)  # holding `rules` keeps its id from being reused
+        found = recorder.found
+    else:
+        found = found[1]
+    for severity, (base, rest), message, fix in found:
+        anchor = item.batch_key if base is _BATCH else item.platform_key
+        out.add(severity, item.error((*anchor, *rest), message, fix))
+
+
+# Findings without their location, by (media, platform, placement, providers, rules): per process.
+_FOUND: dict[tuple, tuple[PlatformRules, list[tuple[str, tuple[object, tuple], str, str]]]] = {}
+_FOUND_MAX = 10_000
+_BATCH, _PLATFORM = object(), object()
+
+
+class _Recorder:
+    """Stands in for a Prepared item and for Findings: records what is found, relative to the batch or
+    to the platform's mention, so that it can be placed in any batch."""
+
+    def __init__(self, delivery: object) -> None:
+        self.delivery = delivery
+        self.batch_key = (_BATCH,)
+        self.platform_key = (_PLATFORM,)
+        self.found: list[tuple[str, tuple[object, tuple], str, str]] = []
+
+    def error(self, key: tuple, message: str, fix: str = "") -> tuple:
+        return ((key[0], tuple(key[1:])), message, fix)
+
+    def add(self, severity: str, finding: tuple) -> None:
+        self.found.append((severity, *finding))
+
+
+def _check_media(item: Prepared, rules: PlatformRules, chain: list[str], out: Findings) -> None:
     delivery = item.delivery
     media = rules.media
     if not delivery.media and not media.required:

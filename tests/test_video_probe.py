@@ -223,6 +223,24 @@ def test_one_video_on_several_platforms_is_probed_once_and_judged_per_platform(t
     assert len(errors) == 1 and errors[0].startswith("twitter: media[0]: 150 s")
 
 
+def test_the_same_video_in_several_batches_is_reported_at_each_batchs_own_place(tmp_path: Path) -> None:
+    """check_media works a (media, platform) pair out once; each batch still gets its own location."""
+    (tmp_path / "v.mp4").write_bytes(mp4(150, 1280, 720))
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "name: c\nbatches:\n"
+        "  - {id: a, caption: one, platforms: [twitter], media: [v.mp4]}\n"
+        "  - {id: b, caption: two, platforms: [bluesky]}\n"
+        "  - {id: c, caption: three, platforms: [twitter], media: [v.mp4]}\n"
+    )
+    errors = check_file(path).errors
+    assert [(e.field, e.location.line) for e in errors] == [
+        ("batches[0].media[0]", 3),
+        ("batches[2].media[0]", 5),
+    ]
+    assert errors[0].message == errors[1].message and errors[0].message.startswith("twitter: media[0]: 150 s")
+
+
 # --- the rules file -----------------------------------------------------------------------------------
 
 
