@@ -19,14 +19,11 @@ from dataclasses import dataclass
 from postdeck.errors import CredentialsError
 from postdeck.flows.limits import ProviderCaps
 from postdeck.ledger.base import LedgerWriter
-from postdeck.ledger.credentials import CredentialStore
 from postdeck.providers.chain import Chain, Link, MediaCache
-from postdeck.providers.factory import build_chain, chain_links, sandbox_links
+from postdeck.providers.factory import build_chain, run_links
 from postdeck.schemas.media import MediaRef
 
 log = logging.getLogger("postdeck.flows")
-
-SANDBOX_URL_ENV = ("POSTDECK_SANDBOX_POSTFORME_URL", "POSTDECK_SANDBOX_LATE_URL")
 
 
 @dataclass(frozen=True)
@@ -41,7 +38,8 @@ class Publishing:
 def publishing_chain(
     owner: str | None, ledger: LedgerWriter, *, sandbox: bool, secret_blocks: dict[str, str] | None = None
 ) -> Iterator[Publishing]:
-    with _links(owner, ledger, sandbox=sandbox, secret_blocks=secret_blocks or {}) as links:
+    environ = {**os.environ, **_secret_keys(secret_blocks or {})} if not sandbox else None
+    with run_links(owner, ledger, sandbox=sandbox, environ=environ) as links:
         try:
             caps = ProviderCaps.for_providers(link.provider.name for link in links)
             chain = build_chain(links, ledger, guard=caps.call)
@@ -107,24 +105,6 @@ def _quietly(run: Publishing, link: Link, job: Callable[[], object]) -> None:
             job()
     except Exception as exc:  # the batches meet it again and report it; nothing is lost here
         log.warning("%s: warm-up failed, the batches will try again: %s", link.label, exc)
-
-
-@contextmanager
-def _links(owner: str | None, ledger: LedgerWriter, *, sandbox: bool, secret_blocks: dict[str, str]):
-    if not sandbox:
-        yield chain_links(
-            owner, store=CredentialStore(ledger), environ={**os.environ, **_secret_keys(secret_blocks)}
-        )
-        return
-    from postdeck.providers.sim.sandbox import SANDBOX_LATE_KEY, SANDBOX_POSTFORME_KEY, start_sandbox
-
-    keys = {"postforme_key": SANDBOX_POSTFORME_KEY, "late_key": SANDBOX_LATE_KEY}
-    postforme_url, late_url = (os.environ.get(name) for name in SANDBOX_URL_ENV)
-    if postforme_url and late_url:
-        yield sandbox_links(postforme_url, late_url, **keys)
-        return
-    with start_sandbox() as box:
-        yield sandbox_links(box.postforme_url, box.late_url, **keys)
 
 
 def _secret_keys(secret_blocks: dict[str, str]) -> dict[str, str]:

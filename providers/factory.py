@@ -7,7 +7,8 @@ With --sandbox, the chain is PostForMe then LATE against the local simulators, w
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -22,6 +23,30 @@ from postdeck.providers.postforme import PostForMeClient
 ClientFactory = Callable[..., Provider]
 CLIENTS: dict[str, ClientFactory] = {"postforme": PostForMeClient, "late": LateClient}
 ENV_KEYS = {"postforme": "POSTFORME_API_KEY", "late": "LATE_API_KEY"}
+# Where simulators already run (`postdeck sandbox`, tests); without both, --sandbox embeds its own.
+SANDBOX_URL_ENV = ("POSTDECK_SANDBOX_POSTFORME_URL", "POSTDECK_SANDBOX_LATE_URL")
+
+
+@contextmanager
+def run_links(
+    owner: str | None, ledger: Any, *, sandbox: bool, environ: Mapping[str, str] | None = None
+) -> Iterator[list[Link]]:
+    """The links one run or command publishes through: the owner's and the global keys (the seed's
+    order), or, only when asked for and never as a fallback, the simulators: those of
+    SANDBOX_URL_ENV when both are set, else embedded ones for the length of the block."""
+    environ = os.environ if environ is None else environ
+    if not sandbox:
+        yield chain_links(owner, store=CredentialStore(ledger), environ=dict(environ))
+        return
+    from postdeck.providers.sim.sandbox import SANDBOX_LATE_KEY, SANDBOX_POSTFORME_KEY, start_sandbox
+
+    keys = {"postforme_key": SANDBOX_POSTFORME_KEY, "late_key": SANDBOX_LATE_KEY}
+    postforme_url, late_url = (environ.get(name) for name in SANDBOX_URL_ENV)
+    if postforme_url and late_url:
+        yield sandbox_links(postforme_url, late_url, **keys)
+        return
+    with start_sandbox() as box:
+        yield sandbox_links(box.postforme_url, box.late_url, **keys)
 
 
 def chain_links(

@@ -34,7 +34,7 @@ def webhooks(
 
     from postdeck.errors import CredentialsError
     from postdeck.ledger import open_ledger
-    from postdeck.service.chains import SANDBOX_URL_ENV
+    from postdeck.providers.factory import SANDBOX_URL_ENV
     from postdeck.webhooks import create_app
 
     if sandbox and not all(os.environ.get(name) for name in SANDBOX_URL_ENV):
