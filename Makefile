@@ -4,10 +4,13 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 # Keep Prefect's local state inside the checkout unless the user has chosen a home.
 export PREFECT_HOME ?= $(CURDIR)/.postdeck/prefect
+# The temporary server `make demo` starts creates and migrates its database on the first run: on a
+# slow 2-core machine that outlasts Prefect's default 20 s start-up wait.
+export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 180
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export DO_NOT_TRACK ?= 1
 
-.PHONY: install demo test lint up down run-example limits clean bench
+.PHONY: install prefect-home demo test lint up down run-example limits clean bench
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -17,8 +20,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Prefect creates its home but not the folders above it: .postdeck/ may not exist yet on a fresh clone.
+prefect-home:
+	mkdir -p "$(PREFECT_HOME)"
+
 ## demo: publish the example campaign to the local simulators through the Prefect flow
-demo: install
+demo: install prefect-home
 	$(VENV)/bin/postdeck publish campaigns/example.yaml --sandbox
 
 ## test: lint, then the whole test suite (end-to-end tests start a real Prefect server and worker)
@@ -31,14 +38,14 @@ lint: install
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
 
 ## up: a Prefect server (127.0.0.1:4200) and a process worker, with the deployments of prefect.yaml
-up: install
+up: install prefect-home
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH scripts/up.sh
 
 down:
 	scripts/down.sh
 
 ## run-example: run the example deployment on the server started by `make up`, and wait for it
-run-example: install
+run-example: install prefect-home
 	PREFECT_API_URL=http://127.0.0.1:$${POSTDECK_PREFECT_PORT:-4200}/api \
 	  $(VENV)/bin/prefect deployment run publish-campaign/example --watch
 
@@ -46,7 +53,7 @@ clean:
 	rm -rf .postdeck
 
 ## limits: create the provider:* global concurrency limits on the server in PREFECT_API_URL
-limits: install
+limits: install prefect-home
 	PREFECT_API_URL=$${PREFECT_API_URL:-http://127.0.0.1:$${POSTDECK_PREFECT_PORT:-4200}/api} $(VENV)/bin/postdeck limits
 
 ## bench: every benchmark of bench/README.md, each printing its figures (about 20 minutes on 2 cores)

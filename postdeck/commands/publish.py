@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -34,6 +35,11 @@ def publish(
     Example: postdeck publish campaigns/example.yaml --sandbox
     """
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    # Without PREFECT_API_URL, Prefect starts a temporary server that migrates a new database on its
+    # first run: longer than its default 20 s wait on a slow machine.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+    if home := os.environ.get("PREFECT_HOME"):  # Prefect creates its home, not the folders above it
+        Path(home).expanduser().mkdir(parents=True, exist_ok=True)
     from postdeck.flows.params import PublishParams
     from postdeck.flows.publish import publish_campaign
 
