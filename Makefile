@@ -4,9 +4,6 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 # Keep Prefect's local state inside the checkout unless the user has chosen a home.
 export PREFECT_HOME ?= $(CURDIR)/.postdeck/prefect
-# The temporary server `make demo` starts creates and migrates its database on the first run: on a
-# slow 2-core machine that outlasts Prefect's default 20 s start-up wait.
-export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 180
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export DO_NOT_TRACK ?= 1
 
