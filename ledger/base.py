@@ -5,6 +5,7 @@ Both backends (SQLite embedded, Supabase in production) implement these with the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -159,12 +160,26 @@ class LedgerWriter(LedgerReader, Protocol):
         """Insert-if-absent. Atomic: of two concurrent claimers exactly one gets CLAIMED."""
         ...
 
+    def claim_many(
+        self, requests: Sequence[ClaimRequest], *, owner: str, lease_seconds: float, now: datetime
+    ) -> list[Claim]:
+        """claim() for each request (one batch's deliveries), in order, in one transaction: all are
+        claimed or, on a LedgerError, none. One write per batch instead of one per delivery."""
+        ...
+
     def note_attempt(self, keys: list[str], *, owner: str, provider: str, post_key: str) -> None:
         """Before a create: remember where it may go, so a crash can be recovered by lookup."""
         ...
 
     def record(self, key: str, outcome: Outcome, *, owner: str | None, now: datetime) -> DeliveryRecord:
         """Store an outcome. Refuses to move a delivery backwards (see DeliveryStatus)."""
+        ...
+
+    def record_many(
+        self, outcomes: Sequence[tuple[str, Outcome]], *, owner: str | None, now: datetime
+    ) -> list[DeliveryRecord | LedgerError]:
+        """record() for each (key, outcome), in order, in one transaction. Never raises: each item's
+        result is its stored record or the error it got (a refusal leaves the others stored)."""
         ...
 
     def revise(

@@ -15,7 +15,7 @@ import json
 import logging
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -70,18 +70,28 @@ class Journal:
 
     def append(self, entry: dict[str, Any]) -> str:
         """Write one entry durably (fsync) and return its id."""
-        entry = {"id": uuid.uuid4().hex, "at": iso(datetime.now(UTC)), **entry}
+        return self.append_many([entry])[0]
+
+    def append_many(self, entries: Sequence[dict[str, Any]]) -> list[str]:
+        """Write entries durably with one fsync (a batch's outcomes) and return their ids, in order."""
+        at = iso(datetime.now(UTC))
+        stamped = [{"id": uuid.uuid4().hex, "at": at, **entry} for entry in entries]
         with self.locked():
-            self._write(entry, durable=True)
-        return entry["id"]
+            self._write(stamped, durable=True)
+        return [entry["id"] for entry in stamped]
 
     def settle(self, entry_id: str, result: str, *, locked: bool = False) -> None:
         """Mark an entry done. Not fsync'ed: losing this line only means an idempotent replay."""
+        self.settle_many([(entry_id, result)], locked=locked)
+
+    def settle_many(self, settled: Sequence[tuple[str, str]], *, locked: bool = False) -> None:
+        """Mark entries done, as (entry id, result) pairs, in one write (not fsync'ed either)."""
+        lines = [{"settled": entry_id, "result": result} for entry_id, result in settled]
         if locked:
-            self._write({"settled": entry_id, "result": result}, durable=False)
+            self._write(lines, durable=False)
             return
         with self.locked():
-            self._write({"settled": entry_id, "result": result}, durable=False)
+            self._write(lines, durable=False)
 
     def pending(self) -> list[dict[str, Any]]:
         """Entries not settled yet, oldest first."""
@@ -115,9 +125,11 @@ class Journal:
             os.fsync(handle.fileno())
         os.replace(temporary, self.path)
 
-    def _write(self, item: dict[str, Any], *, durable: bool) -> None:
+    def _write(self, items: Sequence[dict[str, Any]], *, durable: bool) -> None:
+        if not items:
+            return
         created = not self.path.exists()
-        line = (json.dumps(item, default=_jsonable) + "\n").encode()
+        line = "".join(json.dumps(item, default=_jsonable) + "\n" for item in items).encode()
         with open(self.path, "a+b") as handle:
             handle.seek(0, os.SEEK_END)
             if handle.tell() > 0:
@@ -264,6 +276,11 @@ class JournaledLedger:
     def claim(self, request: ClaimRequest, *, owner: str, lease_seconds: float, now: datetime) -> Claim:
         return self.inner.claim(request, owner=owner, lease_seconds=lease_seconds, now=now)
 
+    def claim_many(
+        self, requests: Sequence[ClaimRequest], *, owner: str, lease_seconds: float, now: datetime
+    ) -> list[Claim]:
+        return self.inner.claim_many(requests, owner=owner, lease_seconds=lease_seconds, now=now)
+
     def note_attempt(self, keys: list[str], *, owner: str, provider: str, post_key: str) -> None:
         self.inner.note_attempt(keys, owner=owner, provider=provider, post_key=post_key)
 
@@ -283,22 +300,46 @@ class JournaledLedger:
     # --- journal first ----------------------------------------------------------------------------
 
     def record(self, key: str, outcome: Outcome, *, owner: str | None, now: datetime) -> DeliveryRecord:
-        entry_id = self._journal(
-            {"op": "record", "key": key, "outcome": asdict(outcome), "owner": owner, "now": iso(now)}
+        result = self.record_many([(key, outcome)], owner=owner, now=now)[0]
+        if isinstance(result, LedgerError):
+            raise result
+        return result
+
+    def record_many(
+        self, outcomes: Sequence[tuple[str, Outcome]], *, owner: str | None, now: datetime
+    ) -> list[DeliveryRecord | LedgerError]:
+        """Journal all outcomes (one fsync), write them in one transaction, mark each line settled."""
+        if not outcomes:
+            return []
+        entry_ids = self._journal_many(
+            [
+                {"op": "record", "key": key, "outcome": asdict(outcome), "owner": owner, "now": iso(now)}
+                for key, outcome in outcomes
+            ]
         )
         try:
-            record = self.inner.record(key, outcome, owner=owner, now=now)
-        except LedgerRefused:
-            current = self._current(key)
-            if current is not None and _already(current, outcome):  # a replay got there first
-                self._settle(entry_id, "already")
-                return current
-            self._settle(entry_id, "refused")
-            raise
-        except LedgerError as exc:
-            raise self._kept(exc, entry_id) from None
-        self._settle(entry_id, "applied")
-        return record
+            results = self.inner.record_many(outcomes, owner=owner, now=now)
+        except LedgerError as exc:  # a backend that raised rather than answer per item
+            results = [exc for _ in outcomes]
+        settled: list[tuple[str, str]] = []
+        final: list[DeliveryRecord | LedgerError] = []
+        for (key, outcome), entry_id, result in zip(outcomes, entry_ids, results, strict=True):
+            if isinstance(result, LedgerRefused):
+                current = self._current(key)
+                if current is not None and _already(current, outcome):  # a replay got there first
+                    result, how = current, "already"
+                else:
+                    how = "refused"
+            elif isinstance(result, LedgerError):
+                final.append(self._kept(result, entry_id))  # stays pending in the journal
+                continue
+            else:
+                how = "applied"
+            final.append(result)
+            if entry_id is not None:
+                settled.append((entry_id, how))
+        self._settle_many(settled)
+        return final
 
     def record_social_post(self, row: dict) -> str:
         # The id and time are fixed now, so a replay inserts this very row, once, with its real time.
@@ -316,19 +357,26 @@ class JournaledLedger:
         return post_id
 
     def _journal(self, entry: dict[str, Any]) -> str | None:
+        return self._journal_many([entry])[0]
+
+    def _journal_many(self, entries: list[dict[str, Any]]) -> list[str | None]:
         try:
-            return self.journal.append({**entry, "ledger": self.inner.ident})
+            return list(self.journal.append_many([{**e, "ledger": self.inner.ident} for e in entries]))
         except OSError as exc:  # the ledger write below may still succeed: try it rather than give up
             log.error("journal %s not writable: %s", self.journal.path, exc)
-            return None
+            return [None for _ in entries]
 
     def _settle(self, entry_id: str | None, result: str) -> None:
-        if entry_id is None:
+        if entry_id is not None:
+            self._settle_many([(entry_id, result)])
+
+    def _settle_many(self, settled: list[tuple[str, str]]) -> None:
+        if not settled:
             return
         try:
-            self.journal.settle(entry_id, result)
+            self.journal.settle_many(settled)
         except OSError as exc:
-            log.warning("journal %s: entry %s not marked %s: %s", self.journal.path, entry_id, result, exc)
+            log.warning("journal %s: %d entries not marked settled: %s", self.journal.path, len(settled), exc)
 
     def _current(self, key: str) -> DeliveryRecord | None:
         try:

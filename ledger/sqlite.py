@@ -12,7 +12,7 @@ import json
 import os
 import sqlite3
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from importlib import resources
@@ -144,48 +144,16 @@ class SqliteLedger(LedgerBackend):
     # --- writer -------------------------------------------------------------------------------
 
     def claim(self, request: ClaimRequest, *, owner: str, lease_seconds: float, now: datetime) -> Claim:
+        return self.claim_many([request], owner=owner, lease_seconds=lease_seconds, now=now)[0]
+
+    def claim_many(
+        self, requests: Sequence[ClaimRequest], *, owner: str, lease_seconds: float, now: datetime
+    ) -> list[Claim]:
+        if not requests:
+            return []
         lease = now + timedelta(seconds=lease_seconds)
         with self._transaction() as conn:
-            inserted = conn.execute(
-                """INSERT INTO deliveries (key, campaign, batch_id, platform, status, owner, lease_until,
-                       attempts, content_hash, schedule_hash, caption, scheduled_for, user_id,
-                       created_at, updated_at)
-                   VALUES (?, ?, ?, ?, 'claimed', ?, ?, 1, ?, ?, ?, ?, ?, ?, ?)
-                   ON CONFLICT (key) DO NOTHING""",
-                (
-                    request.key,
-                    request.campaign,
-                    request.batch_id,
-                    request.platform,
-                    owner,
-                    iso(lease),
-                    request.content_hash,
-                    request.schedule_hash,
-                    request.caption,
-                    iso(request.scheduled_for),
-                    request.user_id,
-                    iso(now),
-                    iso(now),
-                ),
-            ).rowcount
-            record = self._row(conn, request.key)
-            if inserted:
-                state = ClaimState.CLAIMED
-            elif record.status != DeliveryStatus.CLAIMED:
-                state = ClaimState.DONE
-            elif record.owner != owner and record.lease_until and record.lease_until > now:
-                state = ClaimState.HELD
-            else:
-                # The owner died (lease expired) or this is our own earlier attempt (a retried run):
-                # take it over; the caller must look the post up before sending anything.
-                conn.execute(
-                    "UPDATE deliveries SET owner = ?, lease_until = ?, attempts = attempts + 1,"
-                    " updated_at = ? WHERE key = ?",
-                    (owner, iso(lease), iso(now), request.key),
-                )
-                record = self._row(conn, request.key)
-                state = ClaimState.RECOVERED
-        return Claim(state=state, record=record)
+            return [_claim_in(conn, request, owner, lease, now) for request in requests]
 
     def note_attempt(self, keys: list[str], *, owner: str, provider: str, post_key: str) -> None:
         with self._transaction() as conn:
@@ -204,33 +172,21 @@ class SqliteLedger(LedgerBackend):
                 )
 
     def record(self, key: str, outcome: Outcome, *, owner: str | None, now: datetime) -> DeliveryRecord:
-        with self._transaction() as conn:
-            row = conn.execute("SELECT * FROM deliveries WHERE key = ?", (key,)).fetchone()
-            if row is None:
-                raise LedgerRefused(f"cannot record {key}: it was never claimed")
-            current = delivery_record(row)
-            if owner is not None and current.status == DeliveryStatus.CLAIMED and current.owner != owner:
-                raise LedgerRefused(f"cannot record {key}: claimed by another run ({current.owner})")
-            check_transition(key, current.status, outcome.status)
-            conn.execute(
-                """UPDATE deliveries SET status = ?, provider = COALESCE(?, provider),
-                       provider_post_id = COALESCE(?, provider_post_id), post_key = COALESCE(?, post_key),
-                       platform_post_id = COALESCE(?, platform_post_id), url = COALESCE(?, url),
-                       error = ?, lease_until = NULL, updated_at = ?
-                   WHERE key = ?""",
-                (
-                    outcome.status,
-                    outcome.provider,
-                    outcome.provider_post_id,
-                    outcome.post_key,
-                    outcome.platform_post_id,
-                    outcome.url,
-                    outcome.error,
-                    iso(now),
-                    key,
-                ),
-            )
-            return self._row(conn, key)
+        result = self.record_many([(key, outcome)], owner=owner, now=now)[0]
+        if isinstance(result, LedgerError):
+            raise result
+        return result
+
+    def record_many(
+        self, outcomes: Sequence[tuple[str, Outcome]], *, owner: str | None, now: datetime
+    ) -> list[DeliveryRecord | LedgerError]:
+        if not outcomes:
+            return []
+        try:
+            with self._transaction() as conn:
+                return [_record_in(conn, key, outcome, owner, now) for key, outcome in outcomes]
+        except LedgerError as exc:  # the transaction as a whole failed: nothing of it is stored
+            return [exc for _ in outcomes]
 
     def _update_scheduled(self, key: str, values: dict[str, Any]) -> DeliveryRecord | None:
         with self._transaction() as conn:
@@ -405,6 +361,83 @@ class SqliteLedger(LedgerBackend):
                 "DELETE FROM user_social_credentials WHERE user_id = ? AND provider = ?", (user_id, provider)
             ).rowcount
         return deleted > 0
+
+
+def _claim_in(
+    conn: sqlite3.Connection, request: ClaimRequest, owner: str, lease: datetime, now: datetime
+) -> Claim:
+    """Insert-if-absent, or take over a dead owner's claim; inside the caller's BEGIN IMMEDIATE."""
+    inserted = conn.execute(
+        """INSERT INTO deliveries (key, campaign, batch_id, platform, status, owner, lease_until,
+               attempts, content_hash, schedule_hash, caption, scheduled_for, user_id,
+               created_at, updated_at)
+           VALUES (?, ?, ?, ?, 'claimed', ?, ?, 1, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (key) DO NOTHING""",
+        (
+            request.key,
+            request.campaign,
+            request.batch_id,
+            request.platform,
+            owner,
+            iso(lease),
+            request.content_hash,
+            request.schedule_hash,
+            request.caption,
+            iso(request.scheduled_for),
+            request.user_id,
+            iso(now),
+            iso(now),
+        ),
+    ).rowcount
+    record = SqliteLedger._row(conn, request.key)
+    if inserted:
+        return Claim(ClaimState.CLAIMED, record)
+    if record.status != DeliveryStatus.CLAIMED:
+        return Claim(ClaimState.DONE, record)
+    if record.owner != owner and record.lease_until and record.lease_until > now:
+        return Claim(ClaimState.HELD, record)
+    # The owner died (lease expired) or this is our own earlier attempt (a retried run): take it
+    # over; the caller must look the post up before sending anything.
+    conn.execute(
+        "UPDATE deliveries SET owner = ?, lease_until = ?, attempts = attempts + 1, updated_at = ? WHERE key = ?",
+        (owner, iso(lease), iso(now), request.key),
+    )
+    return Claim(ClaimState.RECOVERED, SqliteLedger._row(conn, request.key))
+
+
+def _record_in(
+    conn: sqlite3.Connection, key: str, outcome: Outcome, owner: str | None, now: datetime
+) -> DeliveryRecord | LedgerRefused:
+    """Store one outcome inside the caller's transaction, or say why it is refused (nothing written)."""
+    row = conn.execute("SELECT * FROM deliveries WHERE key = ?", (key,)).fetchone()
+    if row is None:
+        return LedgerRefused(f"cannot record {key}: it was never claimed")
+    current = delivery_record(row)
+    if owner is not None and current.status == DeliveryStatus.CLAIMED and current.owner != owner:
+        return LedgerRefused(f"cannot record {key}: claimed by another run ({current.owner})")
+    try:
+        check_transition(key, current.status, outcome.status)
+    except LedgerRefused as exc:
+        return exc
+    conn.execute(
+        """UPDATE deliveries SET status = ?, provider = COALESCE(?, provider),
+               provider_post_id = COALESCE(?, provider_post_id), post_key = COALESCE(?, post_key),
+               platform_post_id = COALESCE(?, platform_post_id), url = COALESCE(?, url),
+               error = ?, lease_until = NULL, updated_at = ?
+           WHERE key = ?""",
+        (
+            outcome.status,
+            outcome.provider,
+            outcome.provider_post_id,
+            outcome.post_key,
+            outcome.platform_post_id,
+            outcome.url,
+            outcome.error,
+            iso(now),
+            key,
+        ),
+    )
+    return SqliteLedger._row(conn, key)
 
 
 def _delivery_filters(query: DeliveryQuery) -> tuple[list[str], list[Any]]:

@@ -1,17 +1,19 @@
 """The production ledger: Supabase (PostgREST) through supabase-py, with the service role key.
 
 Atomic steps are SQL functions from supabase/migrations called as RPCs (claim_delivery,
-note_delivery_attempt, record_delivery_outcome): PostgREST runs each in one transaction, so the
-claim is insert-if-absent with lease takeover exactly as in SQLite. Everything else is plain table
-access. Transport failures become LedgerUnavailable (the journal keeps outcomes for later);
-PostgreSQL refusals become LedgerRefused. The key never appears in a message.
+note_delivery_attempt, record_delivery_outcome, and their batch forms claim_deliveries and
+record_delivery_outcomes): PostgREST runs each in one transaction, so the claim is insert-if-absent
+with lease takeover exactly as in SQLite, and a batch is all-or-nothing (claims) or refused item by
+item (outcomes) as in SQLite. Everything else is plain table access. Transport failures become
+LedgerUnavailable (the journal keeps outcomes for later); PostgreSQL refusals become LedgerRefused.
+The key never appears in a message.
 """
 
 from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -125,6 +127,13 @@ class SupabaseLedger(LedgerBackend):
     def _rpc(self, function: str, params: dict[str, Any]) -> Any:
         return self._run(function, lambda: self.client.rpc(function, params).execute().data)
 
+    def _miscounted(self, function: str, sent: int, reply: Any) -> LedgerError:
+        """A batch RPC must answer once per item: anything else is not this project's migration."""
+        got = f"{len(reply)} answers" if isinstance(reply, list) else f"a {type(reply).__name__}"
+        return LedgerError(
+            f"Supabase ledger {urlsplit(self.url).netloc} ({function}): {sent} items sent, {got} back"
+        )
+
     def _select_all(self, what: str, build: Callable[[], Any]) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
         while True:
@@ -217,6 +226,42 @@ class SupabaseLedger(LedgerBackend):
         )
         return Claim(state=ClaimState(reply["state"]), record=delivery_record(reply["delivery"]))
 
+    def claim_many(
+        self, requests: Sequence[ClaimRequest], *, owner: str, lease_seconds: float, now: datetime
+    ) -> list[Claim]:
+        """One claim_deliveries RPC (one transaction): every request claimed, or a LedgerError and none."""
+        if not requests:
+            return []
+        items = [
+            {
+                "key": request.key,
+                "campaign": request.campaign,
+                "batch_id": request.batch_id,
+                "platform": request.platform,
+                "content_hash": request.content_hash,
+                "schedule_hash": request.schedule_hash,
+                "caption": request.caption,
+                "scheduled_for": iso(request.scheduled_for),
+                "user_id": _user_uuid(request.user_id, LedgerRefused),  # all checked before sending
+            }
+            for request in requests
+        ]
+        replies = self._rpc(
+            "claim_deliveries",
+            {
+                "p_requests": items,
+                "p_owner": owner,
+                "p_lease_seconds": float(lease_seconds),
+                "p_now": iso(now),
+            },
+        )
+        if not isinstance(replies, list) or len(replies) != len(items):
+            raise self._miscounted("claim_deliveries", len(items), replies)
+        return [
+            Claim(state=ClaimState(reply["state"]), record=delivery_record(reply["delivery"]))
+            for reply in replies
+        ]
+
     def note_attempt(self, keys: list[str], *, owner: str, provider: str, post_key: str) -> None:
         self._rpc(
             "note_delivery_attempt",
@@ -240,6 +285,37 @@ class SupabaseLedger(LedgerBackend):
             },
         )
         return delivery_record(reply)
+
+    def record_many(
+        self, outcomes: Sequence[tuple[str, Outcome]], *, owner: str | None, now: datetime
+    ) -> list[DeliveryRecord | LedgerError]:
+        """One record_delivery_outcomes RPC (one transaction). Never raises: a refused item is its
+        LedgerRefused (the others are stored); a failed call is the same error for every item."""
+        if not outcomes:
+            return []
+        items = [
+            {
+                "key": key,
+                "status": str(outcome.status),
+                "provider": outcome.provider,
+                "provider_post_id": outcome.provider_post_id,
+                "post_key": outcome.post_key,
+                "platform_post_id": outcome.platform_post_id,
+                "url": outcome.url,
+                "error": outcome.error,
+            }
+            for key, outcome in outcomes
+        ]
+        try:
+            replies = self._rpc(
+                "record_delivery_outcomes", {"p_outcomes": items, "p_owner": owner, "p_now": iso(now)}
+            )
+        except LedgerError as exc:
+            return [exc for _ in items]
+        if not isinstance(replies, list) or len(replies) != len(items):
+            odd = self._miscounted("record_delivery_outcomes", len(items), replies)
+            return [odd for _ in items]
+        return [_recorded(reply) for reply in replies]
 
     def _update_scheduled(self, key: str, values: dict[str, Any]) -> DeliveryRecord | None:
         rows = self._run(
@@ -468,6 +544,17 @@ def _user_uuid(value: str | None, error: type[Exception]) -> str | None:
     if not _is_uuid(value):
         raise error(f"user '{value}' is not a Supabase user id (a UUID from auth.users)")
     return str(uuid.UUID(str(value)))
+
+
+def _recorded(reply: Mapping[str, Any]) -> DeliveryRecord | LedgerError:
+    """One answer of record_delivery_outcomes: the stored row, or the refusal PostgreSQL gave."""
+    if reply.get("delivery") is not None:
+        return delivery_record(reply["delivery"])
+    message = reply.get("error") or "outcome refused"
+    code = str(reply.get("code") or "")
+    if code.startswith(REFUSED_CODES):
+        return LedgerRefused(message)
+    return LedgerError(f"{message} [{code}]")
 
 
 def _api_error(host: str, what: str, exc: Any) -> LedgerError:

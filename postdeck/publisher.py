@@ -47,21 +47,23 @@ def publish_batch(
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     lease_seconds: float = DEFAULT_LEASE_SECONDS,
 ) -> list[DeliveryReport]:
-    """Publish one batch's deliveries exactly once. Never raises for a provider failure: it reports."""
+    """Publish one batch's deliveries exactly once. Never raises for a provider failure: it reports.
+
+    The ledger sees three writes per batch, whatever its size: the claims, the attempt before each
+    create, and the outcomes (each one transaction)."""
     if not deliveries:
         return []
+    try:
+        claims = ledger.claim_many(
+            [_claim_request(d) for d in deliveries], owner=owner, lease_seconds=lease_seconds, now=now()
+        )
+    except LedgerError as exc:  # none of them is claimed: none is sent
+        return [_report(d, "not-sent", DeliveryStatus.CLAIMED, error=f"not sent: {exc}") for d in deliveries]
     reports: dict[str, DeliveryReport] = {}
+    settled: list[tuple[Delivery, Outcome, str]] = []  # (delivery, outcome, action) to record
     to_send: list[Delivery] = []
-    for delivery in deliveries:
-        try:
-            claim = ledger.claim(
-                _claim_request(delivery), owner=owner, lease_seconds=lease_seconds, now=now()
-            )
-        except LedgerError as exc:
-            reports[delivery.key] = _report(
-                delivery, "not-sent", DeliveryStatus.CLAIMED, error=f"not sent: {exc}"
-            )
-            continue
+    sent: dict[str, Outcome] | LedgerError = {}
+    for delivery, claim in zip(deliveries, claims, strict=True):
         record = claim.record
         if claim.state == ClaimState.CLAIMED:
             to_send.append(delivery)
@@ -83,9 +85,19 @@ def publish_batch(
             if recovered is None:
                 to_send.append(delivery)
             else:
-                reports[delivery.key] = _record(ledger, delivery, recovered, owner, now, action="recovered")
+                settled.append((delivery, recovered, "recovered"))
     if to_send:
-        reports.update(_send(to_send, ledger=ledger, chain=chain, owner=owner, now=now))
+        sent = _send(to_send, chain=chain, ledger=ledger, owner=owner)
+        if isinstance(sent, LedgerError):
+            # The attempt could not be recorded, so no create was made; the claims expire with their lease.
+            for d in to_send:
+                reports[d.key] = _report(d, "not-sent", DeliveryStatus.CLAIMED, error=f"not sent: {sent}")
+        else:
+            by_key = {d.key: d for d in to_send}
+            settled += [(by_key[key], outcome, "sent") for key, outcome in sent.items()]
+    reports.update(_record(ledger, settled, owner, now()))
+    if not isinstance(sent, LedgerError):
+        _record_history(ledger, to_send, sent)
     return [reports[d.key] for d in deliveries]
 
 
@@ -97,16 +109,16 @@ def _recover(delivery: Delivery, key: str | None, labels: tuple[str, ...], chain
 
 
 def _send(
-    deliveries: list[Delivery], *, ledger: LedgerWriter, chain: Chain, owner: str, now: Callable[[], datetime]
-) -> dict[str, DeliveryReport]:
+    deliveries: list[Delivery], *, chain: Chain, ledger: LedgerWriter, owner: str
+) -> dict[str, Outcome] | LedgerError:
+    """The chain's outcome for each delivery, or the ledger error that stopped it before any create."""
     first = deliveries[0]
-    by_key = {d.key: d for d in deliveries}
 
     def on_attempt(keys: list[str], label: str, key: str) -> None:
         ledger.note_attempt(keys, owner=owner, provider=label, post_key=key)  # raises → nothing is sent
 
     try:
-        outcomes = chain.send(
+        return chain.send(
             [SendItem(d.key, d.platform, d.caption, d.options) for d in deliveries],
             post_key_for=lambda keys: post_key(first.campaign, first.batch_id, keys),
             media=first.media,
@@ -114,17 +126,7 @@ def _send(
             on_attempt=on_attempt,
         )
     except LedgerError as exc:
-        # The attempt could not be recorded, so no create was made; the claims expire with their lease.
-        return {
-            d.key: _report(d, "not-sent", DeliveryStatus.CLAIMED, error=f"not sent: {exc}")
-            for d in deliveries
-        }
-    reports = {
-        key: _record(ledger, by_key[key], outcome, owner, now, action="sent")
-        for key, outcome in outcomes.items()
-    }
-    _record_history(ledger, deliveries, outcomes)
-    return reports
+        return exc
 
 
 def _record_history(ledger: LedgerWriter, deliveries: list[Delivery], outcomes: dict[str, Outcome]) -> None:
@@ -165,29 +167,20 @@ def _record_history(ledger: LedgerWriter, deliveries: list[Delivery], outcomes: 
 
 
 def _record(
-    ledger: LedgerWriter,
-    delivery: Delivery,
-    outcome: Outcome,
-    owner: str,
-    now: Callable[[], datetime],
-    *,
-    action: str,
-) -> DeliveryReport:
-    try:
-        ledger.record(delivery.key, outcome, owner=owner, now=now())
-    except LedgerError as exc:
-        log.error("%s: outcome %s could not be recorded: %s", delivery.key, outcome.status, exc)
-        return _report(
-            delivery,
-            action,
-            outcome.status,
-            provider=outcome.provider,
-            url=outcome.url,
-            error=f"outcome not recorded: {exc}",
+    ledger: LedgerWriter, settled: list[tuple[Delivery, Outcome, str]], owner: str, now: datetime
+) -> dict[str, DeliveryReport]:
+    """Store the outcomes in one write; a delivery whose outcome was not stored says so in its report."""
+    results = ledger.record_many([(d.key, outcome) for d, outcome, _ in settled], owner=owner, now=now)
+    reports: dict[str, DeliveryReport] = {}
+    for (delivery, outcome, action), result in zip(settled, results, strict=True):
+        error = outcome.error
+        if isinstance(result, LedgerError):
+            log.error("%s: outcome %s could not be recorded: %s", delivery.key, outcome.status, result)
+            error = f"outcome not recorded: {result}"
+        reports[delivery.key] = _report(
+            delivery, action, outcome.status, provider=outcome.provider, url=outcome.url, error=error
         )
-    return _report(
-        delivery, action, outcome.status, provider=outcome.provider, url=outcome.url, error=outcome.error
-    )
+    return reports
 
 
 def _claim_request(delivery: Delivery) -> ClaimRequest:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -112,10 +113,10 @@ def test_an_outcome_is_journaled_before_the_ledger_is_written(tmp_path: Path) ->
     def crash(*_args, **_kwargs):
         raise Crash  # the worker dies between the journal line and the ledger write
 
-    backend.record, original = crash, backend.record
+    backend.record_many, original = crash, backend.record_many
     with pytest.raises(Crash):
         ledger.record("c/a/twitter", Outcome(DeliveryStatus.POSTED, provider="late"), owner="run", now=NOW)
-    backend.record = original
+    backend.record_many = original
     assert backend.get("c/a/twitter").status == "claimed"
     assert replay(ledger).applied == 1 and backend.get("c/a/twitter").status == "posted"
 
@@ -283,3 +284,49 @@ def test_journal_lines_are_plain_json_with_iso_times(tmp_path: Path) -> None:
     journal.append({"op": "social_post", "ledger": "sqlite:x", "row": {"id": "1", "scheduled_for": NOW}})
     [line] = journal.path.read_text().splitlines()
     assert json.loads(line)["row"]["scheduled_for"] == "2030-01-01T12:00:00+00:00"
+
+
+def test_a_batch_of_outcomes_is_journaled_with_one_fsync_and_settled_item_by_item(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = SqliteLedger(tmp_path / "ledger.db")
+    journal = Journal(tmp_path / "journal.jsonl")
+    ledger = JournaledLedger(backend, journal)
+    for key in ("c/a/twitter", "c/a/linkedin", "c/a/bluesky"):
+        backend.claim(_request(key), owner="run", lease_seconds=60, now=NOW)
+    backend.record("c/a/bluesky", Outcome(DeliveryStatus.POSTED), owner="run", now=NOW)
+    journal.append({"op": "note", "ledger": "elsewhere"})  # the file exists: no directory fsync below
+    synced: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd))[1])
+
+    results = ledger.record_many(
+        [
+            ("c/a/twitter", Outcome(DeliveryStatus.POSTED, provider="first")),
+            ("c/a/linkedin", Outcome(DeliveryStatus.FAILED, error="too long")),
+            ("c/a/bluesky", Outcome(DeliveryStatus.SCHEDULED)),  # posted → scheduled: backwards
+            ("c/a/never", Outcome(DeliveryStatus.POSTED)),
+        ],
+        owner="run",
+        now=NOW,
+    )
+    assert len(synced) == 1  # four journal lines, one fsync
+    assert [getattr(r, "status", None) for r in results[:2]] == ["posted", "failed"]
+    assert all(isinstance(r, LedgerRefused) for r in results[2:])
+    assert "cannot move from posted to scheduled" in str(results[2]) and "never claimed" in str(results[3])
+    assert backend.get("c/a/bluesky").status == "posted"  # the refusal left it; the others were stored
+    assert [e["op"] for e in journal.pending()] == ["note"]  # every outcome line is settled
+
+
+def test_a_batch_of_outcomes_is_kept_whole_while_the_database_is_down(tmp_path: Path) -> None:
+    home = tmp_path / "db"
+    backend = SqliteLedger(home / "ledger.db")
+    ledger = JournaledLedger(backend, Journal(tmp_path / "journal.jsonl"))
+    keys = ["c/a/twitter", "c/a/linkedin"]
+    for key in keys:
+        backend.claim(_request(key), owner="run", lease_seconds=60, now=NOW)
+    home.rename(tmp_path / "away")
+    results = ledger.record_many([(k, Outcome(DeliveryStatus.POSTED)) for k in keys], owner="run", now=NOW)
+    assert all(isinstance(r, LedgerUnavailable) and "safe in the journal" in str(r) for r in results)
+    (tmp_path / "away").rename(home)
+    assert flush_journal(ledger) == 2 and {backend.get(k).status for k in keys} == {"posted"}

@@ -13,6 +13,7 @@ tests/test_ledger_live.py runs the same contract against a real Supabase project
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 from collections.abc import Iterator
@@ -22,7 +23,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from postdeck.ledger.base import ClaimRequest, ClaimState, DeliveryStatus, LedgerRefused, Outcome
+from postdeck.errors import LedgerError
+from postdeck.ledger.base import (
+    ClaimRequest,
+    ClaimState,
+    DeliveryRecord,
+    DeliveryStatus,
+    LedgerRefused,
+    LedgerUnavailable,
+    Outcome,
+)
 from postdeck.ledger.sqlite import SqliteLedger
 from postdeck.ledger.supabase import SupabaseLedger
 from tests.ledger_fixtures.postgrest import PostgrestEmulator, Recorder, Replayer
@@ -35,7 +45,10 @@ RECORDING = os.environ.get("POSTDECK_RECORD_LEDGER_FIXTURES") == "1"
 NOW = datetime(2030, 1, 1, 12, tzinfo=UTC)
 USER = "00000000-0000-4000-8000-0000000000a1"
 OTHER_USER = "00000000-0000-4000-8000-0000000000b2"
-UNORDERED = {"test_two_threads_claiming_the_same_keys_win_each_key_once"}  # threads interleave freely
+UNORDERED = {  # threads interleave freely
+    "test_two_threads_claiming_the_same_keys_win_each_key_once",
+    "test_two_batch_claimers_in_opposite_orders_win_each_key_once",
+}
 
 
 def supabase_over(handler) -> SupabaseLedger:
@@ -173,6 +186,102 @@ class LedgerContract:
         assert sorted(won["p1"] + won["p2"]) == sorted(keys)
         assert {ledger.get(k).owner for k in won["p1"]} <= {"p1"}
 
+    # --- batch claims (one transaction per batch) -----------------------------------------------
+
+    def test_a_batch_claim_answers_each_request_as_claim_would_in_request_order(self, ledger, ns) -> None:
+        held, done, expired = f"{ns}-c/b/twitter", f"{ns}-c/d/twitter", f"{ns}-c/c/twitter"
+        new_z, new_a = f"{ns}-c/z/twitter", f"{ns}-c/a/twitter"  # request order is not key order
+        ledger.claim(request_for(held), owner="run-2", lease_seconds=3600, now=NOW)
+        ledger.claim(request_for(done), owner="run-2", lease_seconds=60, now=NOW)
+        ledger.record(done, Outcome(DeliveryStatus.POSTED, url="https://x.test/d"), owner="run-2", now=NOW)
+        ledger.claim(request_for(expired), owner="dead", lease_seconds=60, now=NOW)
+        ledger.note_attempt([expired], owner="dead", provider="late:global", post_key="pd_c")
+        later = NOW + timedelta(minutes=2)
+        keys = [new_z, held, done, expired, new_a]
+
+        claims = ledger.claim_many(
+            [request_for(k, caption=f"caption {k}") for k in keys],
+            owner="run-1",
+            lease_seconds=600,
+            now=later,
+        )
+        assert [c.record.key for c in claims] == keys
+        assert [c.state for c in claims] == ["claimed", "held", "done", "recovered", "claimed"]
+        assert [c.record.owner for c in claims] == ["run-1", "run-2", "run-2", "run-1", "run-1"]
+        assert [c.record.attempts for c in claims] == [1, 1, 1, 2, 1]
+        assert claims[0].record.lease_until == later + timedelta(seconds=600)
+        assert claims[0].record.caption == f"caption {new_z}" and claims[4].record.created_at == later
+        assert claims[2].record.url == "https://x.test/d" and claims[2].record.lease_until is None
+        assert claims[3].record.post_key == "pd_c" and claims[3].record.attempted_providers == (
+            "late:global",
+        )
+        assert [ledger.get(k) for k in keys] == [c.record for c in claims]
+
+        # The same batch again (a retried run): its own claims come back as recovered, as with claim().
+        again = ledger.claim_many(
+            [request_for(k) for k in keys], owner="run-1", lease_seconds=600, now=later + timedelta(seconds=5)
+        )
+        assert [c.state for c in again] == ["recovered", "held", "done", "recovered", "recovered"]
+        assert [c.record.attempts for c in again] == [2, 1, 1, 3, 2]
+        single = ledger.claim(request_for(new_a), owner="run-1", lease_seconds=600, now=later)
+        assert single.state == ClaimState.RECOVERED and single.record.attempts == 3
+
+    def test_a_batch_claim_naming_a_key_twice_claims_it_then_takes_it_back(self, ledger, ns) -> None:
+        key, other = f"{ns}-c/a/twitter", f"{ns}-c/b/twitter"
+        claims = ledger.claim_many(
+            [request_for(key), request_for(other), request_for(key)], owner="run", lease_seconds=60, now=NOW
+        )
+        assert [(c.record.key, c.state, c.record.attempts) for c in claims] == [
+            (key, "claimed", 1),
+            (other, "claimed", 1),
+            (key, "recovered", 2),
+        ]
+
+    def test_a_batch_claim_is_all_or_nothing(self, ledger, ns) -> None:
+        new, expired, last = f"{ns}-c/a/twitter", f"{ns}-c/b/twitter", f"{ns}-c/c/twitter"
+        ledger.claim(request_for(expired), owner="dead", lease_seconds=60, now=NOW)
+        # A request the database itself refuses (a delivery needs its campaign: NOT NULL in both
+        # schemas), after the batch has already inserted one claim and taken over another.
+        refused = dataclasses.replace(request_for(f"{ns}-c/z/twitter"), campaign=None)
+        batch = [request_for(new), request_for(expired), refused, request_for(last)]
+        with pytest.raises(LedgerRefused):
+            ledger.claim_many(batch, owner="run", lease_seconds=60, now=NOW + timedelta(minutes=2))
+        assert ledger.get(new) is None and ledger.get(last) is None
+        kept = ledger.get(expired)
+        assert (kept.owner, kept.attempts, kept.lease_until) == ("dead", 1, NOW + timedelta(seconds=60))
+        assert ledger.get(f"{ns}-c/z/twitter") is None
+
+    def test_an_empty_batch_is_an_empty_answer(self, ledger) -> None:
+        assert ledger.claim_many([], owner="run", lease_seconds=60, now=NOW) == []
+        assert ledger.record_many([], owner="run", now=NOW) == []
+
+    def test_two_batch_claimers_in_opposite_orders_win_each_key_once(self, ledger, ns) -> None:
+        """Two runs claiming overlapping batches at once: each key is won exactly once, and neither
+        batch fails (tests/test_migrations_pg.py forces the interleaving that would deadlock)."""
+        keys = [f"{ns}-c/b{i}/twitter" for i in range(8)]
+        barrier = threading.Barrier(2)
+        won: dict[str, list[str]] = {}
+
+        def claimer(owner: str, order: list[str]) -> None:
+            barrier.wait()
+            claims = ledger.claim_many(
+                [request_for(k) for k in order], owner=owner, lease_seconds=600, now=NOW
+            )
+            won[owner] = [c.record.key for c in claims if c.state == ClaimState.CLAIMED]
+
+        threads = [
+            threading.Thread(target=claimer, args=("p1", keys)),
+            threading.Thread(target=claimer, args=("p2", keys[::-1])),
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert set(won) == {"p1", "p2"}, "a batch claimer failed"
+        assert sorted(won["p1"] + won["p2"]) == sorted(keys)
+        assert {ledger.get(k).owner for k in won["p1"]} <= {"p1"}
+        assert {ledger.get(k).owner for k in won["p2"]} <= {"p2"}
+
     # --- attempts and outcomes ------------------------------------------------------------------
 
     def test_attempts_are_noted_for_all_keys_of_a_post_or_for_none(self, ledger, ns) -> None:
@@ -209,6 +318,61 @@ class LedgerContract:
         with pytest.raises(LedgerRefused, match="never claimed"):
             ledger.record(f"{ns}-c/a/nothing", Outcome(DeliveryStatus.POSTED), owner="run-1", now=NOW)
         assert ledger.get(key).status == "claimed"
+
+    def test_a_batch_of_outcomes_stores_each_and_refuses_item_by_item(self, ledger, ns) -> None:
+        mine_z, mine_a = f"{ns}-c/z/twitter", f"{ns}-c/a/twitter"
+        theirs, posted, never = f"{ns}-c/t/twitter", f"{ns}-c/p/twitter", f"{ns}-c/n/twitter"
+        for key in (mine_z, mine_a, posted):
+            ledger.claim(request_for(key), owner="run-1", lease_seconds=60, now=NOW)
+        ledger.claim(request_for(theirs), owner="run-2", lease_seconds=60, now=NOW)
+        ledger.record(posted, Outcome(DeliveryStatus.POSTED), owner="run-1", now=NOW)
+        later = NOW + timedelta(seconds=1)
+
+        results = ledger.record_many(
+            [
+                (mine_z, Outcome(DeliveryStatus.POSTED, provider="late", url="https://x.test/z")),
+                (theirs, Outcome(DeliveryStatus.POSTED)),
+                (posted, Outcome(DeliveryStatus.SCHEDULED)),
+                (never, Outcome(DeliveryStatus.POSTED)),
+                (mine_a, Outcome(DeliveryStatus.FAILED, provider="late", error="rejected")),
+            ],
+            owner="run-1",
+            now=later,
+        )
+        stored_z, refused_theirs, refused_posted, refused_never, stored_a = results
+        assert isinstance(stored_z, DeliveryRecord) and isinstance(stored_a, DeliveryRecord)
+        assert (stored_z.key, stored_z.status, stored_z.url) == (mine_z, "posted", "https://x.test/z")
+        assert (stored_a.key, stored_a.status, stored_a.error) == (mine_a, "failed", "rejected")
+        assert stored_z.lease_until is None and stored_a.updated_at == later
+        for refusal, says in [
+            (refused_theirs, f"cannot record {theirs}: claimed by another run"),
+            (refused_posted, "cannot move from posted to scheduled"),
+            (refused_never, f"cannot record {never}: it was never claimed"),
+        ]:
+            assert isinstance(refusal, LedgerRefused) and says in str(refusal)
+        assert ledger.get(mine_z) == stored_z and ledger.get(mine_a) == stored_a
+        assert (ledger.get(theirs).status, ledger.get(theirs).owner) == ("claimed", "run-2")
+        assert ledger.get(posted).status == "posted" and ledger.get(never) is None
+
+    def test_a_batch_of_outcomes_for_one_key_is_applied_in_order(self, ledger, ns) -> None:
+        key, other = f"{ns}-c/a/twitter", f"{ns}-c/b/twitter"
+        ledger.claim_many([request_for(key), request_for(other)], owner="run", lease_seconds=60, now=NOW)
+        results = ledger.record_many(
+            [
+                (key, Outcome(DeliveryStatus.SCHEDULED, provider="late", provider_post_id="lp1")),
+                (other, Outcome(DeliveryStatus.POSTED)),
+                (key, Outcome(DeliveryStatus.POSTED, url="https://x.test/lp1")),
+                (key, Outcome(DeliveryStatus.SCHEDULED)),  # backwards after the POSTED before it
+            ],
+            owner="run",
+            now=NOW,
+        )
+        assert [r.status for r in results[:3]] == ["scheduled", "posted", "posted"]
+        assert results[2].provider_post_id == "lp1" and results[2].url == "https://x.test/lp1"
+        assert isinstance(results[3], LedgerRefused) and "cannot move from posted to scheduled" in str(
+            results[3]
+        )
+        assert ledger.get(key) == results[2]
 
     def test_an_outcome_keeps_what_it_does_not_say_and_releases_the_lease(self, ledger, ns) -> None:
         key = f"{ns}-c/a/twitter"
@@ -494,6 +658,41 @@ def test_supabase_names_a_user_id_that_is_not_a_uuid_before_sending_anything() -
     ledger = supabase_over(lambda request: pytest.fail(f"sent {request.url}"))
     with pytest.raises(LedgerRefused, match="'acme' is not a Supabase user id"):
         ledger.claim(request_for("c/a/twitter", "acme"), owner="run", lease_seconds=60, now=NOW)
+
+
+def test_supabase_checks_every_user_id_of_a_batch_before_sending_anything() -> None:
+    ledger = supabase_over(lambda request: pytest.fail(f"sent {request.url}"))
+    batch = [request_for("c/a/twitter", USER), request_for("c/a/linkedin", "acme")]
+    with pytest.raises(LedgerRefused, match="'acme' is not a Supabase user id"):
+        ledger.claim_many(batch, owner="run", lease_seconds=60, now=NOW)
+
+
+def test_an_empty_supabase_batch_sends_nothing() -> None:
+    ledger = supabase_over(lambda request: pytest.fail(f"sent {request.url}"))
+    assert ledger.claim_many([], owner="run", lease_seconds=60, now=NOW) == []
+    assert ledger.record_many([], owner="run", now=NOW) == []
+
+
+@pytest.mark.parametrize(
+    ("handler", "error"),
+    [
+        (refuse_connection, LedgerUnavailable),
+        (canned(503, {"code": "PGRST001", "message": "Database client error"}), LedgerUnavailable),
+        (canned(404, {"code": "PGRST202", "message": "no function record_delivery_outcomes"}), LedgerError),
+        (canned(200, [{"delivery": None, "error": "x", "code": "P0001"}]), LedgerError),  # 1 answer for 2
+    ],
+    ids=["no-connection", "no-database", "not-migrated", "miscounted"],
+)
+def test_a_supabase_batch_of_outcomes_that_fails_as_a_whole_is_that_error_for_every_item(
+    handler, error: type[LedgerError]
+) -> None:
+    outcomes = [
+        ("c/a/twitter", Outcome(DeliveryStatus.POSTED)),
+        ("c/a/linkedin", Outcome(DeliveryStatus.FAILED)),
+    ]
+    results = supabase_over(handler).record_many(outcomes, owner="run", now=NOW)  # never raises
+    assert len(results) == 2 and results[0] is results[1]
+    assert type(results[0]) is error and SERVICE_KEY not in str(results[0])
 
 
 def test_open_ledger_chooses_the_backend_from_the_environment(tmp_path: Path) -> None:

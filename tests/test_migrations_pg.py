@@ -359,3 +359,101 @@ def test_migration_files_are_plain_sql_named_in_order() -> None:
     for path in migration_files():
         text = Path(path).read_text().lower()
         assert "pgcrypto" not in text and "uuid-ossp" not in text and "uuid_generate" not in text
+
+
+# --- the batch functions (claim_deliveries, record_delivery_outcomes) ------------------------------
+
+
+def batch_item(key: str) -> dict:
+    campaign, batch, platform = key.split("/")
+    return {"key": key, "campaign": campaign, "batch_id": batch, "platform": platform, "caption": "cap"}
+
+
+def batch_call(function: str, keys: list[str], owner: str) -> tuple[str, tuple]:
+    from psycopg.types.json import Jsonb
+
+    if function == "claim_deliveries":
+        return "select claim_deliveries(%s, %s, 600, %s)", (Jsonb([batch_item(k) for k in keys]), owner, NOW)
+    # No owner: as a follow-up records, over any run's claim.
+    return "select record_delivery_outcomes(%s, null, %s)", (
+        Jsonb([{"key": k, "status": "posted"} for k in keys]),
+        NOW,
+    )
+
+
+BATCH_FUNCTIONS = ("claim_deliveries", "record_delivery_outcomes")
+
+
+def waiting_for_locks(conn) -> int:
+    (count,) = conn.execute(
+        "select count(*) from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'"
+    ).fetchone()
+    return count
+
+
+@pytest.mark.parametrize("function", BATCH_FUNCTIONS)
+def test_two_batches_naming_the_same_keys_in_opposite_orders_do_not_deadlock(
+    pg_dsn: str, function: str
+) -> None:
+    """Each batch locks its rows in key order, whatever the order it was given. In the given order,
+    p1 would hold a and p2 b while both wait for c (held by a third transaction); once c is free,
+    each would then wait for the other's row, and PostgreSQL would abort one as a deadlock."""
+    keys = ["c/a/twitter", "c/c/twitter", "c/b/twitter"]
+    with connect(pg_dsn) as conn:
+        for key in keys:
+            claim(conn, key, "run-0")
+    holder, watcher = connect(pg_dsn), connect(pg_dsn)
+    errors: list[Exception] = []
+
+    def batch(owner: str, order: list[str]) -> None:
+        try:
+            with connect(pg_dsn) as conn:
+                conn.execute(*batch_call(function, order, owner))
+        except psycopg.Error as exc:
+            errors.append(exc)
+
+    with holder, watcher:
+        with holder.transaction():
+            holder.execute("select 1 from deliveries where key = 'c/c/twitter' for update")
+            threads = [
+                threading.Thread(target=batch, args=("p1", keys)),
+                threading.Thread(target=batch, args=("p2", keys[::-1])),
+            ]
+            for t in threads:
+                t.start()
+            deadline = datetime.now(UTC) + timedelta(seconds=10)
+            while waiting_for_locks(watcher) < 2 and datetime.now(UTC) < deadline:
+                threading.Event().wait(0.02)
+            assert waiting_for_locks(watcher) == 2, "both batches must be waiting for a lock"
+        for t in threads:
+            t.join(timeout=30)
+    assert errors == []
+
+
+def test_the_batch_functions_run_under_the_callers_row_level_security(pg_dsn: str) -> None:
+    from psycopg.types.json import Jsonb
+
+    claim_many = "select claim_deliveries(%s, %s, 60, now())"
+    record_many = "select record_delivery_outcomes(%s, %s, now())"
+    with connect(pg_dsn) as conn:
+        alices = {**batch_item("c/b1/twitter"), "user_id": ALICE}
+        with as_role(conn, "authenticated", ALICE):
+            (reply,) = conn.execute(claim_many, (Jsonb([alices]), "alice-run")).fetchone()
+            assert reply[0]["state"] == "claimed" and reply[0]["delivery"]["user_id"] == ALICE
+        bobs = {**batch_item("c/b2/twitter"), "user_id": BOB}
+        taken = pytest.raises(psycopg.errors.RaiseException, match="belongs to another user")
+        with taken, as_role(conn, "authenticated", BOB):  # Alice's key aborts Bob's whole batch
+            conn.execute(claim_many, (Jsonb([bobs, {**alices, "user_id": BOB}]), "bob-run"))
+        with as_role(conn, "authenticated", BOB):  # Bob cannot see Alice's delivery, let alone record it
+            (reply,) = conn.execute(
+                record_many, (Jsonb([{"key": "c/b1/twitter", "status": "posted"}]), "bob-run")
+            ).fetchone()
+            assert reply == [{"error": "cannot record c/b1/twitter: it was never claimed", "code": "P0001"}]
+        denied = pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied for function")
+        with denied, as_role(conn, "anon"):
+            conn.execute(claim_many, (Jsonb([batch_item("c/b3/twitter")]), "anon-run"))
+        with denied, as_role(conn, "anon"):
+            conn.execute(record_many, (Jsonb([]), "anon-run"))
+        with as_role(conn, "service_role"):
+            rows = conn.execute("select key, status, owner from deliveries").fetchall()
+    assert rows == [("c/b1/twitter", "claimed", "alice-run")]

@@ -49,11 +49,11 @@ def test_a_crash_after_the_create_is_recovered_by_lookup_not_resent(ledger: Sqli
     def crash_on_record(*_a, **_k):
         raise Crash
 
-    original = ledger.record
-    ledger.record = crash_on_record  # the worker dies between the provider's reply and the ledger write
+    original = ledger.record_many
+    ledger.record_many = crash_on_record  # the worker dies between the provider's reply and the ledger write
     with pytest.raises(Crash):
         publish_batch(deliveries(), ledger=ledger, chain=chain, owner="dead", now=lambda: NOW)
-    ledger.record = original
+    ledger.record_many = original
     assert len(provider.creates) == 1 and ledger.get("c/a/twitter").status == DeliveryStatus.CLAIMED
 
     # While the dead run's lease lasts, nobody touches it.
@@ -84,7 +84,7 @@ def test_no_provider_call_when_the_claim_cannot_be_recorded(ledger: SqliteLedger
     def down(*_a, **_k):
         raise LedgerError("database is down")
 
-    ledger.claim = down
+    ledger.claim_many = down
     reports = publish_batch(
         deliveries(), ledger=ledger, chain=Chain([Link("f:g", provider)]), owner="r", now=lambda: NOW
     )
@@ -121,3 +121,22 @@ def test_each_provider_post_gets_one_history_row(ledger: SqliteLedger) -> None:
     with ledger._connect() as conn:
         rows = conn.execute("SELECT provider, platforms, status, content FROM social_posts").fetchall()
     assert [tuple(r) for r in rows] == [("first", '["twitter", "linkedin"]', "posted", "hello")]
+
+
+def test_a_batch_costs_the_ledger_three_writes_whatever_its_size(ledger: SqliteLedger) -> None:
+    calls: list[str] = []
+    for name in ("claim", "claim_many", "note_attempt", "record", "record_many"):
+        original = getattr(ledger, name)
+
+        def counted(*args, _name=name, _original=original, **kwargs):
+            calls.append(_name)
+            return _original(*args, **kwargs)
+
+        setattr(ledger, name, counted)
+    four = deliveries((Platform.TWITTER, Platform.LINKEDIN, Platform.BLUESKY, Platform.THREADS))
+    reports = publish_batch(
+        four, ledger=ledger, chain=Chain([Link("first:g", FakeProvider("first"))]), owner="r"
+    )
+    assert {(r.action, r.status) for r in reports} == {("sent", "posted")}
+    assert calls == ["claim_many", "note_attempt", "record_many"]
+    assert {ledger.get(d.key).status for d in four} == {"posted"}
