@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from postdeck.providers.sim.sandbox import Sandbox
 
 # Before anything imports Prefect: keep its home (which `import prefect` creates) out of the user's.
 _PREFECT_HOME = tempfile.mkdtemp(prefix="postdeck-prefect-home-")
@@ -37,9 +42,22 @@ def isolated_postdeck(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Each test gets its own ledger, journal and sandbox state, and no provider keys."""
     for name in _SECRET_ENV:
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("POSTDECK_SANDBOX_RATE_SCALE", raising=False)  # sandbox clients assume no limits
     state = tmp_path / "postdeck-state"
     state.mkdir()
     monkeypatch.setenv("POSTDECK_LEDGER", str(state / "ledger.db"))
     monkeypatch.setenv("POSTDECK_SANDBOX_DIR", str(state / "sandbox"))
     monkeypatch.setenv("POSTDECK_JOURNAL", str(state / "journal.jsonl"))
     return state
+
+
+@pytest.fixture
+def box(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
+    """Both simulators in-process, state in memory; `--sandbox` (and sandbox=True) finds them."""
+    from postdeck.providers.sim.sandbox import start_sandbox  # imported here: after PREFECT_HOME is set
+
+    sandbox = start_sandbox(persist=False)
+    monkeypatch.setenv("POSTDECK_SANDBOX_POSTFORME_URL", sandbox.postforme_url)
+    monkeypatch.setenv("POSTDECK_SANDBOX_LATE_URL", sandbox.late_url)
+    yield sandbox
+    sandbox.stop()

@@ -3,7 +3,6 @@ dry runs and saved plans. Real Prefect API, simulators over loopback (running in
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from postdeck.errors import StalePlanError
 from postdeck.ledger.base import DeliveryStatus
 from postdeck.ledger.sqlite import SqliteLedger
 from postdeck.plan import make_plan, save_plan
-from postdeck.providers.sim.sandbox import SANDBOX_POSTFORME_KEY, Sandbox, start_sandbox
+from postdeck.providers.sim.sandbox import SANDBOX_POSTFORME_KEY, Sandbox
 from postdeck.schemas.deliveries import expand
 from postdeck.schemas.loader import load_campaign
 from tests.prefect_harness import prefect_api  # noqa: F401  (fixture)
@@ -22,15 +21,6 @@ from tests.prefect_harness import prefect_api  # noqa: F401  (fixture)
 pytestmark = pytest.mark.usefixtures("prefect_api")
 
 LATER = (datetime.now(UTC) + timedelta(days=3)).strftime("%Y-%m-%d %H:%M")
-
-
-@pytest.fixture
-def box(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
-    sandbox = start_sandbox(persist=False)
-    monkeypatch.setenv("POSTDECK_SANDBOX_POSTFORME_URL", sandbox.postforme_url)
-    monkeypatch.setenv("POSTDECK_SANDBOX_LATE_URL", sandbox.late_url)
-    yield sandbox
-    sandbox.stop()
 
 
 def campaign(folder: Path, batches: str) -> Path:

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from postdeck.errors import CampaignError, CampaignErrors
@@ -27,6 +26,7 @@ from postdeck.schemas.deliveries import expand
 from postdeck.schemas.loader import load_campaign
 from postdeck.schemas.validation import check_file
 from tests.conftest import REPO
+from tests.fuzzing import run_counted
 
 FOLDER = Path(tempfile.mkdtemp(prefix="postdeck-fuzz-"))  # one folder for every example of the module
 atexit.register(shutil.rmtree, FOLDER, ignore_errors=True)
@@ -42,12 +42,6 @@ for included in (REPO / "campaigns" / "templates").iterdir():
 CAMPAIGN = FOLDER / "fuzz.yaml"
 DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
-FUZZ = settings(
-    deadline=timedelta(seconds=5),
-    derandomize=True,  # the same cases on every run and machine
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
-)
 PLATFORMS = [
     "twitter",
     "bluesky",
@@ -297,30 +291,20 @@ def assert_located(error: CampaignError) -> None:
     assert error.message, error
 
 
-def run_counted(strategy: st.SearchStrategy[str], examples: int) -> int:
-    count = 0
-
-    @settings(FUZZ, max_examples=examples)
-    @given(strategy)
-    def one(text: str) -> None:
-        nonlocal count
-        count += 1
-        check_text(text)
-
-    one()
-    return count
-
-
 def test_campaign_shaped_files_are_valid_or_located_errors() -> None:
-    assert run_counted(campaigns().map(dump), 1000) >= 1000
+    assert run_counted(campaigns().map(dump), 1000, check_text) >= 1000
 
 
 def test_broken_yaml_is_a_located_error() -> None:
-    assert run_counted(mutated_text(), 700) >= 700
+    assert run_counted(mutated_text(), 700, check_text) >= 700
 
 
 def test_arbitrary_text_is_a_located_error() -> None:
     assert (
-        run_counted(st.text(max_size=300) | st.binary(max_size=200).map(lambda b: b.decode("latin-1")), 400)
+        run_counted(
+            st.text(max_size=300) | st.binary(max_size=200).map(lambda b: b.decode("latin-1")),
+            400,
+            check_text,
+        )
         >= 400
     )

@@ -17,14 +17,13 @@ import random
 import shutil
 import string
 import tempfile
-from datetime import timedelta
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from postdeck.errors import CampaignError, Location
 from postdeck.schemas.render import Renderer
+from tests.fuzzing import run_counted
 
 FOLDER = Path(tempfile.mkdtemp(prefix="postdeck-fuzz-templates-"))
 OUTSIDE = FOLDER.parent / f"{FOLDER.name}-outside.txt"
@@ -55,12 +54,6 @@ VARIABLES = {
     "info": {"city": "Berlin", "open": True},
     "none": None,
 }
-FUZZ = settings(
-    deadline=timedelta(seconds=5),
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
-)
 
 # --- a small Jinja grammar ------------------------------------------------------------------------
 
@@ -279,27 +272,13 @@ def check(source: str) -> None:
     assert isinstance(result, str)
 
 
-def run_counted(strategy: st.SearchStrategy[str], examples: int) -> int:
-    count = 0
-
-    @settings(FUZZ, max_examples=examples)
-    @given(strategy)
-    def one(source: str) -> None:
-        nonlocal count
-        count += 1
-        check(source)
-
-    one()
-    return count
-
-
 def test_generated_templates_render_or_fail_at_the_caption() -> None:
-    assert run_counted(blocks, 1800) >= 1800
+    assert run_counted(blocks, 1800, check) >= 1800
 
 
 def test_corrupted_templates_render_or_fail_at_the_caption() -> None:
-    assert run_counted(corrupted(), 1000) >= 1000
+    assert run_counted(corrupted(), 1000, check) >= 1000
 
 
 def test_arbitrary_text_as_a_template() -> None:
-    assert run_counted(st.text(alphabet=string.printable + "{}%#é☕", max_size=60), 400) >= 400
+    assert run_counted(st.text(alphabet=string.printable + "{}%#é☕", max_size=60), 400, check) >= 400

@@ -22,7 +22,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from postdeck.ledger.factory import open_backend
-from postdeck.providers.sim.sandbox import SANDBOX_LATE_KEY, SANDBOX_POSTFORME_KEY, Sandbox, start_sandbox
+from postdeck.providers.sim.sandbox import SANDBOX_LATE_KEY, SANDBOX_POSTFORME_KEY, Sandbox
 from postdeck.service import SocialPostingService
 
 USER = "00000000-0000-4000-8000-00000000c0de"
@@ -124,16 +124,6 @@ def run_cli(capsys: pytest.CaptureFixture[str], *args: str, stdin: str | None = 
         sys.argv, sys.stdin = argv, stdin_before
     captured = capsys.readouterr()
     return Run(code, captured.out, captured.err)
-
-
-@pytest.fixture
-def box(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
-    """Both simulators, in-process, state in memory; `--sandbox` (and sandbox=True) finds them."""
-    sandbox = start_sandbox(persist=False)
-    monkeypatch.setenv("POSTDECK_SANDBOX_POSTFORME_URL", sandbox.postforme_url)
-    monkeypatch.setenv("POSTDECK_SANDBOX_LATE_URL", sandbox.late_url)
-    yield sandbox
-    sandbox.stop()
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ has run out back to publishing (Action.CREATE), so the next flow run gets there.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from postdeck.ledger.sqlite import SqliteLedger
 from postdeck.plan import Action, make_plan
 from postdeck.providers.chain import SendItem
 from postdeck.providers.factory import build_chain, close_chain, sandbox_links
-from postdeck.providers.sim.sandbox import SANDBOX_LATE_KEY, SANDBOX_POSTFORME_KEY, Sandbox, start_sandbox
+from postdeck.providers.sim.sandbox import SANDBOX_LATE_KEY, SANDBOX_POSTFORME_KEY, Sandbox
 from postdeck.publisher import _claim_request
 from postdeck.schemas.deliveries import Delivery, expand, post_key
 from postdeck.schemas.loader import load_campaign
@@ -27,15 +26,6 @@ from tests.prefect_harness import prefect_api  # noqa: F401  (fixture)
 
 DEAD = "flow-run:crashed-an-hour-ago"
 CRASHED_AT = datetime.now(UTC) - timedelta(hours=1)
-
-
-@pytest.fixture
-def box(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
-    sandbox = start_sandbox(persist=False)
-    monkeypatch.setenv("POSTDECK_SANDBOX_POSTFORME_URL", sandbox.postforme_url)
-    monkeypatch.setenv("POSTDECK_SANDBOX_LATE_URL", sandbox.late_url)
-    yield sandbox
-    sandbox.stop()
 
 
 def campaign(folder: Path) -> list[Delivery]:
