@@ -1,5 +1,5 @@
 """What the benchmarks share: the machine line, the campaign they publish, the simulators' process,
-a Prefect API, the request counts the simulators keep, and the publish path without Prefect."""
+a Prefect API, the request counts and answers the simulators keep, and the publish path without Prefect."""
 
 from __future__ import annotations
 
@@ -90,6 +90,14 @@ class Simulators:
             )
             counts[name]["all"] = snapshot["requests"]
         return counts
+
+    def traffic(self) -> dict[str, dict]:
+        """What each simulator's Traffic layer saw (bench/sims.py): answers by "operation status", the
+        rate-limited requests by status, `first` arrival and `last` answer (one monotonic clock)."""
+        return {
+            name: httpx.get(root + "/_bench/traffic", timeout=30).json()
+            for name, root in (("postforme", self.postforme_root), ("late", self.late_root))
+        }
 
     def stats(self) -> dict[str, dict]:
         return {

@@ -1,55 +1,43 @@
-"""Rate limits: the throughput campaign (250 batches × 4 platforms) against simulators enforcing PostForMe's
-documented limits (5 requests/s and 40/min per key) and LATE's (60/min, its lowest tier), every window
-divided by --scale so that the run takes well under a minute.
+"""Rate limits: the throughput campaign (250 batches × 4 platforms) through the real publish-campaign flow,
+against simulators enforcing PostForMe's documented limits (5 requests/s and 40/min per key) and LATE's
+(60/min, its lowest tier), every window divided by --scale so that the run takes well under a minute.
 
-    .venv/bin/python bench/ratelimit_bench.py [--batches 250] [--scale 10] [--workers 16]
+    .venv/bin/python bench/ratelimit_bench.py [--batches 250] [--scale 10] [--concurrency 16]
 
-The clients carry the same (scaled) documented windows, as they do against the real APIs
-(providers.ratelimit), and publish through the flow's own code without Prefect (benchlib): the flow
-builds sandbox clients without limits, trusting the simulators' 429s, so it cannot show pacing.
-Prints the 429 answers the clients got (each one reaches the chain, which waits and retries), and the
-provider phase's duration against the shortest schedule the windows allow for the requests each
-provider served. Targets: zero 429s; duration ≤ 1.2 × what the limits allow.
+The simulators run as `bench/sims.py --limits --scale N` in their own process; the flow runs in this one
+against a temporary Prefect server (as in publish_bench.py), with POSTDECK_SANDBOX_RATE_SCALE=N set
+before it builds its clients, so that its sandbox clients carry the same documented windows ÷ N
+(providers.factory.sandbox_links) and pace themselves as production clients do against the real APIs.
+A two-batch warm-up run comes first (imports, the first flow run); the timed run starts on reset
+simulators once the server is idle and the clients' windows have emptied.
+
+Counted at the simulators (bench/sims.py's Traffic layer, `Simulators.traffic()`): the answers by
+operation and status, the 429s among them (each one reaches the chain, which waits and retries), and
+the provider phase, from the first request's arrival to the last answer. The phase is compared with
+the shortest schedule the windows allow for the rate-limited requests each provider served
+(`allowed_seconds`: PostForMe's /v1 requests, not the storage PUTs; LATE's /api requests).
+Targets: zero 429s; phase ≤ 1.2 × what the limits allow.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 import tempfile
-import threading
 import time
-from collections import Counter
 from pathlib import Path
 
-import httpx
-from benchlib import fresh_state, header, publish_without_prefect, simulators, statuses, write_campaign
-
-
-class Traffic:
-    """httpx event hooks: every response's status, and when the first request and last answer were."""
-
-    def __init__(self) -> None:
-        self.statuses: Counter[tuple[str, int]] = Counter()
-        self.first: float | None = None
-        self.last = 0.0
-        self._lock = threading.Lock()
-
-    def client(self, provider: str, timeout: httpx.Timeout) -> httpx.Client:
-        def on_request(request: httpx.Request) -> None:
-            with self._lock:
-                self.first = self.first or time.perf_counter()
-
-        def on_response(response: httpx.Response) -> None:
-            with self._lock:
-                self.statuses[(provider, response.status_code)] += 1
-                self.last = time.perf_counter()
-
-        return httpx.Client(
-            timeout=timeout,
-            transport=httpx.HTTPTransport(retries=0, limits=httpx.Limits(max_connections=20)),
-            follow_redirects=False,
-            event_hooks={"request": [on_request], "response": [on_response]},
-        )
+from benchlib import (
+    fresh_state,
+    header,
+    prefect_api,
+    simulators,
+    statuses,
+    timed,
+    wait_for_idle_server,
+    write_campaign,
+)
 
 
 def allowed_seconds(requests: int, windows: list[tuple[int, float]]) -> float:
@@ -68,74 +56,80 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", type=int, default=250)
     parser.add_argument("--scale", type=float, default=10.0)
-    parser.add_argument("--workers", type=int, default=16)
+    parser.add_argument("--concurrency", type=int, default=16)
     args = parser.parse_args()
 
-    from postdeck.providers.chain import Link
-    from postdeck.providers.late import LateClient
-    from postdeck.providers.postforme import PostForMeClient
-    from postdeck.providers.ratelimit import LATE_WINDOWS, POSTFORME_WINDOWS, Window
-    from postdeck.providers.sim.sandbox import SANDBOX_LATE_KEY, SANDBOX_POSTFORME_KEY
+    from postdeck.providers.factory import SANDBOX_RATE_SCALE_ENV
+    from postdeck.providers.ratelimit import LATE_WINDOWS, POSTFORME_WINDOWS, RateLimiter
 
-    def scaled(windows: tuple[Window, ...]) -> tuple[Window, ...]:
-        return tuple(Window(w.limit, w.seconds / args.scale) for w in windows)
-
+    # Read when the flow is imported (the concurrency) and when a run builds its clients (the scale).
+    os.environ["POSTDECK_PROVIDER_CONCURRENCY"] = str(args.concurrency)
+    os.environ[SANDBOX_RATE_SCALE_ENV] = f"{args.scale:g}"
+    windows = {  # as the clients scale them
+        "postforme": RateLimiter(POSTFORME_WINDOWS, time_scale=args.scale).windows,
+        "late": RateLimiter(LATE_WINDOWS, time_scale=args.scale).windows,
+    }
+    longest = max(w.seconds for ws in windows.values() for w in ws)
     header(
-        "rate limits (documented limits, time-scaled; the flow's code without Prefect)",
-        work=f"{args.batches} batches × 4 platforms = {args.batches * 4} deliveries, {args.workers} batches at once",
-        limits=f"PostForMe 5/s + 40/min, LATE 60/min; every window ÷ {args.scale:g} "
-        f"(PostForMe 5 per {1 / args.scale:.2f} s + 40 per {60 / args.scale:.1f} s)",
+        "rate limits (the publish-campaign flow; documented limits, time-scaled)",
+        work=f"{args.batches} batches × 4 platforms = {args.batches * 4} deliveries, one shared image",
+        limits=f"PostForMe 5/s + 40/min, LATE 60/min; every window ÷ {args.scale:g} at the simulators and "
+        f"in the clients ({SANDBOX_RATE_SCALE_ENV}={args.scale:g}): PostForMe 5 per "
+        f"{windows['postforme'][0].seconds:.2f} s + 40 per {windows['postforme'][1].seconds:.1f} s, "
+        f"LATE 60 per {windows['late'][0].seconds:.1f} s",
+        setting=f"{args.concurrency} in flight per provider (POSTDECK_PROVIDER_CONCURRENCY and the provider:* "
+        "limits), Prefect heartbeats off, PREFECT_LOGGING_LEVEL=WARNING",
     )
-    traffic = Traffic()
-    timeout = httpx.Timeout(30.0, connect=5.0)
     with (
         simulators("--limits", "--scale", str(args.scale)) as sims,
         tempfile.TemporaryDirectory(prefix="postdeck-bench-") as tmp,
+        prefect_api() as api,
     ):
-        links = [
-            Link(
-                "postforme:sandbox",
-                PostForMeClient(
-                    api_key=SANDBOX_POSTFORME_KEY,
-                    base_url=sims.postforme,
-                    http_client=traffic.client("postforme", timeout),
-                    rate_limits=scaled(POSTFORME_WINDOWS),
-                ),
-            ),
-            Link(
-                "late:sandbox",
-                LateClient(
-                    api_key=SANDBOX_LATE_KEY,
-                    base_url=sims.late,
-                    http_client=traffic.client("late", timeout),
-                    rate_limits=scaled(LATE_WINDOWS),
-                ),
-            ),
-        ]
-        campaign = write_campaign(Path(tmp) / "campaign", args.batches)
-        with fresh_state(Path(tmp) / "state", sims):
-            start = time.perf_counter()
-            reports = publish_without_prefect(campaign, links=links, workers=args.workers)
-            wall = time.perf_counter() - start
-        counts = sims.requests()
+        from postdeck.flows.limits import ensure_limits
+        from postdeck.flows.params import PublishParams
+        from postdeck.flows.publish import publish_campaign
 
-    limited = {  # what the simulators count against the limit: /v1 and /api requests (not storage PUTs)
-        "postforme": counts["postforme"]["all"] - counts["postforme"]["upload"] // 2,
-        "late": counts["late"]["all"],
+        print(f"prefect:  {api} (temporary server)")
+        ensure_limits({"provider:postforme": args.concurrency, "provider:late": args.concurrency})
+        warm = write_campaign(Path(tmp) / "warm", 2, name="warm-up")
+        with fresh_state(Path(tmp) / "warm-state", sims):
+            publish_campaign(params=PublishParams(campaign=str(warm), sandbox=True))  # imports, first flow
+        warmed = time.monotonic()
+        campaign = write_campaign(Path(tmp) / "campaign", args.batches)
+        wait_for_idle_server()  # the warm-up's events drained: the timed run has the server to itself
+        # The limiters (one per key in this process) still count the warm-up's requests until their
+        # longest window has passed; the simulators forget them at the reset.
+        time.sleep(max(0.0, warmed + longest + 0.5 - time.monotonic()))
+        sims.reset()
+        with fresh_state(Path(tmp) / "state", sims):
+            wall, reports = timed(
+                publish_campaign, params=PublishParams(campaign=str(campaign), sandbox=True)
+            )
+        traffic = sims.traffic()
+
+    limited = {  # what the simulators' windows counted: the limited requests they did not refuse
+        name: sum(n for status, n in seen["limited"].items() if status != "429")
+        for name, seen in traffic.items()
     }
     allowed = {
-        "postforme": allowed_seconds(
-            limited["postforme"], [(w.limit, w.seconds) for w in scaled(POSTFORME_WINDOWS)]
-        ),
-        "late": allowed_seconds(limited["late"], [(w.limit, w.seconds) for w in scaled(LATE_WINDOWS)]),
+        name: allowed_seconds(limited[name], [(w.limit, w.seconds) for w in windows[name]])
+        for name in traffic
     }
-    phase = traffic.last - (traffic.first or traffic.last)
-    throttled = sum(n for (_, status), n in traffic.statuses.items() if status == 429)
+    throttled = sum(
+        n for seen in traffic.values() for key, n in seen["answers"].items() if key.endswith(" 429")
+    )
+    firsts = [seen["first"] for seen in traffic.values() if seen["first"] is not None]
+    lasts = [seen["last"] for seen in traffic.values() if seen["last"] is not None]
+    phase = max(lasts) - min(firsts) if firsts else 0.0
     bound = max(allowed.values())
     print(f"result:   {dict(statuses(reports))}")
-    print(f"answers:  {dict(sorted(traffic.statuses.items()))}")
+    for name, seen in traffic.items():
+        answers = ", ".join(f"{key} ×{n}" for key, n in sorted(seen["answers"].items())) or "none"
+        print(f"answers:  {name}: {answers}")
     print(
-        f"requests: postforme {limited['postforme']} limited (+ uploads' storage PUTs), late {limited['late']}"
+        f"requests: postforme {sum(traffic['postforme']['answers'].values())} "
+        f"({limited['postforme']} limited, the rest storage PUTs), "
+        f"late {sum(traffic['late']['answers'].values())} ({limited['late']} limited)"
     )
     print(f"429s that reached a retry: {throttled} (target 0)")
     print(
@@ -144,8 +138,10 @@ def main() -> None:
         f"ratio {phase / bound if bound else float('nan'):.2f} (target ≤ 1.2)"
     )
     print(
-        f"wall:     {wall:.2f} s with validation and planning ({wall * args.scale / 60:.1f} min at real speed)"
+        f"wall:     {wall:.2f} s, the flow run with validation and planning "
+        f"({wall * args.scale / 60:.1f} min at real speed)"
     )
+    sys.stdout.flush()
 
 
 if __name__ == "__main__":

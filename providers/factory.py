@@ -6,6 +6,7 @@ With --sandbox, the chain is PostForMe then LATE against the local simulators, w
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -13,18 +14,22 @@ from typing import Any
 
 import httpx
 
-from postdeck.errors import CredentialsError
+from postdeck.errors import CredentialsError, PostdeckError
 from postdeck.ledger.credentials import CredentialStore
 from postdeck.providers.base import Provider
 from postdeck.providers.chain import NO_CREDENTIALS, Chain, Guard, Link, MediaCache
 from postdeck.providers.late import LateClient
 from postdeck.providers.postforme import PostForMeClient
+from postdeck.providers.ratelimit import LATE_WINDOWS, POSTFORME_WINDOWS
 
 ClientFactory = Callable[..., Provider]
 CLIENTS: dict[str, ClientFactory] = {"postforme": PostForMeClient, "late": LateClient}
 ENV_KEYS = {"postforme": "POSTFORME_API_KEY", "late": "LATE_API_KEY"}
 # Where simulators already run (`postdeck sandbox`, tests); without both, --sandbox embeds its own.
 SANDBOX_URL_ENV = ("POSTDECK_SANDBOX_POSTFORME_URL", "POSTDECK_SANDBOX_LATE_URL")
+# Simulators enforcing the documented limits time-scaled (bench/sims.py --limits --scale N): the
+# sandbox clients carry the same windows, so they pace themselves instead of collecting 429s.
+SANDBOX_RATE_SCALE_ENV = "POSTDECK_SANDBOX_RATE_SCALE"
 
 
 @contextmanager
@@ -43,10 +48,10 @@ def run_links(
     keys = {"postforme_key": SANDBOX_POSTFORME_KEY, "late_key": SANDBOX_LATE_KEY}
     postforme_url, late_url = (environ.get(name) for name in SANDBOX_URL_ENV)
     if postforme_url and late_url:
-        yield sandbox_links(postforme_url, late_url, **keys)
+        yield sandbox_links(postforme_url, late_url, **keys, environ=environ)
         return
     with start_sandbox() as box:
-        yield sandbox_links(box.postforme_url, box.late_url, **keys)
+        yield sandbox_links(box.postforme_url, box.late_url, **keys, environ=environ)
 
 
 def chain_links(
@@ -73,6 +78,24 @@ def chain_links(
     return links
 
 
+def sandbox_rate_scale(environ: Mapping[str, str] | None = None) -> float | None:
+    """POSTDECK_SANDBOX_RATE_SCALE: None when unset or empty, else the number (above 0) every
+    documented window's seconds are divided by (1: the real limits)."""
+    raw = (os.environ if environ is None else environ).get(SANDBOX_RATE_SCALE_ENV, "").strip()
+    if not raw:
+        return None
+    try:
+        scale = float(raw)
+    except ValueError:
+        scale = math.nan
+    if not (math.isfinite(scale) and scale > 0):
+        raise PostdeckError(
+            f"{SANDBOX_RATE_SCALE_ENV}={raw!r}: expected a number above 0 that divides the documented "
+            "rate-limit windows (e.g. 10: PostForMe's 40 a minute becomes 40 per 6 s; 1: the real limits)"
+        )
+    return scale
+
+
 def sandbox_links(
     postforme_url: str,
     late_url: str,
@@ -80,16 +103,39 @@ def sandbox_links(
     postforme_key: str,
     late_key: str,
     timeout: httpx.Timeout | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> list[Link]:
-    """Clients aimed at the simulators. No documented limits are assumed for them: a simulator says
-    its own in its headers (and 429s), which the clients honour."""
+    """Clients aimed at the simulators. By default no documented limits are assumed for them: a
+    simulator says its own in its headers (and 429s), which the clients honour (`postdeck sandbox`'s
+    PostForMe enforces none, its LATE 600 a minute, said on every reply).
+
+    With POSTDECK_SANDBOX_RATE_SCALE=N (in `environ`, default os.environ) they carry PostForMe's and
+    LATE's documented windows with every window's seconds ÷ N, LATE's announced minute included, as
+    simulators enforcing those limits N times faster do (bench/sims.py --limits --scale N); N=1 is
+    the real limits. Their limiters are keyed by the scale too (providers.ratelimit.limiter_for), so
+    no client built without it shares them."""
+    scale = sandbox_rate_scale(environ)
+    postforme_windows, late_windows = (POSTFORME_WINDOWS, LATE_WINDOWS) if scale else ((), ())
     return [
         Link(
             "postforme:sandbox",
-            PostForMeClient(api_key=postforme_key, base_url=postforme_url, timeout=timeout, rate_limits=()),
+            PostForMeClient(
+                api_key=postforme_key,
+                base_url=postforme_url,
+                timeout=timeout,
+                rate_limits=postforme_windows,
+                time_scale=scale,
+            ),
         ),
         Link(
-            "late:sandbox", LateClient(api_key=late_key, base_url=late_url, timeout=timeout, rate_limits=())
+            "late:sandbox",
+            LateClient(
+                api_key=late_key,
+                base_url=late_url,
+                timeout=timeout,
+                rate_limits=late_windows,
+                time_scale=scale,
+            ),
         ),
     ]
 
@@ -122,4 +168,12 @@ def close_chain(chain: Chain) -> None:
         link.provider.close()
 
 
-__all__ = ["CredentialsError", "build_chain", "chain_links", "close_chain", "sandbox_links"]
+__all__ = [
+    "SANDBOX_RATE_SCALE_ENV",
+    "CredentialsError",
+    "build_chain",
+    "chain_links",
+    "close_chain",
+    "sandbox_links",
+    "sandbox_rate_scale",
+]

@@ -271,8 +271,8 @@ class LateClient(ApiClient):
     """postdeck's Provider for LATE / Zernio. The API key never leaves the Authorization header.
 
     LateClient(api_key=None, base_url=None, http_client=None, timeout=None, rate_limits=None,
-    limiter=None): the key defaults to LATE_API_KEY, the base URL to LATE_BASE_URL, then the real API
-    (see providers.transport.ApiClient)."""
+    limiter=None, time_scale=None): the key defaults to LATE_API_KEY, the base URL to LATE_BASE_URL,
+    then the real API (see providers.transport.ApiClient)."""
 
     name = PROVIDER
     key_env = "LATE_API_KEY"

@@ -94,8 +94,8 @@ class PostForMeClient(ApiClient):
     """Provider `postforme`. Every method raises a providers.errors.ProviderError subclass.
 
     PostForMeClient(api_key=None, base_url=None, http_client=None, timeout=None, rate_limits=None,
-    limiter=None): the key defaults to POSTFORME_API_KEY, the base URL to POSTFORME_BASE_URL, then the
-    real API (see providers.transport.ApiClient)."""
+    limiter=None, time_scale=None): the key defaults to POSTFORME_API_KEY, the base URL to
+    POSTFORME_BASE_URL, then the real API (see providers.transport.ApiClient)."""
 
     name = PROVIDER
     key_env = "POSTFORME_API_KEY"

@@ -7,11 +7,17 @@ log: at most `limit` requests in any `seconds`-long interval. (A token bucket ho
 and refilled at limit/seconds would let almost twice the limit through in one window, which is what
 the server's sliding window refuses.) What the provider says wins over what we assumed:
 `pause()` after a 429 or a `Remaining: 0`, `set_limit()` when LATE announces its real limit.
+
+`time_scale` is for simulators that enforce the documented limits time-scaled (the sandbox,
+providers.factory.sandbox_links): every window, assumed or announced, lasts its seconds ÷ the scale.
+A limiter's scale is part of its identity in `limiter_for`, so a scaled one is never shared with a
+client that has none.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import threading
 import time
 from collections import deque
@@ -45,8 +51,12 @@ class RateLimiter:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         margin: float = 0.05,  # seconds of slack per window, for the trip to the server
+        time_scale: float = 1.0,
     ) -> None:
-        self._windows = list(windows)
+        if not (math.isfinite(time_scale) and time_scale > 0):
+            raise ValueError(f"time_scale must be a finite number above 0, not {time_scale!r}")
+        self._scale = time_scale
+        self._windows = [Window(w.limit, w.seconds / time_scale) for w in windows]
         self._logs: list[deque[float]] = [deque() for _ in self._windows]
         self._clock = clock
         self._sleep = sleep
@@ -56,7 +66,12 @@ class RateLimiter:
 
     @property
     def windows(self) -> tuple[Window, ...]:
+        """The windows enforced (their seconds ÷ time_scale)."""
         return tuple(self._windows)
+
+    @property
+    def time_scale(self) -> float:
+        return self._scale
 
     def _wait(self, now: float) -> float:
         wait = self._paused_until - now
@@ -88,15 +103,18 @@ class RateLimiter:
             waited += wait
 
     def pause(self, seconds: float) -> None:
-        """The provider said: nothing more for `seconds` (Retry-After, Remaining 0)."""
+        """The provider said: nothing more for `seconds` (Retry-After, Remaining 0). Taken as said,
+        time_scale or not: a time-scaled server counts its waits in its own, scaled, windows."""
         seconds = min(max(seconds, 0.0), MAX_PAUSE_SECONDS)
         with self._lock:
             self._paused_until = max(self._paused_until, self._clock() + seconds)
 
     def set_limit(self, seconds: float, limit: int) -> None:
-        """Replace (or add) the window of this length: the provider announced its real limit."""
+        """Replace (or add) the window of this length: the provider announced its real limit. `seconds`
+        is the documented length (LATE's minute), ÷ time_scale like the assumed windows."""
         if limit <= 0:
             return
+        seconds = seconds / self._scale
         with self._lock:
             for i, window in enumerate(self._windows):
                 if window.seconds == seconds:
@@ -110,13 +128,19 @@ _REGISTRY: dict[str, RateLimiter] = {}
 _REGISTRY_LOCK = threading.Lock()
 
 
-def limiter_for(provider: str, api_key: str, windows: Sequence[Window]) -> RateLimiter:
-    """The process-wide limiter of one provider key (keyed by a hash: the key itself is not kept)."""
-    digest = hashlib.sha256(f"{provider}\0{api_key}".encode()).hexdigest()
+def limiter_for(
+    provider: str, api_key: str, windows: Sequence[Window], *, time_scale: float | None = None
+) -> RateLimiter:
+    """The process-wide limiter of one provider key (keyed by a hash: the key itself is not kept).
+    The first caller's `windows` make it; later callers share it. A limiter given a `time_scale`
+    (1 included) is another one, keyed by it: it never reaches a client built without one."""
+    identity = f"{provider}\0{api_key}" + (f"\0scale={float(time_scale)!r}" if time_scale is not None else "")
+    digest = hashlib.sha256(identity.encode()).hexdigest()
     with _REGISTRY_LOCK:
         limiter = _REGISTRY.get(digest)
         if limiter is None:
-            limiter = _REGISTRY[digest] = RateLimiter(windows)
+            scale = 1.0 if time_scale is None else time_scale
+            limiter = _REGISTRY[digest] = RateLimiter(windows, time_scale=scale)
         return limiter
 
 

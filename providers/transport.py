@@ -189,6 +189,8 @@ class ApiClient:
     """The part of a provider client that is the same at every provider: the key (the argument, else
     the provider's environment variable), the base URL (likewise, else the real API), the process-wide
     rate limiter of that key, the ApiTransport every request goes through and the upload cache.
+    `rate_limits` are the windows assumed (None: the provider's default), `time_scale` divides every
+    window's seconds (a simulator enforcing the documented limits time-scaled); `limiter` replaces both.
 
     A subclass names its provider in the class attributes below and may adjust `_base_url`,
     `_default_windows` and `_setup` (its own state, built last)."""
@@ -213,6 +215,7 @@ class ApiClient:
         timeout: httpx.Timeout | None = None,
         rate_limits: Sequence[Window] | None = None,
         limiter: RateLimiter | None = None,
+        time_scale: float | None = None,
     ) -> None:
         key = api_key or os.environ.get(self.key_env)
         if not key:
@@ -222,7 +225,7 @@ class ApiClient:
         self.key_fingerprint = key_fingerprint(key)
         if limiter is None:
             windows = self._default_windows() if rate_limits is None else rate_limits
-            limiter = limiter_for(f"{self.name}@{self.base_url}", key, windows)
+            limiter = limiter_for(f"{self.name}@{self.base_url}", key, windows, time_scale=time_scale)
         self._http = ApiTransport(
             provider=self.name,
             api_key=key,
