@@ -153,6 +153,8 @@ def prefect_api() -> Iterator[str]:
         temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),
     ):
         yield str(PREFECT_API_URL.value())
+        # Stopped while still recording the last run's events, the server prints a page of tracebacks.
+        wait_for_idle_server(timeout=60.0)
 
 
 def wait_for_idle_server(timeout: float = 180.0) -> float:
