@@ -1,10 +1,11 @@
 """The exactly-once protocol, shared by every path that posts (flows, API, CLI).
 
-1. Claim each delivery in the ledger (insert-if-absent) with an owner and a lease. Held by a live
-   owner → leave it. Claim not recordable → never call a provider for it. A dead owner's claim →
-   look its post key up at every provider it may have reached before sending anything.
+1. Claim each delivery in the ledger (insert-if-absent; a batch in one transaction) with an owner
+   and a lease. Held by a live owner → leave it. Claim not recordable → never call a provider for
+   it. A dead owner's claim → look its post key up at every provider it may have reached before
+   sending anything.
 2. Send through the failover chain (providers.chain), which records where a create may go first.
-3. Record every outcome.
+3. Record every outcome (a batch's in one transaction, journaled first: ledger.journal).
 """
 
 from __future__ import annotations
@@ -49,8 +50,8 @@ def publish_batch(
 ) -> list[DeliveryReport]:
     """Publish one batch's deliveries exactly once. Never raises for a provider failure: it reports.
 
-    The ledger sees three writes per batch, whatever its size: the claims, the attempt before each
-    create, and the outcomes (each one transaction)."""
+    Writes to the ledger do not grow with the batch: one for all its claims, one before each create
+    (the attempt), one for all its outcomes, and a history row per provider post."""
     if not deliveries:
         return []
     try:
