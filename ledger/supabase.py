@@ -40,7 +40,12 @@ from postdeck.ledger.rows import campaign_run, delivery_record, iso, post_record
 T = TypeVar("T")
 PAGE = 1000  # Supabase's default PostgREST max-rows: longer reads are paged
 REFUSED_CODES = ("P0001", "23", "22", "42501")  # raised by our functions, constraint and data errors
-UNAVAILABLE_CODES = ("PGRST000", "PGRST001", "PGRST002", "PGRST003")  # PostgREST cannot reach PostgreSQL
+UNAVAILABLE_CODES = (
+    *("PGRST000", "PGRST001", "PGRST002", "PGRST003"),  # PostgREST cannot reach PostgreSQL
+    # Transient in PostgreSQL: serialization failure, deadlock, lock or statement timeout, too many
+    # connections. The transaction was rolled back whole, so the same call may simply be made again.
+    *("40001", "40P01", "55P03", "57014", "53300"),
+)
 NO_SCHEMA_CODES = ("PGRST202", "PGRST205", "42P01", "42883")  # no such function or table: not migrated
 
 

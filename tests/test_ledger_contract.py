@@ -634,6 +634,12 @@ def refuse_connection(request: httpx.Request) -> httpx.Response:
             "unavailable",
         ),
         (canned(502, "<html>bad gateway</html>"), "LedgerUnavailable", "unavailable"),
+        (canned(500, {"code": "40P01", "message": "deadlock detected"}), "LedgerUnavailable", "deadlock"),
+        (
+            canned(409, {"code": "40001", "message": "could not serialize access"}),
+            "LedgerUnavailable",
+            "serialize",
+        ),
         (canned(401, {"message": "Invalid API key"}), "LedgerError", "check SUPABASE_SERVICE_ROLE_KEY"),
         (
             canned(404, {"code": "PGRST205", "message": "no table deliveries"}),
@@ -646,7 +652,16 @@ def refuse_connection(request: httpx.Request) -> httpx.Response:
             "never",
         ),
     ],
-    ids=["no-connection", "no-database", "gateway", "wrong-key", "not-migrated", "refused"],
+    ids=[
+        "no-connection",
+        "no-database",
+        "gateway",
+        "deadlock",
+        "serialization",
+        "wrong-key",
+        "not-migrated",
+        "refused",
+    ],
 )
 def test_supabase_failures_say_whether_to_retry(handler, error: str, message: str) -> None:
     with pytest.raises(Exception, match=message) as caught:
