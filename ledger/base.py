@@ -204,6 +204,14 @@ class LedgerWriter(LedgerReader, Protocol):
     def cache_media_url(self, sha256: str, provider: str, url: str) -> None: ...
 
 
+def only_record(results: list[DeliveryRecord | LedgerError]) -> DeliveryRecord:
+    """record() written as a one-item record_many(): its one result, raised if it is an error."""
+    (result,) = results
+    if isinstance(result, LedgerError):
+        raise result
+    return result
+
+
 class PostHistory(Protocol):
     def get_post_history(
         self,

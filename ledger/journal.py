@@ -32,6 +32,7 @@ from postdeck.ledger.base import (
     LedgerUnavailable,
     Outcome,
     PostRecord,
+    only_record,
 )
 from postdeck.ledger.rows import iso, parse_time
 
@@ -300,10 +301,7 @@ class JournaledLedger:
     # --- journal first ----------------------------------------------------------------------------
 
     def record(self, key: str, outcome: Outcome, *, owner: str | None, now: datetime) -> DeliveryRecord:
-        result = self.record_many([(key, outcome)], owner=owner, now=now)[0]
-        if isinstance(result, LedgerError):
-            raise result
-        return result
+        return only_record(self.record_many([(key, outcome)], owner=owner, now=now))
 
     def record_many(
         self, outcomes: Sequence[tuple[str, Outcome]], *, owner: str | None, now: datetime

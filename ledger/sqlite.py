@@ -32,6 +32,7 @@ from postdeck.ledger.base import (
     LedgerUnavailable,
     Outcome,
     PostRecord,
+    only_record,
 )
 from postdeck.ledger.queries import DeliveryQuery, PostQuery
 from postdeck.ledger.rows import campaign_run, delivery_record, iso, post_record, social_post_row
@@ -172,10 +173,7 @@ class SqliteLedger(LedgerBackend):
                 )
 
     def record(self, key: str, outcome: Outcome, *, owner: str | None, now: datetime) -> DeliveryRecord:
-        result = self.record_many([(key, outcome)], owner=owner, now=now)[0]
-        if isinstance(result, LedgerError):
-            raise result
-        return result
+        return only_record(self.record_many([(key, outcome)], owner=owner, now=now))
 
     def record_many(
         self, outcomes: Sequence[tuple[str, Outcome]], *, owner: str | None, now: datetime
