@@ -71,15 +71,19 @@ def main() -> None:
     except (typer.Abort, KeyboardInterrupt):
         common.err_console.print("aborted")
         sys.exit(130)
-    except Exception as exc:  # click usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
+    except Exception as exc:  # usage errors (a bad option or value) arrive here in non-standalone mode
+        if _is_click_error(exc):
+            exc.show()  # type: ignore[attr-defined]
+            sys.exit(exc.exit_code)  # type: ignore[attr-defined]
         raise
     if isinstance(code, int) and code:
         sys.exit(code)
+
+
+def _is_click_error(exc: Exception) -> bool:
+    """A click usage error: click's own or that of the copy of click newer typer releases carry
+    (typer._click), which is not a click.ClickException."""
+    return any(cls.__name__ == "ClickException" for cls in type(exc).__mro__)
 
 
 if __name__ == "__main__":

@@ -44,3 +44,25 @@ def test_the_one_command_app_answers_as_the_whole_app(
     whole = runner.invoke(app, args)
     one = runner.invoke(app_for(args), args)
     assert (one.exit_code, one.output) == (whole.exit_code, whole.output)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["plan", "--nope"], "No such option: --nope"),
+        (["sandbox", "--tick", "abc"], "Invalid value for '--tick'"),
+        (["plan", "campaigns/example.yaml", "--format", "nope"], "Invalid value for '--format'"),
+    ],
+    ids=["unknown-option", "not-a-number", "not-a-choice"],
+)
+def test_the_entry_point_shows_a_usage_error_not_a_traceback(
+    argv: list[str], message: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`postdeck` as installed (main(), not CliRunner): a bad option or value is a usage error, exit 2."""
+    from postdeck.cli import main
+
+    monkeypatch.setattr("sys.argv", ["postdeck", *argv])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    err = capsys.readouterr().err
+    assert exited.value.code == 2 and message in err and "Traceback" not in err
