@@ -6,7 +6,8 @@ Prints one JSON line with the URLs once both listen, then serves until stdin clo
 --latency   seconds every API request is held (a fault-plan `latency` rule on every operation)
 --limits    enforce PostForMe's documented limits (5/s, 40/min per key) and LATE's (60/min, its
             lowest tier), each window divided by --scale so that a run takes seconds, not minutes
-            (clients that pace themselves alike: POSTDECK_SANDBOX_RATE_SCALE=<scale>).
+            (clients that pace themselves alike: POSTDECK_SANDBOX_RATE_SCALE=<scale>); the same as
+            `postdeck sandbox --rate-scale <scale>` (start_sandbox's `rate_scale`).
 Without --limits no limit applies (LATE's default per-minute budget is lifted too).
 
 Each simulator also answers `GET /_bench/traffic`: its API requests by operation and answer status,
@@ -17,14 +18,12 @@ those its rate limit counts, and when the first arrived and the last was answere
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import signal
 import sys
 import threading
 import time
-from collections import Counter, deque
-from types import MethodType
+from collections import Counter
 from typing import Any
 
 from starlette.responses import JSONResponse
@@ -32,31 +31,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from postdeck.providers.sim import sandbox
 from postdeck.providers.sim.faults import FaultPlan, FaultRule
-from postdeck.providers.sim.late_state import LateSim
-from postdeck.providers.sim.postforme_wire import REAL_RATE_LIMITS, RateLimit
-
-LATE_LIMIT = 60  # per minute: LATE's lowest tier (providers.ratelimit.LATE_WINDOWS)
-
-
-def scaled_late_window(sim: LateSim, limit: int, window: float) -> None:
-    """LATE's sliding window, `window` seconds long instead of 60 (its own code, one number changed)."""
-    windows: dict[str, deque[float]] = {}
-    lock = threading.Lock()
-
-    def count(self: LateSim, authorization: str) -> tuple[int, int, int, bool]:
-        bucket = hashlib.sha256(authorization.encode()).hexdigest()
-        now = time.time()
-        with lock:
-            log = windows.setdefault(bucket, deque())
-            while log and log[0] <= now - window:
-                log.popleft()
-            allowed = len(log) < limit
-            if allowed:
-                log.append(now)
-            reset = int((log[0] if log else now) + window) + 1
-            return limit, max(limit - len(log), 0), reset, allowed
-
-    sim._count_request = MethodType(count, sim)  # type: ignore[method-assign]
 
 
 class Traffic:
@@ -140,13 +114,10 @@ def main() -> None:
     # PostForMe's /v1 requests (not the storage PUTs) and LATE's /api requests.
     sandbox.create_postforme_app = counted(sandbox.create_postforme_app, "/v1/")
     sandbox.create_late_app = counted(sandbox.create_late_app, "/api/")
-    box = sandbox.start_sandbox(persist=False, faults=plans, tick_interval=None)
-    if args.limits:
-        box.postforme.rate_limits = tuple(
-            RateLimit(limit.limit, limit.window / args.scale, limit.name) for limit in REAL_RATE_LIMITS
-        )
-        scaled_late_window(box.late, LATE_LIMIT, 60.0 / args.scale)
-    else:
+    box = sandbox.start_sandbox(
+        persist=False, faults=plans, tick_interval=None, rate_scale=args.scale if args.limits else None
+    )
+    if not args.limits:
         box.late.rate_limit = 10**9
     print(
         json.dumps(

@@ -6,7 +6,6 @@ With --sandbox, the chain is PostForMe then LATE against the local simulators, w
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -50,7 +49,8 @@ def run_links(
     if postforme_url and late_url:
         yield sandbox_links(postforme_url, late_url, **keys, environ=environ)
         return
-    with start_sandbox() as box:
+    # Embedded simulators enforce the limits the clients assume (none, or POSTDECK_SANDBOX_RATE_SCALE's).
+    with start_sandbox(rate_scale=sandbox_rate_scale(environ)) as box:
         yield sandbox_links(box.postforme_url, box.late_url, **keys, environ=environ)
 
 
@@ -84,16 +84,15 @@ def sandbox_rate_scale(environ: Mapping[str, str] | None = None) -> float | None
     raw = (os.environ if environ is None else environ).get(SANDBOX_RATE_SCALE_ENV, "").strip()
     if not raw:
         return None
+    from postdeck.providers.sim.sandbox import check_rate_scale
+
     try:
-        scale = float(raw)
-    except ValueError:
-        scale = math.nan
-    if not (math.isfinite(scale) and scale > 0):
+        return check_rate_scale(float(raw))
+    except ValueError:  # not a number, or not one above 0
         raise PostdeckError(
             f"{SANDBOX_RATE_SCALE_ENV}={raw!r}: expected a number above 0 that divides the documented "
             "rate-limit windows (e.g. 10: PostForMe's 40 a minute becomes 40 per 6 s; 1: the real limits)"
-        )
-    return scale
+        ) from None
 
 
 def sandbox_links(

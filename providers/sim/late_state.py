@@ -13,7 +13,10 @@ vendor's OpenAPI spec and its Python SDK models; where those are silent the choi
   (`dedup_first=True` runs that check before the replay check, as the vendor SDK says happens live);
 * a publish that does not fully succeed answers 207 `{post, message, error?, platformResults}`
   (the SDK's `PostPublishIncompleteResponse`); full success answers 201 `{message, post}`;
-* `X-RateLimit-*` (reset in epoch seconds) and `X-Request-Id` on every `/api` response.
+* `X-RateLimit-*` (reset in epoch seconds) and `X-Request-Id` on every `/api` response: `rate_limit`
+  requests per key in a sliding window of `rate_window` seconds (LATE's is a minute, and its
+  `X-RateLimit-Limit` is per minute; a shorter window is that minute time-scaled, which a client
+  built with `time_scale=60 / rate_window` reads alike).
 
 Test hooks: the clock (`set_now()`, `advance_clock()`, `reset_clock()`: sim.common.SimClock), `tick()` /
 `tick_interval`, `fail_platforms`, `publish_delay`, `fail_next()`, `set_connected()`, `faults`
@@ -223,6 +226,7 @@ class LateSim(SimClock):
         media_host: str = "media.zernio.com",
         upload_base: str | None = None,
         rate_limit: int = 600,
+        rate_window: float = 60.0,
         dedup_first: bool = False,
         tick_interval: float | None = None,
     ) -> None:
@@ -235,6 +239,9 @@ class LateSim(SimClock):
         # Where the presigned PUT goes; None means "this server, as the request reached it".
         self.upload_base = upload_base
         self.rate_limit = rate_limit
+        if not (math.isfinite(rate_window) and rate_window > 0):
+            raise ValueError(f"rate_window={rate_window!r}: expected seconds above 0")
+        self.rate_window = rate_window  # seconds: the sliding window `rate_limit` applies to
         self.dedup_first = dedup_first
         # Seconds between automatic runs of the scheduler (checked on each request); None = manual
         # tick() only, as the tests use it.
@@ -409,17 +416,18 @@ class LateSim(SimClock):
         return scheme.lower() == "bearer" and token.strip() in self.api_keys
 
     def _count_request(self, authorization: str) -> tuple[int, int, int, bool]:
-        """Sliding one-minute window per key: (limit, remaining, reset epoch, allowed)."""
+        """Sliding window of `rate_window` seconds (a minute) per key: (limit, remaining, reset epoch,
+        allowed)."""
         bucket = hashlib.sha256(authorization.encode()).hexdigest()
         now = time.time()
         with self._lock:
             window = self._windows.setdefault(bucket, deque())
-            while window and window[0] <= now - 60:
+            while window and window[0] <= now - self.rate_window:
                 window.popleft()
             allowed = len(window) < self.rate_limit
             if allowed:
                 window.append(now)
-            reset = int((window[0] if window else now) + 60) + 1
+            reset = int((window[0] if window else now) + self.rate_window) + 1
             return self.rate_limit, max(self.rate_limit - len(window), 0), reset, allowed
 
     def _take_injected(self) -> _Injected | None:
@@ -1020,7 +1028,7 @@ class LateSim(SimClock):
         }
 
     def fault_reply(self, status: int) -> tuple[dict[str, Any], dict[str, str]]:
-        reset = int(time.time()) + 60
+        reset = int(time.time()) + math.ceil(self.rate_window)
         return {"error": "Internal server error", "type": "api_error"}, self._edge_headers(
             self.rate_limit, reset
         )
