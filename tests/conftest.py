@@ -24,7 +24,7 @@ os.environ.pop("PREFECT_PROFILE", None)
 REPO = Path(__file__).resolve().parents[1]
 
 # The whole suite's logs, artifacts, exception texts and files are searched for the test keys.
-pytest_plugins = ["tests.secret_scan"]
+pytest_plugins = ["tests.secret_scan", "tests.prefect_harness"]
 
 _SECRET_ENV = (
     "POSTFORME_API_KEY",

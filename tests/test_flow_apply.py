@@ -16,7 +16,6 @@ from postdeck.plan import make_plan, save_plan
 from postdeck.providers.sim.sandbox import SANDBOX_POSTFORME_KEY, Sandbox
 from postdeck.schemas.deliveries import expand
 from postdeck.schemas.loader import load_campaign
-from tests.prefect_harness import prefect_api  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,6 @@ import pytest
 from postdeck.ledger.base import DeliveryStatus
 from postdeck.ledger.sqlite import SqliteLedger
 from tests.conftest import REPO
-from tests.prefect_harness import prefect_api  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 
@@ -65,14 +65,26 @@ def test_publish_without_keys_or_sandbox_fails_clearly_and_records_nothing(
     assert sandbox_creates(isolated_postdeck) == 0
 
 
-def test_each_batch_task_run_is_named_after_its_batch() -> None:
-    """As Prefect names the run from the task's parameters (the UI shows one task run per batch)."""
-    from prefect._internal.engine import resolve_custom_task_run_name
+def test_the_ui_shows_the_run_and_one_task_run_per_batch_named_after_it(isolated_postdeck: Path) -> None:
+    """What the Prefect UI lists, read back from the server: the flow run named after the campaign
+    and the commit, and one task run per batch named after the batch."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
-    from postdeck.flows.publish import publish_batch_task
+    from postdeck.flows.params import PublishParams
+    from postdeck.flows.publish import publish_campaign
     from postdeck.schemas.deliveries import expand
     from postdeck.schemas.loader import load_campaign
 
-    first = expand(load_campaign(Path(EXAMPLE)))[0]
-    name = resolve_custom_task_run_name(publish_batch_task, {"deliveries": [first]})
-    assert name == f"batch-{first.batch_id}"
+    state = publish_campaign(params=PublishParams(campaign=EXAMPLE, sandbox=True), return_state=True)
+    flow_run_id = state.state_details.flow_run_id
+    batches = sorted({f"batch-{d.batch_id}" for d in expand(load_campaign(Path(EXAMPLE)))})
+    only_this_run = FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
+    names: list[str] = []
+    with get_client(sync_client=True) as client:
+        assert client.read_flow_run(flow_run_id).name.startswith("publish-example@")
+        deadline = time.monotonic() + 60  # the server records task runs from their events, a moment later
+        while len(names) < len(batches) and time.monotonic() < deadline:
+            names = sorted(run.name for run in client.read_task_runs(flow_run_filter=only_this_run))
+            time.sleep(0.2)
+    assert names == batches and len(batches) == 3

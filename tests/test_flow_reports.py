@@ -15,7 +15,6 @@ from postdeck.flows.reports import (
     summary_markdown,
     table_rows,
 )
-from tests.prefect_harness import prefect_api  # noqa: F401  (fixture)
 
 
 def reports(n: int, failed: set[int] = frozenset()) -> list[dict]:

@@ -12,7 +12,6 @@ import pytest
 
 from postdeck.errors import PostdeckError
 from postdeck.flows.limits import CONCURRENCY_ENV, DEFAULT_CONCURRENCY, ProviderCaps, process_concurrency
-from tests.prefect_harness import prefect_api  # noqa: F401  (fixture)
 
 
 class InFlight:
@@ -109,13 +108,18 @@ def test_a_run_takes_its_slots_of_every_provider_limit_once_for_its_provider_pha
                 for name in ("provider:postforme", "provider:late")
             }
 
-    caps = ProviderCaps.for_providers(["postforme", "late", "postforme"])
-    assert caps.server == {"provider:late": 5, "provider:postforme": 3} and caps.window == 3
-    with caps.reserve(10) as size:
-        assert size == 3 and active() == {"provider:postforme": 3, "provider:late": 3}
-        with caps.batch(), caps.call("postforme"), caps.batch():  # tasks and calls ask the server nothing
-            assert active() == {"provider:postforme": 3, "provider:late": 3}
-    assert active() == {"provider:postforme": 0, "provider:late": 0}
+    try:
+        caps = ProviderCaps.for_providers(["postforme", "late", "postforme"])
+        assert caps.server == {"provider:late": 5, "provider:postforme": 3} and caps.window == 3
+        with caps.reserve(10) as size:
+            assert size == 3 and active() == {"provider:postforme": 3, "provider:late": 3}
+            with caps.batch(), caps.call("postforme"), caps.batch():  # tasks and calls ask the server nothing
+                assert active() == {"provider:postforme": 3, "provider:late": 3}
+        assert active() == {"provider:postforme": 0, "provider:late": 0}
+    finally:  # the server is the whole session's: later flows must not find these limits
+        with get_client(sync_client=True) as client:
+            for name in ("provider:postforme", "provider:late"):
+                client.delete_global_concurrency_limit_by_name(name)
 
 
 def test_the_setting_defaults_to_16_and_refuses_nonsense() -> None:

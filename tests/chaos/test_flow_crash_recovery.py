@@ -22,7 +22,6 @@ from postdeck.providers.sim.sandbox import SANDBOX_LATE_KEY, SANDBOX_POSTFORME_K
 from postdeck.publisher import _claim_request
 from postdeck.schemas.deliveries import Delivery, expand, post_key
 from postdeck.schemas.loader import load_campaign
-from tests.prefect_harness import prefect_api  # noqa: F401  (fixture)
 
 DEAD = "flow-run:crashed-an-hour-ago"
 CRASHED_AT = datetime.now(UTC) - timedelta(hours=1)
