@@ -171,6 +171,11 @@ class LedgerWriter(LedgerReader, Protocol):
         """Before a create: remember where it may go, so a crash can be recovered by lookup."""
         ...
 
+    def release(self, keys: Sequence[str], *, owner: str) -> int:
+        """Forget `owner`'s claims of these keys if no create was ever attempted for them (nothing was
+        sent): a later run claims them afresh. Returns how many were released."""
+        ...
+
     def record(self, key: str, outcome: Outcome, *, owner: str | None, now: datetime) -> DeliveryRecord:
         """Store an outcome. Refuses to move a delivery backwards (see DeliveryStatus)."""
         ...

@@ -282,6 +282,9 @@ class JournaledLedger:
     ) -> list[Claim]:
         return self.inner.claim_many(requests, owner=owner, lease_seconds=lease_seconds, now=now)
 
+    def release(self, keys: Sequence[str], *, owner: str) -> int:
+        return self.inner.release(keys, owner=owner)  # not journaled: an unreleased claim just expires
+
     def note_attempt(self, keys: list[str], *, owner: str, provider: str, post_key: str) -> None:
         self.inner.note_attempt(keys, owner=owner, provider=provider, post_key=post_key)
 

@@ -172,6 +172,17 @@ class SqliteLedger(LedgerBackend):
                     (",".join(attempted), post_key, key),
                 )
 
+    def release(self, keys: Sequence[str], *, owner: str) -> int:
+        if not keys:
+            return 0
+        marks = ", ".join("?" for _ in keys)
+        with self._transaction() as conn:
+            return conn.execute(
+                f"""DELETE FROM deliveries WHERE key IN ({marks}) AND owner = ? AND status = 'claimed'
+                       AND attempted_providers = '' AND post_key IS NULL""",
+                (*keys, owner),
+            ).rowcount
+
     def record(self, key: str, outcome: Outcome, *, owner: str | None, now: datetime) -> DeliveryRecord:
         return only_record(self.record_many([(key, outcome)], owner=owner, now=now))
 

@@ -273,6 +273,26 @@ class SupabaseLedger(LedgerBackend):
             {"p_keys": list(keys), "p_owner": owner, "p_provider": provider, "p_post_key": post_key},
         )
 
+    def release(self, keys: Sequence[str], *, owner: str) -> int:
+        """One DELETE: only the owner's claims no create was attempted for (as in SQLite)."""
+        if not keys:
+            return 0
+        released = self._run(
+            "release claims",
+            lambda: (
+                self._table("deliveries")
+                .delete()
+                .in_("key", list(keys))
+                .eq("owner", owner)
+                .eq("status", "claimed")
+                .eq("attempted_providers", "{}")
+                .is_("post_key", "null")
+                .execute()
+                .data
+            ),
+        )
+        return len(released)
+
     def record(self, key: str, outcome: Outcome, *, owner: str | None, now: datetime) -> DeliveryRecord:
         reply = self._rpc(
             "record_delivery_outcome",

@@ -5,6 +5,8 @@
    it. A dead owner's claim → look its post key up at every provider it may have reached before
    sending anything.
 2. Send through the failover chain (providers.chain), which records where a create may go first.
+   What no provider was asked to create, for a reason that passes (circuit open, provider
+   unreachable), is released rather than recorded as failed: the next run sends it.
 3. Record every outcome (a batch's in one transaction, journaled first: ledger.journal).
 """
 
@@ -95,7 +97,9 @@ def publish_batch(
                 reports[d.key] = _report(d, "not-sent", DeliveryStatus.CLAIMED, error=f"not sent: {sent}")
         else:
             by_key = {d.key: d for d in to_send}
-            settled += [(by_key[key], outcome, "sent") for key, outcome in sent.items()]
+            unsent = {k: o for k, o in sent.items() if o.status == DeliveryStatus.CLAIMED}
+            reports.update(_release(ledger, [by_key[k] for k in unsent], unsent, owner))
+            settled += [(by_key[k], o, "sent") for k, o in sent.items() if k not in unsent]
     reports.update(_record(ledger, settled, owner, now()))
     if not isinstance(sent, LedgerError):
         _record_history(ledger, to_send, sent)
@@ -128,6 +132,25 @@ def _send(
         )
     except LedgerError as exc:
         return exc
+
+
+def _release(
+    ledger: LedgerWriter, deliveries: list[Delivery], outcomes: dict[str, Outcome], owner: str
+) -> dict[str, DeliveryReport]:
+    """Nothing was sent, for a reason that passes (circuit open, provider unreachable): give the
+    claims back so that the next run sends them (if the ledger cannot, they expire with their lease)."""
+    if not deliveries:
+        return {}
+    try:
+        ledger.release([d.key for d in deliveries], owner=owner)
+        again = "publish again to send it"
+    except LedgerError as exc:
+        log.error("claims of %d unsent deliveries not released: %s", len(deliveries), exc)
+        again = "its claim was not released, so it can be sent again once its lease ends"
+    return {
+        d.key: _report(d, "not-sent", DeliveryStatus.CLAIMED, error=f"{outcomes[d.key].error}; {again}")
+        for d in deliveries
+    }
 
 
 def _record_history(ledger: LedgerWriter, deliveries: list[Delivery], outcomes: dict[str, Outcome]) -> None:

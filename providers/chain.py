@@ -192,6 +192,7 @@ class _Step:
     settled: dict[str, Outcome] = field(default_factory=dict)
     passed: list[tuple[SendItem, str]] = field(default_factory=list)  # to the next provider, with why
     again: list[SendItem] = field(default_factory=list)  # to this provider once more
+    passing: bool = False  # passed on untried, for a reason that passes (the media could not be uploaded)
 
 
 class Chain:
@@ -267,9 +268,21 @@ class Chain:
         scheduled_at: datetime | None,
         on_attempt: AttemptHook,
     ) -> dict[str, Outcome]:
-        """Send items (one batch) through the chain; return an outcome for every item."""
+        """Send items (one batch) through the chain; return an outcome for every item.
+
+        An item no provider was asked to create, for reasons that pass (a circuit open, a provider
+        that could not be reached to list accounts or take the media), comes back with status
+        `claimed`: nothing was sent, so the caller releases its claim and a later run sends it,
+        instead of recording a failure no one attempted."""
         outcomes: dict[str, Outcome] = {}
         reasons: dict[str, list[str]] = {item.key: [] for item in items}
+        tried: set[str] = set()  # keys a create was attempted for, anywhere
+        passing: set[str] = set()  # keys passed over somewhere for a reason that passes
+
+        def attempting(keys: list[str], label: str, post_key: str) -> None:
+            on_attempt(keys, label, post_key)
+            tried.update(keys)
+
         remaining = list(items)
         for link in self.links:
             if not remaining:
@@ -281,6 +294,7 @@ class Chain:
             if self.breaker.is_open(name):
                 wait = self.breaker.remaining(name)
                 self._note(reasons, remaining, f"{link.label}: skipped, circuit open for {wait:.0f}s more")
+                passing.update(item.key for item in remaining)
                 continue
             try:
                 # Read once per run; only a real request takes a guard slot.
@@ -291,6 +305,8 @@ class Chain:
                 self._note(reasons, remaining, f"{link.label}: cannot list accounts: {exc}")
                 if exc.status == 401:
                     link.disabled = f"{link.label}: {exc}"
+                else:
+                    passing.update(item.key for item in remaining)
                 continue
             servable = [item for item in remaining if item.platform in accounts]
             for item in remaining:
@@ -302,16 +318,21 @@ class Chain:
             for _ in range(len(Platform) + 1):  # each round excludes at least one platform
                 if not servable:
                     break
-                step = self._send_to(link, servable, accounts, post_key_for, media, scheduled_at, on_attempt)
+                step = self._send_to(link, servable, accounts, post_key_for, media, scheduled_at, attempting)
                 outcomes.update(step.settled)
                 for item, why in step.passed:
                     reasons[item.key].append(why)
+                if step.passing:
+                    passing.update(item.key for item, _ in step.passed)
                 servable = step.again
                 accounts = link.accounts()
             remaining = [item for item in remaining if item.key not in outcomes]
         for item in remaining:
             reason = "; ".join(reasons[item.key]) or f"No connected accounts for: ['{item.platform}']"
-            outcomes[item.key] = Outcome(DeliveryStatus.FAILED, error=reason)
+            if item.key in passing and item.key not in tried:
+                outcomes[item.key] = Outcome(DeliveryStatus.CLAIMED, error=f"not sent anywhere: {reason}")
+            else:
+                outcomes[item.key] = Outcome(DeliveryStatus.FAILED, error=reason)
         return outcomes
 
     @staticmethod
@@ -337,7 +358,10 @@ class Chain:
             media_urls = tuple(self.media_urls(link, media))
         except ProviderError as exc:
             self._unwell(link, exc)
-            return _Step(passed=[(item, f"{link.label}: media upload failed: {exc}") for item in items])
+            return _Step(
+                passed=[(item, f"{link.label}: media upload failed: {exc}") for item in items],
+                passing=exc.kind is not FailureKind.REJECTED,
+            )
         request = PostRequest(
             post_key=post_key,
             caption=items[0].caption,

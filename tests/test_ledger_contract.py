@@ -354,6 +354,25 @@ class LedgerContract:
         assert (ledger.get(theirs).status, ledger.get(theirs).owner) == ("claimed", "run-2")
         assert ledger.get(posted).status == "posted" and ledger.get(never) is None
 
+    def test_only_the_owners_claims_no_create_was_tried_for_are_released(self, ledger, ns) -> None:
+        fresh, tried, done = f"{ns}-c/a/twitter", f"{ns}-c/b/twitter", f"{ns}-c/c/twitter"
+        theirs, missing = f"{ns}-c/d/twitter", f"{ns}-c/e/twitter"
+        ledger.claim_many(
+            [request_for(k) for k in (fresh, tried, done)], owner="run", lease_seconds=600, now=NOW
+        )
+        ledger.claim(request_for(theirs), owner="other", lease_seconds=600, now=NOW)
+        ledger.note_attempt([tried], owner="run", provider="late:global", post_key="pk_b")
+        ledger.record(done, Outcome(DeliveryStatus.FAILED, error="refused"), owner="run", now=NOW)
+
+        assert ledger.release([fresh, tried, done, theirs, missing], owner="run") == 1
+        assert ledger.get(fresh) is None
+        assert ledger.get(tried).status == "claimed"  # a create may have gone out: never forgotten
+        assert ledger.get(done).status == "failed" and ledger.get(theirs).owner == "other"
+        assert ledger.release([], owner="run") == 0
+        # Released: anyone claims it afresh, with no lease to wait out.
+        again = ledger.claim(request_for(fresh), owner="next", lease_seconds=600, now=NOW)
+        assert (again.state, again.record.attempts) == (ClaimState.CLAIMED, 1)
+
     def test_a_batch_of_outcomes_for_one_key_is_applied_in_order(self, ledger, ns) -> None:
         key, other = f"{ns}-c/a/twitter", f"{ns}-c/b/twitter"
         ledger.claim_many([request_for(key), request_for(other)], owner="run", lease_seconds=60, now=NOW)

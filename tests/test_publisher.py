@@ -11,6 +11,7 @@ from postdeck.errors import LedgerError
 from postdeck.ledger.base import DeliveryStatus
 from postdeck.ledger.sqlite import SqliteLedger
 from postdeck.providers.base import Platform
+from postdeck.providers.breaker import CircuitBreaker
 from postdeck.providers.chain import Chain, Link
 from postdeck.providers.errors import ProviderNotSent
 from postdeck.publisher import publish_batch
@@ -140,3 +141,29 @@ def test_a_batch_costs_the_ledger_three_writes_whatever_its_size(ledger: SqliteL
     assert {(r.action, r.status) for r in reports} == {("sent", "posted")}
     assert calls == ["claim_many", "note_attempt", "record_many"]
     assert {ledger.get(d.key).status for d in four} == {"posted"}
+
+
+def test_a_batch_no_provider_was_asked_to_create_is_released_not_failed(ledger: SqliteLedger) -> None:
+    provider = FakeProvider("first")
+    breaker = CircuitBreaker(threshold=1, cooldown=60)
+    breaker.failure("first", "connection refused")  # open: the chain skips the provider
+    skipped = Chain([Link("first:g", provider)], breaker=breaker)
+    reports = publish_batch(deliveries(), ledger=ledger, chain=skipped, owner="run-1", now=lambda: NOW)
+    assert {(r.action, r.status) for r in reports} == {("not-sent", "claimed")}
+    assert all("circuit open" in r.error and "publish again" in r.error for r in reports)
+    assert provider.creates == [] and [ledger.get(d.key) for d in deliveries()] == [None, None]
+
+    # Another run, the provider well again: sent at once, with no lease to wait out.
+    again = publish_batch(
+        deliveries(), ledger=ledger, chain=Chain([Link("first:g", provider)]), owner="run-2", now=lambda: NOW
+    )
+    assert {(r.action, r.status) for r in again} == {("sent", "posted")} and len(provider.creates) == 1
+
+
+def test_a_failure_no_one_can_fix_by_waiting_is_still_recorded_as_failed(ledger: SqliteLedger) -> None:
+    provider = FakeProvider("first", platforms=())  # no connected account anywhere
+    reports = publish_batch(
+        deliveries(), ledger=ledger, chain=Chain([Link("first:g", provider)]), owner="r", now=lambda: NOW
+    )
+    assert {(r.action, r.status) for r in reports} == {("sent", "failed")}
+    assert {ledger.get(d.key).status for d in deliveries()} == {"failed"}

@@ -1,7 +1,7 @@
 """PostgREST for tests: a tiny handler serving the embedded PostgreSQL, and record/replay transports.
 
 `PostgrestEmulator` answers the subset of PostgREST's HTTP API that ledger/supabase.py uses (table
-select/insert/upsert/update/delete with eq/gte/cs filters, order, limit/offset; POST /rpc/<function>)
+select/insert/upsert/update/delete with eq/gte/cs/in/is filters, order, limit/offset; POST /rpc/<function>)
 the way PostgREST does it: one transaction per request, `SET LOCAL ROLE` and `request.jwt.claims`
 from the bearer token, rows as PostgreSQL's own JSON, PostgreSQL errors as PostgREST error bodies.
 Anything else is answered 501, so a backend that starts using more of the API fails loudly here.
@@ -13,6 +13,7 @@ asserts that each request is exactly the recorded one (method, path, query, the 
 from __future__ import annotations
 
 import base64
+import csv
 import json
 import threading
 from collections.abc import Callable
@@ -227,6 +228,11 @@ class PostgrestEmulator:
             column = sql.SQL("_t.{}").format(sql.Identifier(name))
             if op == "is" and operand == "null":
                 clauses.append(sql.SQL("{} is null").format(column))
+            elif op == "in" and operand.startswith("(") and operand.endswith(")"):
+                # in.(a,"b,c"): a list, double quotes around values holding PostgREST's reserved characters
+                values = next(csv.reader([operand[1:-1]], quotechar='"', escapechar="\\"), [])
+                clauses.append(sql.SQL("{} = any(%s::{}[])").format(column, sql.SQL(columns[name])))
+                args.append(values)
             elif op in OPERATORS:
                 operand = operand.replace("*", "%") if op == "like" else operand  # PostgREST's wildcard alias
                 clauses.append(
