@@ -171,9 +171,10 @@ class LedgerWriter(LedgerReader, Protocol):
         """Before a create: remember where it may go, so a crash can be recovered by lookup."""
         ...
 
-    def release(self, keys: Sequence[str], *, owner: str) -> int:
-        """Forget `owner`'s claims of these keys if no create was ever attempted for them (nothing was
-        sent): a later run claims them afresh. Returns how many were released."""
+    def release(self, keys: Sequence[str], *, owner: str) -> list[str]:
+        """Forget `owner`'s claims of these keys that its own claim created (first attempt) and that
+        no create was ever attempted for (nothing was sent): a later run claims them afresh. A delivery
+        the ledger knew before (retried, taken over) is kept. Returns the keys released."""
         ...
 
     def record(self, key: str, outcome: Outcome, *, owner: str | None, now: datetime) -> DeliveryRecord:

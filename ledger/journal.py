@@ -282,7 +282,7 @@ class JournaledLedger:
     ) -> list[Claim]:
         return self.inner.claim_many(requests, owner=owner, lease_seconds=lease_seconds, now=now)
 
-    def release(self, keys: Sequence[str], *, owner: str) -> int:
+    def release(self, keys: Sequence[str], *, owner: str) -> list[str]:
         return self.inner.release(keys, owner=owner)  # not journaled: an unreleased claim just expires
 
     def note_attempt(self, keys: list[str], *, owner: str, provider: str, post_key: str) -> None:

@@ -172,16 +172,17 @@ class SqliteLedger(LedgerBackend):
                     (",".join(attempted), post_key, key),
                 )
 
-    def release(self, keys: Sequence[str], *, owner: str) -> int:
+    def release(self, keys: Sequence[str], *, owner: str) -> list[str]:
         if not keys:
-            return 0
+            return []
         marks = ", ".join("?" for _ in keys)
         with self._transaction() as conn:
-            return conn.execute(
+            rows = conn.execute(
                 f"""DELETE FROM deliveries WHERE key IN ({marks}) AND owner = ? AND status = 'claimed'
-                       AND attempted_providers = '' AND post_key IS NULL""",
+                       AND attempts = 1 AND attempted_providers = '' AND post_key IS NULL RETURNING key""",
                 (*keys, owner),
-            ).rowcount
+            ).fetchall()
+        return [row["key"] for row in rows]
 
     def record(self, key: str, outcome: Outcome, *, owner: str | None, now: datetime) -> DeliveryRecord:
         return only_record(self.record_many([(key, outcome)], owner=owner, now=now))

@@ -273,10 +273,10 @@ class SupabaseLedger(LedgerBackend):
             {"p_keys": list(keys), "p_owner": owner, "p_provider": provider, "p_post_key": post_key},
         )
 
-    def release(self, keys: Sequence[str], *, owner: str) -> int:
-        """One DELETE: only the owner's claims no create was attempted for (as in SQLite)."""
+    def release(self, keys: Sequence[str], *, owner: str) -> list[str]:
+        """One DELETE: only the owner's first claims no create was attempted for (as in SQLite)."""
         if not keys:
-            return 0
+            return []
         released = self._run(
             "release claims",
             lambda: (
@@ -285,13 +285,14 @@ class SupabaseLedger(LedgerBackend):
                 .in_("key", list(keys))
                 .eq("owner", owner)
                 .eq("status", "claimed")
+                .eq("attempts", 1)
                 .eq("attempted_providers", "{}")
                 .is_("post_key", "null")
                 .execute()
                 .data
             ),
         )
-        return len(released)
+        return [row["key"] for row in released]
 
     def record(self, key: str, outcome: Outcome, *, owner: str | None, now: datetime) -> DeliveryRecord:
         reply = self._rpc(

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -98,8 +99,13 @@ def publish_batch(
         else:
             by_key = {d.key: d for d in to_send}
             unsent = {k: o for k, o in sent.items() if o.status == DeliveryStatus.CLAIMED}
-            reports.update(_release(ledger, [by_key[k] for k in unsent], unsent, owner))
-            settled += [(by_key[k], o, "sent") for k, o in sent.items() if k not in unsent]
+            released = _release(ledger, [by_key[k] for k in unsent], unsent, owner)
+            reports.update(released)
+            for key, outcome in sent.items():
+                if key in unsent and key not in released:  # known before this run: failed, as it was
+                    outcome = dataclasses.replace(outcome, status=DeliveryStatus.FAILED)
+                if key not in released:
+                    settled.append((by_key[key], outcome, "sent"))
     reports.update(_record(ledger, settled, owner, now()))
     if not isinstance(sent, LedgerError):
         _record_history(ledger, to_send, sent)
@@ -137,19 +143,22 @@ def _send(
 def _release(
     ledger: LedgerWriter, deliveries: list[Delivery], outcomes: dict[str, Outcome], owner: str
 ) -> dict[str, DeliveryReport]:
-    """Nothing was sent, for a reason that passes (circuit open, provider unreachable): give the
-    claims back so that the next run sends them (if the ledger cannot, they expire with their lease)."""
+    """Nothing was sent, for a reason that passes (circuit open, provider unreachable): give back the
+    claims this run made, so that publishing again sends them. What the ledger knew before (a retried
+    or taken-over delivery) is not forgotten: it is recorded failed, as before, and `retry` finds it."""
     if not deliveries:
         return {}
     try:
-        ledger.release([d.key for d in deliveries], owner=owner)
-        again = "publish again to send it"
+        released = set(ledger.release([d.key for d in deliveries], owner=owner))
     except LedgerError as exc:
         log.error("claims of %d unsent deliveries not released: %s", len(deliveries), exc)
-        again = "its claim was not released, so it can be sent again once its lease ends"
+        return {}
     return {
-        d.key: _report(d, "not-sent", DeliveryStatus.CLAIMED, error=f"{outcomes[d.key].error}; {again}")
+        d.key: _report(
+            d, "not-sent", DeliveryStatus.CLAIMED, error=f"{outcomes[d.key].error}; publish again to send it"
+        )
         for d in deliveries
+        if d.key in released
     }
 
 

@@ -356,19 +356,23 @@ class LedgerContract:
 
     def test_only_the_owners_claims_no_create_was_tried_for_are_released(self, ledger, ns) -> None:
         fresh, tried, done = f"{ns}-c/a/twitter", f"{ns}-c/b/twitter", f"{ns}-c/c/twitter"
-        theirs, missing = f"{ns}-c/d/twitter", f"{ns}-c/e/twitter"
+        theirs, missing, taken = f"{ns}-c/d/twitter", f"{ns}-c/e/twitter", f"{ns}-c/f/twitter"
+        ledger.claim(request_for(taken), owner="dead", lease_seconds=60, now=NOW)
+        later = NOW + timedelta(minutes=5)
         ledger.claim_many(
-            [request_for(k) for k in (fresh, tried, done)], owner="run", lease_seconds=600, now=NOW
+            [request_for(k) for k in (fresh, tried, done, taken)], owner="run", lease_seconds=600, now=later
         )
-        ledger.claim(request_for(theirs), owner="other", lease_seconds=600, now=NOW)
+        ledger.claim(request_for(theirs), owner="other", lease_seconds=600, now=later)
         ledger.note_attempt([tried], owner="run", provider="late:global", post_key="pk_b")
-        ledger.record(done, Outcome(DeliveryStatus.FAILED, error="refused"), owner="run", now=NOW)
+        ledger.record(done, Outcome(DeliveryStatus.FAILED, error="refused"), owner="run", now=later)
 
-        assert ledger.release([fresh, tried, done, theirs, missing], owner="run") == 1
+        assert ledger.release([fresh, tried, done, theirs, missing, taken], owner="run") == [fresh]
         assert ledger.get(fresh) is None
         assert ledger.get(tried).status == "claimed"  # a create may have gone out: never forgotten
         assert ledger.get(done).status == "failed" and ledger.get(theirs).owner == "other"
-        assert ledger.release([], owner="run") == 0
+        # Known before this claim (taken over from a dead run): kept, whatever became of it.
+        assert (ledger.get(taken).owner, ledger.get(taken).attempts) == ("run", 2)
+        assert ledger.release([], owner="run") == []
         # Released: anyone claims it afresh, with no lease to wait out.
         again = ledger.claim(request_for(fresh), owner="next", lease_seconds=600, now=NOW)
         assert (again.state, again.record.attempts) == (ClaimState.CLAIMED, 1)

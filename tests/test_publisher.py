@@ -167,3 +167,27 @@ def test_a_failure_no_one_can_fix_by_waiting_is_still_recorded_as_failed(ledger:
     )
     assert {(r.action, r.status) for r in reports} == {("sent", "failed")}
     assert {ledger.get(d.key).status for d in deliveries()} == {"failed"}
+
+
+def test_an_unsent_delivery_the_ledger_knew_before_is_recorded_failed_not_forgotten(
+    ledger: SqliteLedger,
+) -> None:
+    from postdeck.publisher import _claim_request
+
+    for d in deliveries():  # a dead run claimed them and died before any create
+        ledger.claim(_claim_request(d), owner="dead", lease_seconds=60, now=NOW)
+    provider = FakeProvider("first")
+    breaker = CircuitBreaker(threshold=1, cooldown=60)
+    breaker.failure("first", "connection refused")
+    later = NOW + timedelta(hours=1)
+    reports = publish_batch(
+        deliveries(),
+        ledger=ledger,
+        chain=Chain([Link("first:g", provider)], breaker=breaker),
+        owner="r",
+        now=lambda: later,
+    )
+    assert {(r.action, r.status) for r in reports} == {("sent", "failed")}
+    assert all("not sent anywhere" in r.error and "circuit open" in r.error for r in reports)
+    assert {ledger.get(d.key).status for d in deliveries()} == {"failed"}  # `postdeck retry` finds them
+    assert provider.creates == []
