@@ -57,6 +57,7 @@ limits: install prefect-home
 bench: install
 	$(PY) bench/publish_bench.py
 	$(PY) bench/ratelimit_bench.py
+	$(PY) bench/ratelimit_bench.py --via late
 	$(PY) bench/orchestration_bench.py
 	$(PY) bench/scale_bench.py
 	$(PY) bench/memory_bench.py

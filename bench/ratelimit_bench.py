@@ -2,7 +2,7 @@
 against simulators enforcing PostForMe's documented limits (5 requests/s and 40/min per key) and LATE's
 (60/min, its lowest tier), every window divided by --scale so that the run takes well under a minute.
 
-    .venv/bin/python bench/ratelimit_bench.py [--batches 250] [--scale 10] [--concurrency 16]
+    .venv/bin/python bench/ratelimit_bench.py [--batches 250] [--scale 10] [--concurrency 16] [--via late]
 
 The simulators run as `bench/sims.py --limits --scale N` in their own process; the flow runs in this one
 against a temporary Prefect server (as in publish_bench.py), with POSTDECK_SANDBOX_RATE_SCALE=N set
@@ -17,6 +17,10 @@ the provider phase, from the first request's arrival to the last answer. The pha
 the shortest schedule the windows allow for the rate-limited requests each provider served
 (`allowed_seconds`: PostForMe's /v1 requests, not the storage PUTs; LATE's /api requests).
 Targets: zero 429s; phase ≤ 1.2 × what the limits allow.
+
+PostForMe comes first in the chain and takes every batch. `--via late` measures LATE's pacing instead:
+the PostForMe simulator refuses the sandbox key (401 on its account listing, a fault rule), so the
+chain disables it after one request and every batch goes to LATE.
 """
 
 from __future__ import annotations
@@ -52,11 +56,21 @@ def allowed_seconds(requests: int, windows: list[tuple[int, float]]) -> float:
     return times[-1] if times else 0.0
 
 
+def refuse_the_key(root: str) -> None:
+    """Add a rule to the simulator's fault plan: every account listing answers 401 (a bad key)."""
+    import httpx
+
+    plan = httpx.get(root + "/_sim/faults", timeout=30).json()["plan"]
+    plan["rules"].append({"kind": "status", "status": 401, "ops": ["accounts"]})
+    httpx.post(root + "/_sim/faults", json=plan, timeout=30).raise_for_status()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", type=int, default=250)
     parser.add_argument("--scale", type=float, default=10.0)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--via", choices=("postforme", "late"), default="postforme")
     args = parser.parse_args()
 
     from postdeck.providers.factory import SANDBOX_RATE_SCALE_ENV
@@ -79,6 +93,9 @@ def main() -> None:
         f"LATE 60 per {windows['late'][0].seconds:.1f} s",
         setting=f"{args.concurrency} in flight per provider (POSTDECK_PROVIDER_CONCURRENCY and the provider:* "
         "limits), Prefect heartbeats off, PREFECT_LOGGING_LEVEL=WARNING",
+        via="PostForMe (first in the chain)"
+        if args.via == "postforme"
+        else "LATE (the PostForMe simulator answers 401 to the sandbox key: the chain disables it)",
     )
     with (
         simulators("--limits", "--scale", str(args.scale)) as sims,
@@ -90,6 +107,8 @@ def main() -> None:
         from postdeck.flows.publish import publish_campaign
 
         print(f"prefect:  {api} (temporary server)")
+        if args.via == "late":
+            refuse_the_key(sims.postforme_root)  # kept by sims.reset(), which re-applies the plans
         ensure_limits({"provider:postforme": args.concurrency, "provider:late": args.concurrency})
         warm = write_campaign(Path(tmp) / "warm", 2, name="warm-up")
         with fresh_state(Path(tmp) / "warm-state", sims):
