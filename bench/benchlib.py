@@ -250,7 +250,7 @@ def warm_up(pool: ThreadPoolExecutor, chain: Any, groups: dict[str, list]) -> No
     link = chain.links[0]
     uses = Counter(ref for group in groups.values() for ref in {m for d in group for m in d.media})
     shared = [ref for ref, n in uses.items() if n > 1 and ref.path is not None]
-    pool.submit(link.accounts)
+    pool.submit(chain.accounts_of, link)
     if shared:
         pool.submit(chain.media_urls, link, shared)
 

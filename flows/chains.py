@@ -85,18 +85,13 @@ def warming_up(run: Publishing, shared_media: Sequence[MediaRef]) -> Iterator[No
     if link is None:
         yield
         return
-    jobs: list[Callable[[], object]] = [lambda: _guarded(run, link, link.accounts)]
+    jobs: list[Callable[[], object]] = [lambda: run.chain.accounts_of(link)]  # the chain guards it
     if shared_media:
         jobs.append(lambda: run.chain.media_urls(link, shared_media))  # the chain guards each upload
     with ThreadPoolExecutor(max_workers=len(jobs), thread_name_prefix="postdeck-warm-up") as pool:
         for job in jobs:
             pool.submit(_quietly, run, link, job)
         yield
-
-
-def _guarded(run: Publishing, link: Link, fn: Callable[[], object]) -> object:
-    with run.caps.call(link.provider.name):
-        return fn()
 
 
 def _quietly(run: Publishing, link: Link, job: Callable[[], object]) -> None:

@@ -297,15 +297,11 @@ class Chain:
                 passing.update(item.key for item in remaining)
                 continue
             try:
-                # Read once per run; only a real request takes a guard slot.
-                accounts = link.accounts() if link.listed else self._call(link, link.accounts)
+                accounts = self.accounts_of(link)
             except ProviderError as exc:
-                self._unwell(link, exc)
                 log.warning("%s: cannot list accounts, trying the next provider: %s", link.label, exc)
                 self._note(reasons, remaining, f"{link.label}: cannot list accounts: {exc}")
-                if exc.status == 401:
-                    link.disabled = f"{link.label}: {exc}"
-                else:
+                if exc.status != 401:  # a refused key disabled the link; anything else passes
                     passing.update(item.key for item in remaining)
                 continue
             servable = [item for item in remaining if item.platform in accounts]
@@ -334,6 +330,17 @@ class Chain:
             else:
                 outcomes[item.key] = Outcome(DeliveryStatus.FAILED, error=reason)
         return outcomes
+
+    def accounts_of(self, link: Link) -> dict[Platform, Account]:
+        """The link's usable accounts, listed once per run (only that request takes a guard slot).
+        A refused key (401) disables the link for the rest of the run; the error is raised."""
+        try:
+            return link.accounts() if link.listed else self._call(link, link.accounts)
+        except ProviderError as exc:
+            self._unwell(link, exc)
+            if exc.status == 401:
+                link.disabled = f"{link.label}: {exc}"
+            raise
 
     @staticmethod
     def _note(reasons: dict[str, list[str]], items: list[SendItem], why: str) -> None:

@@ -384,3 +384,27 @@ def test_plan_operations_go_to_the_named_link_and_retry_needs_a_provider_that_ca
     assert first.posts == {}
     with pytest.raises(ProviderRejected):
         chain.cancel("nowhere:g", "x")
+
+
+def test_a_refused_key_met_while_listing_disables_the_link_for_the_run_wherever_it_is_met() -> None:
+    """The flow's warm-up lists through Chain.accounts_of too: the batches then skip the link at once."""
+    refused = FakeProvider("first", accounts_error=ProviderRejected("HTTP 401", provider="first", status=401))
+    chain = Chain([Link("first:g", refused), Link("second:g", FakeProvider("second"))])
+    with pytest.raises(ProviderRejected):
+        chain.accounts_of(chain.links[0])
+    assert chain.links[0].disabled and "401" in chain.links[0].disabled
+    outcomes = chain.send(
+        [SendItem("c/a/twitter", Platform.TWITTER, "hello")],
+        post_key_for=lambda keys: "pk",
+        media=(),
+        scheduled_at=None,
+        on_attempt=lambda *_: None,
+    )
+    assert outcomes["c/a/twitter"].provider == "second"
+
+    # Anything else (unreachable, 5xx) leaves the link for the next batch to try again.
+    down = FakeProvider("first", accounts_error=ProviderNotSent("refused", provider="first"))
+    chain = Chain([Link("first:g", down)])
+    with pytest.raises(ProviderNotSent):
+        chain.accounts_of(chain.links[0])
+    assert chain.links[0].disabled is None
