@@ -209,6 +209,18 @@ class LedgerWriter(LedgerReader, Protocol):
 
     def cache_media_url(self, sha256: str, provider: str, url: str) -> None: ...
 
+    def cached_accounts(self, scope: str, *, listed_after: datetime) -> list[dict] | None:
+        """The account list stored for `scope`, if it was listed after `listed_after`; else None."""
+        ...
+
+    def cache_accounts(self, scope: str, accounts: list[dict], *, now: datetime) -> None:
+        """Store (replace) the account list for `scope`, listed at `now`."""
+        ...
+
+    def forget_accounts(self, scope: str) -> None:
+        """Drop the account list for `scope` (it proved stale): the next run lists again."""
+        ...
+
 
 def only_record(results: list[DeliveryRecord | LedgerError]) -> DeliveryRecord:
     """record() written as a one-item record_many(): its one result, raised if it is an error."""

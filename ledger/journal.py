@@ -238,7 +238,7 @@ class JournaledLedger:
     """A LedgerWriter around any backend: outcomes and history rows are journaled before the write.
 
     Reads, claims and attempts go straight to the backend (and raise when it is down, so nothing is
-    sent); the media cache tolerates an outage (it only saves an upload).
+    sent); the media and account-list caches tolerate an outage (they only save a call).
     """
 
     def __init__(self, inner: Any, journal: Journal | None = None) -> None:
@@ -300,6 +300,25 @@ class JournaledLedger:
             self.inner.cache_media_url(sha256, provider, url)
         except LedgerUnavailable as exc:
             log.warning("media cache not updated: %s", exc)
+
+    def cached_accounts(self, scope: str, *, listed_after: datetime) -> list[dict] | None:
+        try:
+            return self.inner.cached_accounts(scope, listed_after=listed_after)
+        except LedgerUnavailable as exc:
+            log.warning("account list cache unreadable, asking the provider: %s", exc)
+            return None
+
+    def cache_accounts(self, scope: str, accounts: list[dict], *, now: datetime) -> None:
+        try:
+            self.inner.cache_accounts(scope, accounts, now=now)
+        except LedgerUnavailable as exc:
+            log.warning("account list cache not updated: %s", exc)
+
+    def forget_accounts(self, scope: str) -> None:
+        try:
+            self.inner.forget_accounts(scope)
+        except LedgerUnavailable as exc:  # it still ages out
+            log.warning("account list cache not cleared: %s", exc)
 
     # --- journal first ----------------------------------------------------------------------------
 

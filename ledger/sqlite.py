@@ -290,6 +290,27 @@ class SqliteLedger(LedgerBackend):
                 (sha256, provider, url, iso(datetime.now(UTC))),
             )
 
+    # --- account lists ----------------------------------------------------------------------
+
+    def cached_accounts(self, scope: str, *, listed_after: datetime) -> list[dict] | None:
+        with self._connect() as conn:
+            row = conn.execute(
+                "SELECT accounts FROM account_lists WHERE scope = ? AND listed_at > ?",
+                (scope, iso(listed_after)),
+            ).fetchone()
+        return json.loads(row["accounts"]) if row else None
+
+    def cache_accounts(self, scope: str, accounts: list[dict], *, now: datetime) -> None:
+        with self._connect() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO account_lists (scope, accounts, listed_at) VALUES (?, ?, ?)",
+                (scope, json.dumps(accounts), iso(now)),
+            )
+
+    def forget_accounts(self, scope: str) -> None:
+        with self._connect() as conn:
+            conn.execute("DELETE FROM account_lists WHERE scope = ?", (scope,))
+
     # --- campaign runs ------------------------------------------------------------------------
 
     def start_campaign_run(

@@ -60,6 +60,15 @@ CREATE TABLE IF NOT EXISTS media_uploads (
     PRIMARY KEY (sha256, provider)
 );
 
+-- The accounts a provider key last listed (scope: provider, key fingerprint, API address), as a JSON
+-- array: a run reuses a recent list instead of asking again (providers/account_cache.py).
+CREATE TABLE IF NOT EXISTS account_lists (
+    scope       TEXT PRIMARY KEY,
+    accounts    TEXT NOT NULL,  -- JSON array of {id, platform, username, profile_id, external_id}
+    user_id     TEXT,
+    listed_at   TEXT NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS campaign_runs (
     id          TEXT PRIMARY KEY,
     campaign    TEXT NOT NULL,

@@ -452,6 +452,42 @@ class SupabaseLedger(LedgerBackend):
             ),
         )
 
+    # --- account lists ------------------------------------------------------------------------
+
+    def cached_accounts(self, scope: str, *, listed_after: datetime) -> list[dict] | None:
+        rows = self._run(
+            "account list",
+            lambda: (
+                self._table("account_lists")
+                .select("accounts")
+                .eq("scope", scope)
+                .gt("listed_at", iso(listed_after))
+                .execute()
+                .data
+            ),
+        )
+        return rows[0]["accounts"] if rows else None
+
+    def cache_accounts(self, scope: str, accounts: list[dict], *, now: datetime) -> None:
+        self._run(
+            "account list",
+            lambda: (
+                self._table("account_lists")
+                .upsert(
+                    {"scope": scope, "accounts": accounts, "listed_at": iso(now)},
+                    on_conflict="scope",
+                    returning="minimal",
+                )
+                .execute()
+            ),
+        )
+
+    def forget_accounts(self, scope: str) -> None:
+        self._run(
+            "account list",
+            lambda: self._table("account_lists").delete(returning="minimal").eq("scope", scope).execute(),
+        )
+
     # --- campaign runs --------------------------------------------------------------------------
 
     def start_campaign_run(

@@ -200,6 +200,9 @@ def test_claims_and_attempts_are_never_journaled_they_fail(tmp_path: Path) -> No
     with pytest.raises(LedgerUnavailable):
         ledger.note_attempt(["c/a/twitter"], owner="run", provider="late:g", post_key="pd")
     assert ledger.cached_media_url("0" * 64, "late:g") is None  # a cache miss only costs an upload
+    assert ledger.cached_accounts("late:g", listed_after=NOW) is None  # ...and this one a listing
+    ledger.cache_accounts("late:g", [], now=NOW)  # not kept, and no error: the list is asked for again
+    ledger.forget_accounts("late:g")
     assert not ledger.journal.path.exists()
 
 

@@ -555,6 +555,30 @@ class LedgerContract:
         assert ledger.cached_media_url(digest, "late:global") == "https://cdn.test/2.png"
         assert ledger.cached_media_url(digest, "postforme:global") is None
 
+    def test_an_account_list_is_kept_per_scope_until_too_old_or_forgotten(self, ledger, ns) -> None:
+        scope, other = f"late:{ns}-key-1@http://late.test", f"postforme:{ns}-key-1@http://pfm.test"
+        accounts = [
+            {
+                "id": "acc-1",
+                "platform": "twitter",
+                "username": "north",
+                "profile_id": "p1",
+                "external_id": None,
+            },
+            {"id": "acc-2", "platform": "bluesky", "username": "", "profile_id": None, "external_id": "e2"},
+        ]
+        recent = NOW - timedelta(minutes=15)
+        assert ledger.cached_accounts(scope, listed_after=recent) is None
+        ledger.cache_accounts(scope, accounts[:1], now=NOW - timedelta(minutes=20))
+        assert ledger.cached_accounts(scope, listed_after=recent) is None  # listed too long ago
+        assert ledger.cached_accounts(scope, listed_after=NOW - timedelta(hours=1)) == accounts[:1]
+        ledger.cache_accounts(scope, accounts, now=NOW)  # a new listing replaces the old one
+        assert ledger.cached_accounts(scope, listed_after=recent) == accounts
+        assert ledger.cached_accounts(other, listed_after=recent) is None
+        ledger.forget_accounts(scope)
+        assert ledger.cached_accounts(scope, listed_after=NOW - timedelta(days=1)) is None
+        ledger.forget_accounts(scope)  # forgetting what is not there is no error
+
     def test_campaign_runs_start_and_finish_once(self, ledger, ns, user) -> None:
         run_id = ledger.start_campaign_run(f"{ns}-c", flow_run_id="fr-1", user_id=user, now=NOW)
         ledger.finish_campaign_run(

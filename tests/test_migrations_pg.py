@@ -20,7 +20,14 @@ pytest_plugins = ["tests.pg"]  # the session's PostgreSQL: pg_server, pg_dsn
 psycopg = pytest.importorskip("psycopg")
 pytestmark = pytest.mark.postgres
 
-TABLES = ("user_social_credentials", "social_posts", "deliveries", "campaign_runs", "media_uploads")
+TABLES = (
+    "user_social_credentials",
+    "social_posts",
+    "deliveries",
+    "campaign_runs",
+    "media_uploads",
+    "account_lists",
+)
 ALICE = "00000000-0000-4000-8000-00000000a11c"
 BOB = "00000000-0000-4000-8000-000000000b0b"
 NOW = datetime(2030, 1, 1, 12, tzinfo=UTC)
@@ -181,6 +188,11 @@ BAD_ROWS = [
         "media_uploads_sha256_check",
     ),
     (
+        "an account list that is not a list",
+        "insert into account_lists (scope, accounts, listed_at) values ('late:ab', '{}', now())",
+        "account_lists_accounts_check",
+    ),
+    (
         "a finished run without an end",
         "insert into campaign_runs (campaign, status) values ('c', 'completed')",
         "campaign_runs_finished_when_done",
@@ -300,6 +312,10 @@ ROW_FACTORIES = {
     "media_uploads": lambda user, n: (
         "insert into media_uploads (sha256, provider, media_url, user_id) values (%s, 'late', 'https://m.test/x', %s)",
         (f"{user[-4:]}{n}".ljust(64, "0"), user),
+    ),
+    "account_lists": lambda user, n: (
+        "insert into account_lists (scope, accounts, listed_at, user_id) values (%s, '[]', now(), %s)",
+        (f"late:{user[-4:]}{n}", user),
     ),
 }
 
