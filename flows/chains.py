@@ -78,8 +78,8 @@ def _close(links: list[Link]) -> None:
 
 @contextmanager
 def warming_up(run: Publishing, shared_media: Sequence[MediaRef]) -> Iterator[None]:
-    """List the first provider's accounts and upload the media batches share, both at once, while the
-    batches start: every batch would otherwise wait for the one that lists, then for the one that
+    """Find the first provider's accounts (the ledger's kept list, or a listing) and upload the media
+    batches share, both at once, while the batches start: every batch would otherwise wait for the one that lists, then for the one that
     uploads. Best effort: a failure here is met again, and reported, by the batches."""
     link = next((link for link in run.chain.links if not link.disabled), None)
     if link is None:

@@ -37,6 +37,7 @@ from typing import Any, TypeVar
 from tenacity import RetryCallState, Retrying, retry_if_exception, retry_if_exception_type
 
 from postdeck.ledger.base import DeliveryStatus, Outcome
+from postdeck.providers.account_cache import AccountCache, account_scope
 from postdeck.providers.base import (
     Account,
     Platform,
@@ -105,6 +106,10 @@ class Link:
     provider: Provider
     _accounts: dict[Platform, Account] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    # Held while the accounts are being found (kept list or listing): other batches wait here, not
+    # in a provider slot of their own.
+    finding: threading.Lock = field(default_factory=threading.Lock)
+    cached: bool = False  # the accounts came from an earlier run's list, not yet confirmed in this one
     disabled: str | None = None  # why this link serves nothing more in this run (a bad key)
     # Platforms whose account this provider could not use in this run, and why: a token does not heal
     # mid-run, so later batches go straight to the next provider instead of failing here first.
@@ -113,12 +118,29 @@ class Link:
     def accounts(self) -> dict[Platform, Account]:
         with self._lock:
             if self._accounts is None:
-                found: dict[Platform, Account] = {}
-                for account in self.provider.accounts():
-                    if account.connected:
-                        found.setdefault(account.platform, account)
-                self._accounts = found
+                self._accounts = _one_per_platform(self.provider.accounts())
+                self.cached = False
             return {p: a for p, a in self._accounts.items() if p not in self.excluded}
+
+    def adopt(self, accounts: list[Account]) -> None:
+        """Use an earlier run's list (providers.account_cache) instead of asking the provider."""
+        with self._lock:
+            if self._accounts is None:
+                self._accounts = _one_per_platform(accounts)
+                self.cached = True
+
+    def relist(self) -> dict[Platform, Account]:
+        """Ask the provider (again): the list in use, if any, is kept when that fails."""
+        fresh = _one_per_platform(self.provider.accounts())
+        with self._lock:
+            self._accounts = fresh
+            self.cached = False
+        return self.accounts()
+
+    def listing(self) -> list[Account]:
+        """The accounts as listed (excluded ones too): what the account cache keeps."""
+        with self._lock:
+            return list((self._accounts or {}).values())
 
     @property
     def listed(self) -> bool:
@@ -134,6 +156,20 @@ class Link:
                     log.warning(
                         "%s: not using its %s account any more in this run: %s", self.label, platform, reason
                     )
+
+
+# Statuses a create naming an account the provider no longer knows (or has disconnected) gets: worth
+# listing the accounts again when the list came from an earlier run. Not 401 (the key) or 402 (the plan).
+_ACCOUNT_REFUSALS = frozenset({400, 403, 404})
+
+
+def _one_per_platform(accounts: list[Account]) -> dict[Platform, Account]:
+    """The connected account each platform posts to: the first listed (the providers list newest first)."""
+    found: dict[Platform, Account] = {}
+    for account in accounts:
+        if account.connected:
+            found.setdefault(account.platform, account)
+    return found
 
 
 class MediaCache:
@@ -195,12 +231,32 @@ class _Step:
     passing: bool = False  # passed on untried, for a reason that passes (the media could not be uploaded)
 
 
+@dataclass
+class _Sending:
+    """One send() call's request and what it has learned so far, shared by its passes over the links."""
+
+    post_key_for: PostKeyFn
+    media: Sequence[MediaRef]
+    scheduled_at: datetime | None
+    on_attempt: AttemptHook
+    reasons: dict[str, list[str]]  # key → why each provider did not settle it
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
+    tried: set[str] = field(default_factory=set)  # keys a create was attempted for, anywhere
+    passing: set[str] = field(default_factory=set)  # keys passed over somewhere for a reason that passes
+    placed: set[str] = field(default_factory=set)  # keys some provider had (or had had) an account for
+
+    def attempting(self, keys: list[str], label: str, post_key: str) -> None:
+        self.on_attempt(keys, label, post_key)
+        self.tried.update(keys)
+
+
 class Chain:
     def __init__(
         self,
         links: Sequence[Link],
         *,
         media_cache: MediaCache | None = None,
+        account_cache: AccountCache | None = None,
         sleep: Callable[[float], None] = time.sleep,
         max_throttle_waits: int | None = None,
         pending_poll_seconds: float = 10.0,
@@ -211,6 +267,7 @@ class Chain:
     ) -> None:
         self.links = list(links)
         self.media_cache = media_cache or MediaCache()
+        self.account_cache = account_cache or AccountCache()
         self.sleep = sleep
         policy = retry or RetryPolicy()
         if max_throttle_waits is not None:
@@ -229,6 +286,7 @@ class Chain:
         other = Chain(
             rest,
             media_cache=self.media_cache,
+            account_cache=self.account_cache,
             sleep=self.sleep,
             retry=self.retry,
             pending_poll_seconds=self.pending_poll_seconds,
@@ -274,16 +332,27 @@ class Chain:
         that could not be reached to list accounts or take the media), comes back with status
         `claimed`: nothing was sent, so the caller releases its claim and a later run sends it,
         instead of recording a failure no one attempted."""
-        outcomes: dict[str, Outcome] = {}
-        reasons: dict[str, list[str]] = {item.key: [] for item in items}
-        tried: set[str] = set()  # keys a create was attempted for, anywhere
-        passing: set[str] = set()  # keys passed over somewhere for a reason that passes
+        run = _Sending(post_key_for, media, scheduled_at, on_attempt, {item.key: [] for item in items})
+        remaining = self._through(run, list(items))
+        # A platform no provider had an account for, while some list came from an earlier run: one of
+        # them may be out of date (an account connected since), so list those again before giving up.
+        unplaced = [item for item in remaining if item.key not in run.placed]
+        if unplaced:
+            refreshed = [link for link in self.links if not link.disabled and self._refresh(link)]
+            if any(item.platform in link.accounts() for link in refreshed for item in unplaced):
+                self._through(run, unplaced)
+                remaining = [item for item in remaining if item.key not in run.outcomes]
+        for item in remaining:
+            reason = "; ".join(run.reasons[item.key]) or f"No connected accounts for: ['{item.platform}']"
+            if item.key in run.passing and item.key not in run.tried:
+                run.outcomes[item.key] = Outcome(DeliveryStatus.CLAIMED, error=f"not sent anywhere: {reason}")
+            else:
+                run.outcomes[item.key] = Outcome(DeliveryStatus.FAILED, error=reason)
+        return run.outcomes
 
-        def attempting(keys: list[str], label: str, post_key: str) -> None:
-            on_attempt(keys, label, post_key)
-            tried.update(keys)
-
-        remaining = list(items)
+    def _through(self, run: _Sending, items: list[SendItem]) -> list[SendItem]:
+        """Offer items to each link in order; the ones no link settled come back."""
+        reasons, remaining = run.reasons, items
         for link in self.links:
             if not remaining:
                 break
@@ -294,7 +363,7 @@ class Chain:
             if self.breaker.is_open(name):
                 wait = self.breaker.remaining(name)
                 self._note(reasons, remaining, f"{link.label}: skipped, circuit open for {wait:.0f}s more")
-                passing.update(item.key for item in remaining)
+                run.passing.update(item.key for item in remaining)
                 continue
             try:
                 accounts = self.accounts_of(link)
@@ -302,45 +371,80 @@ class Chain:
                 log.warning("%s: cannot list accounts, trying the next provider: %s", link.label, exc)
                 self._note(reasons, remaining, f"{link.label}: cannot list accounts: {exc}")
                 if exc.status != 401:  # a refused key disabled the link; anything else passes
-                    passing.update(item.key for item in remaining)
+                    run.passing.update(item.key for item in remaining)
                 continue
             servable = [item for item in remaining if item.platform in accounts]
+            run.placed.update(
+                item.key for item in remaining if item.platform in accounts or item.platform in link.excluded
+            )
             for item in remaining:
                 if item.platform in link.excluded:
                     why = link.excluded[item.platform]
                     reasons[item.key].append(
                         f"{link.label}: its {item.platform} account is not usable ({why})"
                     )
-            for _ in range(len(Platform) + 1):  # each round excludes at least one platform
+            # Each round excludes at least one platform, or lists a kept list again (once).
+            for _ in range(len(Platform) + 2):
                 if not servable:
                     break
-                step = self._send_to(link, servable, accounts, post_key_for, media, scheduled_at, attempting)
-                outcomes.update(step.settled)
+                step = self._send_to(
+                    link, servable, accounts, run.post_key_for, run.media, run.scheduled_at, run.attempting
+                )
+                run.outcomes.update(step.settled)
                 for item, why in step.passed:
                     reasons[item.key].append(why)
                 if step.passing:
-                    passing.update(item.key for item, _ in step.passed)
+                    run.passing.update(item.key for item, _ in step.passed)
                 servable = step.again
                 accounts = link.accounts()
-            remaining = [item for item in remaining if item.key not in outcomes]
-        for item in remaining:
-            reason = "; ".join(reasons[item.key]) or f"No connected accounts for: ['{item.platform}']"
-            if item.key in passing and item.key not in tried:
-                outcomes[item.key] = Outcome(DeliveryStatus.CLAIMED, error=f"not sent anywhere: {reason}")
-            else:
-                outcomes[item.key] = Outcome(DeliveryStatus.FAILED, error=reason)
-        return outcomes
+            remaining = [item for item in remaining if item.key not in run.outcomes]
+        return remaining
 
     def accounts_of(self, link: Link) -> dict[Platform, Account]:
-        """The link's usable accounts, listed once per run (only that request takes a guard slot).
-        A refused key (401) disables the link for the rest of the run; the error is raised."""
+        """The link's usable accounts: a recent list kept by an earlier run (account cache), else
+        listed once per run (only that request takes a guard slot). A refused key (401) disables the
+        link for the rest of the run; the error is raised."""
+        if not link.listed:
+            with link.finding:
+                if not link.listed:
+                    kept = self.account_cache.get(
+                        account_scope(link.label, link.provider), link.provider.name
+                    )
+                    if kept is not None:
+                        link.adopt(kept)
+                    else:
+                        self._list(link)
+        return link.accounts()
+
+    def _list(self, link: Link) -> dict[Platform, Account]:
+        """Ask the provider for the link's accounts, and keep the list for later runs."""
         try:
-            return link.accounts() if link.listed else self._call(link, link.accounts)
+            accounts = self._call(link, link.relist)
         except ProviderError as exc:
             self._unwell(link, exc)
             if exc.status == 401:
                 link.disabled = f"{link.label}: {exc}"
             raise
+        self.account_cache.put(account_scope(link.label, link.provider), link.listing())
+        return accounts
+
+    def _refresh(self, link: Link) -> bool:
+        """List a link's accounts again when they came from the cache: True when they did and the
+        new list was read (once per run: a concurrent batch may have done it already)."""
+        if not link.cached:
+            return False
+        with link.finding:
+            if not link.cached:
+                return True
+            log.info("%s: the kept account list looks stale: listing again", link.label)
+            self.account_cache.forget(account_scope(link.label, link.provider))
+            try:
+                self._list(link)
+            except ProviderError as exc:
+                log.warning("%s: cannot list accounts again, keeping the kept list: %s", link.label, exc)
+                link.cached = False  # asked once in this run: not again for every batch
+                return False
+            return True
 
     @staticmethod
     def _note(reasons: dict[str, list[str]], items: list[SendItem], why: str) -> None:
@@ -406,8 +510,16 @@ class Chain:
         raise AssertionError(result)  # pragma: no cover
 
     def _refused_here(self, link: Link, items: list[SendItem], error: ProviderRejected) -> _Step:
-        """A rejection of this provider's own: the named accounts (or everything) go elsewhere."""
+        """A rejection of this provider's own: the named accounts (or everything) go elsewhere. When
+        the accounts came from an earlier run's list, they are listed again first and the items sent
+        here once more (a refused create posted nothing)."""
         why = f"{link.label}: {error}"
+        if error.status in _ACCOUNT_REFUSALS and self._refresh(link):
+            fresh = link.accounts()
+            return _Step(
+                passed=[(item, why) for item in items if item.platform not in fresh],
+                again=[item for item in items if item.platform in fresh],
+            )
         named = {Platform(p) for p in error.platforms if p in Platform._value2member_map_}
         named &= {item.platform for item in items}
         if named and len(named) < len({item.platform for item in items}):
@@ -432,6 +544,8 @@ class Chain:
                 # Never attempted on the platform (this provider's connection to the account failed):
                 # another provider may post it without any risk of a duplicate.
                 link.exclude({item.platform}, result.error or "failed")
+                if link.cached:  # the account may have gone since the list was made: next run lists
+                    self.account_cache.forget(account_scope(link.label, link.provider))
                 step.passed.append((item, f"{link.label}: {item.platform} failed: {result.error}"))
                 continue
             step.settled[item.key] = to_outcome(outcome, item.platform, name, post_key)

@@ -15,6 +15,8 @@ import httpx
 
 from postdeck.errors import CredentialsError, PostdeckError
 from postdeck.ledger.credentials import CredentialStore
+from postdeck.providers.account_cache import LedgerAccountCache
+from postdeck.providers.account_cache import max_age as account_list_max_age
 from postdeck.providers.base import Provider
 from postdeck.providers.chain import NO_CREDENTIALS, Chain, Guard, Link, MediaCache
 from postdeck.providers.late import LateClient
@@ -159,7 +161,13 @@ class LedgerMediaCache(MediaCache):
 def build_chain(links: list[Link], ledger, *, guard: Guard | None = None, **options: Any) -> Chain:
     """The chain a run publishes through. `guard(provider name)` wraps every provider call (the flow
     passes its per-provider cap, flows/limits.py); `options` go to Chain (retry policy, breaker...)."""
-    return Chain(links, media_cache=LedgerMediaCache(ledger), guard=guard, **options)
+    return Chain(
+        links,
+        media_cache=LedgerMediaCache(ledger),
+        account_cache=LedgerAccountCache(ledger, account_list_max_age()),
+        guard=guard,
+        **options,
+    )
 
 
 def close_chain(chain: Chain) -> None:
