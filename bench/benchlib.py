@@ -46,11 +46,19 @@ def header(title: str, **settings: Any) -> None:
 
 
 def write_campaign(
-    folder: Path, batches: int, *, name: str = "bench", media: bool = True, every: str = "30m"
+    folder: Path,
+    batches: int,
+    *,
+    name: str = "bench",
+    media: bool = True,
+    every: str = "30m",
+    own_image: bool = False,
 ) -> Path:
     """`batches` × 4 platforms on a cadence from tomorrow (so the platforms' per-account posting caps
     hold: Instagram 50 a day...): each create is a scheduled post. Every batch shares one local image
-    (uploaded once per provider, then reused from the ledger's media cache); captions differ."""
+    (uploaded once per provider, then reused from the ledger's media cache); captions differ.
+    `own_image`: an image of this campaign's own (one pixel changed), which no other campaign's
+    upload in the media cache stands for."""
     folder.mkdir(parents=True, exist_ok=True)
     start = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%d 09:00")
     lines = [
@@ -62,7 +70,14 @@ def write_campaign(
     ]
     if media:
         (folder / "media").mkdir(exist_ok=True)
-        shutil.copy(IMAGE, folder / "media" / "roast.jpg")
+        if own_image:
+            from PIL import Image
+
+            with Image.open(IMAGE) as image:
+                image.putpixel((0, 0), (255, 0, 255))
+                image.save(folder / "media" / "roast.jpg", quality=90)
+        else:
+            shutil.copy(IMAGE, folder / "media" / "roast.jpg")
     for i in range(batches):
         lines.append(
             f'  - {{id: b{i:05d}, caption: "Batch {i:05d}: a washed Ethiopian, roasted this morning"'
