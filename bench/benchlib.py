@@ -194,7 +194,9 @@ def wait_for_idle_server(timeout: float = 180.0) -> float:
 
 @contextmanager
 def fresh_state(folder: Path, sims: Simulators) -> Iterator[Path]:
-    """An empty ledger and journal under `folder`, and the simulators' URLs, in this process's env."""
+    """The ledger and journal under `folder` (empty the first time: entering the same folder again
+    keeps what earlier runs left, such as kept account lists), and the simulators' URLs, in this
+    process's env."""
     folder.mkdir(parents=True, exist_ok=True)
     saved = dict(os.environ)
     os.environ.update(

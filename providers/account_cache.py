@@ -4,14 +4,17 @@ A create names accounts by id, so every run used to begin with one account listi
 ledger keeps the last list per scope (provider, key fingerprint, API address) and a run takes it while
 it is younger than POSTDECK_ACCOUNT_LIST_MAX_AGE seconds (default 900; 0 lists every run).
 
-A list can go stale within that time; the chain (providers.chain) heals each way it can:
+A list can go stale within that time; the chain (providers.chain) heals where the provider says so:
 - an account deleted or reconnected under a new id: the create is refused, nothing was posted, so the
-  chain lists again and sends the batch to that provider once more with the fresh ids;
-- an account disconnected (same id): its platform's result fails as a connection failure, which fails
-  over like any other, and the list is forgotten so the next run lists again;
-- a platform newly connected: a delivery with no account anywhere makes the chain list again before it
-  gives up on it.
-Only a newly connected second account for a platform already served waits for the list to age out.
+  chain lists again and sends the batch to that provider once more with the new ids;
+- an account disconnected (same id): LATE refuses the create (healed as above); an immediate post at
+  PostForMe fails that platform as a connection failure, which fails over like any other and drops
+  the list;
+- a platform newly connected: a delivery with no account anywhere makes the chain list again.
+What it cannot see: PostForMe takes a *scheduled* post for a disconnected account and fails it at
+publish time (as it does for one disconnected any time after scheduling), and a second account
+connected for a platform already served is not picked up. `postdeck accounts` (every platform)
+replaces the kept list, so listing the accounts after changing them takes effect at once.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ log = logging.getLogger("postdeck.accounts")
 
 MAX_AGE_ENV = "POSTDECK_ACCOUNT_LIST_MAX_AGE"
 DEFAULT_MAX_AGE = timedelta(minutes=15)
+MAX_AGE_LIMIT = timedelta(days=1)  # a list older than a day is read again whatever the setting
 
 
 def max_age(environ: Mapping[str, str] | None = None) -> timedelta:
@@ -41,9 +45,9 @@ def max_age(environ: Mapping[str, str] | None = None) -> timedelta:
         seconds = float(raw)
     except ValueError:
         seconds = -1.0
-    if not seconds >= 0:  # also refuses nan
+    if not 0 <= seconds <= MAX_AGE_LIMIT.total_seconds():  # also refuses nan and inf
         raise PostdeckError(
-            f"{MAX_AGE_ENV}={raw!r}: expected seconds (0 or more) a listed account list may be reused "
+            f"{MAX_AGE_ENV}={raw!r}: expected the seconds (0 to 86400) an account list may be reused "
             "for, e.g. 900; 0 lists the accounts on every run"
         )
     return timedelta(seconds=seconds)

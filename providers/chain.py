@@ -337,9 +337,11 @@ class Chain:
         # A platform no provider had an account for, while some list came from an earlier run: one of
         # them may be out of date (an account connected since), so list those again before giving up.
         unplaced = [item for item in remaining if item.key not in run.placed]
-        if unplaced:
-            refreshed = [link for link in self.links if not link.disabled and self._refresh(link)]
-            if any(item.platform in link.accounts() for link in refreshed for item in unplaced):
+        kept = [link for link in self.links if link.cached and not link.disabled]
+        if unplaced and kept:
+            for link in kept:
+                self._refresh(link)
+            if any(item.platform in link.accounts() for link in kept for item in unplaced):
                 self._through(run, unplaced)
                 remaining = [item for item in remaining if item.key not in run.outcomes]
         for item in remaining:
@@ -428,14 +430,19 @@ class Chain:
         self.account_cache.put(account_scope(link.label, link.provider), link.listing())
         return accounts
 
-    def _refresh(self, link: Link) -> bool:
-        """List a link's accounts again when they came from the cache: True when they did and the
-        new list was read (once per run: a concurrent batch may have done it already)."""
+    def keep_accounts(self, link: Link, accounts: list[Account]) -> None:
+        """A complete listing made elsewhere (`postdeck accounts`) becomes the kept list later runs use."""
+        chosen = list(_one_per_platform(accounts).values())
+        self.account_cache.put(account_scope(link.label, link.provider), chosen)
+
+    def _refresh(self, link: Link) -> None:
+        """List a link's accounts again if they came from an earlier run's list: once per run (a
+        concurrent batch may have done it already; a failed listing keeps the kept list)."""
         if not link.cached:
-            return False
+            return
         with link.finding:
             if not link.cached:
-                return True
+                return
             log.info("%s: the kept account list looks stale: listing again", link.label)
             self.account_cache.forget(account_scope(link.label, link.provider))
             try:
@@ -443,8 +450,6 @@ class Chain:
             except ProviderError as exc:
                 log.warning("%s: cannot list accounts again, keeping the kept list: %s", link.label, exc)
                 link.cached = False  # asked once in this run: not again for every batch
-                return False
-            return True
 
     @staticmethod
     def _note(reasons: dict[str, list[str]], items: list[SendItem], why: str) -> None:
@@ -491,7 +496,7 @@ class Chain:
                 log.warning("%s: giving up on this provider: %s", link.label, why)
                 return _Step(passed=[(item, why) for item in items])
             case _Refused(error) if error.provider_specific:
-                return self._refused_here(link, items, error)
+                return self._refused_here(link, items, error, accounts)
             case _Refused(error):
                 return _Step(
                     settled={k: Outcome(DeliveryStatus.FAILED, error=str(error), **common) for k in keys}
@@ -509,17 +514,24 @@ class Chain:
                 return self._settle(link, items, post_key, self._await_pending(link, outcome))
         raise AssertionError(result)  # pragma: no cover
 
-    def _refused_here(self, link: Link, items: list[SendItem], error: ProviderRejected) -> _Step:
-        """A rejection of this provider's own: the named accounts (or everything) go elsewhere. When
-        the accounts came from an earlier run's list, they are listed again first and the items sent
-        here once more (a refused create posted nothing)."""
+    def _refused_here(
+        self, link: Link, items: list[SendItem], error: ProviderRejected, used: dict[Platform, Account]
+    ) -> _Step:
+        """A rejection of this provider's own: the named accounts (or everything) go elsewhere.
+
+        Unless the request named accounts from an earlier run's list: then the list is made again
+        (if no batch has yet) and, when an account it named is gone from it or has a new id, the
+        items this provider still has accounts for are sent here once more (a refused create posted
+        nothing). A list made in this run never changes, so this never repeats."""
         why = f"{link.label}: {error}"
-        if error.status in _ACCOUNT_REFUSALS and self._refresh(link):
-            fresh = link.accounts()
-            return _Step(
-                passed=[(item, why) for item in items if item.platform not in fresh],
-                again=[item for item in items if item.platform in fresh],
-            )
+        if error.status in _ACCOUNT_REFUSALS:
+            self._refresh(link)
+            listed, now = {a.platform: a.id for a in link.listing()}, link.accounts()
+            if any(listed.get(item.platform) != used[item.platform].id for item in items):
+                return _Step(
+                    passed=[(item, why) for item in items if item.platform not in now],
+                    again=[item for item in items if item.platform in now],
+                )
         named = {Platform(p) for p in error.platforms if p in Platform._value2member_map_}
         named &= {item.platform for item in items}
         if named and len(named) < len({item.platform for item in items}):

@@ -7,6 +7,8 @@ as a run builds it, a real SQLite ledger. Each `run` is a new chain, as every ru
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,10 +18,12 @@ import pytest
 
 from postdeck.errors import PostdeckError
 from postdeck.ledger.base import DeliveryStatus, Outcome
+from postdeck.ledger.rows import iso
 from postdeck.ledger.sqlite import SqliteLedger
-from postdeck.providers.account_cache import MAX_AGE_ENV, account_scope, max_age
-from postdeck.providers.base import Platform
-from postdeck.providers.chain import Link, SendItem
+from postdeck.providers.account_cache import MAX_AGE_ENV, AccountCache, account_scope, max_age
+from postdeck.providers.base import Account, Platform, PostOutcome, PostRequest, TargetResult, TargetStatus
+from postdeck.providers.chain import Chain, Link, SendItem
+from postdeck.providers.errors import ProviderNotSent, ProviderRejected
 from postdeck.providers.factory import build_chain, close_chain, sandbox_links
 from postdeck.providers.sim.sandbox import SANDBOX_LATE_KEY, SANDBOX_POSTFORME_KEY, Sandbox
 
@@ -55,6 +59,7 @@ def run(
     platforms: tuple[Platform, ...],
     *,
     only: str | None = None,
+    scheduled_at: datetime | None = None,
 ) -> tuple[dict[Platform, Outcome], Counter[str]]:
     """One run's send of one batch: its outcomes and the listings and creates it made."""
     calls: Counter[str] = Counter()
@@ -72,7 +77,7 @@ def run(
             items,
             post_key_for=lambda keys: f"pd_{caption}",
             media=(),
-            scheduled_at=None,
+            scheduled_at=scheduled_at,
             on_attempt=lambda keys, label, key: None,
         )
     finally:
@@ -84,6 +89,14 @@ def posted_at(box: Sandbox) -> dict[str, int]:
     """Targets per simulator that are or may become live (what a duplicate would show up in)."""
     live = [t for t in box.postforme.targets() + box.late.targets() if t["status"] != "failed"]
     return {name: sum(t["provider"] == name for t in live) for name in ("postforme", "late")}
+
+
+def listed_ago(ledger: SqliteLedger, *, minutes: int) -> None:
+    """Date the kept lists back, written as the ledger writes times."""
+    with sqlite3.connect(ledger.path) as conn:
+        conn.execute(
+            "UPDATE account_lists SET listed_at = ?", (iso(datetime.now(UTC) - timedelta(minutes=minutes)),)
+        )
 
 
 def statuses(outcomes: dict[Platform, Outcome]) -> dict[Platform, tuple[str, str | None]]:
@@ -116,9 +129,11 @@ def test_an_old_list_or_max_age_zero_lists_again(
     box: Sandbox, ledger: SqliteLedger, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     run(box, ledger, "one", TWO)
-    with sqlite3.connect(ledger.path) as conn:  # the list was made 16 minutes ago
-        conn.execute("UPDATE account_lists SET listed_at = datetime(listed_at, '-16 minutes')")
+    listed_ago(ledger, minutes=14)
     _, calls = run(box, ledger, "two", TWO)
+    assert calls["postforme accounts"] == 0  # 14 minutes: still young enough
+    listed_ago(ledger, minutes=16)
+    _, calls = run(box, ledger, "two-b", TWO)
     assert calls["postforme accounts"] == 1
 
     monkeypatch.setenv(MAX_AGE_ENV, "0")
@@ -149,6 +164,22 @@ def test_an_account_gone_since_the_list_is_refused_listed_again_and_sent_there_o
     assert calls == {"postforme create": 1}
 
 
+def test_an_account_gone_since_the_list_fails_over_alone(box: Sandbox, ledger: SqliteLedger) -> None:
+    run(box, ledger, "one", TWO)
+    with box.postforme._lock:  # X removed at PostForMe, nothing in its place
+        del box.postforme.accounts[box.postforme.account_for("x")["id"]]
+
+    outcomes, calls = run(box, ledger, "two", TWO)
+    # Refused (the old id), listed again: LinkedIn is still there and is sent there once more;
+    # X is not, and goes to LATE, as it would have with a fresh list.
+    assert statuses(outcomes) == {
+        Platform.TWITTER: ("posted", "late"),
+        Platform.LINKEDIN: ("posted", "postforme"),
+    }
+    assert calls == {"postforme create": 2, "postforme accounts": 1, "late accounts": 1, "late create": 1}
+    assert posted_at(box) == {"postforme": 3, "late": 1}
+
+
 def test_an_account_disconnected_since_the_list_fails_over_and_the_list_is_dropped(
     box: Sandbox, ledger: SqliteLedger
 ) -> None:
@@ -168,6 +199,33 @@ def test_an_account_disconnected_since_the_list_fails_over_and_the_list_is_dropp
     assert statuses(outcomes)[Platform.LINKEDIN] == ("posted", "late")  # not even tried at PostForMe
     assert calls["postforme create"] == 1 and calls["late create"] == 1
     assert posted_at(box) == {"postforme": 4, "late": 2}  # each delivery once
+
+
+def test_postdeck_accounts_replaces_the_kept_list(box: Sandbox, ledger: SqliteLedger) -> None:
+    """PostForMe takes a scheduled post for a disconnected account (it fails at publish time), so a
+    kept list cannot find that out by itself: listing the accounts after a change updates it."""
+    from postdeck.service.accounts import list_accounts
+
+    tomorrow = datetime.now(UTC) + timedelta(days=1)
+    run(box, ledger, "one", TWO, scheduled_at=tomorrow)
+    box.postforme.disconnect_account(box.postforme.account_for("linkedin")["id"])
+    links = sandbox_links(
+        box.postforme_url, box.late_url, postforme_key=SANDBOX_POSTFORME_KEY, late_key=SANDBOX_LATE_KEY
+    )
+    chain = build_chain(links, ledger)
+    try:
+        listing = list_accounts(chain)  # what `postdeck accounts` shows
+    finally:
+        close_chain(chain)
+    shown = {(a.platform, a.connected) for a in listing.accounts if a.provider == "postforme"}
+    assert ("linkedin", False) in shown
+
+    outcomes, calls = run(box, ledger, "two", TWO, scheduled_at=tomorrow)
+    assert statuses(outcomes) == {
+        Platform.TWITTER: ("scheduled", "postforme"),
+        Platform.LINKEDIN: ("scheduled", "late"),
+    }
+    assert calls["postforme accounts"] == 0  # the list `postdeck accounts` made
 
 
 def test_a_platform_connected_since_the_list_is_found_by_listing_again(
@@ -215,6 +273,104 @@ def test_the_max_age_setting_is_checked() -> None:
     assert max_age({}) == timedelta(minutes=15)
     assert max_age({MAX_AGE_ENV: "60"}) == timedelta(seconds=60)
     assert max_age({MAX_AGE_ENV: "0"}) == timedelta(0)
-    for bad in ("-1", "soon", "nan"):
-        with pytest.raises(PostdeckError, match=f"{MAX_AGE_ENV}='{bad}': expected seconds"):
+    assert max_age({MAX_AGE_ENV: "86400"}) == timedelta(days=1)
+    for bad in ("-1", "soon", "nan", "inf", "1e20", "86401"):
+        with pytest.raises(PostdeckError, match=f"{MAX_AGE_ENV}='{bad}': expected the seconds"):
             max_age({MAX_AGE_ENV: bad})
+
+
+# --- batches sharing one link while its kept list turns out stale (a fake provider, exact timing) ----
+
+OLD = Account("fake", "old", Platform.TWITTER, "north")
+NEW = Account("fake", "new", Platform.TWITTER, "north")
+
+
+class KeptList(AccountCache):
+    def get(self, scope: str, provider: str) -> list[Account] | None:
+        return [OLD]
+
+
+class StaleAtFake:
+    """Refuses creates naming the old id. Batch B's create leaves before A's refusal makes the
+    chain list again, and B's refusal comes back only once that listing has begun."""
+
+    name = "fake"
+
+    def __init__(self, *, listing_fails: bool = False) -> None:
+        self.calls: Counter[str] = Counter()
+        self.posted: list[str] = []
+        self.listing_fails = listing_fails
+        self.b_sent = threading.Event()
+        self.listed = threading.Event()
+
+    def accounts(self, **_: Any) -> list[Account]:
+        self.calls["accounts"] += 1
+        self.listed.set()
+        if self.listing_fails:
+            time.sleep(0.3)  # B's refusal comes back meanwhile and waits for this listing
+            raise ProviderNotSent("connection refused", provider="fake")
+        return [NEW]
+
+    def create(self, request: PostRequest) -> PostOutcome:
+        self.calls["create"] += 1
+        [target] = request.targets
+        if request.post_key == "pk-B" and target.account_id == "old":
+            self.b_sent.set()
+            assert self.listed.wait(10)
+        if target.account_id == "old":
+            raise ProviderRejected(
+                "invalid social accounts, not owned by user",
+                provider="fake",
+                status=400,
+                provider_specific=True,
+            )
+        self.posted.append(request.post_key)
+        return PostOutcome(
+            "fake", f"p-{request.post_key}", (TargetResult(Platform.TWITTER, "new", TargetStatus.POSTED),)
+        )
+
+    def close(self) -> None:
+        return None
+
+
+def two_batches(fake: StaleAtFake) -> dict[str, Outcome]:
+    chain = Chain([Link("fake:owner", fake)], account_cache=KeptList(), sleep=lambda _s: None)  # type: ignore[arg-type]
+    outcomes: dict[str, Outcome] = {}
+
+    def batch(name: str) -> None:
+        outcomes.update(
+            chain.send(
+                [SendItem(name, Platform.TWITTER, "hello")],
+                post_key_for=lambda keys: f"pk-{name}",
+                media=(),
+                scheduled_at=None,
+                on_attempt=lambda *_: None,
+            )
+        )
+
+    chain.accounts_of(chain.links[0])  # the warm-up takes the kept list
+    b = threading.Thread(target=batch, args=("B",))
+    b.start()
+    assert fake.b_sent.wait(10)
+    batch("A")
+    b.join(10)
+    return outcomes
+
+
+def test_a_refusal_that_comes_back_after_another_batch_listed_again_is_resent_with_the_new_list() -> None:
+    fake = StaleAtFake()
+    outcomes = two_batches(fake)
+    assert {k: o.status for k, o in outcomes.items()} == {
+        "A": DeliveryStatus.POSTED,
+        "B": DeliveryStatus.POSTED,
+    }
+    assert fake.calls == {"create": 4, "accounts": 1}  # A listed; B used A's list
+    assert sorted(fake.posted) == ["pk-A", "pk-B"]  # each once
+
+
+def test_when_listing_again_fails_nothing_is_resent_with_the_same_stale_list() -> None:
+    fake = StaleAtFake(listing_fails=True)
+    outcomes = two_batches(fake)
+    assert {o.status for o in outcomes.values()} == {DeliveryStatus.FAILED}
+    assert fake.calls == {"create": 2, "accounts": 1}  # one create per batch, one listing per run
+    assert fake.posted == []

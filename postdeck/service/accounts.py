@@ -25,7 +25,9 @@ def list_accounts(
     active: bool | None = None,
     account_id: str | None = None,
 ) -> AccountListing:
-    """Every provider's accounts (disconnected ones too, unless active=True), in chain order."""
+    """Every provider's accounts (disconnected ones too, unless active=True), in chain order. A listing
+    of every platform also replaces the account list publish runs reuse, so connecting or
+    disconnecting an account and then running `postdeck accounts` takes effect at once."""
     listing = AccountListing()
     needle = (name or "").casefold()
     for link in chain.links:
@@ -34,6 +36,8 @@ def list_accounts(
         except ProviderError as exc:
             listing.problems[link.label] = str(exc)
             continue
+        if platform is None:  # the whole list: what publish uses from now on (providers.account_cache)
+            chain.keep_accounts(link, found)
         for account in found:
             if needle and needle not in account.username.casefold():
                 continue
