@@ -143,6 +143,11 @@ class Link:
             return list((self._accounts or {}).values())
 
     @property
+    def account_scope(self) -> str:
+        """Where the account cache keeps this link's list (provider, key fingerprint, API address)."""
+        return account_scope(self.label, self.provider)
+
+    @property
     def listed(self) -> bool:
         """Whether the accounts were read already (later calls make no request)."""
         return self._accounts is not None
@@ -409,9 +414,7 @@ class Chain:
         if not link.listed:
             with link.finding:
                 if not link.listed:
-                    kept = self.account_cache.get(
-                        account_scope(link.label, link.provider), link.provider.name
-                    )
+                    kept = self.account_cache.get(link.account_scope, link.provider.name)
                     if kept is not None:
                         link.adopt(kept)
                     else:
@@ -427,13 +430,13 @@ class Chain:
             if exc.status == 401:
                 link.disabled = f"{link.label}: {exc}"
             raise
-        self.account_cache.put(account_scope(link.label, link.provider), link.listing())
+        self.account_cache.put(link.account_scope, link.listing())
         return accounts
 
     def keep_accounts(self, link: Link, accounts: list[Account]) -> None:
         """A complete listing made elsewhere (`postdeck accounts`) becomes the kept list later runs use."""
         chosen = list(_one_per_platform(accounts).values())
-        self.account_cache.put(account_scope(link.label, link.provider), chosen)
+        self.account_cache.put(link.account_scope, chosen)
 
     def _refresh(self, link: Link) -> None:
         """List a link's accounts again if they came from an earlier run's list: once per run (a
@@ -444,7 +447,7 @@ class Chain:
             if not link.cached:
                 return
             log.info("%s: the kept account list looks stale: listing again", link.label)
-            self.account_cache.forget(account_scope(link.label, link.provider))
+            self.account_cache.forget(link.account_scope)
             try:
                 self._list(link)
             except ProviderError as exc:
@@ -557,7 +560,7 @@ class Chain:
                 # another provider may post it without any risk of a duplicate.
                 link.exclude({item.platform}, result.error or "failed")
                 if link.cached:  # the account may have gone since the list was made: next run lists
-                    self.account_cache.forget(account_scope(link.label, link.provider))
+                    self.account_cache.forget(link.account_scope)
                 step.passed.append((item, f"{link.label}: {item.platform} failed: {result.error}"))
                 continue
             step.settled[item.key] = to_outcome(outcome, item.platform, name, post_key)
