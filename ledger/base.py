@@ -221,6 +221,10 @@ class LedgerWriter(LedgerReader, Protocol):
         """Drop the account list for `scope` (it proved stale): the next run lists again."""
         ...
 
+    def forget_accounts_at(self, provider: str) -> None:
+        """Drop the account lists of every key at `provider` (an account there changed)."""
+        ...
+
 
 def only_record(results: list[DeliveryRecord | LedgerError]) -> DeliveryRecord:
     """record() written as a one-item record_many(): its one result, raised if it is an error."""

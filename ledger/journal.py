@@ -320,6 +320,12 @@ class JournaledLedger:
         except LedgerUnavailable as exc:  # it still ages out
             log.warning("account list cache not cleared: %s", exc)
 
+    def forget_accounts_at(self, provider: str) -> None:
+        try:
+            self.inner.forget_accounts_at(provider)
+        except LedgerUnavailable as exc:  # they still age out
+            log.warning("account list cache not cleared: %s", exc)
+
     # --- journal first ----------------------------------------------------------------------------
 
     def record(self, key: str, outcome: Outcome, *, owner: str | None, now: datetime) -> DeliveryRecord:

@@ -311,6 +311,11 @@ class SqliteLedger(LedgerBackend):
         with self._connect() as conn:
             conn.execute("DELETE FROM account_lists WHERE scope = ?", (scope,))
 
+    def forget_accounts_at(self, provider: str) -> None:
+        prefix = f"{provider}:"
+        with self._connect() as conn:
+            conn.execute("DELETE FROM account_lists WHERE substr(scope, 1, ?) = ?", (len(prefix), prefix))
+
     # --- campaign runs ------------------------------------------------------------------------
 
     def start_campaign_run(

@@ -488,6 +488,19 @@ class SupabaseLedger(LedgerBackend):
             lambda: self._table("account_lists").delete(returning="minimal").eq("scope", scope).execute(),
         )
 
+    def forget_accounts_at(self, provider: str) -> None:
+        if not provider.isalnum():  # a LIKE pattern follows: only the plain names the scopes start with
+            raise LedgerRefused(f"not a provider name: {provider!r}")
+        self._run(
+            "account list",
+            lambda: (
+                self._table("account_lists")
+                .delete(returning="minimal")
+                .like("scope", f"{provider}:*")
+                .execute()
+            ),
+        )
+
     # --- campaign runs --------------------------------------------------------------------------
 
     def start_campaign_run(

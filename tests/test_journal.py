@@ -203,6 +203,7 @@ def test_claims_and_attempts_are_never_journaled_they_fail(tmp_path: Path) -> No
     assert ledger.cached_accounts("late:g", listed_after=NOW) is None  # ...and this one a listing
     ledger.cache_accounts("late:g", [], now=NOW)  # not kept, and no error: the list is asked for again
     ledger.forget_accounts("late:g")
+    ledger.forget_accounts_at("late")
     assert not ledger.journal.path.exists()
 
 

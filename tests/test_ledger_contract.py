@@ -579,6 +579,18 @@ class LedgerContract:
         assert ledger.cached_accounts(scope, listed_after=NOW - timedelta(days=1)) is None
         ledger.forget_accounts(scope)  # forgetting what is not there is no error
 
+    def test_an_account_change_at_a_provider_drops_every_list_there(self, ledger, ns) -> None:
+        late_1, late_2 = f"late:{ns}-key-1@http://late.test", f"late:{ns}-key-2@http://late.test"
+        elsewhere = [f"postforme:{ns}-key-1@http://pfm.test", f"latex:{ns}-key-1@http://late.test"]
+        for scope in (late_1, late_2, *elsewhere):
+            ledger.cache_accounts(scope, [], now=NOW)
+        ledger.forget_accounts_at("late")
+        assert ledger.cached_accounts(late_1, listed_after=NOW - timedelta(days=1)) is None
+        assert ledger.cached_accounts(late_2, listed_after=NOW - timedelta(days=1)) is None
+        for scope in elsewhere:
+            assert ledger.cached_accounts(scope, listed_after=NOW - timedelta(days=1)) == []
+            ledger.forget_accounts(scope)
+
     def test_campaign_runs_start_and_finish_once(self, ledger, ns, user) -> None:
         run_id = ledger.start_campaign_run(f"{ns}-c", flow_run_id="fr-1", user_id=user, now=NOW)
         ledger.finish_campaign_run(
