@@ -4,6 +4,7 @@
   Its result events carry no platform name, so a post's events trigger a follow-up read of that post.
 - LATE signs the raw body: `X-Zernio-Signature` (legacy `X-Late-Signature`) = hex HMAC-SHA256 with
   LATE_WEBHOOK_SECRET. Its post events carry every platform's outcome, recorded directly.
+Account events (connected, updated, disconnected) drop the account lists kept for that provider.
 Secrets are compared in constant time. A request that fails the check changes nothing.
 """
 
@@ -30,6 +31,9 @@ from postdeck.providers.chain import Chain
 log = logging.getLogger("postdeck.webhooks")
 
 _LATE_STATUS = {"published": DeliveryStatus.POSTED, "failed": DeliveryStatus.FAILED}
+# Account events (connected, updated, disconnected): they make the kept account lists stale.
+_POSTFORME_ACCOUNT_EVENTS = frozenset({"social.account.created", "social.account.updated"})
+_LATE_ACCOUNT_EVENTS = frozenset({"account.connected", "account.disconnected"})
 
 
 def valid_postforme_secret(header: str | None, secret: str) -> bool:
@@ -62,6 +66,8 @@ def create_app(
         event = await _json(request)
         if event is None:
             return JSONResponse({"error": "body must be JSON"}, status_code=400)
+        if event.get("event_type") in _POSTFORME_ACCOUNT_EVENTS:
+            return _accounts_changed(ledger, "postforme")
         data = event.get("data") or {}
         post_id = (
             data.get("post_id") if event.get("event_type") == "social.post.result.created" else data.get("id")
@@ -83,6 +89,10 @@ def create_app(
             event = json.loads(body)
         except ValueError:
             return JSONResponse({"error": "body must be JSON"}, status_code=400)
+        if not isinstance(event, dict):
+            return JSONResponse({"error": "body must be a JSON object"}, status_code=400)
+        if event.get("event") in _LATE_ACCOUNT_EVENTS:
+            return _accounts_changed(ledger, "late")
         post = event.get("post") or {}
         records = {r.platform: r for r in _open_records(ledger, "late", post.get("id"))}
         changed = 0
@@ -112,6 +122,16 @@ def create_app(
             Route("/webhooks/late", late, methods=["POST"]),
         ]
     )
+
+
+def _accounts_changed(ledger: LedgerWriter, provider: str) -> JSONResponse:
+    """An account was connected, changed or disconnected at `provider`: the account lists runs keep
+    (providers.account_cache) may be stale, so the next run lists again."""
+    try:
+        ledger.forget_accounts_at(provider)
+    except LedgerError as exc:  # the lists still age out
+        log.warning("%s account event: kept account lists not dropped: %s", provider, exc)
+    return JSONResponse({"received": True, "changed": 0})
 
 
 def _open_records(ledger: LedgerWriter, provider: str, provider_post_id: str | None) -> list[DeliveryRecord]:

@@ -14,7 +14,8 @@ A list can go stale within that time; the chain (providers.chain) heals where th
 What it cannot see: PostForMe takes a *scheduled* post for a disconnected account and fails it at
 publish time (as it does for one disconnected any time after scheduling), and a second account
 connected for a platform already served is not picked up. `postdeck accounts` (every platform)
-replaces the kept list, so listing the accounts after changing them takes effect at once.
+replaces the kept list, so listing the accounts after changing them takes effect at once, and the
+providers' account webhooks (postdeck.webhooks) drop that provider's lists.
 """
 
 from __future__ import annotations

@@ -136,6 +136,55 @@ def test_postforme_webhook_checks_the_secret_then_reads_the_post(box: Sandbox, t
     assert {r.status for r in ledger.deliveries("launch")} == {DeliveryStatus.POSTED}
 
 
+def test_account_events_drop_the_account_lists_kept_for_that_provider(tmp_path: Path) -> None:
+    ledger = SqliteLedger(tmp_path / "l.db")
+    scopes = {
+        "postforme": "postforme:0f0f@https://api.postforme.dev",
+        "late": "late:0f0f@https://zernio.com/api",
+    }
+    for scope in scopes.values():
+        ledger.cache_accounts(scope, [], now=datetime.now(UTC))
+
+    def kept() -> set[str]:
+        since = datetime.now(UTC) - timedelta(hours=1)
+        return {
+            name
+            for name, scope in scopes.items()
+            if ledger.cached_accounts(scope, listed_after=since) is not None
+        }
+
+    client = TestClient(
+        create_app(ledger, chain_for=lambda owner: None, postforme_secret="whsec_abc", late_secret="s3cret")  # type: ignore[arg-type,return-value]
+    )
+    event = {"event_type": "social.account.updated", "data": {"id": "spc_1", "status": "disconnected"}}
+    forged = client.post("/webhooks/postforme", json=event, headers={"Post-For-Me-Webhook-Secret": "whsec_x"})
+    assert forged.status_code == 401 and kept() == {"postforme", "late"}
+    ok = client.post("/webhooks/postforme", json=event, headers={"Post-For-Me-Webhook-Secret": "whsec_abc"})
+    assert ok.status_code == 200 and kept() == {"late"}
+
+    body = json.dumps(
+        {
+            "id": "evt_2",
+            "event": "account.disconnected",
+            "timestamp": datetime.now(UTC).isoformat(),
+            "account": {
+                "accountId": "a1",
+                "platform": "twitter",
+                "username": "n",
+                "disconnectionType": "intentional",
+            },
+        }
+    ).encode()
+    signature = hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
+    ok = client.post("/webhooks/late", content=body, headers={"X-Zernio-Signature": signature})
+    assert ok.status_code == 200 and kept() == set()
+
+    body = b"[]"  # JSON, but not an event
+    signature = hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
+    refused = client.post("/webhooks/late", content=body, headers={"X-Zernio-Signature": signature})
+    assert refused.status_code == 400
+
+
 def test_signature_checks() -> None:
     body = b'{"a":1}'
     good = hmac.new(b"k", body, hashlib.sha256).hexdigest()
