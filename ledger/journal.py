@@ -15,7 +15,7 @@ import json
 import logging
 import os
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -234,6 +234,15 @@ def _outcome(data: dict[str, Any]) -> Outcome:
     return Outcome(**{**data, "status": DeliveryStatus(data["status"])})
 
 
+def _cache_call(failing: str, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """A cache read or write on the backend: None, with a warning, when the backend is down."""
+    try:
+        return call(*args, **kwargs)
+    except LedgerUnavailable as exc:
+        log.warning("%s: %s", failing, exc)
+        return None
+
+
 class JournaledLedger:
     """A LedgerWriter around any backend: outcomes and history rows are journaled before the write.
 
@@ -288,43 +297,32 @@ class JournaledLedger:
     def note_attempt(self, keys: list[str], *, owner: str, provider: str, post_key: str) -> None:
         self.inner.note_attempt(keys, owner=owner, provider=provider, post_key=post_key)
 
+    # --- caches: an outage only costs an upload or a listing -----------------------------------------
+
     def cached_media_url(self, sha256: str, provider: str) -> str | None:
-        try:
-            return self.inner.cached_media_url(sha256, provider)
-        except LedgerUnavailable as exc:
-            log.warning("media cache unreadable, uploading again: %s", exc)
-            return None
+        return _cache_call(
+            "media cache unreadable, uploading again", self.inner.cached_media_url, sha256, provider
+        )
 
     def cache_media_url(self, sha256: str, provider: str, url: str) -> None:
-        try:
-            self.inner.cache_media_url(sha256, provider, url)
-        except LedgerUnavailable as exc:
-            log.warning("media cache not updated: %s", exc)
+        _cache_call("media cache not updated", self.inner.cache_media_url, sha256, provider, url)
 
     def cached_accounts(self, scope: str, *, listed_after: datetime) -> list[dict] | None:
-        try:
-            return self.inner.cached_accounts(scope, listed_after=listed_after)
-        except LedgerUnavailable as exc:
-            log.warning("account list cache unreadable, asking the provider: %s", exc)
-            return None
+        return _cache_call(
+            "account list cache unreadable, asking the provider",
+            self.inner.cached_accounts,
+            scope,
+            listed_after=listed_after,
+        )
 
     def cache_accounts(self, scope: str, accounts: list[dict], *, now: datetime) -> None:
-        try:
-            self.inner.cache_accounts(scope, accounts, now=now)
-        except LedgerUnavailable as exc:
-            log.warning("account list cache not updated: %s", exc)
+        _cache_call("account list cache not updated", self.inner.cache_accounts, scope, accounts, now=now)
 
-    def forget_accounts(self, scope: str) -> None:
-        try:
-            self.inner.forget_accounts(scope)
-        except LedgerUnavailable as exc:  # it still ages out
-            log.warning("account list cache not cleared: %s", exc)
+    def forget_accounts(self, scope: str) -> None:  # a list not forgotten still ages out
+        _cache_call("account list cache not cleared", self.inner.forget_accounts, scope)
 
     def forget_accounts_at(self, provider: str) -> None:
-        try:
-            self.inner.forget_accounts_at(provider)
-        except LedgerUnavailable as exc:  # they still age out
-            log.warning("account list cache not cleared: %s", exc)
+        _cache_call("account list cache not cleared", self.inner.forget_accounts_at, provider)
 
     # --- journal first ----------------------------------------------------------------------------
 
