@@ -119,7 +119,6 @@ class Link:
         with self._lock:
             if self._accounts is None:
                 self._accounts = _one_per_platform(self.provider.accounts())
-                self.cached = False
             return {p: a for p, a in self._accounts.items() if p not in self.excluded}
 
     def adopt(self, accounts: list[Account]) -> None:
