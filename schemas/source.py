@@ -105,6 +105,20 @@ def _check_nesting(path: Path, text: str) -> None:
     """Refuse nesting deeper than MAX_DEPTH before composing, when the text could hold it."""
     if _nesting_bound(text) <= _SAFE_TO_COMPOSE:
         return  # the builder checks the real depth
+    try:
+        _scan_depth(path, text)
+    except yaml.YAMLError as exc:
+        # libyaml 0.2.6 (PyYAML 6.0.4's wheels) refuses 1,000 levels in its scanner, which reads a
+        # flow collection ahead before it yields the first event: scan what comes before that point,
+        # which holds the level too deep, to name it like every other path does.
+        mark = getattr(exc, "problem_mark", None)
+        if mark is None or "nesting depth" not in str(exc):
+            raise
+        _scan_depth(path, text[: mark.index])
+        raise
+
+
+def _scan_depth(path: Path, text: str) -> None:
     depth = 0
     for event in yaml.parse(text, Loader=_COMPOSER):  # a stream: stops at the first level too deep
         if isinstance(event, yaml.CollectionStartEvent):
