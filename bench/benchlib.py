@@ -218,11 +218,11 @@ def publish_without_prefect(campaign: Path, *, links: list | None = None, worker
     in a thread pool, the chain the flow builds) with no Prefect at all: no tasks, no API, no limit."""
     import uuid
 
+    from postdeck.engine.plan import Action, make_plan
+    from postdeck.engine.publisher import publish_batch
     from postdeck.ledger import flush_journal, open_ledger
-    from postdeck.plan import Action, make_plan
     from postdeck.providers.factory import build_chain, close_chain, sandbox_links
-    from postdeck.providers.sim.sandbox import SANDBOX_LATE_KEY, SANDBOX_POSTFORME_KEY
-    from postdeck.publisher import publish_batch
+    from postdeck.sandbox.sandbox import SANDBOX_LATE_KEY, SANDBOX_POSTFORME_KEY
     from postdeck.schemas.deliveries import expand
     from postdeck.schemas.timing import apply_late_policy
     from postdeck.schemas.validation import require_valid

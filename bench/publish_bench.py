@@ -39,9 +39,10 @@ from benchlib import (
 
 def sequential_baseline(postforme_url: str, sample: int) -> float:
     """Seconds per delivery when each delivery is its own create, sent one after the other."""
-    from postdeck.providers.base import Platform, PostRequest, Target
+    from postdeck.core.platform import Platform
+    from postdeck.providers.base import PostRequest, Target
     from postdeck.providers.postforme import PostForMeClient
-    from postdeck.providers.sim.sandbox import SANDBOX_POSTFORME_KEY
+    from postdeck.sandbox.sandbox import SANDBOX_POSTFORME_KEY
 
     client = PostForMeClient(api_key=SANDBOX_POSTFORME_KEY, base_url=postforme_url, rate_limits=())
     accounts = {a.platform: a for a in client.accounts()}

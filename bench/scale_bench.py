@@ -24,9 +24,10 @@ from benchlib import header, peak_rss_of, postdeck_cli, write_campaign
 
 def fill_ledger(campaign: Path, ledger: Path) -> int:
     """Every delivery recorded as scheduled, as after a publish (written directly: no provider)."""
-    from postdeck.ledger.base import DeliveryStatus, Outcome
+    from postdeck.core.outcome import Outcome
+    from postdeck.core.status import DeliveryStatus
+    from postdeck.engine.publisher import _claim_request
     from postdeck.ledger.sqlite import SqliteLedger
-    from postdeck.publisher import _claim_request
     from postdeck.schemas.deliveries import expand
     from postdeck.schemas.loader import load_campaign
 

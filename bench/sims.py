@@ -29,8 +29,8 @@ from typing import Any
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from postdeck.providers.sim import sandbox
-from postdeck.providers.sim.faults import FaultPlan, FaultRule
+from postdeck.sandbox import sandbox
+from postdeck.sandbox.faults import FaultPlan, FaultRule
 
 
 class Traffic:

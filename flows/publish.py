@@ -2,8 +2,8 @@
 
 Creates go out as one Prefect task per batch (named after the batch); updates and cancels of
 scheduled posts are applied per provider post; conflicts are refused unless `allow_repost`.
-This module orchestrates only: every decision lives in plain functions (postdeck.plan,
-postdeck.publisher, postdeck.apply, providers.chain) that the CLI and the tests call too.
+This module orchestrates only: every decision lives in plain functions (postdeck.engine.plan,
+postdeck.engine.publisher, postdeck.engine.apply, providers.chain) that the CLI and the tests call too.
 """
 
 from __future__ import annotations
@@ -22,7 +22,9 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from postdeck.apply import apply_scheduled_changes
+from postdeck.engine.apply import apply_scheduled_changes
+from postdeck.engine.plan import Action, Plan, check_plan_is_current, load_plan, make_plan, repost_key
+from postdeck.engine.publisher import DeliveryReport, publish_batch
 from postdeck.errors import PlanError
 from postdeck.flows.chains import publishing_chain, warming_up
 from postdeck.flows.limits import ProviderCaps, process_concurrency
@@ -31,9 +33,7 @@ from postdeck.flows.reports import change_report, needs_attention, publish_artif
 from postdeck.flows.source import campaign_source, git_commit
 from postdeck.ledger import flush_journal, open_ledger
 from postdeck.ledger.base import LedgerWriter
-from postdeck.plan import Action, Plan, check_plan_is_current, load_plan, make_plan, repost_key
 from postdeck.providers.chain import Chain
-from postdeck.publisher import DeliveryReport, publish_batch
 from postdeck.schemas.deliveries import Delivery, expand
 from postdeck.schemas.media import MediaRef
 from postdeck.schemas.timing import apply_late_policy

@@ -13,8 +13,8 @@ from dataclasses import asdict
 
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from postdeck.plan import Action, Change
-from postdeck.publisher import DeliveryReport
+from postdeck.engine.plan import Action, Change
+from postdeck.engine.publisher import DeliveryReport
 
 COLUMNS = ("batch_id", "platform", "action", "status", "provider", "url", "error")
 MAX_TABLE_ROWS = 1_000  # ~170 kB of event: far under Prefect's 1.5 MB, enough for a campaign's problems

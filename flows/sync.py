@@ -1,7 +1,7 @@
 """The `sync-post-status` flow: follow every `scheduled` or `unknown` delivery to its outcome.
 
 Deployed on an interval schedule (prefect.yaml). It asks the providers, records what they say
-(postdeck.follow_up) and sends nothing.
+(postdeck.engine.follow_up) and sends nothing.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_table_artifact
 from prefect.runtime import flow_run
 
+from postdeck.engine.follow_up import OPEN_STATUSES, follow_up
+from postdeck.engine.resend import resend_failed
 from postdeck.errors import CampaignError
 from postdeck.flows.chains import publishing_chain
-from postdeck.follow_up import OPEN_STATUSES, follow_up
 from postdeck.ledger import flush_journal, open_ledger
-from postdeck.resend import resend_failed
 from postdeck.schemas.loader import LoadedCampaign, load_campaign
 
 

@@ -11,6 +11,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
+from postdeck.core.outcome import Outcome
+from postdeck.core.status import DeliveryStatus
 from postdeck.errors import LedgerError
 
 
@@ -20,21 +22,6 @@ class LedgerUnavailable(LedgerError):
 
 class LedgerRefused(LedgerError):
     """The database answered and refused the change (a backwards move, another run's claim, bad data)."""
-
-
-class DeliveryStatus(StrEnum):
-    CLAIMED = "claimed"
-    POSTED = "posted"
-    SCHEDULED = "scheduled"
-    FAILED = "failed"
-    UNKNOWN = "unknown"
-    CANCELLED = "cancelled"
-
-
-FINAL_STATUSES = frozenset(
-    {DeliveryStatus.POSTED, DeliveryStatus.FAILED, DeliveryStatus.CANCELLED, DeliveryStatus.UNKNOWN}
-)
-"""No automatic path sends a delivery in one of these states again (scheduled is followed up, not resent)."""
 
 
 @dataclass(frozen=True)
@@ -87,19 +74,6 @@ class ClaimRequest:
     caption: str
     scheduled_for: datetime | None
     user_id: str | None = None
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What to record for one delivery after the chain is done with it."""
-
-    status: DeliveryStatus
-    provider: str | None = None
-    provider_post_id: str | None = None
-    post_key: str | None = None
-    platform_post_id: str | None = None
-    url: str | None = None
-    error: str | None = None
 
 
 @dataclass(frozen=True)

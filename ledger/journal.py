@@ -22,15 +22,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from postdeck.core.outcome import Outcome
+from postdeck.core.status import DeliveryStatus
 from postdeck.errors import LedgerError
 from postdeck.ledger.base import (
     Claim,
     ClaimRequest,
     DeliveryRecord,
-    DeliveryStatus,
     LedgerRefused,
     LedgerUnavailable,
-    Outcome,
     PostRecord,
     only_record,
 )

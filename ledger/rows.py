@@ -12,14 +12,8 @@ from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any
 
-from postdeck.ledger.base import (
-    RUN_STATUSES,
-    CampaignRun,
-    DeliveryRecord,
-    DeliveryStatus,
-    LedgerRefused,
-    PostRecord,
-)
+from postdeck.core.status import DeliveryStatus
+from postdeck.ledger.base import RUN_STATUSES, CampaignRun, DeliveryRecord, LedgerRefused, PostRecord
 
 _DELIVERY_FIELDS = {f.name for f in fields(DeliveryRecord)}
 _POST_FIELDS = [f.name for f in fields(PostRecord)]

@@ -19,6 +19,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from postdeck.core.outcome import Outcome
+from postdeck.core.status import DeliveryStatus
 from postdeck.errors import LedgerError
 from postdeck.ledger.backend import LedgerBackend
 from postdeck.ledger.base import (
@@ -27,10 +29,8 @@ from postdeck.ledger.base import (
     ClaimRequest,
     ClaimState,
     DeliveryRecord,
-    DeliveryStatus,
     LedgerRefused,
     LedgerUnavailable,
-    Outcome,
     PostRecord,
     only_record,
 )

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import SecretStr
 
+from postdeck.core.outcome import Outcome
 from postdeck.errors import CredentialsError, LedgerError
 from postdeck.ledger.backend import LedgerBackend
 from postdeck.ledger.base import (
@@ -31,7 +32,6 @@ from postdeck.ledger.base import (
     DeliveryRecord,
     LedgerRefused,
     LedgerUnavailable,
-    Outcome,
     PostRecord,
 )
 from postdeck.ledger.queries import DeliveryQuery, PostQuery, newest_first

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from postdeck.ledger.base import DeliveryStatus as S
+from postdeck.core.status import DeliveryStatus as S
 from postdeck.ledger.base import LedgerRefused
 
 ALLOWED: dict[S, frozenset[S]] = {

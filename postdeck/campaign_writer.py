@@ -17,8 +17,8 @@ from typing import Any
 
 import yaml
 
+from postdeck.core.platform import Platform
 from postdeck.errors import PostdeckError
-from postdeck.providers.base import Platform
 from postdeck.schemas.durations import parse_duration
 
 # Platforms that take a text-only post: the default when no platforms are named.

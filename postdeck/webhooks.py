@@ -23,9 +23,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from postdeck.core.outcome import Outcome
+from postdeck.core.status import DeliveryStatus
+from postdeck.engine.follow_up import OPEN_STATUSES, follow_up
 from postdeck.errors import LedgerError
-from postdeck.follow_up import OPEN_STATUSES, follow_up
-from postdeck.ledger.base import DeliveryRecord, DeliveryStatus, LedgerWriter, Outcome
+from postdeck.ledger.base import DeliveryRecord, LedgerWriter
 from postdeck.providers.chain import Chain
 
 log = logging.getLogger("postdeck.webhooks")

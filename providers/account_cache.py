@@ -26,8 +26,9 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from postdeck.core.platform import Platform
 from postdeck.errors import LedgerError, PostdeckError
-from postdeck.providers.base import Account, Platform
+from postdeck.providers.base import Account
 from postdeck.providers.media import upload_scope
 
 log = logging.getLogger("postdeck.accounts")

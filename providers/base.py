@@ -13,22 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
-
-class Platform(StrEnum):
-    """The nine platforms of the seed, by postdeck's (and the seed's) names."""
-
-    TWITTER = "twitter"
-    LINKEDIN = "linkedin"
-    INSTAGRAM = "instagram"
-    FACEBOOK = "facebook"
-    TIKTOK = "tiktok"
-    THREADS = "threads"
-    BLUESKY = "bluesky"
-    YOUTUBE = "youtube"
-    PINTEREST = "pinterest"
-
-
-ALL_PLATFORMS: tuple[Platform, ...] = tuple(Platform)
+from postdeck.core.platform import Platform
 
 
 class TargetStatus(StrEnum):

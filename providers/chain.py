@@ -36,11 +36,12 @@ from typing import Any, TypeVar
 
 from tenacity import RetryCallState, Retrying, retry_if_exception, retry_if_exception_type
 
-from postdeck.ledger.base import DeliveryStatus, Outcome
+from postdeck.core.outcome import Outcome
+from postdeck.core.platform import Platform
+from postdeck.core.status import DeliveryStatus
 from postdeck.providers.account_cache import AccountCache, account_scope
 from postdeck.providers.base import (
     Account,
-    Platform,
     PostOutcome,
     PostRequest,
     Provider,

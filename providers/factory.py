@@ -44,7 +44,7 @@ def run_links(
     if not sandbox:
         yield chain_links(owner, store=CredentialStore(ledger), environ=dict(environ))
         return
-    from postdeck.providers.sim.sandbox import SANDBOX_LATE_KEY, SANDBOX_POSTFORME_KEY, start_sandbox
+    from postdeck.sandbox.sandbox import SANDBOX_LATE_KEY, SANDBOX_POSTFORME_KEY, start_sandbox
 
     keys = {"postforme_key": SANDBOX_POSTFORME_KEY, "late_key": SANDBOX_LATE_KEY}
     postforme_url, late_url = (environ.get(name) for name in SANDBOX_URL_ENV)
@@ -86,7 +86,7 @@ def sandbox_rate_scale(environ: Mapping[str, str] | None = None) -> float | None
     raw = (os.environ if environ is None else environ).get(SANDBOX_RATE_SCALE_ENV, "").strip()
     if not raw:
         return None
-    from postdeck.providers.sim.sandbox import check_rate_scale
+    from postdeck.sandbox.sandbox import check_rate_scale
 
     try:
         return check_rate_scale(float(raw))

@@ -28,10 +28,10 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
+from postdeck.core.platform import Platform
 from postdeck.providers.base import (
     Account,
     ConnectLink,
-    Platform,
     PostOutcome,
     PostRequest,
     Target,

@@ -15,10 +15,10 @@ from urllib.parse import quote
 
 import httpx
 
+from postdeck.core.platform import Platform
 from postdeck.providers.base import (
     Account,
     ConnectLink,
-    Platform,
     PostOutcome,
     PostRequest,
     Target,

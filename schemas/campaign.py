@@ -22,7 +22,7 @@ from pydantic import (
     field_validator,
 )
 
-from postdeck.providers.base import Platform
+from postdeck.core.platform import Platform
 from postdeck.schemas.durations import DURATION_PATTERN, parse_duration
 from postdeck.schemas.platform_options import (
     BlueskyAccount,

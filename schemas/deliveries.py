@@ -12,8 +12,8 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from postdeck.core.platform import Platform
 from postdeck.errors import CampaignErrors
-from postdeck.providers.base import Platform
 from postdeck.schemas.loader import LoadedCampaign
 from postdeck.schemas.media import MediaRef
 

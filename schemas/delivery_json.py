@@ -6,7 +6,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from postdeck.providers.base import Platform
+from postdeck.core.platform import Platform
 from postdeck.schemas.deliveries import Delivery, TextLimit
 from postdeck.schemas.media import MediaRef
 

@@ -13,8 +13,8 @@ from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
+from postdeck.core.platform import Platform
 from postdeck.errors import CampaignError, Location
-from postdeck.providers.base import Platform
 from postdeck.schemas.deliveries import Delivery, TextLimit, delivery_key
 from postdeck.schemas.findings import PLATFORM_KEYS
 from postdeck.schemas.loader import LoadedCampaign, sort_errors

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from postdeck.core.platform import Platform
 from postdeck.errors import CampaignError
-from postdeck.providers.base import Platform
 
 Severity = Literal["error", "warning"]
 

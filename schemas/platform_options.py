@@ -20,7 +20,7 @@ from pydantic import (
     create_model,
 )
 
-from postdeck.providers.base import Platform
+from postdeck.core.platform import Platform
 
 
 class _Strict(BaseModel):

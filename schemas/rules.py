@@ -14,7 +14,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from postdeck.providers.base import Platform
+from postdeck.core.platform import Platform
 from postdeck.schemas.durations import parse_duration
 
 RULES_FILE = Path(__file__).with_name("platform_rules.yaml")

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from postdeck.providers.base import Platform
+from postdeck.core.platform import Platform
 from postdeck.schemas.campaign import Batch, Campaign
 from postdeck.schemas.platform_options import OPTION_FIELDS
 from postdeck.schemas.source import PathKey

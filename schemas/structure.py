@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from postdeck.core.platform import Platform
 from postdeck.errors import CampaignError
-from postdeck.providers.base import Platform
 from postdeck.schemas.source import PathKey, SourceDocument, dotted
 
 _PLATFORMS = {p.value for p in Platform}

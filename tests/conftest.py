@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from postdeck.providers.sim.sandbox import Sandbox
+    from postdeck.sandbox.sandbox import Sandbox
 
 # Before anything imports Prefect: keep its home (which `import prefect` creates) out of the user's.
 _PREFECT_HOME = tempfile.mkdtemp(prefix="postdeck-prefect-home-")
@@ -54,7 +54,7 @@ def isolated_postdeck(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def box(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
     """Both simulators in-process, state in memory; `--sandbox` (and sandbox=True) finds them."""
-    from postdeck.providers.sim.sandbox import start_sandbox  # imported here: after PREFECT_HOME is set
+    from postdeck.sandbox.sandbox import start_sandbox  # imported here: after PREFECT_HOME is set
 
     sandbox = start_sandbox(persist=False)
     monkeypatch.setenv("POSTDECK_SANDBOX_POSTFORME_URL", sandbox.postforme_url)

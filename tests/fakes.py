@@ -5,15 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from postdeck.providers.base import (
-    Account,
-    ConnectLink,
-    Platform,
-    PostOutcome,
-    PostRequest,
-    TargetResult,
-    TargetStatus,
-)
+from postdeck.core.platform import Platform
+from postdeck.providers.base import Account, ConnectLink, PostOutcome, PostRequest, TargetResult, TargetStatus
 
 
 @dataclass

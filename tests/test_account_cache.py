@@ -16,16 +16,18 @@ from typing import Any
 
 import pytest
 
+from postdeck.core.outcome import Outcome
+from postdeck.core.platform import Platform
+from postdeck.core.status import DeliveryStatus
 from postdeck.errors import PostdeckError
-from postdeck.ledger.base import DeliveryStatus, Outcome
 from postdeck.ledger.rows import iso
 from postdeck.ledger.sqlite import SqliteLedger
 from postdeck.providers.account_cache import MAX_AGE_ENV, AccountCache, account_scope, max_age
-from postdeck.providers.base import Account, Platform, PostOutcome, PostRequest, TargetResult, TargetStatus
+from postdeck.providers.base import Account, PostOutcome, PostRequest, TargetResult, TargetStatus
 from postdeck.providers.chain import Chain, Link, SendItem
 from postdeck.providers.errors import ProviderNotSent, ProviderRejected
 from postdeck.providers.factory import build_chain, close_chain, sandbox_links
-from postdeck.providers.sim.sandbox import SANDBOX_LATE_KEY, SANDBOX_POSTFORME_KEY, Sandbox
+from postdeck.sandbox.sandbox import SANDBOX_LATE_KEY, SANDBOX_POSTFORME_KEY, Sandbox
 
 
 class Counted:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from postdeck.core.platform import Platform
 from postdeck.errors import CampaignError, CampaignErrors
-from postdeck.providers.base import Platform
 from postdeck.schemas.deliveries import Delivery, expand
 from postdeck.schemas.loader import load_campaign
 from postdeck.schemas.validation import check_file

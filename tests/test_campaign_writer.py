@@ -15,7 +15,7 @@ from postdeck.campaign_writer import (
     read_messages,
     write_campaign,
 )
-from postdeck.providers.base import Platform
+from postdeck.core.platform import Platform
 from postdeck.schemas.deliveries import expand
 from postdeck.schemas.loader import load_campaign
 

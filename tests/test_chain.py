@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from postdeck.ledger.base import DeliveryStatus
-from postdeck.providers.base import Platform, PostRequest, Target
+from postdeck.core.platform import Platform
+from postdeck.core.status import DeliveryStatus
+from postdeck.providers.base import PostRequest, Target
 from postdeck.providers.breaker import CircuitBreaker
 from postdeck.providers.chain import Chain, Link, RetryPolicy, SendItem
 from postdeck.providers.errors import (

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from postdeck.providers.sim.sandbox import Sandbox
+from postdeck.sandbox.sandbox import Sandbox
 from tests.test_service_harness import USER, Sims, run_cli
 
 pytest_plugins = ["tests.test_service_harness"]

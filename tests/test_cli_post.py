@@ -11,9 +11,9 @@ import httpx
 import pytest
 from PIL import Image
 
-from postdeck.ledger.base import DeliveryStatus
+from postdeck.core.status import DeliveryStatus
 from postdeck.ledger.queries import DeliveryQuery
-from postdeck.providers.sim.sandbox import Sandbox
+from postdeck.sandbox.sandbox import Sandbox
 from postdeck.timeparse import parse_when
 from tests.test_service_harness import Sims, run_cli
 

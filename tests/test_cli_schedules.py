@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from postdeck.ledger.base import DeliveryStatus
+from postdeck.core.status import DeliveryStatus
 from tests.test_service_harness import USER, Sims, run_cli
 
 pytest_plugins = ["tests.test_service_harness"]

@@ -15,13 +15,13 @@ from pydantic import SecretStr
 from typer.testing import CliRunner
 
 from postdeck.cli import app, main
+from postdeck.core.platform import Platform
+from postdeck.engine.publisher import publish_batch
 from postdeck.errors import CredentialsError
 from postdeck.ledger.credentials import CredentialStore, load_fernet
 from postdeck.ledger.sqlite import SqliteLedger
 from postdeck.ledger.supabase import SupabaseLedger
-from postdeck.providers.base import Platform
 from postdeck.providers.factory import build_chain, chain_links
-from postdeck.publisher import publish_batch
 from postdeck.schemas.deliveries import Delivery, delivery_key
 from tests.ledger_fixtures.postgrest import PostgrestEmulator
 

@@ -12,15 +12,15 @@ from pathlib import Path
 
 import httpx
 
-from postdeck.ledger.base import DeliveryStatus
+from postdeck.core.platform import Platform
+from postdeck.core.status import DeliveryStatus
+from postdeck.engine.publisher import publish_batch
 from postdeck.ledger.sqlite import SqliteLedger
-from postdeck.providers.base import Platform
 from postdeck.providers.breaker import CircuitBreaker
 from postdeck.providers.chain import RetryPolicy
 from postdeck.providers.factory import build_chain, close_chain, sandbox_links
-from postdeck.providers.sim.faults import load_plans
-from postdeck.providers.sim.sandbox import SANDBOX_LATE_KEY, SANDBOX_POSTFORME_KEY, start_sandbox
-from postdeck.publisher import publish_batch
+from postdeck.sandbox.faults import load_plans
+from postdeck.sandbox.sandbox import SANDBOX_LATE_KEY, SANDBOX_POSTFORME_KEY, start_sandbox
 from postdeck.schemas.deliveries import Delivery, delivery_key
 
 PLANS = Path(__file__).parent / "fault_plans"

@@ -13,14 +13,15 @@ from typing import Any
 import httpx
 import pytest
 
-from postdeck.ledger.base import DeliveryStatus, Outcome
-from postdeck.providers.base import Platform
+from postdeck.core.outcome import Outcome
+from postdeck.core.platform import Platform
+from postdeck.core.status import DeliveryStatus
 from postdeck.providers.breaker import CircuitBreaker
 from postdeck.providers.chain import Chain, Link, RetryPolicy, SendItem
 from postdeck.providers.errors import ProviderError
 from postdeck.providers.factory import sandbox_links
-from postdeck.providers.sim.faults import FaultPlan, FaultRule
-from postdeck.providers.sim.sandbox import SANDBOX_LATE_KEY, SANDBOX_POSTFORME_KEY, Sandbox, start_sandbox
+from postdeck.sandbox.faults import FaultPlan, FaultRule
+from postdeck.sandbox.sandbox import SANDBOX_LATE_KEY, SANDBOX_POSTFORME_KEY, Sandbox, start_sandbox
 
 PLATFORMS = (Platform.TWITTER, Platform.BLUESKY, Platform.INSTAGRAM)
 FAST = RetryPolicy(settle_before_lookup=0.05, backoff_initial=0.02, backoff_max=0.05)

@@ -14,9 +14,9 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from postdeck.providers.sim.faults import FaultInjector, FaultPlan, FaultRule, load_plans
-from postdeck.providers.sim.postforme_app import DEFAULT_API_KEY, PostForMeSim, create_app
-from postdeck.providers.sim.server import SandboxServer, free_port
+from postdeck.sandbox.faults import FaultInjector, FaultPlan, FaultRule, load_plans
+from postdeck.sandbox.postforme_app import DEFAULT_API_KEY, PostForMeSim, create_app
+from postdeck.sandbox.server import SandboxServer, free_port
 
 PLANS = Path(__file__).parent / "fault_plans"
 AUTH = {"Authorization": f"Bearer {DEFAULT_API_KEY}"}

@@ -9,11 +9,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from postdeck.core.status import DeliveryStatus
+from postdeck.engine.plan import make_plan, save_plan
 from postdeck.errors import StalePlanError
-from postdeck.ledger.base import DeliveryStatus
 from postdeck.ledger.sqlite import SqliteLedger
-from postdeck.plan import make_plan, save_plan
-from postdeck.providers.sim.sandbox import SANDBOX_POSTFORME_KEY, Sandbox
+from postdeck.sandbox.sandbox import SANDBOX_POSTFORME_KEY, Sandbox
 from postdeck.schemas.deliveries import expand
 from postdeck.schemas.loader import load_campaign
 

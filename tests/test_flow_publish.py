@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from postdeck.ledger.base import DeliveryStatus
+from postdeck.core.status import DeliveryStatus
 from postdeck.ledger.sqlite import SqliteLedger
 from tests.conftest import REPO
 

@@ -95,8 +95,8 @@ def test_the_artifacts_of_a_10000_delivery_run_reach_the_server_whole() -> None:
 def test_a_batch_logs_one_line_and_warns_when_a_delivery_needs_attention() -> None:
     import logging
 
+    from postdeck.engine.publisher import DeliveryReport
     from postdeck.flows.publish import batch_log_line
-    from postdeck.publisher import DeliveryReport
 
     def report(platform: str, status: str, error: str | None = None) -> DeliveryReport:
         return DeliveryReport(f"c/b1/{platform}", "b1", platform, "sent", status, "postforme", None, error)

@@ -16,13 +16,15 @@ import pytest
 from typer.testing import CliRunner
 
 from postdeck.cli import app
-from postdeck.ledger.base import ClaimRequest, DeliveryStatus, LedgerRefused, LedgerUnavailable, Outcome
+from postdeck.core.outcome import Outcome
+from postdeck.core.platform import Platform
+from postdeck.core.status import DeliveryStatus
+from postdeck.engine.publisher import publish_batch
+from postdeck.ledger.base import ClaimRequest, LedgerRefused, LedgerUnavailable
 from postdeck.ledger.journal import Journal, JournaledLedger, flush_journal, replay
 from postdeck.ledger.sqlite import SqliteLedger
 from postdeck.ledger.supabase import SupabaseLedger
-from postdeck.providers.base import Platform
 from postdeck.providers.chain import Chain, Link
-from postdeck.publisher import publish_batch
 from postdeck.schemas.deliveries import Delivery, delivery_key
 from tests.fakes import FakeProvider
 from tests.ledger_fixtures.postgrest import PostgrestEmulator

@@ -11,9 +11,10 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
+from postdeck.core.platform import Platform
 from postdeck.errors import CredentialsError
 from postdeck.providers import late as late_module
-from postdeck.providers.base import Platform, PostRequest, Provider, Target, TargetStatus
+from postdeck.providers.base import PostRequest, Provider, Target, TargetStatus
 from postdeck.providers.errors import (
     ProviderMaybeSent,
     ProviderNotSent,
@@ -21,9 +22,9 @@ from postdeck.providers.errors import (
     ProviderThrottled,
 )
 from postdeck.providers.late import LateClient, post_body, request_id_for
-from postdeck.providers.sim.faults import FaultPlan, FaultRule
-from postdeck.providers.sim.late_app import SANDBOX_LATE_KEY, LateSim, create_app
-from postdeck.providers.sim.server import SandboxServer, free_port
+from postdeck.sandbox.faults import FaultPlan, FaultRule
+from postdeck.sandbox.late_app import SANDBOX_LATE_KEY, LateSim, create_app
+from postdeck.sandbox.server import SandboxServer, free_port
 
 
 @pytest.fixture

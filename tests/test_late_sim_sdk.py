@@ -35,9 +35,9 @@ from late.models import (
 from late.models._generated.models import Post3, PostPublishIncompleteResponse, Status31
 from pydantic import BaseModel
 
-from postdeck.providers.sim.faults import FaultPlan, FaultRule
-from postdeck.providers.sim.late_app import SANDBOX_LATE_KEY, SIM_PLATFORMS, LateSim, create_app
-from postdeck.providers.sim.server import SandboxServer
+from postdeck.sandbox.faults import FaultPlan, FaultRule
+from postdeck.sandbox.late_app import SANDBOX_LATE_KEY, SIM_PLATFORMS, LateSim, create_app
+from postdeck.sandbox.server import SandboxServer
 
 OBJECT_ID = re.compile(r"^[0-9a-f]{24}$")
 

@@ -23,16 +23,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from postdeck.core.outcome import Outcome
+from postdeck.core.status import DeliveryStatus
 from postdeck.errors import LedgerError
-from postdeck.ledger.base import (
-    ClaimRequest,
-    ClaimState,
-    DeliveryRecord,
-    DeliveryStatus,
-    LedgerRefused,
-    LedgerUnavailable,
-    Outcome,
-)
+from postdeck.ledger.base import ClaimRequest, ClaimState, DeliveryRecord, LedgerRefused, LedgerUnavailable
 from postdeck.ledger.sqlite import SqliteLedger
 from postdeck.ledger.supabase import SupabaseLedger
 from tests.ledger_fixtures.postgrest import PostgrestEmulator, Recorder, Replayer

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from postdeck.core.outcome import Outcome
+from postdeck.core.status import DeliveryStatus
 from postdeck.errors import LedgerError
-from postdeck.ledger.base import ClaimRequest, ClaimState, DeliveryStatus, Outcome
+from postdeck.ledger.base import ClaimRequest, ClaimState
 from postdeck.ledger.sqlite import SqliteLedger
 
 NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)

@@ -21,8 +21,8 @@ from postdeck.ledger.sqlite import SqliteLedger
 from postdeck.providers.factory import build_chain, chain_links, close_chain
 from postdeck.providers.media import key_fingerprint, sha256_of, upload_scope
 from postdeck.providers.postforme import PostForMeClient
-from postdeck.providers.sim.postforme_app import PostForMeSim, create_app
-from postdeck.providers.sim.server import SandboxServer
+from postdeck.sandbox.postforme_app import PostForMeSim, create_app
+from postdeck.sandbox.server import SandboxServer
 from postdeck.schemas.media import MediaRef
 from tests.fakes import FakeProvider
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from postdeck.ledger.base import DeliveryStatus
+from postdeck.core.status import DeliveryStatus
 from postdeck.ledger.transitions import ALLOWED
 from tests.pg import PgServer, apply_migrations, as_role, migration_files
 

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from postdeck.errors import PlanError, StalePlanError
-from postdeck.ledger.base import DeliveryRecord, DeliveryStatus
-from postdeck.plan import (
+from postdeck.core.status import DeliveryStatus
+from postdeck.engine.plan import (
     Action,
     check_plan_is_current,
     load_plan,
@@ -20,6 +19,8 @@ from postdeck.plan import (
     plan_to_dict,
     save_plan,
 )
+from postdeck.errors import PlanError, StalePlanError
+from postdeck.ledger.base import DeliveryRecord
 from postdeck.schemas.deliveries import Delivery, expand
 from postdeck.schemas.loader import load_campaign
 

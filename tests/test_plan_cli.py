@@ -14,9 +14,11 @@ import pytest
 from typer.testing import CliRunner
 
 from postdeck.cli import app
-from postdeck.ledger.base import ClaimRequest, DeliveryStatus, Outcome
+from postdeck.core.outcome import Outcome
+from postdeck.core.status import DeliveryStatus
+from postdeck.engine.plan import load_plan
+from postdeck.ledger.base import ClaimRequest
 from postdeck.ledger.sqlite import SqliteLedger
-from postdeck.plan import load_plan
 from postdeck.schemas.deliveries import expand
 from postdeck.schemas.loader import load_campaign
 

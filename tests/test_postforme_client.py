@@ -9,8 +9,9 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
+from postdeck.core.platform import Platform
 from postdeck.errors import CredentialsError
-from postdeck.providers.base import Platform, PostRequest, Provider, Target, TargetStatus
+from postdeck.providers.base import PostRequest, Provider, Target, TargetStatus
 from postdeck.providers.errors import (
     ProviderMaybeSent,
     ProviderNotSent,
@@ -18,8 +19,8 @@ from postdeck.providers.errors import (
     ProviderThrottled,
 )
 from postdeck.providers.postforme import PostForMeClient
-from postdeck.providers.sim.postforme_app import DEFAULT_API_KEY, PostForMeSim, RateLimit, create_app
-from postdeck.providers.sim.server import SandboxServer, free_port
+from postdeck.sandbox.postforme_app import DEFAULT_API_KEY, PostForMeSim, RateLimit, create_app
+from postdeck.sandbox.server import SandboxServer, free_port
 
 MEDIA = "https://cdn.example.com/roast.jpg"
 

@@ -16,9 +16,9 @@ import httpx
 import post_for_me
 import pytest
 
-from postdeck.providers.sim.faults import FaultPlan, FaultRule
-from postdeck.providers.sim.postforme_app import DEFAULT_API_KEY, PostForMeSim, RateLimit, create_app
-from postdeck.providers.sim.server import SandboxServer
+from postdeck.sandbox.faults import FaultPlan, FaultRule
+from postdeck.sandbox.postforme_app import DEFAULT_API_KEY, PostForMeSim, RateLimit, create_app
+from postdeck.sandbox.server import SandboxServer
 
 ID = re.compile(r"^(sp|spc|spr)_[0-9A-Za-z]{21}$")
 

@@ -8,7 +8,8 @@ import traceback
 import httpx
 import pytest
 
-from postdeck.providers.base import Platform, PostRequest, Target
+from postdeck.core.platform import Platform
+from postdeck.providers.base import PostRequest, Target
 from postdeck.providers.errors import (
     ERROR_CLASSES,
     FailureKind,

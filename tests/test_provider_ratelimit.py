@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from postdeck.core.platform import Platform
 from postdeck.errors import PostdeckError
-from postdeck.providers.base import Platform
 from postdeck.providers.errors import ProviderThrottled
 from postdeck.providers.factory import (
     SANDBOX_RATE_SCALE_ENV,
@@ -31,12 +31,12 @@ from postdeck.providers.ratelimit import (
     postforme_rate_headers,
     retry_after_seconds,
 )
-from postdeck.providers.sim.faults import FaultPlan, FaultRule
-from postdeck.providers.sim.late_app import SANDBOX_LATE_KEY, LateSim
-from postdeck.providers.sim.late_app import create_app as late_app
-from postdeck.providers.sim.postforme_app import DEFAULT_API_KEY, PostForMeSim, RateLimit, create_app
-from postdeck.providers.sim.sandbox import SANDBOX_POSTFORME_KEY
-from postdeck.providers.sim.server import SandboxServer
+from postdeck.sandbox.faults import FaultPlan, FaultRule
+from postdeck.sandbox.late_app import SANDBOX_LATE_KEY, LateSim
+from postdeck.sandbox.late_app import create_app as late_app
+from postdeck.sandbox.postforme_app import DEFAULT_API_KEY, PostForMeSim, RateLimit, create_app
+from postdeck.sandbox.sandbox import SANDBOX_POSTFORME_KEY
+from postdeck.sandbox.server import SandboxServer
 
 
 class FakeClock:

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from postdeck.core.platform import Platform
+from postdeck.core.status import DeliveryStatus
+from postdeck.engine.publisher import publish_batch
 from postdeck.errors import LedgerError
-from postdeck.ledger.base import DeliveryStatus
 from postdeck.ledger.sqlite import SqliteLedger
-from postdeck.providers.base import Platform
 from postdeck.providers.breaker import CircuitBreaker
 from postdeck.providers.chain import Chain, Link
 from postdeck.providers.errors import ProviderNotSent
-from postdeck.publisher import publish_batch
 from postdeck.schemas.deliveries import Delivery, delivery_key
 from tests.fakes import FakeProvider
 
@@ -70,7 +70,7 @@ def test_a_crash_before_any_create_is_sent_after_the_lease(ledger: SqliteLedger)
     provider = FakeProvider("first")
     chain = Chain([Link("first:g", provider)])
     for d in deliveries():  # claimed, then the run died before reaching a provider
-        from postdeck.publisher import _claim_request
+        from postdeck.engine.publisher import _claim_request
 
         ledger.claim(_claim_request(d), owner="dead", lease_seconds=60, now=NOW)
     reports = publish_batch(
@@ -172,7 +172,7 @@ def test_a_failure_no_one_can_fix_by_waiting_is_still_recorded_as_failed(ledger:
 def test_an_unsent_delivery_the_ledger_knew_before_is_recorded_failed_not_forgotten(
     ledger: SqliteLedger,
 ) -> None:
-    from postdeck.publisher import _claim_request
+    from postdeck.engine.publisher import _claim_request
 
     for d in deliveries():  # a dead run claimed them and died before any create
         ledger.claim(_claim_request(d), owner="dead", lease_seconds=60, now=NOW)

@@ -17,17 +17,12 @@ from postdeck.cli import app
 from postdeck.errors import PostdeckError
 from postdeck.providers.factory import SANDBOX_RATE_SCALE_ENV, sandbox_links
 from postdeck.providers.ratelimit import Window, late_rate_headers
-from postdeck.providers.sim import late_state, postforme_state
-from postdeck.providers.sim import sandbox as sandbox_module
-from postdeck.providers.sim.late_state import LateSim
-from postdeck.providers.sim.postforme_wire import RateLimit
-from postdeck.providers.sim.sandbox import (
-    SANDBOX_LATE_KEY,
-    SANDBOX_POSTFORME_KEY,
-    Sandbox,
-    start_sandbox,
-)
-from postdeck.providers.sim.server import free_port
+from postdeck.sandbox import late_state, postforme_state
+from postdeck.sandbox import sandbox as sandbox_module
+from postdeck.sandbox.late_state import LateSim
+from postdeck.sandbox.postforme_wire import RateLimit
+from postdeck.sandbox.sandbox import SANDBOX_LATE_KEY, SANDBOX_POSTFORME_KEY, Sandbox, start_sandbox
+from postdeck.sandbox.server import free_port
 
 runner = CliRunner()
 PFM_AUTH = {"Authorization": f"Bearer {SANDBOX_POSTFORME_KEY}"}

@@ -22,7 +22,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from postdeck.ledger.factory import open_backend
-from postdeck.providers.sim.sandbox import SANDBOX_LATE_KEY, SANDBOX_POSTFORME_KEY, Sandbox
+from postdeck.sandbox.sandbox import SANDBOX_LATE_KEY, SANDBOX_POSTFORME_KEY, Sandbox
 from postdeck.service import SocialPostingService
 
 USER = "00000000-0000-4000-8000-00000000c0de"
@@ -183,7 +183,7 @@ def test_posting_through_the_service_needs_no_prefect(workdir: Path) -> None:
     # The flow's chain takes Prefect concurrency slots; a one-off post must not start a Prefect server.
     script = (
         "import sys\n"
-        "from postdeck.providers.sim.sandbox import start_sandbox\n"
+        "from postdeck.sandbox.sandbox import start_sandbox\n"
         "import os\n"
         "box = start_sandbox(persist=False)\n"
         "os.environ['POSTDECK_SANDBOX_POSTFORME_URL'] = box.postforme_url\n"

@@ -11,7 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from postdeck.ledger.base import ClaimRequest, ClaimState, DeliveryStatus, Outcome
+from postdeck.core.outcome import Outcome
+from postdeck.core.status import DeliveryStatus
+from postdeck.ledger.base import ClaimRequest, ClaimState
 from postdeck.ledger.queries import DeliveryQuery
 from postdeck.ledger.sqlite import SqliteLedger
 from postdeck.ledger.supabase import SupabaseLedger

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from postdeck.ledger.base import DeliveryStatus
-from postdeck.providers.sim.sandbox import Sandbox
+from postdeck.core.status import DeliveryStatus
+from postdeck.sandbox.sandbox import Sandbox
 from postdeck.service import Selection, SocialPostingService
 from tests.test_service_harness import USER, Sims
 

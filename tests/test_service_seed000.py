@@ -10,9 +10,9 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from postdeck.ledger.base import DeliveryStatus
+from postdeck.core.status import DeliveryStatus
 from postdeck.ledger.queries import DeliveryQuery
-from postdeck.providers.sim.sandbox import SANDBOX_LATE_KEY, SANDBOX_POSTFORME_KEY, Sandbox
+from postdeck.sandbox.sandbox import SANDBOX_LATE_KEY, SANDBOX_POSTFORME_KEY, Sandbox
 from postdeck.service import PostResult, SocialPostingService
 from tests.test_service_harness import USER, Sims
 

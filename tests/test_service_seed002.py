@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from postdeck.providers.sim.sandbox import Sandbox
+from postdeck.sandbox.sandbox import Sandbox
 from postdeck.service import SocialPostingService
 from postdeck.service.styles import get_style, list_styles
 from tests.test_service_harness import USER, Sims

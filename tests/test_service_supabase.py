@@ -15,7 +15,7 @@ import httpx
 import psycopg
 import pytest
 
-from postdeck.providers.sim.sandbox import Sandbox
+from postdeck.sandbox.sandbox import Sandbox
 from postdeck.service import SocialPostingService
 from tests.ledger_fixtures.postgrest import PostgrestEmulator
 from tests.test_service_harness import Sims

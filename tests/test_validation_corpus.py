@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from postdeck.providers.base import Platform
+from postdeck.core.platform import Platform
 from postdeck.schemas.validation import check_file
 
 CORPUS = Path(__file__).parent / "bad_campaigns"

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from postdeck.providers.base import Platform
+from postdeck.core.platform import Platform
 from postdeck.schemas import media_probe
 from postdeck.schemas.rules import RULES_FILE, platform_rules
 from postdeck.schemas.validation import check_file, check_files

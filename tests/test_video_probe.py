@@ -10,8 +10,8 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
+from postdeck.core.platform import Platform
 from postdeck.errors import Location
-from postdeck.providers.base import Platform
 from postdeck.schemas.media import MediaRef, resolve_media
 from postdeck.schemas.media_probe import MediaInfo, _probe
 from postdeck.schemas.rules import RULES_FILE, Limit, platform_rules

@@ -27,7 +27,7 @@ def accounts(
 
     Example: postdeck accounts --platform twitter --name news --active
     """
-    from postdeck.providers.base import Platform
+    from postdeck.core.platform import Platform
     from postdeck.service.accounts import list_accounts
     from postdeck.service.cli_support import emit, open_service, output_format, spinner
 

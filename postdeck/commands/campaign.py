@@ -56,7 +56,7 @@ def new(
         read_messages,
         write_campaign,
     )
-    from postdeck.providers.base import Platform
+    from postdeck.core.platform import Platform
     from postdeck.schemas.validation import check_file
     from postdeck.service.styles import get_style
     from postdeck.timeparse import local_zone, parse_when

@@ -21,7 +21,7 @@ from postdeck.commands.common import CampaignArg, app, collector_paused
 if TYPE_CHECKING:
     from rich.table import Table
 
-    from postdeck.plan import Change, Plan
+    from postdeck.engine.plan import Change, Plan
     from postdeck.schemas.loader import LoadedCampaign
 
 
@@ -55,8 +55,8 @@ def plan(
     Example: postdeck plan campaigns/example.yaml --format markdown
     """
     from postdeck.commands.output import Printer, folded
+    from postdeck.engine.plan import make_plan, plan_json, save_plan
     from postdeck.ledger.factory import open_backend
-    from postdeck.plan import make_plan, plan_json, save_plan
     from postdeck.schemas.validation import check_file
 
     with collector_paused():

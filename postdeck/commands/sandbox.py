@@ -20,7 +20,7 @@ def sandbox(
         Path | None,
         typer.Option(
             help="A fault plan (YAML or JSON): `{postforme: plan, late: plan}` or one plan for both. "
-            "See providers/sim/faults.py; change it later with POST /_sim/faults.",
+            "See postdeck/sandbox/faults.py; change it later with POST /_sim/faults.",
             exists=True,
             dir_okay=False,
         ),
@@ -55,8 +55,8 @@ def sandbox(
     Example: postdeck sandbox --rate-limits --rate-scale 10
     """
     from postdeck.errors import PostdeckError
-    from postdeck.providers.sim.faults import load_plans
-    from postdeck.providers.sim.sandbox import (
+    from postdeck.sandbox.faults import load_plans
+    from postdeck.sandbox.sandbox import (
         SANDBOX_LATE_KEY,
         SANDBOX_POSTFORME_KEY,
         check_rate_scale,

@@ -13,16 +13,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from postdeck.core.outcome import Outcome
+from postdeck.core.platform import Platform
+from postdeck.core.status import DeliveryStatus
+from postdeck.engine.plan import Action, Change, Plan
+from postdeck.engine.publisher import DeliveryReport
 from postdeck.errors import LedgerError
-from postdeck.ledger.base import DeliveryRecord, DeliveryStatus, LedgerWriter, Outcome
-from postdeck.plan import Action, Change, Plan
-from postdeck.providers.base import Platform, PostRequest, Target
+from postdeck.ledger.base import DeliveryRecord, LedgerWriter
+from postdeck.providers.base import PostRequest, Target
 from postdeck.providers.chain import Chain, Link, to_outcome
 from postdeck.providers.errors import ProviderError
-from postdeck.publisher import DeliveryReport
 from postdeck.schemas.deliveries import Delivery
 
-log = logging.getLogger("postdeck.apply")
+log = logging.getLogger("postdeck.engine.apply")
 
 
 @dataclass(frozen=True)

@@ -12,13 +12,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from postdeck.core.outcome import Outcome
+from postdeck.core.platform import Platform
+from postdeck.core.status import DeliveryStatus
 from postdeck.errors import LedgerError
-from postdeck.ledger.base import DeliveryRecord, DeliveryStatus, LedgerWriter, Outcome
-from postdeck.providers.base import Platform
+from postdeck.ledger.base import DeliveryRecord, LedgerWriter
 from postdeck.providers.chain import Chain, Link, to_outcome
 from postdeck.providers.errors import ProviderError
 
-log = logging.getLogger("postdeck.follow_up")
+log = logging.getLogger("postdeck.engine.follow_up")
 
 OPEN_STATUSES = (DeliveryStatus.SCHEDULED, DeliveryStatus.UNKNOWN)
 

@@ -21,8 +21,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from postdeck.core.status import DeliveryStatus
 from postdeck.errors import PlanError, StalePlanError
-from postdeck.ledger.base import DeliveryRecord, DeliveryStatus, LedgerReader
+from postdeck.ledger.base import DeliveryRecord, LedgerReader
 from postdeck.schemas.deliveries import CaptionLength, Delivery
 
 PLAN_FORMAT = "postdeck-plan/1"

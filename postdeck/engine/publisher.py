@@ -18,12 +18,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from postdeck.core.outcome import Outcome
+from postdeck.core.status import DeliveryStatus
 from postdeck.errors import LedgerError
-from postdeck.ledger.base import ClaimRequest, ClaimState, DeliveryStatus, LedgerWriter, Outcome
+from postdeck.ledger.base import ClaimRequest, ClaimState, LedgerWriter
 from postdeck.providers.chain import Chain, SendItem
 from postdeck.schemas.deliveries import Delivery, post_key
 
-log = logging.getLogger("postdeck.publisher")
+log = logging.getLogger("postdeck.engine.publisher")
 
 DEFAULT_LEASE_SECONDS = 15 * 60  # longer than any create can take (LATE publishNow: up to 300 s)
 

@@ -11,10 +11,11 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
-from postdeck.follow_up import FollowUpReport
-from postdeck.ledger.base import DeliveryRecord, DeliveryStatus, LedgerWriter
+from postdeck.core.status import DeliveryStatus
+from postdeck.engine.follow_up import FollowUpReport
+from postdeck.engine.publisher import DEFAULT_LEASE_SECONDS, DeliveryReport, publish_batch
+from postdeck.ledger.base import DeliveryRecord, LedgerWriter
 from postdeck.providers.chain import Chain
-from postdeck.publisher import DEFAULT_LEASE_SECONDS, DeliveryReport, publish_batch
 from postdeck.schemas.deliveries import Delivery, expand
 from postdeck.schemas.loader import LoadedCampaign
 

@@ -18,8 +18,8 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from postdeck.providers.sim.faults import FaultLayer, admin_routes
-from postdeck.providers.sim.late_state import SANDBOX_LATE_KEY, SIM_PLATFORMS, UUID_PATTERN, LateSim, Reply
+from postdeck.sandbox.faults import FaultLayer, admin_routes
+from postdeck.sandbox.late_state import SANDBOX_LATE_KEY, SIM_PLATFORMS, UUID_PATTERN, LateSim, Reply
 
 # --- HTTP ----------------------------------------------------------------------------------------
 

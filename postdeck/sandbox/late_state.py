@@ -20,7 +20,7 @@ vendor's OpenAPI spec and its Python SDK models; where those are silent the choi
 
 Test hooks: the clock (`set_now()`, `advance_clock()`, `reset_clock()`: sim.common.SimClock), `tick()` /
 `tick_interval`, `fail_platforms`, `publish_delay`, `fail_next()`, `set_connected()`, `faults`
-(providers.sim.faults), the counters, `targets()`, and the unauthenticated admin routes `/_sim/stats`,
+(postdeck.sandbox.faults), the counters, `targets()`, and the unauthenticated admin routes `/_sim/stats`,
 `/_sim/tick`, `/_sim/reset`, `/_sim/faults`, `/_sim/down`.
 """
 
@@ -44,7 +44,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from postdeck.providers.sim.common import (
+from postdeck.sandbox.common import (
     SimClock,
     digits,
     fault_stats,
@@ -54,7 +54,7 @@ from postdeck.providers.sim.common import (
     status_counts,
     write_json_atomic,
 )
-from postdeck.providers.sim.faults import FaultInjector, seconds_header
+from postdeck.sandbox.faults import FaultInjector, seconds_header
 
 SANDBOX_LATE_KEY = "sandbox-late-key"
 SANDBOX_USERNAME = "postdeck_sandbox"
@@ -998,7 +998,7 @@ class LateSim(SimClock):
             self._save()
             return post_id
 
-    # --- what the fault layer needs (providers.sim.faults.VendorFaults) ----------------------
+    # --- what the fault layer needs (postdeck.sandbox.faults.VendorFaults) ----------------------
 
     def operation(self, method: str, path: str) -> str | None:
         """The operation a request is, for fault rules; None for admin routes."""

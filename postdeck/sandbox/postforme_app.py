@@ -2,7 +2,7 @@
 
 Modelled on the open-source server (DayMoonDevelopment/post-for-me, see
 shared/reference/providers.md §1 and §4). `PostForMeSim` (postforme_state) is the state;
-`create_app(sim)` here is the Starlette app, wrapped in the fault layer (providers.sim.faults).
+`create_app(sim)` here is the Starlette app, wrapped in the fault layer (postdeck.sandbox.faults).
 Admin endpoints live under `/_sim/` and need no key.
 """
 
@@ -20,9 +20,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from postdeck.providers.sim.faults import FaultLayer, admin_routes
-from postdeck.providers.sim.postforme_state import PostForMeSim
-from postdeck.providers.sim.postforme_wire import (
+from postdeck.sandbox.faults import FaultLayer, admin_routes
+from postdeck.sandbox.postforme_state import PostForMeSim
+from postdeck.sandbox.postforme_wire import (
     DEFAULT_API_KEY,
     REAL_RATE_LIMITS,
     NestError,

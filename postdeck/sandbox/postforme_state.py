@@ -2,7 +2,7 @@
 
 The draft/scheduled/processing → processed status machine (results only for processed posts),
 `{data, meta}` pagination counted the vendor's way, the Supabase signed upload, the OAuth return
-trip, and the hooks the fault switches (providers.sim.faults) act through.
+trip, and the hooks the fault switches (postdeck.sandbox.faults) act through.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from postdeck.providers.sim.common import (
+from postdeck.sandbox.common import (
     SimClock,
     digits,
     fault_stats,
@@ -32,8 +32,8 @@ from postdeck.providers.sim.common import (
     status_counts,
     write_json_atomic,
 )
-from postdeck.providers.sim.faults import FaultInjector, seconds_header
-from postdeck.providers.sim.postforme_wire import (
+from postdeck.sandbox.faults import FaultInjector, seconds_header
+from postdeck.sandbox.postforme_wire import (
     ACCOUNT_ERROR,
     ALL_PLATFORMS,
     AUTHORIZE_URLS,
@@ -774,7 +774,7 @@ class PostForMeSim(SimClock):
                 "response_delay": self.response_delay,
             }
 
-    # --- what the fault layer needs (providers.sim.faults.VendorFaults) ----------------------
+    # --- what the fault layer needs (postdeck.sandbox.faults.VendorFaults) ----------------------
 
     def operation(self, method: str, path: str) -> str | None:
         """The operation a request is, for fault rules; None for admin and public-media routes."""

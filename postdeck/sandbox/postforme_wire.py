@@ -11,11 +11,7 @@ from typing import Any
 
 from starlette.responses import JSONResponse
 
-from postdeck.providers.sim.common import (
-    digits,
-    nanoid,
-    parse_timestamp,
-)
+from postdeck.sandbox.common import digits, nanoid, parse_timestamp
 
 DEFAULT_API_KEY = "sandbox-postforme-key"
 PLATFORMS = ("bluesky", "facebook", "instagram", "linkedin", "pinterest", "threads", "tiktok", "x", "youtube")

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from postdeck.providers.sim.faults import FaultPlan
-from postdeck.providers.sim.late_app import LateSim
-from postdeck.providers.sim.late_app import create_app as create_late_app
-from postdeck.providers.sim.postforme_app import PostForMeSim
-from postdeck.providers.sim.postforme_app import create_app as create_postforme_app
-from postdeck.providers.sim.postforme_wire import REAL_RATE_LIMITS, RateLimit
-from postdeck.providers.sim.server import SandboxServer
+from postdeck.sandbox.faults import FaultPlan
+from postdeck.sandbox.late_app import LateSim
+from postdeck.sandbox.late_app import create_app as create_late_app
+from postdeck.sandbox.postforme_app import PostForMeSim
+from postdeck.sandbox.postforme_app import create_app as create_postforme_app
+from postdeck.sandbox.postforme_wire import REAL_RATE_LIMITS, RateLimit
+from postdeck.sandbox.server import SandboxServer
 
 SANDBOX_POSTFORME_KEY = "sandbox-postforme-key"
 SANDBOX_LATE_KEY = "sandbox-late-key"
@@ -93,7 +93,7 @@ def start_sandbox(
     rate_scale: float | None = None,
 ) -> Sandbox:
     """Both simulators on loopback. `faults` maps "postforme"/"late" to the fault plan each starts
-    with (providers.sim.faults; `postdeck sandbox --faults FILE`). Uploaded media is served under
+    with (postdeck.sandbox.faults; `postdeck sandbox --faults FILE`). Uploaded media is served under
     `postforme_media_host`: a public-looking host, since Post for Me refuses localhost and IP URLs.
     `tick_interval`: seconds between the simulators' scheduler runs (PostForMe's cron is 120 s);
     None leaves scheduled posts until a tick (`POST /_sim/tick`, `sim.tick()`).

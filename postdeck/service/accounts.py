@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from postdeck.providers.base import Platform
+from postdeck.core.platform import Platform
 from postdeck.providers.chain import Chain
 from postdeck.providers.errors import ProviderError
 from postdeck.service.results import AccountInfo

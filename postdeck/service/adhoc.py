@@ -28,8 +28,8 @@ from typing import Any
 
 import yaml
 
+from postdeck.core.platform import Platform
 from postdeck.errors import CampaignErrors, PostdeckError
-from postdeck.providers.base import Platform
 from postdeck.schemas.deliveries import Delivery
 from postdeck.schemas.validation import require_valid
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import yaml
 
+from postdeck.core.platform import Platform
 from postdeck.errors import PostdeckError
-from postdeck.providers.base import Platform
 from postdeck.schemas.deliveries import Delivery
 from postdeck.schemas.timing import apply_late_policy
 from postdeck.schemas.validation import require_valid

@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from postdeck.ledger.base import DeliveryRecord, DeliveryStatus, Outcome
-from postdeck.providers.base import Platform
+from postdeck.core.outcome import Outcome
+from postdeck.core.platform import Platform
+from postdeck.core.status import DeliveryStatus
+from postdeck.ledger.base import DeliveryRecord
 from postdeck.providers.chain import Chain, to_outcome
 from postdeck.providers.errors import ProviderError
 from postdeck.service.schedules import (

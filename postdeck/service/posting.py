@@ -1,7 +1,7 @@
 """Send one post's deliveries through the exactly-once publisher and say what happened as a PostResult.
 
 Shared by SocialPostingService, the seed's provider classes and `postdeck post`: every one of them
-claims each delivery in the ledger first (postdeck.publisher), so a repeated call never posts twice.
+claims each delivery in the ledger first (postdeck.engine.publisher), so a repeated call never posts twice.
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ import socket
 import uuid
 from collections.abc import Iterable, Sequence
 
+from postdeck.core.platform import Platform
+from postdeck.engine.publisher import publish_batch
 from postdeck.errors import LedgerError, PostdeckError
 from postdeck.ledger.base import DeliveryRecord
-from postdeck.providers.base import Platform
 from postdeck.providers.chain import Chain
 from postdeck.providers.errors import ProviderError
-from postdeck.publisher import publish_batch
 from postdeck.schemas.deliveries import Delivery
 from postdeck.service.results import PostResult, post_result
 

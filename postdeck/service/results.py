@@ -10,8 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from postdeck.ledger.base import DeliveryRecord, DeliveryStatus
-from postdeck.publisher import DeliveryReport
+from postdeck.core.status import DeliveryStatus
+from postdeck.engine.publisher import DeliveryReport
+from postdeck.ledger.base import DeliveryRecord
 from postdeck.schemas.deliveries import Delivery
 
 # The seed names providers this way in PostResult.provider.

@@ -13,12 +13,15 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from postdeck.core.outcome import Outcome
+from postdeck.core.platform import Platform
+from postdeck.core.status import DeliveryStatus
+from postdeck.engine.publisher import DEFAULT_LEASE_SECONDS, publish_batch
 from postdeck.errors import LedgerError, PostdeckError
-from postdeck.ledger.base import DeliveryRecord, DeliveryStatus, Outcome
-from postdeck.providers.base import Platform, SupportsRetry
+from postdeck.ledger.base import DeliveryRecord
+from postdeck.providers.base import SupportsRetry
 from postdeck.providers.chain import Chain, Link, to_outcome
 from postdeck.providers.errors import FailureKind, ProviderError
-from postdeck.publisher import DEFAULT_LEASE_SECONDS, publish_batch
 from postdeck.schemas.deliveries import Delivery
 from postdeck.service.schedules import (
     Clock,

@@ -7,8 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from postdeck.core.outcome import Outcome
 from postdeck.errors import LedgerError, PostdeckError
-from postdeck.ledger.base import DeliveryRecord, Outcome
+from postdeck.ledger.base import DeliveryRecord
 from postdeck.ledger.queries import DeliveryQuery
 from postdeck.providers.chain import Chain, Link
 

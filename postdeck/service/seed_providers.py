@@ -20,9 +20,9 @@ from typing import Any, ClassVar
 
 import httpx
 
+from postdeck.core.platform import Platform
 from postdeck.errors import PostdeckError
 from postdeck.media_download import download_media
-from postdeck.providers.base import Platform
 from postdeck.providers.chain import Link
 from postdeck.providers.errors import ProviderError
 from postdeck.providers.factory import build_chain

@@ -7,7 +7,7 @@
 
 As in the seed, no method raises for provider or database trouble: posting methods return a
 PostResult with `success=False` and the error, others return None / False / an empty list and log.
-Unlike the seed, every post is claimed in the ledger first (postdeck.publisher), exactly like a
+Unlike the seed, every post is claimed in the ledger first (postdeck.engine.publisher), exactly like a
 campaign's deliveries: the same call made twice posts once. The seed 002 operations (accounts by
 platform/name/activity, schedules list/retry/delete) are methods here too.
 """
@@ -22,11 +22,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from postdeck.core.platform import Platform
 from postdeck.errors import PostdeckError
 from postdeck.ledger.base import DeliveryRecord, PostRecord
 from postdeck.ledger.credentials import CredentialStore, StoredCredentials
 from postdeck.ledger.queries import DeliveryQuery
-from postdeck.providers.base import Platform
 from postdeck.providers.chain import Chain
 from postdeck.providers.errors import ProviderError
 from postdeck.service import cancelling, retrying, schedules

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from postdeck.providers.sim.sandbox import SANDBOX_LATE_KEY, SANDBOX_POSTFORME_KEY
+from postdeck.sandbox.sandbox import SANDBOX_LATE_KEY, SANDBOX_POSTFORME_KEY
 
 LIVE = ("published", "pending")  # is, or may become, visible on the platform
 

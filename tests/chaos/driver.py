@@ -26,14 +26,14 @@ from typing import Any
 
 import httpx
 
+from postdeck.core.status import DeliveryStatus
+from postdeck.engine.publisher import publish_batch
 from postdeck.errors import LedgerError
 from postdeck.ledger import flush_journal, open_ledger
-from postdeck.ledger.base import DeliveryStatus
 from postdeck.providers.breaker import CircuitBreaker
 from postdeck.providers.chain import Chain, RetryPolicy
 from postdeck.providers.factory import build_chain, sandbox_links
-from postdeck.providers.sim.sandbox import SANDBOX_LATE_KEY, SANDBOX_POSTFORME_KEY
-from postdeck.publisher import publish_batch
+from postdeck.sandbox.sandbox import SANDBOX_LATE_KEY, SANDBOX_POSTFORME_KEY
 from postdeck.schemas.deliveries import Delivery, expand
 from postdeck.schemas.loader import load_campaign
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from postdeck.follow_up import OPEN_STATUSES, follow_up
+from postdeck.engine.follow_up import OPEN_STATUSES, follow_up
 from postdeck.ledger.sqlite import SqliteLedger
 from postdeck.providers.factory import build_chain, close_chain, sandbox_links
-from postdeck.providers.sim.sandbox import SANDBOX_LATE_KEY, SANDBOX_POSTFORME_KEY, Sandbox
+from postdeck.sandbox.sandbox import SANDBOX_LATE_KEY, SANDBOX_POSTFORME_KEY, Sandbox
 
 
 def follow_up_open(ledger: SqliteLedger, box: Sandbox) -> int:

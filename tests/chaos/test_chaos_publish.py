@@ -19,11 +19,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from postdeck.ledger.base import DeliveryStatus
+from postdeck.core.status import DeliveryStatus
 from postdeck.ledger.journal import Journal
 from postdeck.ledger.sqlite import SqliteLedger
-from postdeck.providers.sim.faults import load_plans
-from postdeck.providers.sim.sandbox import Sandbox, start_sandbox
+from postdeck.sandbox.faults import load_plans
+from postdeck.sandbox.sandbox import Sandbox, start_sandbox
 from tests.chaos.campaign import PLATFORMS, REPO, expected_keys, write_campaign
 from tests.chaos.census import admin, late_targets, live_count, postforme_targets, stored_twice
 from tests.chaos.settle import follow_up_open

@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from postdeck.providers.sim.sandbox import Sandbox, start_sandbox
-from postdeck.providers.sim.server import free_port
+from postdeck.sandbox.sandbox import Sandbox, start_sandbox
+from postdeck.sandbox.server import free_port
 from tests.conftest import REPO
 
 BIN = Path(sys.executable).parent

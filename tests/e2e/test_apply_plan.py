@@ -9,9 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from postdeck.ledger.base import DeliveryStatus
+from postdeck.core.status import DeliveryStatus
 from postdeck.ledger.sqlite import SqliteLedger
-from postdeck.providers.sim.sandbox import SANDBOX_POSTFORME_KEY, Sandbox
+from postdeck.sandbox.sandbox import SANDBOX_POSTFORME_KEY, Sandbox
 from tests.e2e.test_sync import run
 
 pytestmark = pytest.mark.e2e

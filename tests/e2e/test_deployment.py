@@ -8,7 +8,7 @@ import subprocess
 import httpx
 import pytest
 
-from postdeck.ledger.base import DeliveryStatus
+from postdeck.core.status import DeliveryStatus
 from postdeck.ledger.sqlite import SqliteLedger
 from tests.conftest import REPO
 from tests.e2e.conftest import BIN

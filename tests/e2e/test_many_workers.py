@@ -16,9 +16,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from postdeck.ledger.base import DeliveryStatus
+from postdeck.core.status import DeliveryStatus
 from postdeck.ledger.sqlite import SqliteLedger
-from postdeck.providers.sim.sandbox import SANDBOX_LATE_KEY, SANDBOX_POSTFORME_KEY, Sandbox
+from postdeck.sandbox.sandbox import SANDBOX_LATE_KEY, SANDBOX_POSTFORME_KEY, Sandbox
 from tests.conftest import REPO
 from tests.e2e.conftest import BIN
 

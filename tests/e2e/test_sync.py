@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from postdeck.ledger.base import DeliveryStatus
+from postdeck.core.status import DeliveryStatus
 from postdeck.ledger.sqlite import SqliteLedger
-from postdeck.providers.sim.sandbox import Sandbox
+from postdeck.sandbox.sandbox import Sandbox
 from tests.conftest import REPO
 from tests.e2e.conftest import BIN
 

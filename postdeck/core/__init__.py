@@ -1,0 +1,1 @@
+"""postdeck's vocabulary: the words every layer shares. It imports nothing else of postdeck."""
