@@ -20,11 +20,13 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
+from prefect.states import Failed, State
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from postdeck.engine.apply import apply_scheduled_changes
 from postdeck.engine.plan import Action, Plan, check_plan_is_current, load_plan, make_plan, repost_key
 from postdeck.engine.publisher import DeliveryReport, publish_batch
+from postdeck.engine.verdict import verdict
 from postdeck.errors import PlanError
 from postdeck.flows.chains import publishing_chain, warming_up
 from postdeck.flows.limits import ProviderCaps, process_concurrency
@@ -48,20 +50,31 @@ def _batch_run_name(parameters: dict) -> str:
 @task(name="publish-batch", task_run_name=_batch_run_name, cache_policy=NO_CACHE, retries=0)
 def publish_batch_task(
     deliveries: list[Delivery], ledger: LedgerWriter, chain: Chain, caps: ProviderCaps, owner: str
-) -> list[dict]:
-    """Publish one batch. No Prefect retries: the exactly-once protocol decides what may be resent."""
+) -> list[dict] | State:
+    """Publish one batch. No Prefect retries: the exactly-once protocol decides what may be resent.
+
+    The task run ends Failed when any delivery is unresolved, so the UI, state filters and automations
+    see it; its reports travel with the state either way."""
     with caps.batch():  # a place in the run's reservation of the provider limits: no server request
         reports = publish_batch(deliveries, ledger=ledger, chain=chain, owner=owner)
     level, line = batch_log_line(reports)
     get_run_logger().log(level, "%s", line)  # one line per batch: each goes through the Prefect API
-    return [asdict(r) for r in reports]
+    return _as_state([asdict(r) for r in reports])
+
+
+def _as_state(rows: list[dict], *, dry_run: bool = False) -> list[dict] | State:
+    """The rows as they are when every delivery is resolved, else a Failed state carrying them."""
+    outcome = verdict(rows, dry_run=dry_run)
+    return rows if outcome.ok else Failed(message=outcome.summary(), data=rows)
 
 
 @task(name="apply-scheduled-changes", cache_policy=NO_CACHE, retries=0)
-def apply_changes_task(plan: Plan, ledger: LedgerWriter, chain: Chain, caps: ProviderCaps) -> list[dict]:
+def apply_changes_task(
+    plan: Plan, ledger: LedgerWriter, chain: Chain, caps: ProviderCaps
+) -> list[dict] | State:
     """Updates and cancels of scheduled posts (a PUT or DELETE replaces the whole post: safe to redo)."""
     with caps.batch():  # its calls go one at a time: one place covers them
-        return [asdict(r) for r in apply_scheduled_changes(plan, ledger=ledger, chain=chain)]
+        return _as_state([asdict(r) for r in apply_scheduled_changes(plan, ledger=ledger, chain=chain)])
 
 
 def batch_log_line(reports: list[DeliveryReport]) -> tuple[int, str]:
@@ -92,8 +105,11 @@ def _run_name() -> str:
     log_prints=False,
     task_runner=ThreadPoolTaskRunner(max_workers=process_concurrency()),
 )
-def publish_campaign(params: PublishParams | None = None) -> list[dict]:
-    """Publish a campaign file: apply its plan, every batch × platform exactly once."""
+def publish_campaign(params: PublishParams | None = None) -> list[dict] | State:
+    """Publish a campaign file: apply its plan, every batch × platform exactly once.
+
+    Returns the reports, or a Failed state carrying them (`state.result(raise_on_failure=False)`)
+    when any delivery is unresolved: the run is Completed only when every one is resolved."""
     params = params or PublishParams()
     logger = get_run_logger()
     with campaign_source(params.campaign, params.ref) as path:
@@ -124,13 +140,8 @@ def publish_campaign(params: PublishParams | None = None) -> list[dict]:
     order = {d.key: i for i, d in enumerate(deliveries)}
     reports.sort(key=lambda r: order.get(r["key"].split("~")[0], len(order)))
     publish_artifacts(loaded.campaign.name, reports)
-    logger.info(
-        "%s: %d deliveries, %d sent this run",
-        loaded.campaign.name,
-        len(reports),
-        sum(r["action"] == "sent" for r in reports),
-    )
-    return reports
+    logger.info("%s: %s", loaded.campaign.name, verdict(reports, dry_run=params.dry_run).summary())
+    return _as_state(reports, dry_run=params.dry_run)
 
 
 def _reported_as_is(change, params: PublishParams) -> bool:
@@ -161,7 +172,10 @@ def _apply(
         if has_scheduled_changes:
             futures.append(apply_changes_task.submit(plan, ledger, run.chain, run.caps))
         for future in futures:
-            reports.extend(future.result())
+            rows = future.result(raise_on_failure=False)  # a batch Failed by its verdict carries its rows
+            if isinstance(rows, BaseException):  # the task itself raised: not a verdict, a real error
+                raise rows
+            reports.extend(rows)
     return reports
 
 

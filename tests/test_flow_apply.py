@@ -11,6 +11,7 @@ import pytest
 
 from postdeck.core.status import DeliveryStatus
 from postdeck.engine.plan import make_plan, save_plan
+from postdeck.engine.verdict import is_unresolved
 from postdeck.errors import StalePlanError
 from postdeck.ledger.sqlite import SqliteLedger
 from postdeck.sandbox.sandbox import SANDBOX_POSTFORME_KEY, Sandbox
@@ -44,7 +45,15 @@ def publish(path: Path, **options) -> dict[str, dict]:
     from postdeck.flows.params import PublishParams
     from postdeck.flows.publish import publish_campaign
 
-    reports = publish_campaign(params=PublishParams(campaign=str(path), sandbox=True, **options))
+    state = publish_campaign(
+        params=PublishParams(campaign=str(path), sandbox=True, **options), return_state=True
+    )
+    reports = state.result(raise_on_failure=False)
+    if isinstance(reports, BaseException):  # the flow raised (a stale plan): as a direct call would
+        raise reports
+    # The run's Prefect state mirrors its deliveries: Completed exactly when none is left unresolved.
+    unresolved = [r for r in reports if is_unresolved(r, dry_run=options.get("dry_run", False))]
+    assert state.is_completed() == (not unresolved), (state, unresolved)
     return {r["key"]: r for r in reports}
 
 

@@ -88,3 +88,93 @@ def test_the_ui_shows_the_run_and_one_task_run_per_batch_named_after_it(isolated
             names = sorted(run.name for run in client.read_task_runs(flow_run_filter=only_this_run))
             time.sleep(0.2)
     assert names == batches and len(batches) == 3
+
+
+def test_a_run_with_a_refused_delivery_is_failed_in_prefect_and_says_how_many(box, tmp_path: Path) -> None:
+    """A platform refuses one delivery's content: its batch task and the flow run end Failed (so the
+    UI's state filters and automations see it), the message counts what happened, and the rows
+    still come back with the state."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    from postdeck.flows.params import PublishParams
+    from postdeck.flows.publish import publish_campaign
+    from postdeck.sandbox.faults import FaultPlan, FaultRule
+
+    path = tmp_path / "refused.yaml"
+    path.write_text(
+        "name: refused\ntimezone: UTC\nbatches:\n"
+        "  - {id: hello, platforms: [twitter, bluesky], caption: 'Hello there'}\n"
+        "  - {id: again, platforms: [linkedin], caption: 'Hello again'}\n"
+    )
+    refuse = FaultRule(kind="partial", platforms=("bluesky",), reason="content", ops=None, count=1)
+    box.postforme.faults.set_plan(FaultPlan(seed=1, rules=(refuse,)))
+
+    state = publish_campaign(params=PublishParams(campaign=str(path), sandbox=True), return_state=True)
+    reports = state.result(raise_on_failure=False)
+
+    assert state.is_failed() and state.message == "3 deliveries: 1 failed, 2 posted"
+    assert {(r["key"], r["status"]) for r in reports} == {
+        ("refused/hello/twitter", "posted"),
+        ("refused/hello/bluesky", "failed"),
+        ("refused/again/linkedin", "posted"),
+    }
+    only_this_run = FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id]))
+    states: dict[str, str] = {}
+    with get_client(sync_client=True) as client:
+        deadline = time.monotonic() + 60  # task runs are recorded from their events, a moment later
+        while time.monotonic() < deadline:
+            runs = client.read_task_runs(flow_run_filter=only_this_run)
+            states = {run.name: run.state.type.value for run in runs if run.state and run.state.is_final()}
+            if len(states) == 2:
+                break
+            time.sleep(0.2)
+    assert states == {"batch-hello": "FAILED", "batch-again": "COMPLETED"}
+
+
+def _cli_publish(monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
+    from postdeck.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["postdeck", "publish", *args])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    return int(exit_info.value.code or 0)
+
+
+def test_the_cli_exits_1_and_says_failed_when_a_delivery_is_refused(
+    box, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from postdeck.sandbox.faults import FaultPlan, FaultRule
+
+    path = tmp_path / "refused.yaml"
+    path.write_text(
+        "name: refused\ntimezone: UTC\nbatches:\n  - {id: hello, platforms: [bluesky], caption: Hi}\n"
+    )
+    refuse = FaultRule(kind="partial", platforms=("bluesky",), reason="content", ops=None, count=1)
+    box.postforme.faults.set_plan(FaultPlan(seed=1, rules=(refuse,)))
+    assert _cli_publish(monkeypatch, str(path), "--sandbox") == 1
+    out = capsys.readouterr().out
+    assert "1 delivery: 1 failed" in out and "sent" not in out.splitlines()[-1]
+
+
+def test_the_cli_exits_1_while_another_live_run_holds_a_delivery(
+    box, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A delivery claimed by a live run is unresolved in this one: exit 1, never a quiet 0."""
+    from datetime import UTC, datetime
+
+    from postdeck.engine.publisher import _claim_request
+    from postdeck.schemas.deliveries import expand
+    from postdeck.schemas.loader import load_campaign
+
+    path = tmp_path / "held.yaml"
+    path.write_text(
+        "name: held\ntimezone: UTC\nbatches:\n  - {id: hello, platforms: [bluesky], caption: Hi}\n"
+    )
+    (delivery,) = expand(load_campaign(path))
+    SqliteLedger().claim(
+        _claim_request(delivery), owner="flow-run:other", lease_seconds=600, now=datetime.now(UTC)
+    )
+    assert _cli_publish(monkeypatch, str(path), "--sandbox") == 1
+    assert "1 delivery: 1 in-flight" in capsys.readouterr().out  # the plan saw the claim first
+    assert box.postforme.create_calls + box.late.create_calls == 0

@@ -10,6 +10,7 @@ import typer
 
 from postdeck.commands import common
 from postdeck.commands.common import CampaignArg, app
+from postdeck.engine.verdict import verdict
 
 
 @app.command()
@@ -52,9 +53,14 @@ def publish(
         plan=plan,
         allow_repost=allow_repost,
     )
-    reports = publish_campaign(params=params)
+    state = publish_campaign(params=params, return_state=True)
+    reports = state.result(raise_on_failure=False)
+    if isinstance(reports, BaseException):  # the flow raised (a campaign or ledger error): say it as such
+        raise reports
     _print_reports(reports)
-    if any(r["status"] in ("failed", "unknown") or r["action"] in ("not-sent", "conflict") for r in reports):
+    outcome = verdict(reports, dry_run=dry_run)
+    common.console.print(outcome.summary())
+    if not outcome.ok:  # any delivery failed, unknown, not sent, held elsewhere or refused: not done
         raise typer.Exit(1)
 
 
@@ -76,9 +82,3 @@ def _print_reports(reports: list[dict]) -> None:
             r.get("url") or r.get("error") or "",
         )
     common.console.print(table)
-    counts: dict[str, int] = {}
-    for r in reports:
-        counts[r["action"]] = counts.get(r["action"], 0) + 1
-    common.console.print(
-        f"{len(reports)} deliveries: " + ", ".join(f"{n} {a}" for a, n in sorted(counts.items()))
-    )
