@@ -109,7 +109,14 @@ def test_two_workers_running_the_same_campaign_post_each_delivery_once(
             ):
                 break
             time.sleep(1)
-        assert [r["state"]["type"] for r in flow_runs] == ["COMPLETED", "COMPLETED"], flow_runs
+        # Each run is Completed, or Failed only because the other run held some of its deliveries
+        # (it says so: they were not resolved by it); never for a delivery that failed.
+        for r in flow_runs:
+            state = r["state"]
+            assert state["type"] == "COMPLETED" or (
+                state["type"] == "FAILED"
+                and re.fullmatch(r"\d+ deliveries: (\d+ (held|in-flight|posted)(, )?)+", state["message"])
+            ), flow_runs
         # The two runs really ran side by side, in two worker processes.
         assert len({r["infrastructure_pid"] for r in flow_runs}) == 2
         first, second = sorted(flow_runs, key=lambda r: r["start_time"])
