@@ -8,7 +8,6 @@ postdeck.engine.publisher, postdeck.engine.apply, providers.chain) that the CLI 
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import uuid
 from collections import Counter
@@ -24,7 +23,8 @@ from prefect.states import Failed, State
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from postdeck.engine.apply import apply_scheduled_changes
-from postdeck.engine.plan import Action, Plan, check_plan_is_current, load_plan, make_plan, repost_key
+from postdeck.engine.decisions import creates_of, deliveries_of, in_campaign_order, reported_as_is
+from postdeck.engine.plan import Action, Plan, check_plan_is_current, load_plan, make_plan
 from postdeck.engine.publisher import DeliveryReport, publish_batch
 from postdeck.engine.verdict import verdict
 from postdeck.errors import PlanError
@@ -36,9 +36,8 @@ from postdeck.flows.source import campaign_source, git_commit
 from postdeck.ledger import flush_journal, open_ledger
 from postdeck.ledger.base import LedgerWriter
 from postdeck.providers.chain import Chain
-from postdeck.schemas.deliveries import Delivery, expand
+from postdeck.schemas.deliveries import Delivery
 from postdeck.schemas.media import MediaRef
-from postdeck.schemas.timing import apply_late_policy
 from postdeck.schemas.validation import require_valid
 
 
@@ -113,9 +112,10 @@ def publish_campaign(params: PublishParams | None = None) -> list[dict] | State:
     params = params or PublishParams()
     logger = get_run_logger()
     with campaign_source(params.campaign, params.ref) as path:
-        loaded = require_valid(path).loaded  # what passes `validate` is what gets published
+        report = require_valid(path)  # what passes `validate` is what gets published
+        loaded = report.loaded
         assert loaded is not None
-        deliveries = expand(loaded, only_batches=params.batches)
+        deliveries = deliveries_of(report, params.batches)  # rendered once, by the validation
         ledger = open_ledger()
         flush_journal(ledger)  # outcomes an earlier database outage kept locally go in first
         now = datetime.now(UTC)
@@ -124,31 +124,20 @@ def publish_campaign(params: PublishParams | None = None) -> list[dict] | State:
         )
         if params.plan:
             _check_saved_plan(Path(params.plan), plan, ledger)
-        creates = apply_late_policy(loaded, [c.delivery for c in plan.of(Action.CREATE) if c.delivery], now)
-        reposts = [c for c in plan.of(Action.CONFLICT) if c.delivery] if params.allow_repost else []
-        creates += [dataclasses.replace(c.delivery, key=repost_key(c.delivery)) for c in reposts]
-
-        reports = [change_report(c) for c in plan.changes if _reported_as_is(c, params)]
+        creates = creates_of(plan, loaded, now, allow_repost=params.allow_repost)
+        as_is = [reported_as_is(c, allow_repost=params.allow_repost) for c in plan.changes]
+        reports = [change_report(c) for c, kept in zip(plan.changes, as_is, strict=True) if kept]
         if params.dry_run:
+            note = "dry run: not sent"
             reports += [
-                change_report(c, note="dry run: not sent")
-                for c in plan.changes
-                if not _reported_as_is(c, params)
+                change_report(c, note=note) for c, kept in zip(plan.changes, as_is, strict=True) if not kept
             ]
         else:
             reports += _apply(plan, creates, ledger, loaded.campaign.owner, params)
-    order = {d.key: i for i, d in enumerate(deliveries)}
-    reports.sort(key=lambda r: order.get(r["key"].split("~")[0], len(order)))
+    reports = in_campaign_order(reports, deliveries)
     publish_artifacts(loaded.campaign.name, reports)
     logger.info("%s: %s", loaded.campaign.name, verdict(reports, dry_run=params.dry_run).summary())
     return _as_state(reports, dry_run=params.dry_run)
-
-
-def _reported_as_is(change, params: PublishParams) -> bool:
-    """Changes this run does not act on: unchanged, in flight, and conflicts without allow_repost."""
-    return change.action in (Action.UNCHANGED, Action.IN_FLIGHT) or (
-        change.action == Action.CONFLICT and not params.allow_repost
-    )
 
 
 def _apply(

@@ -178,3 +178,22 @@ def test_the_cli_exits_1_while_another_live_run_holds_a_delivery(
     assert _cli_publish(monkeypatch, str(path), "--sandbox") == 1
     assert "1 delivery: 1 in-flight" in capsys.readouterr().out  # the plan saw the claim first
     assert box.postforme.create_calls + box.late.create_calls == 0
+
+
+def test_the_flow_renders_the_campaign_once(isolated_postdeck: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Validation renders every delivery; the flow publishes those, instead of rendering them all again."""
+    from postdeck.flows.params import PublishParams
+    from postdeck.flows.publish import publish_campaign
+    from postdeck.schemas import expansion, validation
+
+    calls: list[str] = []
+    real = expansion.expand_all
+
+    def counting(*args, **kwargs):
+        calls.append("expand_all")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(expansion, "expand_all", counting)
+    monkeypatch.setattr(validation, "expand_all", counting)
+    reports = publish_campaign(params=PublishParams(campaign=EXAMPLE, sandbox=True, dry_run=True))
+    assert len(reports) == 18 and calls == ["expand_all"]
