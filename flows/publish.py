@@ -31,7 +31,7 @@ from postdeck.errors import PlanError
 from postdeck.flows.chains import publishing_chain, warming_up
 from postdeck.flows.limits import ProviderCaps, process_concurrency
 from postdeck.flows.params import PublishParams
-from postdeck.flows.reports import change_report, needs_attention, publish_artifacts
+from postdeck.flows.reports import Progress, change_report, needs_attention, publish_artifacts
 from postdeck.flows.source import campaign_source, git_commit
 from postdeck.ledger import flush_journal, open_ledger
 from postdeck.ledger.base import LedgerWriter
@@ -160,11 +160,13 @@ def _apply(
         ]
         if has_scheduled_changes:
             futures.append(apply_changes_task.submit(plan, ledger, run.chain, run.caps))
+        progress = Progress(len(futures))
         for future in futures:
             rows = future.result(raise_on_failure=False)  # a batch Failed by its verdict carries its rows
             if isinstance(rows, BaseException):  # the task itself raised: not a verdict, a real error
                 raise rows
             reports.extend(rows)
+            progress.advance()
     return reports
 
 

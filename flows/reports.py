@@ -11,7 +11,13 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import asdict
 
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.artifacts import (
+    create_link_artifact,
+    create_markdown_artifact,
+    create_progress_artifact,
+    create_table_artifact,
+    update_progress_artifact,
+)
 
 from postdeck.engine.plan import Action, Change
 from postdeck.engine.publisher import DeliveryReport
@@ -19,6 +25,7 @@ from postdeck.engine.publisher import DeliveryReport
 COLUMNS = ("batch_id", "platform", "action", "status", "provider", "url", "error")
 MAX_TABLE_ROWS = 1_000  # ~170 kB of event: far under Prefect's 1.5 MB, enough for a campaign's problems
 MAX_LISTED = 200  # links, and deliveries needing attention, listed in the markdown summary
+MAX_LINK_ARTIFACTS = 100  # one API request each: the summary lists the rest
 
 
 def change_report(change: Change, *, note: str | None = None) -> dict:
@@ -49,6 +56,28 @@ def publish_artifacts(campaign: str, reports: list[dict]) -> None:
         key=f"publish-{campaign}", table=table_rows(reports), description=f"Deliveries of campaign {campaign}"
     )
     create_markdown_artifact(key=f"publish-{campaign}-summary", markdown=summary_markdown(campaign, reports))
+    for r in posted_links(reports):
+        create_link_artifact(link=r["url"], link_text=f"{r['batch_id']} / {r['platform']}")
+
+
+def posted_links(reports: list[dict], limit: int = MAX_LINK_ARTIFACTS) -> list[dict]:
+    """The deliveries sent this run that have a link, at most `limit` (one link artifact each)."""
+    return [r for r in reports if r.get("url") and r["action"] in ("sent", "recovered")][:limit]
+
+
+class Progress:
+    """A progress artifact of a run's batches, for long runs (a percentage in the run's page)."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.done = total, 0
+        self.id = (
+            create_progress_artifact(0.0, description=f"batches published of {total}") if total else None
+        )
+
+    def advance(self) -> None:
+        self.done += 1
+        if self.id is not None:
+            update_progress_artifact(self.id, 100.0 * self.done / self.total)
 
 
 def table_rows(reports: list[dict], limit: int = MAX_TABLE_ROWS) -> list[dict]:

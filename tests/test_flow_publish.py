@@ -197,3 +197,21 @@ def test_the_flow_renders_the_campaign_once(isolated_postdeck: Path, monkeypatch
     monkeypatch.setattr(validation, "expand_all", counting)
     reports = publish_campaign(params=PublishParams(campaign=EXAMPLE, sandbox=True, dry_run=True))
     assert len(reports) == 18 and calls == ["expand_all"]
+
+
+def test_a_run_leaves_a_link_per_posted_url_and_a_finished_progress_artifact(isolated_postdeck: Path) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    from postdeck.flows.params import PublishParams
+    from postdeck.flows.publish import publish_campaign
+
+    state = publish_campaign(params=PublishParams(campaign=EXAMPLE, sandbox=True), return_state=True)
+    reports = state.result()
+    this_run = ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id]))
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(artifact_filter=this_run)
+    links = sorted(a.data for a in artifacts if a.type == "markdown" and a.data.startswith("["))
+    progress = [a.data for a in artifacts if a.type == "progress"]
+    assert links == sorted(f"[{r['batch_id']} / {r['platform']}]({r['url']})" for r in reports)
+    assert len(links) == 18 and progress == [100.0]
