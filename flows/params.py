@@ -25,6 +25,10 @@ class PublishParams(BaseModel):
     sandbox: bool = Field(
         default=False, description="Publish to the local simulators instead of the providers."
     )
+    allow_dirty: bool = Field(
+        default=False,
+        description="Publish a working tree whose campaign files differ from HEAD (the run says `dirty`).",
+    )
     allow_repost: bool = Field(
         default=False, description="Publish again deliveries whose content changed after they were posted."
     )

@@ -9,6 +9,7 @@ postdeck.engine.publisher, postdeck.engine.apply, providers.chain) that the CLI 
 from __future__ import annotations
 
 import logging
+import os
 import uuid
 from collections import Counter
 from contextlib import nullcontext
@@ -26,13 +27,20 @@ from postdeck.engine.apply import apply_scheduled_changes
 from postdeck.engine.decisions import creates_of, deliveries_of, in_campaign_order, reported_as_is
 from postdeck.engine.plan import Action, Plan, check_plan_is_current, load_plan, make_plan
 from postdeck.engine.publisher import DeliveryReport, publish_batch
+from postdeck.engine.source import (
+    Source,
+    campaign_source,
+    check_clean,
+    repository_of,
+    require_on_branch,
+    resolve_ref,
+)
 from postdeck.engine.verdict import verdict
-from postdeck.errors import PlanError
+from postdeck.errors import PlanError, PostdeckError
 from postdeck.flows.chains import publishing_chain, warming_up
 from postdeck.flows.limits import ProviderCaps, process_concurrency
 from postdeck.flows.params import PublishParams
 from postdeck.flows.reports import Progress, change_report, needs_attention, publish_artifacts
-from postdeck.flows.source import campaign_source, git_commit
 from postdeck.ledger import flush_journal, open_ledger
 from postdeck.ledger.base import LedgerWriter
 from postdeck.providers.chain import Chain
@@ -92,9 +100,30 @@ def batch_log_line(reports: list[DeliveryReport]) -> tuple[int, str]:
 
 
 def _run_name() -> str:
+    """`publish-<campaign>@<sha8>` of the commit published (`+dirty` is added once known)."""
     params = PublishParams.model_validate((flow_run.parameters or {}).get("params") or {})
-    commit = git_commit(params.ref)
-    return f"publish-{Path(params.campaign).stem}@{commit[:8] if commit else 'worktree'}"
+    return run_name(params.campaign, _commit_for_name(params))
+
+
+def run_name(campaign: str, label: str) -> str:
+    return f"publish-{Path(campaign).stem}@{label}"
+
+
+def _commit_for_name(params: PublishParams) -> str:
+    try:
+        repo = repository_of(Path(params.campaign))
+        return resolve_ref(params.ref or "HEAD", repo, params.campaign)[:8] if repo else "no-commit"
+    except PostdeckError:  # the flow itself reports a bad ref (or no git), with its location
+        return params.ref or "no-commit"
+
+
+def _rename_run(name: str) -> None:
+    """The name is set before the flow knows whether the tree is dirty: say so once it does."""
+    from prefect.client.orchestration import get_client
+
+    if flow_run.id and flow_run.name != name:
+        with get_client(sync_client=True) as client:
+            client.update_flow_run(flow_run.id, name=name)
 
 
 # Bounded: the default pool starts one thread per batch, and they would all queue at once.
@@ -111,11 +140,18 @@ def publish_campaign(params: PublishParams | None = None) -> list[dict] | State:
     when any delivery is unresolved: the run is Completed only when every one is resolved."""
     params = params or PublishParams()
     logger = get_run_logger()
-    with campaign_source(params.campaign, params.ref) as path:
-        report = require_valid(path)  # what passes `validate` is what gets published
+    _require_reviewed_ref(params)
+    with campaign_source(params.campaign, params.ref) as source:
+        report = require_valid(source.path)  # what passes `validate` is what gets published
         loaded = report.loaded
         assert loaded is not None
         deliveries = deliveries_of(report, params.batches)  # rendered once, by the validation
+        source = _gate(
+            source,
+            params,
+            [loaded.templates_folder, *(m.path for d in deliveries for m in d.media if m.path)],
+        )
+        logger.info("%s: publishing %s", loaded.campaign.name, _describe(source))
         ledger = open_ledger()
         flush_journal(ledger)  # outcomes an earlier database outage kept locally go in first
         now = datetime.now(UTC)
@@ -135,9 +171,41 @@ def publish_campaign(params: PublishParams | None = None) -> list[dict] | State:
         else:
             reports += _apply(plan, creates, ledger, loaded.campaign.owner, params)
     reports = in_campaign_order(reports, deliveries)
-    publish_artifacts(loaded.campaign.name, reports)
+    publish_artifacts(loaded.campaign.name, reports, source=_describe(source))
     logger.info("%s: %s", loaded.campaign.name, verdict(reports, dry_run=params.dry_run).summary())
     return _as_state(reports, dry_run=params.dry_run)
+
+
+def _require_reviewed_ref(params: PublishParams) -> None:
+    """Where a deployment is set to publish reviewed commits only (POSTDECK_REQUIRE_REF=1, as the
+    production deployment is), a run without `ref` is refused before anything is read."""
+    if os.environ.get("POSTDECK_REQUIRE_REF") == "1" and not params.ref:
+        raise PlanError(
+            f"{params.campaign}: this deployment publishes a reviewed commit only: give `ref` "
+            '(a commit SHA, branch or tag), e.g. --param params=\'{"campaign": ..., "ref": "main"}\''
+        )
+
+
+def _gate(source: Source, params: PublishParams, reads: list[Path]) -> Source:
+    """Review is the gate: a working tree that differs from its commit for what the campaign reads is
+    refused unless allowed; an optional policy accepts only commits on a branch."""
+    if not params.ref:
+        source = check_clean(source, reads, allow_dirty=params.allow_dirty, campaign=params.campaign)
+    branch = os.environ.get("POSTDECK_REQUIRE_BRANCH")
+    if branch and source.commit:
+        repo = repository_of(Path(params.campaign))
+        if repo is not None:
+            require_on_branch(repo, source.commit, branch, params.campaign)
+    name = run_name(params.campaign, source.label)
+    if flow_run.id:
+        _rename_run(name)
+    return source
+
+
+def _describe(source: Source) -> str:
+    if source.commit is None:
+        return "a file outside any git repository (no commit)"
+    return f"commit {source.commit[:8]}" + (" with uncommitted changes (dirty)" if source.dirty else "")
 
 
 def _apply(

@@ -51,11 +51,17 @@ def needs_attention(status: str, action: str) -> bool:
     return status in ("failed", "unknown") or action in ("conflict", "not-sent")
 
 
-def publish_artifacts(campaign: str, reports: list[dict]) -> None:
+def publish_artifacts(campaign: str, reports: list[dict], *, source: str | None = None) -> None:
+    """`source` says what was published (the commit, `dirty`), in the description and the summary."""
+    where = f" from {source}" if source else ""
     create_table_artifact(
-        key=f"publish-{campaign}", table=table_rows(reports), description=f"Deliveries of campaign {campaign}"
+        key=f"publish-{campaign}",
+        table=table_rows(reports),
+        description=f"Deliveries of campaign {campaign}{where}",
     )
-    create_markdown_artifact(key=f"publish-{campaign}-summary", markdown=summary_markdown(campaign, reports))
+    create_markdown_artifact(
+        key=f"publish-{campaign}-summary", markdown=summary_markdown(campaign, reports, source=source)
+    )
     for r in posted_links(reports):
         create_link_artifact(link=r["url"], link_text=f"{r['batch_id']} / {r['platform']}")
 
@@ -111,10 +117,11 @@ def _left_out_row(left_out: list[dict]) -> dict:
     }
 
 
-def summary_markdown(campaign: str, reports: list[dict]) -> str:
+def summary_markdown(campaign: str, reports: list[dict], *, source: str | None = None) -> str:
     by_action = Counter(r["action"] for r in reports)
     by_status = Counter(r["status"] for r in reports if r["status"])
-    lines = [f"## {campaign}", "", f"{len(reports)} deliveries.", "", "| action | count |", "|---|---|"]
+    lines = [f"## {campaign}", ""] + ([f"Published from {source}.", ""] if source else [])
+    lines += [f"{len(reports)} deliveries.", "", "| action | count |", "|---|---|"]
     lines += [f"| {a} | {n} |" for a, n in sorted(by_action.items())]
     lines += ["", "| status | count |", "|---|---|"] + [
         f"| {s} | {n} |" for s, n in sorted(by_status.items())

@@ -27,6 +27,9 @@ def publish(
     plan: Annotated[
         str | None, typer.Option(help="Apply this saved plan (postdeck plan --out); refused if stale.")
     ] = None,
+    allow_dirty: Annotated[
+        bool, typer.Option(help="Publish although the campaign's files differ from HEAD (marked dirty).")
+    ] = False,
     allow_repost: Annotated[
         bool, typer.Option(help="Publish again deliveries whose content changed after they were posted.")
     ] = False,
@@ -52,6 +55,7 @@ def publish(
         ref=ref,
         plan=plan,
         allow_repost=allow_repost,
+        allow_dirty=allow_dirty,
     )
     state = publish_campaign(params=params, return_state=True)
     reports = state.result(raise_on_failure=False)
