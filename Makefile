@@ -38,15 +38,17 @@ lint: install
 up: install prefect-home
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH scripts/up.sh
 
+## down: stop `make up`'s server and worker, and the local server `postdeck publish` started
 down:
 	scripts/down.sh
+	-test -x $(VENV)/bin/postdeck && $(VENV)/bin/postdeck server stop
 
 ## run-example: run the example deployment on the server started by `make up`, and wait for it
 run-example: install prefect-home
 	PREFECT_API_URL=http://127.0.0.1:$${POSTDECK_PREFECT_PORT:-4200}/api \
 	  $(VENV)/bin/prefect deployment run publish-campaign/example --watch
 
-clean:
+clean: down
 	rm -rf .postdeck
 
 ## limits: create the provider:* global concurrency limits on the server in PREFECT_API_URL

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sys
+import tomllib
 from pathlib import Path
 from typing import Annotated
 
@@ -38,12 +40,13 @@ def publish(
 
     Example: postdeck publish campaigns/example.yaml --sandbox
     """
+    _check_before_prefect(campaign, ref=ref, sandbox=sandbox, dry_run=dry_run)
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    # Without PREFECT_API_URL, Prefect starts a temporary server that migrates a new database on its
-    # first run: longer than its default 20 s wait on a slow machine.
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+    os.environ.setdefault("DO_NOT_TRACK", "1")  # Prefect's telemetry off, whoever runs the CLI
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     if home := os.environ.get("PREFECT_HOME"):  # Prefect creates its home, not the folders above it
         Path(home).expanduser().mkdir(parents=True, exist_ok=True)
+    _use_local_server_unless_configured()
     from postdeck.flows.params import PublishParams
     from postdeck.flows.publish import publish_campaign
 
@@ -86,3 +89,57 @@ def _print_reports(reports: list[dict]) -> None:
             r.get("url") or r.get("error") or "",
         )
     common.console.print(table)
+
+
+def _check_before_prefect(campaign: Path, *, ref: str | None, sandbox: bool, dry_run: bool) -> None:
+    """What fails without the flow fails before any server start or Prefect import: a missing or
+    structurally invalid file, and no credentials at all (nothing to publish with)."""
+    if ref is None:
+        from postdeck.schemas.loader import load_campaign
+
+        loaded = load_campaign(campaign)  # a located CampaignError (the flow renders and checks the rest)
+        owner = loaded.campaign.owner
+    else:
+        owner = "unknown until the ref is read"
+    if not (sandbox or dry_run or owner or _provider_keys_set()):
+        from postdeck.errors import CredentialsError
+        from postdeck.providers.chain import NO_CREDENTIALS
+
+        raise CredentialsError(NO_CREDENTIALS)
+
+
+def _provider_keys_set() -> bool:
+    return any(os.environ.get(name, "").strip() for name in ("POSTFORME_API_KEY", "LATE_API_KEY"))
+
+
+def _use_local_server_unless_configured() -> None:
+    """Without an API URL (environment, Prefect profile or context), runs go to one local Prefect
+    server, started on first use and reused, so its UI keeps their history."""
+    from postdeck import localserver
+
+    if _configured_api_url():
+        return
+    info, started = localserver.ensure_running()
+    os.environ["PREFECT_API_URL"] = info.api_url
+    common.err_console.print(
+        f"{'started' if started else 'using'} the local Prefect server: UI at {info.ui_url}"
+    )
+
+
+def _configured_api_url() -> str | None:
+    """Prefect's API URL as Prefect would find it, read before Prefect is imported: it fixes its
+    settings at import, so the local server's address must be in the environment before then."""
+    if "prefect.settings" in sys.modules:  # already imported (a test harness, an embedding program)
+        from prefect.settings import get_current_settings
+
+        return get_current_settings().api.url
+    if url := os.environ.get("PREFECT_API_URL"):
+        return url
+    home = Path(os.environ.get("PREFECT_HOME") or "~/.prefect").expanduser()
+    profiles = Path(os.environ.get("PREFECT_PROFILES_PATH") or home / "profiles.toml")
+    try:
+        data = tomllib.loads(profiles.read_text())
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
+    active = os.environ.get("PREFECT_PROFILE") or data.get("active") or "ephemeral"
+    return (data.get("profiles", {}).get(active) or {}).get("PREFECT_API_URL")
