@@ -45,6 +45,7 @@ from postdeck.ledger import flush_journal, open_ledger
 from postdeck.ledger.base import LedgerWriter
 from postdeck.providers.chain import Chain
 from postdeck.schemas.deliveries import Delivery
+from postdeck.schemas.loader import load_campaign
 from postdeck.schemas.media import MediaRef
 from postdeck.schemas.validation import require_valid
 
@@ -142,10 +143,13 @@ def publish_campaign(params: PublishParams | None = None) -> list[dict] | State:
     logger = get_run_logger()
     _require_reviewed_ref(params)
     with campaign_source(params.campaign, params.ref) as source:
-        report = require_valid(source.path)  # what passes `validate` is what gets published
-        loaded = report.loaded
-        assert loaded is not None
-        deliveries = deliveries_of(report, params.batches)  # rendered once, by the validation
+        if source.deleted:  # gone at this commit: nothing of it should exist, so cancel what is scheduled
+            loaded, deliveries = load_campaign(source.path), []
+        else:
+            report = require_valid(source.path)  # what passes `validate` is what gets published
+            loaded = report.loaded
+            assert loaded is not None
+            deliveries = deliveries_of(report, params.batches)  # rendered once, by the validation
         source = _gate(
             source,
             params,
@@ -205,6 +209,8 @@ def _gate(source: Source, params: PublishParams, reads: list[Path]) -> Source:
 def _describe(source: Source) -> str:
     if source.commit is None:
         return "a file outside any git repository (no commit)"
+    if source.deleted:
+        return f"commit {source.commit[:8]}, where the campaign file is deleted (its scheduled posts are cancelled)"
     return f"commit {source.commit[:8]}" + (" with uncommitted changes (dirty)" if source.dirty else "")
 
 

@@ -4,7 +4,9 @@ any repository. Real git repositories in temporary folders, the real Prefect API
 
 from __future__ import annotations
 
+import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -160,3 +162,36 @@ def test_a_branch_policy_refuses_a_commit_that_is_not_merged(
     git(repo, "checkout", "-q", "main")
     git(repo, "merge", "-q", "feature")
     assert publish(repo / "campaigns/gate.yaml").is_completed()
+
+
+def test_a_campaign_deleted_at_a_commit_plans_and_publishes_the_cancels_of_its_scheduled_posts(
+    box: Sandbox, repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from postdeck.cli import main
+
+    later = (datetime.now(UTC) + timedelta(days=3)).strftime("%Y-%m-%d %H:%M")
+    scheduled = CAMPAIGN.format(caption="Later words").replace("platforms:", f"at: '{later}', platforms:")
+    (repo / "campaigns/gate.yaml").write_text(scheduled)
+    git(repo, "commit", "-qam", "schedule it")
+    monkeypatch.chdir(repo)
+    assert publish(Path("campaigns/gate.yaml"), ref="HEAD").is_completed()
+    assert SqliteLedger().get("gate/hello/bluesky").status == "scheduled"
+
+    git(repo, "rm", "-q", "campaigns/gate.yaml")
+    git(repo, "commit", "-qm", "drop the campaign")
+    monkeypatch.setattr(
+        sys, "argv", ["postdeck", "plan", "campaigns/gate.yaml", "--ref", "HEAD", "--format", "json"]
+    )
+    main()
+    planned = json.loads(capsys.readouterr().out)
+    assert [(c["action"], c["key"]) for c in planned["changes"]] == [("cancel", "gate/hello/bluesky")]
+
+    state = publish(Path("campaigns/gate.yaml"), ref="HEAD")
+    reports = state.result()
+    assert [(r["key"], r["action"], r["status"]) for r in reports] == [
+        ("gate/hello/bluesky", "cancel", "cancelled")
+    ]
+    assert SqliteLedger().get("gate/hello/bluesky").status == "cancelled"
+    assert box.postforme.posts == {}  # deleted at the provider

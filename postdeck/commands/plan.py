@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from rich.table import Table
 
     from postdeck.engine.plan import Change, Plan
+    from postdeck.engine.source import Source
     from postdeck.schemas.loader import LoadedCampaign
 
 
@@ -49,18 +50,37 @@ def plan(
     detailed_exitcode: Annotated[
         bool, typer.Option("--detailed-exitcode", help="Exit 0 with no changes, 2 with changes, 1 on error.")
     ] = False,
+    ref: Annotated[
+        str | None,
+        typer.Option(help="Plan the campaign as it is at this git ref (a deleted file plans its cancels)."),
+    ] = None,
 ) -> None:
     """Show what publishing would create, update, cancel or leave alone.
 
     Example: postdeck plan campaigns/example.yaml --format markdown
     """
+    from postdeck.engine.source import Source, campaign_source
+
+    if ref is None:  # the working tree as it is: no git needed
+        _plan(Source(campaign, None), output, out, detailed_exitcode)
+        return
+    with campaign_source(str(campaign), ref) as source:
+        _plan(source, output, out, detailed_exitcode)
+
+
+def _plan(source: Source, output: Format, out: Path | None, detailed_exitcode: bool) -> None:
     from postdeck.commands.output import Printer, folded
-    from postdeck.engine.plan import make_plan, plan_json, save_plan
+    from postdeck.engine.plan import make_plan
     from postdeck.ledger.factory import open_backend
+    from postdeck.schemas.loader import load_campaign
     from postdeck.schemas.validation import check_file
 
+    if source.deleted:  # nothing of it should exist: the plan cancels what is scheduled
+        name = load_campaign(source.path).campaign.name
+        _show(make_plan(name, [], open_backend(), datetime.now(UTC)), {}, output, out, detailed_exitcode)
+        return
     with collector_paused():
-        report = check_file(campaign)
+        report = check_file(source.path)
     printer = Printer()
     for line in folded(report.warnings):
         printer.warning(line)
@@ -73,7 +93,14 @@ def plan(
     now = datetime.now(UTC)
     deliveries = [item.delivery for item in report.prepared]
     result = make_plan(report.loaded.campaign.name, deliveries, open_backend(), now)
-    notes = late_notes(report.loaded, result, now)
+    _show(result, late_notes(report.loaded, result, now), output, out, detailed_exitcode)
+
+
+def _show(
+    result: Plan, notes: dict[str, str], output: Format, out: Path | None, detailed_exitcode: bool
+) -> None:
+    from postdeck.engine.plan import plan_json, save_plan
+
     if out is not None:
         save_plan(result, out)
     if output == Format.JSON:

@@ -31,6 +31,9 @@ class Source:
     path: Path  # the campaign file to read (inside a temporary tree when read from a ref)
     commit: str | None  # the full SHA published, None outside a repository
     dirty: bool = False  # the working tree differed from `commit` for files the campaign reads
+    # The file is gone at `commit`: `path` is its last version (the parent commit's), read for its
+    # name only; what should exist is nothing, so its scheduled posts are cancelled.
+    deleted: bool = False
 
     @property
     def label(self) -> str:
@@ -118,20 +121,32 @@ def campaign_source(campaign: str, ref: str | None) -> Iterator[Source]:
         )
     commit = resolve_ref(ref, repo, campaign)
     inside = _in_repo(path, repo)
-    folder = str(PurePosixPath(inside).parent)
+    with tempfile.TemporaryDirectory(prefix="postdeck-ref-") as tmp:
+        if _extract(repo, commit, inside, Path(tmp)):
+            yield Source(Path(tmp) / inside, commit)
+            return
+        parent = _git(["rev-parse", "--verify", "--quiet", f"{commit}^"], repo).stdout.strip()
+        if parent and _extract(repo, parent, inside, Path(tmp)):
+            yield Source(Path(tmp) / inside, commit, deleted=True)
+            return
+        raise CampaignError(f"{campaign} does not exist at {ref}", location=Location(campaign))
+
+
+def _extract(repo: Path, commit: str, inside: PurePosixPath, into: Path) -> bool:
+    """The campaign's folder at `commit`, written under `into`; whether the campaign file is there."""
+    folder = str(inside.parent)
+    listed = _git(["ls-tree", "--name-only", commit, "--", str(inside)], repo)
+    if listed.returncode != 0 or not listed.stdout.strip():
+        return False
     archive = _git(["archive", "--format=tar", commit, "--", folder], repo, binary=True)
     if archive.returncode != 0:
         raise CampaignError(
-            f"cannot read {folder} at {ref}: {archive.stderr.decode(errors='replace').strip()}",
-            location=Location(campaign),
+            f"cannot read {folder} at {commit[:8]}: {archive.stderr.decode(errors='replace').strip()}",
+            location=Location(str(inside)),
         )
-    with tempfile.TemporaryDirectory(prefix="postdeck-ref-") as tmp:
-        with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-            tar.extractall(tmp, filter="data")  # the data filter refuses links and paths out of tmp
-        extracted = Path(tmp) / inside
-        if not extracted.is_file():
-            raise CampaignError(f"{campaign} does not exist at {ref}", location=Location(campaign))
-        yield Source(extracted, commit)
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(into, filter="data")  # the data filter refuses links and paths out of `into`
+    return (into / inside).is_file()
 
 
 def _has_head(repo: Path) -> bool:
