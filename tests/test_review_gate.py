@@ -97,7 +97,7 @@ def test_allow_dirty_publishes_and_says_dirty_in_the_run_name_and_the_summary(
     box: Sandbox, repo: Path
 ) -> None:
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, ArtifactFilterKey
 
     (repo / "campaigns/gate.yaml").write_text(CAMPAIGN.format(caption="Quick local fix"))
     state = publish(repo / "campaigns/gate.yaml", allow_dirty=True)
@@ -105,7 +105,10 @@ def test_allow_dirty_publishes_and_says_dirty_in_the_run_name_and_the_summary(
     assert run_name(state) == f"publish-gate@{git(repo, 'rev-parse', 'HEAD')[:8]}+dirty"
     with get_client(sync_client=True) as client:
         (summary, *_) = client.read_artifacts(
-            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["publish-gate-summary"]))
+            artifact_filter=ArtifactFilter(
+                key=ArtifactFilterKey(any_=["publish-gate-summary"]),
+                flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id]),
+            )
         )
     assert "with uncommitted changes (dirty)" in summary.data
 
