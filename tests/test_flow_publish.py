@@ -136,9 +136,11 @@ def _cli_publish(monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
     from postdeck.cli import main
 
     monkeypatch.setattr(sys, "argv", ["postdeck", "publish", *args])
-    with pytest.raises(SystemExit) as exit_info:
+    try:
         main()
-    return int(exit_info.value.code or 0)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
 
 
 def test_the_cli_exits_1_and_says_failed_when_a_delivery_is_refused(
@@ -215,3 +217,27 @@ def test_a_run_leaves_a_link_per_posted_url_and_a_finished_progress_artifact(iso
     progress = [a.data for a in artifacts if a.type == "progress"]
     assert links == sorted(f"[{r['batch_id']} / {r['platform']}]({r['url']})" for r in reports)
     assert len(links) == 18 and progress == [100.0]
+
+
+def test_publish_output_survives_a_pipe_and_has_a_json_form(
+    box, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Piped (as in tests), one tab-separated line per delivery with its URL whole; --format json is
+    one document with the verdict."""
+    path = tmp_path / "piped.yaml"
+    path.write_text(
+        "name: piped\ntimezone: UTC\nbatches:\n  - {id: hello, platforms: [bluesky, twitter], caption: Hi}\n"
+    )
+    assert _cli_publish(monkeypatch, str(path), "--sandbox") == 0
+    lines = capsys.readouterr().out.splitlines()
+    rows = [line.split("\t") for line in lines if "\t" in line]
+    assert [(r[0], r[1], r[2], r[3]) for r in rows] == [
+        ("hello", "bluesky", "sent", "posted"),
+        ("hello", "twitter", "sent", "posted"),
+    ]
+    assert all(r[5].startswith("https://") for r in rows) and lines[-1] == "2 deliveries: 2 posted"
+
+    assert _cli_publish(monkeypatch, str(path), "--sandbox", "--format", "json") == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["ok"] is True and document["summary"] == "2 deliveries: 2 unchanged"
+    assert [d["action"] for d in document["deliveries"]] == ["unchanged", "unchanged"]

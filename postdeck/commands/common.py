@@ -25,7 +25,27 @@ app = typer.Typer(
     help="Social-media campaigns as code: validate, plan and publish campaign YAML files.",
     no_args_is_help=True,
     add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"postdeck {version('postdeck')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", is_eager=True, callback=_print_version, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """Social-media campaigns as code: validate, plan and publish campaign YAML files."""
+
 
 CampaignArg = Annotated[Path, typer.Argument(help="A campaign YAML file, e.g. campaigns/example.yaml.")]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import tomllib
@@ -12,7 +13,7 @@ import typer
 
 from postdeck.commands import common
 from postdeck.commands.common import CampaignArg, app
-from postdeck.engine.verdict import verdict
+from postdeck.engine.verdict import is_unresolved, verdict
 
 
 @app.command()
@@ -35,11 +36,16 @@ def publish(
     allow_repost: Annotated[
         bool, typer.Option(help="Publish again deliveries whose content changed after they were posted.")
     ] = False,
+    output: Annotated[
+        str, typer.Option("--format", "-f", help="table (tab-separated when piped), or json.")
+    ] = "table",
 ) -> None:
     """Apply a campaign's plan through the publish-campaign flow (on PREFECT_API_URL if set, else locally).
 
     Example: postdeck publish campaigns/example.yaml --sandbox
     """
+    if output not in ("table", "json"):
+        raise typer.BadParameter(f"unknown format {output!r}: table or json", param_hint="--format")
     _check_before_prefect(campaign, ref=ref, sandbox=sandbox, dry_run=dry_run)
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("DO_NOT_TRACK", "1")  # Prefect's telemetry off, whoever runs the CLI
@@ -64,21 +70,44 @@ def publish(
     reports = state.result(raise_on_failure=False)
     if isinstance(reports, BaseException):  # the flow raised (a campaign or ledger error): say it as such
         raise reports
-    _print_reports(reports)
     outcome = verdict(reports, dry_run=dry_run)
-    common.console.print(outcome.summary())
+    if output == "json":
+        document = {"ok": outcome.ok, "summary": outcome.summary(), "deliveries": reports}
+        typer.echo(json.dumps(document, indent=2, default=str))
+    else:
+        _print_reports(reports, dry_run=dry_run)
+        common.console.print(outcome.summary())
     if not outcome.ok:  # any delivery failed, unknown, not sent, held elsewhere or refused: not done
         raise typer.Exit(1)
 
 
-def _print_reports(reports: list[dict]) -> None:
+TERMINAL_ROWS = 50  # past this many, a terminal shows the deliveries needing a look; pipes get all
+
+
+def _print_reports(reports: list[dict], *, dry_run: bool) -> None:
+    """Piped: one tab-separated line per delivery, never wrapped (URLs stay whole). On a terminal: a
+    table, cut to the deliveries needing a look when long (all of them are in --format json and
+    in the run's table artifact)."""
+    columns = ("batch_id", "platform", "action", "status", "provider")
+    if not common.console.is_terminal:
+        for r in reports:
+            cells = [r.get(c) or "" for c in columns] + [r.get("url") or r.get("error") or ""]
+            typer.echo("\t".join(str(cell).replace("\t", " ").replace("\n", " ") for cell in cells))
+        return
     from rich.table import Table
 
-    table = Table(title="deliveries")
+    shown = reports
+    if len(reports) > TERMINAL_ROWS:
+        shown = [r for r in reports if is_unresolved(r, dry_run=dry_run)][:TERMINAL_ROWS]
+    table = Table(
+        title="deliveries"
+        if shown is reports
+        else f"{len(shown)} of {len(reports)} deliveries: those needing a look"
+    )
     for column in ("batch", "platform", "action", "status", "provider", "url / error"):
         table.add_column(column, overflow="fold")
     colours = {"posted": "green", "scheduled": "cyan", "failed": "red", "unknown": "yellow"}
-    for r in reports:
+    for r in shown:
         colour = colours.get(r["status"], "white")
         table.add_row(
             r["batch_id"],
@@ -88,7 +117,8 @@ def _print_reports(reports: list[dict]) -> None:
             r.get("provider") or "",
             r.get("url") or r.get("error") or "",
         )
-    common.console.print(table)
+    if shown:
+        common.console.print(table)
 
 
 def _check_before_prefect(campaign: Path, *, ref: str | None, sandbox: bool, dry_run: bool) -> None:

@@ -20,20 +20,34 @@ def validate(
     jobs: Annotated[
         int, typer.Option("--jobs", "-j", help="Worker processes (0: one per CPU for many files).")
     ] = 0,
+    output: Annotated[
+        str, typer.Option("--format", "-f", help="text, or json (one document on stdout).")
+    ] = "text",
 ) -> None:
     """Check campaign files: every problem, with file:line:column, field and fix. Exit 1 if any.
 
     Example: postdeck validate campaigns/
     """
+    from postdeck.commands.findings_out import annotations, in_github_actions
     from postdeck.commands.output import Printer, findings
     from postdeck.schemas.validation import check_files
 
+    if output not in ("text", "json"):
+        raise typer.BadParameter(f"unknown format {output!r}: text or json", param_hint="--format")
     printer = Printer()
     files, missing = campaign_files(paths)
     for path in missing:
         printer.error(f"{path}: no such file or folder")
     with collector_paused():
         reports = check_files(files, jobs=jobs or None)
+    if in_github_actions():  # annotations on the pull request's diff, beside the normal output
+        for line in annotations(
+            [e for r in reports for e in r.errors], [] if quiet else [w for r in reports for w in r.warnings]
+        ):
+            print(line)
+    if output == "json":
+        _print_json(reports, missing, quiet=quiet)
+        return
     errors = warnings = 0
     for report in reports:
         found, notes = report.errors, report.warnings  # each sorted, once
@@ -49,6 +63,29 @@ def validate(
         raise typer.Exit(1)
     printer.ok(summary)
     printer.flush()
+
+
+def _print_json(reports: list, missing: list[Path], *, quiet: bool) -> None:
+    import json
+
+    from postdeck.commands.findings_out import finding_json
+
+    document = {
+        "valid": not missing and bool(reports) and all(r.ok for r in reports),
+        "missing": [str(p) for p in missing],
+        "files": [
+            {
+                "file": str(r.path),
+                "valid": r.ok,
+                "findings": [finding_json(e, "error") for e in r.errors]
+                + ([] if quiet else [finding_json(w, "warning") for w in r.warnings]),
+            }
+            for r in reports
+        ],
+    }
+    typer.echo(json.dumps(document, indent=2))
+    if not document["valid"]:
+        raise typer.Exit(1)
 
 
 def campaign_files(paths: list[Path]) -> tuple[list[Path], list[Path]]:
