@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import mimetypes
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -57,10 +58,17 @@ def check_public_https_url(url: str, *, location: Location, field: str) -> str:
             fix="use a public https URL",
         )
     try:
-        public = is_public_address(host)
+        ip = ip_literal(host)
     except ValueError:
+        raise CampaignError(
+            f"media URL has a host that is neither a name nor an address: {url}",
+            location=location,
+            field=field,
+            fix="use a public https URL",
+        ) from None
+    if ip is None:
         return url  # a name: resolved and checked again when downloaded (media_download.py)
-    if not public:
+    if not is_public_address(str(ip)):
         raise CampaignError(
             f"media URL points at a private, loopback or link-local address: {url}",
             location=location,
@@ -68,6 +76,41 @@ def check_public_https_url(url: str, *, location: Location, field: str) -> str:
             fix="use a public https URL",
         )
     return url
+
+
+_NUMBER = re.compile(r"(0[xX][0-9a-fA-F]*|[0-9]+)")
+
+
+def ip_literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address a URL's host names when it is an IP literal in any form a URL library or
+    inet_aton accepts (`2130706433`, `0x7f.1`, `0177.0.0.1`, `127.1`, `[::ffff:7f00:1]`, a trailing
+    dot), else None for a name. ValueError for a host that ends in a number but is no address (the
+    WHATWG URL standard refuses those too), so that no form slips past as a "name"."""
+    host = host.strip("[]").rstrip(".")
+    if ":" in host:
+        return ipaddress.IPv6Address(host.split("%", 1)[0])
+    parts = host.split(".")
+    if not _NUMBER.fullmatch(parts[-1]):
+        return None  # a name (its last label is not a number)
+    if len(parts) > 4 or not all(_NUMBER.fullmatch(part) for part in parts):
+        raise ValueError(f"not an IPv4 address: {host}")
+    numbers = [_number(part) for part in parts]
+    *leading, last = numbers
+    if any(n > 255 for n in leading) or last >= 256 ** (5 - len(numbers)):
+        raise ValueError(f"not an IPv4 address: {host}")
+    value = last
+    for position, number in enumerate(leading):
+        value += number << (8 * (3 - position))
+    return ipaddress.IPv4Address(value)
+
+
+def _number(part: str) -> int:
+    """One part of an IPv4 literal: 0x… hex, 0… octal, else decimal (as inet_aton reads them)."""
+    if part[:2].lower() == "0x":
+        return int(part[2:] or "0", 16)
+    if len(part) > 1 and part.startswith("0"):
+        return int(part, 8)
+    return int(part)
 
 
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052: the last 32 bits are the IPv4 address reached

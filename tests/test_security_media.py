@@ -124,6 +124,54 @@ def test_campaign_media_urls_to_local_hosts_are_refused(url: str) -> None:
     assert caught.value.location == LOCATION
 
 
+# Every way a URL library or inet_aton spells 169.254.169.254 or 127.0.0.1 (the attack corpus).
+IP_LITERAL_FORMS = [
+    "https://0xA9FEA9FE/latest/meta-data/",  # 169.254.169.254 as one hex number
+    "https://2130706433/a.jpg",  # 127.0.0.1 as one decimal number
+    "https://0177.0.0.1/a.jpg",  # octal first part
+    "https://0x7f.1/a.jpg",  # two parts, hex
+    "https://127.1/a.jpg",  # two parts: 127.0.0.1
+    "https://0x7f.0.0.1/a.jpg",
+    "https://017700000001/a.jpg",  # one octal number
+    "https://169.254.43518/a.jpg",  # three parts, the last fills two bytes
+    "https://0251.0376.0251.0376/a.jpg",  # octal 169.254.169.254
+    "https://127.0.0.1./a.jpg",  # a trailing dot
+    "https://0x0/a.jpg",  # 0.0.0.0
+    "https://[::ffff:a9fe:a9fe]/a.jpg",
+    "https://[::ffff:169.254.169.254]/a.jpg",
+    "https://[0:0:0:0:0:ffff:7f00:1]/a.jpg",
+    "https://[fe80::1%25eth0]/a.jpg",
+]
+
+
+@pytest.mark.parametrize("url", IP_LITERAL_FORMS)
+def test_ip_literals_in_every_form_are_refused_at_validate_and_at_download(url: str) -> None:
+    with pytest.raises(CampaignError, match="private, loopback or link-local"):
+        check_public_https_url(url, location=LOCATION, field="media")
+    asked: list[str] = []
+    with pytest.raises(MediaDownloadError, match="non-public address"):
+        check_url(url, resolve=lambda host, port: asked.append(host) or ["93.184.216.34"])
+    assert asked == []  # an address is judged as itself, never sent to a resolver as a name
+
+
+@pytest.mark.parametrize(
+    "host", ["1.2.3.4.5", "256.0.0.1", "08.0.0.1", "1.2.3.4294967296", "example.123"]
+)
+def test_a_host_that_ends_in_a_number_but_is_no_address_is_refused(host: str) -> None:
+    with pytest.raises(CampaignError, match="neither a name nor an address"):
+        check_public_https_url(f"https://{host}/a.jpg", location=LOCATION, field="media")
+
+
+def test_public_addresses_and_names_still_pass() -> None:
+    for url in (
+        "https://93.184.216.34/a.jpg",
+        "https://0x5db8d822/a.jpg",
+        "https://cdn.example.com/a.jpg",
+        "https://a1.b2/x.jpg",
+    ):
+        assert check_public_https_url(url, location=LOCATION, field="media") == url
+
+
 def test_a_trailing_dot_does_not_hide_localhost() -> None:
     with pytest.raises(CampaignError):
         check_public_https_url("https://localhost./a.jpg", location=LOCATION, field="media")
