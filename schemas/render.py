@@ -32,16 +32,38 @@ _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 _INCLUDES = re.compile(r"\b(?:include|import|extends|from)\b")
 
 
+class RefusingUndefined(jinja2.StrictUndefined):
+    """StrictUndefined also refuses being shown inside a value: a list, dict or tuple is rendered by
+    repr() of its items, which StrictUndefined allows (`{{ [nope] }}` would publish `[Undefined]`)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        self._fail_with_undefined_error()
+        raise AssertionError  # pragma: no cover - the line above always raises
+
+
+def _not_serialisable(value: object) -> object:
+    if isinstance(value, jinja2.Undefined):
+        value._fail_with_undefined_error()
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
 class Renderer:
     """Renders templates for one campaign folder."""
 
     def __init__(self, templates: Path | None = None) -> None:
         self.env = limits.LimitedEnvironment(
-            undefined=jinja2.StrictUndefined,
+            undefined=RefusingUndefined,
             autoescape=False,
             keep_trailing_newline=False,
             loader=FolderLoader(templates) if templates is not None else None,
         )
+        # `|tojson` of an undefined value names the variable, like every other place it shows.
+        self.env.policies["json.dumps_kwargs"] = {
+            **self.env.policies.get("json.dumps_kwargs", {}),
+            "default": _not_serialisable,
+        }
         self._compiled: dict[str, _Compiled] = {}
         self._acyclic: dict[str, bool] = {}
         # Outputs by (source, values of the variables it reads): a caption that does not read

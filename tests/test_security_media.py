@@ -154,9 +154,7 @@ def test_ip_literals_in_every_form_are_refused_at_validate_and_at_download(url: 
     assert asked == []  # an address is judged as itself, never sent to a resolver as a name
 
 
-@pytest.mark.parametrize(
-    "host", ["1.2.3.4.5", "256.0.0.1", "08.0.0.1", "1.2.3.4294967296", "example.123"]
-)
+@pytest.mark.parametrize("host", ["1.2.3.4.5", "256.0.0.1", "08.0.0.1", "1.2.3.4294967296", "example.123"])
 def test_a_host_that_ends_in_a_number_but_is_no_address_is_refused(host: str) -> None:
     with pytest.raises(CampaignError, match="neither a name nor an address"):
         check_public_https_url(f"https://{host}/a.jpg", location=LOCATION, field="media")

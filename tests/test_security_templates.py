@@ -74,8 +74,48 @@ def test_no_walk_reaches_a_module_or_a_class_in_the_output() -> None:
         "{{ [caption]|groupby('__class__') }}",
         "{{ caption.format_map({}) }}",
     ):
-        out = Renderer().render(source, dict(VARIABLES), location=LOCATION, field="caption")
+        try:
+            out = Renderer().render(source, dict(VARIABLES), location=LOCATION, field="caption")
+        except CampaignError as refused:  # an Undefined inside the value is refused where it shows
+            assert "undefined" in refused.message or "unsafe" in refused.message
+            continue
         assert "class" not in out and "module" not in out and "<" not in out, out
+
+
+UNDEFINED_INSIDE_VALUES = [
+    "{{ [nope] }}",
+    "{{ {'k': nope} }}",
+    "{{ (nope,) }}",
+    "{{ [1, [2, (nope,)]] }}",
+    "{{ {'a': {'b': nope}} }}",
+    "{{ [caption, nope] }}",
+    "{{ [nope]|first }}",
+    "{{ [nope]|join(', ') }}",
+    "{{ [nope]|list }}",
+    "{{ {'k': nope}.items()|list }}",
+    "{% set xs = [nope] %}{{ xs }}",
+    "{{ [nope]|tojson }}",
+    "{{ [nope]|string }}",
+    "{{ [nope]|pprint }}",
+]
+
+
+@pytest.mark.parametrize("source", UNDEFINED_INSIDE_VALUES)
+def test_an_undefined_variable_inside_a_literal_is_refused(source: str) -> None:
+    """StrictUndefined alone lets `{{ [nope] }}` publish `[Undefined]`: refused wherever it shows."""
+    with pytest.raises(CampaignError) as caught:
+        Renderer().render(source, dict(VARIABLES), location=LOCATION, field="caption")
+    assert caught.value.location == LOCATION and "nope" in caught.value.message
+
+
+def test_literals_of_defined_values_still_render() -> None:
+    out = Renderer().render(
+        "{{ [caption, items|length] }} {{ {'k': brand} }}",
+        dict(VARIABLES),
+        location=LOCATION,
+        field="caption",
+    )
+    assert out == "['Spring', 2] {'k': 'Northside'}"
 
 
 # --- includes ------------------------------------------------------------------------------------
