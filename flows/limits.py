@@ -20,7 +20,6 @@ to the provider's per-second and per-minute budget.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -30,7 +29,7 @@ from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate, GlobalC
 from prefect.concurrency.sync import concurrency
 from prefect.exceptions import ObjectNotFound
 
-from postdeck.errors import PostdeckError
+from postdeck.settings import settings
 
 # PostForMe allows 5 requests/s per key; LATE 60-1,200/min by plan. In-flight caps that stay under both.
 DEFAULT_LIMITS = {"provider:postforme": 4, "provider:late": 8}
@@ -57,12 +56,7 @@ def ensure_limits(limits: dict[str, int] | None = None) -> dict[str, str]:
 
 def process_concurrency(environ: Mapping[str, str] | None = None) -> int:
     """POSTDECK_PROVIDER_CONCURRENCY: calls in flight per provider from one process (and task workers)."""
-    raw = (os.environ if environ is None else environ).get(CONCURRENCY_ENV, "").strip()
-    if not raw:
-        return DEFAULT_CONCURRENCY
-    if not raw.isdigit() or int(raw) < 1:
-        raise PostdeckError(f"{CONCURRENCY_ENV}={raw!r}: expected a whole number of at least 1")
-    return int(raw)
+    return settings(environ).provider_concurrency  # at least 1, checked there
 
 
 def server_limits(names: Iterable[str]) -> dict[str, int]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,6 +20,7 @@ from pydantic import SecretStr
 
 from postdeck.errors import CredentialsError
 from postdeck.ledger.rows import parse_time
+from postdeck.settings import settings
 
 log = logging.getLogger("postdeck.credentials")
 
@@ -80,7 +80,7 @@ class AccountsSource(Protocol):
 def load_fernet(value: str | SecretStr | None = None) -> MultiFernet:
     raw = value.get_secret_value() if isinstance(value, SecretStr) else value
     if raw is None:
-        raw = os.environ.get("ENCRYPTION_KEY", "")
+        raw = settings().get("ENCRYPTION_KEY") or ""
     keys = [k.strip() for k in raw.split(",") if k.strip()]
     if not keys:
         raise CredentialsError(

@@ -3,7 +3,6 @@ local SQLite file (POSTDECK_LEDGER or .postdeck/ledger.db), journaled unless ask
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -11,12 +10,13 @@ from typing import Any
 from postdeck.errors import LedgerError
 from postdeck.ledger.journal import Journal, JournaledLedger
 from postdeck.ledger.sqlite import SqliteLedger
+from postdeck.settings import settings
 
 
 def open_backend(environ: Mapping[str, str] | None = None, *, path: str | Path | None = None) -> Any:
     """The bare backend (SqliteLedger or SupabaseLedger), without the journal."""
-    env = os.environ if environ is None else environ
-    url, key = env.get("SUPABASE_URL"), env.get("SUPABASE_SERVICE_ROLE_KEY")
+    config = settings(environ)
+    url, key = config.supabase_url, config.get("SUPABASE_SERVICE_ROLE_KEY")
     if url and key:
         from postdeck.ledger.supabase import SupabaseLedger  # supabase-py loads only when used
 

@@ -35,6 +35,7 @@ from postdeck.ledger.base import (
     only_record,
 )
 from postdeck.ledger.rows import iso, parse_time
+from postdeck.settings import settings
 
 try:
     import fcntl
@@ -47,7 +48,7 @@ DEFAULT_JOURNAL = Path(".postdeck/journal.jsonl")
 
 
 def default_journal_path() -> Path:
-    return Path(os.environ.get("POSTDECK_JOURNAL") or DEFAULT_JOURNAL)
+    return Path(settings().journal)  # DEFAULT_JOURNAL when unset
 
 
 class Journal:

@@ -9,7 +9,6 @@ LedgerRefused (the change is wrong: never retry it).
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
@@ -37,6 +36,7 @@ from postdeck.ledger.base import (
 from postdeck.ledger.queries import DeliveryQuery, PostQuery
 from postdeck.ledger.rows import campaign_run, delivery_record, iso, post_record, social_post_row
 from postdeck.ledger.transitions import check_transition
+from postdeck.settings import settings
 
 DEFAULT_PATH = Path(".postdeck/ledger.db")
 _JSON_POST_COLUMNS = ("platforms", "platform_post_ids", "platform_post_urls", "media_urls")
@@ -45,7 +45,7 @@ _ADDED_COLUMNS = (("media_uploads", "user_id", "TEXT"),)
 
 
 def default_ledger_path() -> Path:
-    return Path(os.environ.get("POSTDECK_LEDGER") or DEFAULT_PATH)
+    return Path(settings().ledger)  # DEFAULT_PATH when unset
 
 
 class SqliteLedger(LedgerBackend):

@@ -11,7 +11,6 @@ The key never appears in a message.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
@@ -36,6 +35,7 @@ from postdeck.ledger.base import (
 )
 from postdeck.ledger.queries import DeliveryQuery, PostQuery, newest_first
 from postdeck.ledger.rows import campaign_run, delivery_record, iso, post_record, social_post_row
+from postdeck.settings import settings
 
 T = TypeVar("T")
 PAGE = 1000  # Supabase's default PostgREST max-rows: longer reads are paged
@@ -82,8 +82,8 @@ class SupabaseLedger(LedgerBackend):
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> SupabaseLedger | None:
-        env = os.environ if environ is None else environ
-        url, key = env.get("SUPABASE_URL"), env.get("SUPABASE_SERVICE_ROLE_KEY")
+        config = settings(environ)
+        url, key = config.supabase_url, config.get("SUPABASE_SERVICE_ROLE_KEY")
         return cls(url, key) if url and key else None
 
     @property

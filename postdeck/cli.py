@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import importlib
-import os
 import pkgutil
 import sys
 
@@ -62,7 +61,9 @@ def main() -> None:
         # Without standalone mode click returns a command's exit code (typer.Exit) instead of exiting.
         code = app_for(sys.argv[1:])(standalone_mode=False)
     except PostdeckError as exc:
-        if os.environ.get("POSTDECK_DEBUG") == "1":
+        from postdeck.settings import debug_enabled
+
+        if debug_enabled():
             raise
         common.err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         sys.exit(1)

@@ -29,7 +29,7 @@ def local_zone() -> tzinfo:
     """The machine's IANA time zone (TZ, /etc/localtime), so future times get the right DST offset."""
     import os
 
-    name = os.environ.get("TZ", "").lstrip(":")
+    name = os.environ.get("TZ", "").lstrip(":")  # the OS's variable, not a postdeck setting
     if name:  # read every time (tzlocal caches its answer; tests and users change TZ)
         try:
             return ZoneInfo(name)

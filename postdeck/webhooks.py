@@ -14,7 +14,6 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -29,6 +28,7 @@ from postdeck.engine.follow_up import OPEN_STATUSES, follow_up
 from postdeck.errors import LedgerError
 from postdeck.ledger.base import DeliveryRecord, LedgerWriter
 from postdeck.providers.chain import Chain
+from postdeck.settings import settings
 
 log = logging.getLogger("postdeck.webhooks")
 
@@ -58,9 +58,9 @@ def create_app(
 ) -> Starlette:
     """chain_for(owner) gives the chain used to read a PostForMe post after its events."""
     postforme_secret = (
-        postforme_secret if postforme_secret is not None else os.environ.get("POSTFORME_WEBHOOK_SECRET", "")
+        postforme_secret if postforme_secret is not None else settings().get("POSTFORME_WEBHOOK_SECRET") or ""
     )
-    late_secret = late_secret if late_secret is not None else os.environ.get("LATE_WEBHOOK_SECRET", "")
+    late_secret = late_secret if late_secret is not None else settings().get("LATE_WEBHOOK_SECRET") or ""
 
     async def postforme(request: Request) -> JSONResponse:
         if not valid_postforme_secret(request.headers.get("post-for-me-webhook-secret"), postforme_secret):

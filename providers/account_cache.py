@@ -21,15 +21,15 @@ providers' account webhooks (postdeck.webhooks) drop that provider's lists.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from postdeck.core.platform import Platform
-from postdeck.errors import LedgerError, PostdeckError
+from postdeck.errors import LedgerError
 from postdeck.providers.base import Account
 from postdeck.providers.media import upload_scope
+from postdeck.settings import settings
 
 log = logging.getLogger("postdeck.accounts")
 
@@ -40,19 +40,8 @@ MAX_AGE_LIMIT = timedelta(days=1)  # a list older than a day is read again whate
 
 def max_age(environ: Mapping[str, str] | None = None) -> timedelta:
     """POSTDECK_ACCOUNT_LIST_MAX_AGE in seconds (0: never reuse a list); 15 minutes when unset."""
-    raw = (os.environ if environ is None else environ).get(MAX_AGE_ENV, "").strip()
-    if not raw:
-        return DEFAULT_MAX_AGE
-    try:
-        seconds = float(raw)
-    except ValueError:
-        seconds = -1.0
-    if not 0 <= seconds <= MAX_AGE_LIMIT.total_seconds():  # also refuses nan and inf
-        raise PostdeckError(
-            f"{MAX_AGE_ENV}={raw!r}: expected the seconds (0 to 86400) an account list may be reused "
-            "for, e.g. 900; 0 lists the accounts on every run"
-        )
-    return timedelta(seconds=seconds)
+    # Bounds (0 to MAX_AGE_LIMIT, finite) and the message naming the variable: postdeck.settings.
+    return timedelta(seconds=settings(environ).account_list_max_age)
 
 
 def account_scope(label: str, provider: Any) -> str:

@@ -6,14 +6,13 @@ With --sandbox, the chain is PostForMe then LATE against the local simulators, w
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
 import httpx
 
-from postdeck.errors import CredentialsError, PostdeckError
+from postdeck.errors import CredentialsError
 from postdeck.ledger.credentials import CredentialStore
 from postdeck.providers.account_cache import LedgerAccountCache
 from postdeck.providers.account_cache import max_age as account_list_max_age
@@ -22,6 +21,7 @@ from postdeck.providers.chain import NO_CREDENTIALS, Chain, Guard, Link, MediaCa
 from postdeck.providers.late import LateClient
 from postdeck.providers.postforme import PostForMeClient
 from postdeck.providers.ratelimit import LATE_WINDOWS, POSTFORME_WINDOWS
+from postdeck.settings import settings
 
 ClientFactory = Callable[..., Provider]
 CLIENTS: dict[str, ClientFactory] = {"postforme": PostForMeClient, "late": LateClient}
@@ -40,14 +40,14 @@ def run_links(
     """The links one run or command publishes through: the owner's and the global keys (the seed's
     order), or, only when asked for and never as a fallback, the simulators: those of
     SANDBOX_URL_ENV when both are set, else embedded ones for the length of the block."""
-    environ = os.environ if environ is None else environ
+    config = settings(environ)
     if not sandbox:
-        yield chain_links(owner, store=CredentialStore(ledger), environ=dict(environ))
+        yield chain_links(owner, store=CredentialStore(ledger), environ=environ)
         return
     from postdeck.sandbox.sandbox import SANDBOX_LATE_KEY, SANDBOX_POSTFORME_KEY, start_sandbox
 
     keys = {"postforme_key": SANDBOX_POSTFORME_KEY, "late_key": SANDBOX_LATE_KEY}
-    postforme_url, late_url = (environ.get(name) for name in SANDBOX_URL_ENV)
+    postforme_url, late_url = (config.get(name) for name in SANDBOX_URL_ENV)
     if postforme_url and late_url:
         yield sandbox_links(postforme_url, late_url, **keys, environ=environ)
         return
@@ -60,10 +60,10 @@ def chain_links(
     owner: str | None,
     *,
     store: CredentialStore | None,
-    environ: dict[str, str] | None = None,
+    environ: Mapping[str, str] | None = None,
     http_client: httpx.Client | None = None,
 ) -> list[Link]:
-    environ = dict(os.environ) if environ is None else environ
+    config = settings(environ)
     links: list[Link] = []
     if owner and store is not None:
         for provider in ("postforme", "late"):
@@ -72,7 +72,7 @@ def chain_links(
                 client = CLIENTS[provider](api_key=stored.api_key.get_secret_value(), http_client=http_client)
                 links.append(Link(f"{provider}:owner", client))
     for provider in ("postforme", "late"):
-        key = environ.get(ENV_KEYS[provider])
+        key = config.get(ENV_KEYS[provider])
         if key:
             links.append(Link(f"{provider}:global", CLIENTS[provider](api_key=key, http_client=http_client)))
     if not links:
@@ -83,18 +83,7 @@ def chain_links(
 def sandbox_rate_scale(environ: Mapping[str, str] | None = None) -> float | None:
     """POSTDECK_SANDBOX_RATE_SCALE: None when unset or empty, else the number (above 0) every
     documented window's seconds are divided by (1: the real limits)."""
-    raw = (os.environ if environ is None else environ).get(SANDBOX_RATE_SCALE_ENV, "").strip()
-    if not raw:
-        return None
-    from postdeck.sandbox.sandbox import check_rate_scale
-
-    try:
-        return check_rate_scale(float(raw))
-    except ValueError:  # not a number, or not one above 0
-        raise PostdeckError(
-            f"{SANDBOX_RATE_SCALE_ENV}={raw!r}: expected a number above 0 that divides the documented "
-            "rate-limit windows (e.g. 10: PostForMe's 40 a minute becomes 40 per 6 s; 1: the real limits)"
-        ) from None
+    return settings(environ).sandbox_rate_scale  # finite and above 0, checked there
 
 
 def sandbox_links(

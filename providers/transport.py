@@ -10,7 +10,6 @@ a failed call may be repeated is the chain's decision, made from the error's kin
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -22,6 +21,7 @@ from postdeck.providers.errors import ERROR_CLASSES, ProviderError, redact
 from postdeck.providers.failures import classify
 from postdeck.providers.media import UploadCache, key_fingerprint
 from postdeck.providers.ratelimit import RateHeaders, RateLimiter, Window, limiter_for, observe, wait_hint
+from postdeck.settings import settings
 
 # Connections are pooled per client; a pool wait longer than this is a PoolTimeout (not sent).
 DEFAULT_LIMITS = httpx.Limits(max_connections=20, max_keepalive_connections=10, keepalive_expiry=30.0)
@@ -217,10 +217,10 @@ class ApiClient:
         limiter: RateLimiter | None = None,
         time_scale: float | None = None,
     ) -> None:
-        key = api_key or os.environ.get(self.key_env)
+        key = api_key or settings().get(self.key_env)
         if not key:
             raise CredentialsError(self.missing_key)
-        self.base_url = self._base_url(base_url or os.environ.get(self.base_url_env) or self.default_base_url)
+        self.base_url = self._base_url(base_url or settings().get(self.base_url_env) or self.default_base_url)
         # Which account this client speaks for, fit to store (the media cache): never the key itself.
         self.key_fingerprint = key_fingerprint(key)
         if limiter is None:

@@ -36,7 +36,7 @@ def _store():
 
 def _read_key(from_env: str | None) -> str:
     if from_env:
-        value = os.environ.get(from_env, "").strip()
+        value = os.environ.get(from_env, "").strip()  # a variable the user names, not a setting
         if not value:
             raise CredentialsError(f"environment variable {from_env} is not set or empty")
         return value

@@ -8,7 +8,6 @@ full once, then as one line with the places of the others.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterable, Iterator
 from typing import TextIO
@@ -94,4 +93,6 @@ def _plain(stream: TextIO) -> bool:
         terminal = stream.isatty()
     except (AttributeError, ValueError):
         terminal = False
-    return not terminal and not os.environ.get("FORCE_COLOR")
+    from postdeck.settings import settings  # not imported before a command prints
+
+    return not terminal and not settings().force_color

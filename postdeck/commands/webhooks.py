@@ -28,23 +28,21 @@ def webhooks(
     POSTFORME_WEBHOOK_SECRET; POST /webhooks/late checks the HMAC signature with LATE_WEBHOOK_SECRET.
     A receiver whose secret is not set refuses every request.
     """
-    import os
-
     import uvicorn
 
     from postdeck.errors import CredentialsError
     from postdeck.ledger import open_ledger
     from postdeck.providers.factory import SANDBOX_URL_ENV
+    from postdeck.settings import settings
     from postdeck.webhooks import create_app
 
-    if sandbox and not all(os.environ.get(name) for name in SANDBOX_URL_ENV):
+    config = settings()
+    if sandbox and not all(config.get(name) for name in SANDBOX_URL_ENV):
         # An embedded sandbox would be a new, empty one: it knows none of the posts being followed up.
         raise CredentialsError(
             f"--sandbox needs the running simulators' addresses in {' and '.join(SANDBOX_URL_ENV)}"
         )
-    missing = [
-        name for name in ("POSTFORME_WEBHOOK_SECRET", "LATE_WEBHOOK_SECRET") if not os.environ.get(name)
-    ]
+    missing = [name for name in ("POSTFORME_WEBHOOK_SECRET", "LATE_WEBHOOK_SECRET") if not config.get(name)]
     for name in missing:
         common.err_console.print(f"warning: {name} is not set: that provider's webhooks will be refused")
     ledger = open_ledger()

@@ -7,7 +7,6 @@ explicit --sandbox (or sandbox=True) starts it.
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from postdeck.sandbox.postforme_app import PostForMeSim
 from postdeck.sandbox.postforme_app import create_app as create_postforme_app
 from postdeck.sandbox.postforme_wire import REAL_RATE_LIMITS, RateLimit
 from postdeck.sandbox.server import SandboxServer
+from postdeck.settings import settings
 
 SANDBOX_POSTFORME_KEY = "sandbox-postforme-key"
 SANDBOX_LATE_KEY = "sandbox-late-key"
@@ -47,7 +47,7 @@ def late_rate_window(scale: float = 1.0) -> float:
 
 
 def default_state_dir() -> Path:
-    return Path(os.environ.get("POSTDECK_SANDBOX_DIR") or ".postdeck/sandbox")
+    return Path(settings().sandbox_dir)
 
 
 @dataclass

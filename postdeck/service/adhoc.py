@@ -32,6 +32,7 @@ from postdeck.core.platform import Platform
 from postdeck.errors import CampaignErrors, PostdeckError
 from postdeck.schemas.deliveries import Delivery
 from postdeck.schemas.validation import require_valid
+from postdeck.settings import settings
 
 ADHOC_CAMPAIGN = "adhoc"
 DEFAULT_POSTS_DIR = Path(".postdeck/posts")
@@ -61,7 +62,7 @@ class AdhocPost:
 
 
 def posts_dir(path: Path | str | None = None) -> Path:
-    return Path(path or os.environ.get("POSTDECK_POSTS_DIR") or DEFAULT_POSTS_DIR)
+    return Path(path or settings().posts_dir)  # DEFAULT_POSTS_DIR when unset
 
 
 def campaign_name(campaign_id: str | None) -> str:

@@ -8,7 +8,6 @@ published through the service is never published again by the flow, nor the othe
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +19,7 @@ from postdeck.errors import PostdeckError
 from postdeck.schemas.deliveries import Delivery
 from postdeck.schemas.timing import apply_late_policy
 from postdeck.schemas.validation import require_valid
+from postdeck.settings import settings
 
 DEFAULT_CAMPAIGNS_DIR = Path("campaigns")
 
@@ -29,7 +29,7 @@ class CampaignNotFound(PostdeckError):
 
 
 def campaigns_dir(path: Path | str | None = None) -> Path:
-    return Path(path or os.environ.get("POSTDECK_CAMPAIGNS_DIR") or DEFAULT_CAMPAIGNS_DIR)
+    return Path(path or settings().campaigns_dir)  # DEFAULT_CAMPAIGNS_DIR when unset
 
 
 def find_campaign(name_or_path: str | Path, folders: Iterable[Path]) -> Path:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -22,6 +21,7 @@ from postdeck.errors import PostdeckError
 from postdeck.ledger.base import DeliveryRecord
 from postdeck.service.schedules import ScheduleReport
 from postdeck.service.service import SocialPostingService
+from postdeck.settings import settings
 
 UserOpt = Annotated[
     str | None,
@@ -162,7 +162,7 @@ def spinner(message: str) -> Iterator[None]:
 
 
 def _interactive() -> bool:
-    return err_console.is_terminal and os.environ.get("POSTDECK_NO_PROGRESS") != "1"
+    return err_console.is_terminal and not settings().no_progress
 
 
 def _text(value: Any) -> str:

@@ -8,7 +8,6 @@ It may also be a campaign file: its `styles:` are used.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from pydantic import ValidationError
 
 from postdeck.errors import PostdeckError
 from postdeck.schemas.campaign import Style
+from postdeck.settings import settings
 
 DEFAULT_STYLES = Path("styles.yaml")
 
@@ -26,7 +26,7 @@ class StyleError(PostdeckError):
 
 
 def styles_path(path: Path | str | None = None) -> Path:
-    return Path(path or os.environ.get("POSTDECK_STYLES") or DEFAULT_STYLES)
+    return Path(path or settings().styles)  # DEFAULT_STYLES when unset
 
 
 def list_styles(path: Path | str | None = None) -> dict[str, dict[str, Any]]:
