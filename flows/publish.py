@@ -23,7 +23,15 @@ from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from postdeck.engine.apply import apply_scheduled_changes
-from postdeck.engine.plan import Action, Plan, check_plan_is_current, load_plan, make_plan, repost_key
+from postdeck.engine.plan import (
+    Action,
+    Plan,
+    check_plan_is_current,
+    delivery_of,
+    load_plan,
+    make_plan,
+    repost_key,
+)
 from postdeck.engine.publisher import DeliveryReport, publish_batch
 from postdeck.errors import PlanError
 from postdeck.flows.chains import publishing_chain, warming_up
@@ -122,7 +130,7 @@ def publish_campaign(params: PublishParams | None = None) -> list[dict]:
         else:
             reports += _apply(plan, creates, ledger, loaded.campaign.owner, params)
     order = {d.key: i for i, d in enumerate(deliveries)}
-    reports.sort(key=lambda r: order.get(r["key"].split("~")[0], len(order)))
+    reports.sort(key=lambda r: order.get(delivery_of(r["key"]), len(order)))
     publish_artifacts(loaded.campaign.name, reports)
     logger.info(
         "%s: %d deliveries, %d sent this run",
