@@ -65,7 +65,8 @@ class DeliveryKey:
         parts = rest.split("/")
         if len(parts) != 3:
             raise ValueError(f"not a delivery key (campaign/batch/platform): {text!r}")
-        return cls(*parts, account=account if at else None, generation=int(generation) if hash_mark else 0)
+        campaign, batch_id, platform = parts
+        return cls(campaign, batch_id, platform, account if at else None, int(generation) if hash_mark else 0)
 
     @property
     def delivery(self) -> DeliveryKey:

@@ -17,6 +17,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from postdeck.core.keys import PostKey
 from postdeck.core.outcome import Outcome
@@ -233,7 +234,7 @@ def _claim_request(delivery: Delivery) -> ClaimRequest:
     )
 
 
-def _report(delivery: Delivery, action: str, status: DeliveryStatus | str, **extra) -> DeliveryReport:
+def _report(delivery: Delivery, action: str, status: DeliveryStatus | str, **extra: Any) -> DeliveryReport:
     return DeliveryReport(
         key=delivery.key,
         batch_id=delivery.batch_id,
