@@ -1,7 +1,7 @@
 """Deliveries: one per batch × platform, rendered, with keys and hashes.
 
-A delivery is the unit of exactly-once. Its key names it for ever (campaign/batch/platform); its
-content hash and schedule hash are kept apart so a plan can tell an edit from a reschedule.
+A delivery is the unit of exactly-once. Its key (the string form of postdeck.core.keys.DeliveryKey)
+names it for ever; its content hash and schedule hash are kept apart so a plan can tell an edit from a reschedule.
 The rendering itself lives in expansion.py; `expand` is its strict entry point.
 """
 
@@ -16,17 +16,6 @@ from postdeck.core.platform import Platform
 from postdeck.errors import CampaignErrors
 from postdeck.schemas.loader import LoadedCampaign
 from postdeck.schemas.media import MediaRef
-
-
-def delivery_key(campaign: str, batch_id: str, platform: Platform | str, account: str | None = None) -> str:
-    key = f"{campaign}/{batch_id}/{platform}"
-    return f"{key}@{account}" if account else key
-
-
-def post_key(campaign: str, batch_id: str, keys: list[str]) -> str:
-    """The key one provider post carries: the hash of the campaign, the batch and its delivery keys."""
-    material = json.dumps([campaign, batch_id, sorted(keys)])
-    return "pd_" + hashlib.sha256(material.encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,10 @@ from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
+from postdeck.core.keys import DeliveryKey
 from postdeck.core.platform import Platform
 from postdeck.errors import CampaignError, Location
-from postdeck.schemas.deliveries import Delivery, TextLimit, delivery_key
+from postdeck.schemas.deliveries import Delivery, TextLimit
 from postdeck.schemas.findings import PLATFORM_KEYS
 from postdeck.schemas.loader import LoadedCampaign, sort_errors
 from postdeck.schemas.media import MediaRef, resolve_media
@@ -115,7 +116,7 @@ def expand_all(
                 errors.append(exc)
                 continue
             delivery = Delivery(
-                key=delivery_key(name, batch.id, PLATFORM_KEYS[platform]),  # a str formats faster
+                key=str(DeliveryKey(name, batch.id, PLATFORM_KEYS[platform])),  # a str formats faster
                 campaign=name,
                 batch_id=batch.id,
                 platform=platform,

@@ -15,6 +15,7 @@ from pydantic import SecretStr
 from typer.testing import CliRunner
 
 from postdeck.cli import app, main
+from postdeck.core.keys import DeliveryKey
 from postdeck.core.platform import Platform
 from postdeck.engine.publisher import publish_batch
 from postdeck.errors import CredentialsError
@@ -22,7 +23,7 @@ from postdeck.ledger.credentials import CredentialStore, load_fernet
 from postdeck.ledger.sqlite import SqliteLedger
 from postdeck.ledger.supabase import SupabaseLedger
 from postdeck.providers.factory import build_chain, chain_links
-from postdeck.schemas.deliveries import Delivery, delivery_key
+from postdeck.schemas.deliveries import Delivery
 from tests.ledger_fixtures.postgrest import PostgrestEmulator
 
 pytest_plugins = ["tests.pg"]
@@ -182,7 +183,7 @@ def test_no_test_key_reaches_any_ledger_column(store: CredentialStore, backend: 
     )
     chain = build_chain(links, backend.ledger)
     deliveries = [
-        Delivery(delivery_key("c", "a", p), "c", "a", p, "hello", (), None, owner=USER)
+        Delivery(str(DeliveryKey("c", "a", p)), "c", "a", p, "hello", (), None, owner=USER)
         for p in (Platform.TWITTER, Platform.LINKEDIN)
     ]
     reports = publish_batch(

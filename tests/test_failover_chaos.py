@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 
+from postdeck.core.keys import DeliveryKey
 from postdeck.core.platform import Platform
 from postdeck.core.status import DeliveryStatus
 from postdeck.engine.publisher import publish_batch
@@ -21,7 +22,7 @@ from postdeck.providers.chain import RetryPolicy
 from postdeck.providers.factory import build_chain, close_chain, sandbox_links
 from postdeck.sandbox.faults import load_plans
 from postdeck.sandbox.sandbox import SANDBOX_LATE_KEY, SANDBOX_POSTFORME_KEY, start_sandbox
-from postdeck.schemas.deliveries import Delivery, delivery_key
+from postdeck.schemas.deliveries import Delivery
 
 PLANS = Path(__file__).parent / "fault_plans"
 PLATFORMS = (Platform.TWITTER, Platform.LINKEDIN, Platform.BLUESKY, Platform.INSTAGRAM)
@@ -52,7 +53,9 @@ def test_200_deliveries_with_faults_of_every_kind_end_exactly_once_or_unknown(tm
         for n in range(BATCHES):
             batch = f"b{n:02d}"
             deliveries = [
-                Delivery(delivery_key("chaos", batch, p), "chaos", batch, p, f"Chaos batch {n:02d}", (), None)
+                Delivery(
+                    str(DeliveryKey("chaos", batch, p)), "chaos", batch, p, f"Chaos batch {n:02d}", (), None
+                )
                 for p in PLATFORMS
             ]
             reports += publish_batch(deliveries, ledger=ledger, chain=chain, owner="run-1")

@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from postdeck.core.keys import parse_ledger_key
 from postdeck.core.status import DeliveryStatus
 from postdeck.engine.plan import make_plan, save_plan
 from postdeck.engine.verdict import is_unresolved
@@ -110,7 +111,8 @@ def test_publish_applies_creates_updates_cancels_and_refuses_conflicts(box: Sand
     assert {r["action"] for k, r in third.items() if k != "launch/hello/linkedin"} == {"unchanged"}
 
     reposted = publish(path, allow_repost=True)
-    repost = next(r for k, r in reposted.items() if k.startswith("launch/hello/linkedin~"))
+    repost = next(r for k, r in reposted.items() if parse_ledger_key(k) != parse_ledger_key(k).delivery)
+    assert str(parse_ledger_key(repost["key"]).delivery) == "launch/hello/linkedin"
     assert (repost["action"], repost["status"]) == ("sent", "posted")
     again = publish(path, allow_repost=True)
     assert {r["action"] for r in again.values()} == {"unchanged"}

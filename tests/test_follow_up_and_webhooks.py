@@ -21,6 +21,7 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
+from postdeck.core.keys import DeliveryKey
 from postdeck.core.platform import Platform
 from postdeck.core.status import DeliveryStatus
 from postdeck.engine.follow_up import follow_up
@@ -28,7 +29,7 @@ from postdeck.engine.publisher import publish_batch
 from postdeck.ledger.sqlite import SqliteLedger
 from postdeck.providers.factory import build_chain, sandbox_links
 from postdeck.sandbox.sandbox import SANDBOX_LATE_KEY, SANDBOX_POSTFORME_KEY, Sandbox, start_sandbox
-from postdeck.schemas.deliveries import Delivery, delivery_key
+from postdeck.schemas.deliveries import Delivery
 from postdeck.webhooks import create_app, valid_late_signature, valid_postforme_secret
 
 
@@ -48,7 +49,7 @@ def chain_for(box: Sandbox, ledger: SqliteLedger, only: str | None = None):
 
 def schedule(ledger: SqliteLedger, chain, when: datetime) -> list[Delivery]:
     deliveries = [
-        Delivery(delivery_key("launch", "teaser", p), "launch", "teaser", p, "Coming soon", (), when)
+        Delivery(str(DeliveryKey("launch", "teaser", p)), "launch", "teaser", p, "Coming soon", (), when)
         for p in (Platform.TWITTER, Platform.BLUESKY)
     ]
     reports = publish_batch(deliveries, ledger=ledger, chain=chain, owner="run")

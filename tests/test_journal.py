@@ -16,6 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from postdeck.cli import app
+from postdeck.core.keys import DeliveryKey
 from postdeck.core.outcome import Outcome
 from postdeck.core.platform import Platform
 from postdeck.core.status import DeliveryStatus
@@ -25,7 +26,7 @@ from postdeck.ledger.journal import Journal, JournaledLedger, flush_journal, rep
 from postdeck.ledger.sqlite import SqliteLedger
 from postdeck.ledger.supabase import SupabaseLedger
 from postdeck.providers.chain import Chain, Link
-from postdeck.schemas.deliveries import Delivery, delivery_key
+from postdeck.schemas.deliveries import Delivery
 from tests.fakes import FakeProvider
 from tests.ledger_fixtures.postgrest import PostgrestEmulator
 
@@ -60,7 +61,7 @@ def outage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Outage]:
 
 def batch(batch_id: str = "a") -> list[Delivery]:
     return [
-        Delivery(delivery_key("c", batch_id, p), "c", batch_id, p, "hello", (), None, owner=USER)
+        Delivery(str(DeliveryKey("c", batch_id, p)), "c", batch_id, p, "hello", (), None, owner=USER)
         for p in (Platform.TWITTER, Platform.LINKEDIN)
     ]
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from postdeck.core.keys import DeliveryKey
 from postdeck.core.platform import Platform
 from postdeck.core.status import DeliveryStatus
 from postdeck.engine.publisher import publish_batch
@@ -15,14 +16,14 @@ from postdeck.ledger.sqlite import SqliteLedger
 from postdeck.providers.breaker import CircuitBreaker
 from postdeck.providers.chain import Chain, Link
 from postdeck.providers.errors import ProviderNotSent
-from postdeck.schemas.deliveries import Delivery, delivery_key
+from postdeck.schemas.deliveries import Delivery
 from tests.fakes import FakeProvider
 
 NOW = datetime(2030, 1, 1, 12, tzinfo=UTC)
 
 
 def deliveries(platforms=(Platform.TWITTER, Platform.LINKEDIN)) -> list[Delivery]:
-    return [Delivery(delivery_key("c", "a", p), "c", "a", p, "hello", (), None) for p in platforms]
+    return [Delivery(str(DeliveryKey("c", "a", p)), "c", "a", p, "hello", (), None) for p in platforms]
 
 
 @pytest.fixture

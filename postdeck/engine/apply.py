@@ -20,7 +20,7 @@ from postdeck.engine.plan import Action, Change, Plan
 from postdeck.engine.publisher import DeliveryReport
 from postdeck.errors import LedgerError
 from postdeck.ledger.base import DeliveryRecord, LedgerWriter
-from postdeck.providers.base import PostRequest, Target
+from postdeck.providers.base import PostOutcome, PostRequest, Target
 from postdeck.providers.chain import Chain, Link, to_outcome
 from postdeck.providers.errors import ProviderError
 from postdeck.schemas.deliveries import Delivery
@@ -110,7 +110,9 @@ def _request(group: _PostGroup, link: Link, chain: Chain) -> PostRequest:
     )
 
 
-def _record(change: Change, outcome, link: Link, ledger: LedgerWriter, now: datetime) -> DeliveryReport:
+def _record(
+    change: Change, outcome: PostOutcome | None, link: Link, ledger: LedgerWriter, now: datetime
+) -> DeliveryReport:
     key = change.key
     try:
         if change.action == Action.CANCEL:
@@ -119,7 +121,8 @@ def _record(change: Change, outcome, link: Link, ledger: LedgerWriter, now: date
             )
             return _report(change, "cancelled")
         delivery = change.delivery
-        assert delivery is not None and outcome is not None
+        # updates only: a post's record exists, and the provider answered the update
+        assert delivery is not None and outcome is not None and change.record is not None
         result = to_outcome(
             outcome, Platform(delivery.platform), link.provider.name, change.record.post_key or ""
         )

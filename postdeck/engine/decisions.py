@@ -8,7 +8,7 @@ import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
 
-from postdeck.engine.plan import Action, Change, Plan, repost_key
+from postdeck.engine.plan import Action, Change, Plan, delivery_of, repost_key
 from postdeck.schemas.deliveries import Delivery
 from postdeck.schemas.loader import LoadedCampaign
 from postdeck.schemas.timing import apply_late_policy
@@ -43,4 +43,4 @@ def in_campaign_order(reports: list[dict], deliveries: Sequence[Delivery]) -> li
     """Reports in the campaign's order of deliveries (a repost beside the delivery it replaces);
     cancels of removed batches last."""
     order = {d.key: i for i, d in enumerate(deliveries)}
-    return sorted(reports, key=lambda r: order.get(r["key"].split("~")[0], len(order)))
+    return sorted(reports, key=lambda r: order.get(delivery_of(r["key"]), len(order)))

@@ -21,6 +21,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from postdeck.core.keys import DeliveryKey, parse_ledger_key
 from postdeck.core.status import DeliveryStatus
 from postdeck.errors import PlanError, StalePlanError
 from postdeck.ledger.base import DeliveryRecord, LedgerReader
@@ -91,7 +92,7 @@ def make_plan(
     if include_cancels:
         wanted = {d.key for d in deliveries}
         for key, record in sorted(records.items()):
-            if key.split("~")[0] not in wanted and record.status == DeliveryStatus.SCHEDULED:
+            if delivery_of(key) not in wanted and record.status == DeliveryStatus.SCHEDULED:
                 changes.append(Change(Action.CANCEL, key, None, record, "its batch was removed"))
     return Plan(campaign, tuple(changes), made_at=now, ledger_fingerprint=ledger_fingerprint(recorded))
 
@@ -101,7 +102,12 @@ def repost_key(delivery: Delivery) -> str:
 
     Derived from the new content, so a repost of the same content is claimed once, like any delivery.
     """
-    return f"{delivery.key}~{delivery.content_hash[:12]}"
+    return str(DeliveryKey.parse(delivery.key).repost(delivery.content_hash))
+
+
+def delivery_of(key: str) -> str:
+    """The key of the delivery a ledger key names: itself, or the original of a repost."""
+    return str(parse_ledger_key(key).delivery)
 
 
 def _record_for(delivery: Delivery, records: dict[str, DeliveryRecord]) -> DeliveryRecord | None:

@@ -17,13 +17,15 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
+from postdeck.core.keys import PostKey
 from postdeck.core.outcome import Outcome
 from postdeck.core.status import DeliveryStatus
 from postdeck.errors import LedgerError
 from postdeck.ledger.base import ClaimRequest, ClaimState, LedgerWriter
 from postdeck.providers.chain import Chain, SendItem
-from postdeck.schemas.deliveries import Delivery, post_key
+from postdeck.schemas.deliveries import Delivery
 
 log = logging.getLogger("postdeck.engine.publisher")
 
@@ -133,7 +135,7 @@ def _send(
     try:
         return chain.send(
             [SendItem(d.key, d.platform, d.caption, d.options) for d in deliveries],
-            post_key_for=lambda keys: post_key(first.campaign, first.batch_id, keys),
+            post_key_for=lambda keys: str(PostKey.of(first.campaign, first.batch_id, keys)),
             media=first.media,
             scheduled_at=first.at,
             on_attempt=on_attempt,
@@ -232,7 +234,7 @@ def _claim_request(delivery: Delivery) -> ClaimRequest:
     )
 
 
-def _report(delivery: Delivery, action: str, status: DeliveryStatus | str, **extra) -> DeliveryReport:
+def _report(delivery: Delivery, action: str, status: DeliveryStatus | str, **extra: Any) -> DeliveryReport:
     return DeliveryReport(
         key=delivery.key,
         batch_id=delivery.batch_id,

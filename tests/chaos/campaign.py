@@ -9,7 +9,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from postdeck.schemas.deliveries import delivery_key
+from postdeck.core.keys import DeliveryKey
 
 REPO = Path(__file__).resolve().parents[2]
 IMAGE = REPO / "campaigns" / "media" / "spring-roast.jpg"
@@ -47,7 +47,7 @@ def write_campaign(folder: Path, batches: int) -> Path:
 def expected_keys(batches: int) -> dict[str, tuple[str, str]]:
     """Every delivery key of the campaign → (caption, platform) the simulators will show it under."""
     return {
-        delivery_key(NAME, batch_id(i), platform): (caption(i), platform)
+        str(DeliveryKey(NAME, batch_id(i), platform)): (caption(i), platform)
         for i in range(batches)
         for platform in PLATFORMS
     }

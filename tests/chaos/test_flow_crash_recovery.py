@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from postdeck.core.keys import PostKey
 from postdeck.core.status import DeliveryStatus
 from postdeck.engine.plan import Action, make_plan
 from postdeck.engine.publisher import _claim_request
@@ -20,7 +21,7 @@ from postdeck.ledger.sqlite import SqliteLedger
 from postdeck.providers.chain import SendItem
 from postdeck.providers.factory import build_chain, close_chain, sandbox_links
 from postdeck.sandbox.sandbox import SANDBOX_LATE_KEY, SANDBOX_POSTFORME_KEY, Sandbox
-from postdeck.schemas.deliveries import Delivery, expand, post_key
+from postdeck.schemas.deliveries import Delivery, expand
 from postdeck.schemas.loader import load_campaign
 
 DEAD = "flow-run:crashed-an-hour-ago"
@@ -48,7 +49,7 @@ def crash_after_the_create(deliveries: list[Delivery], ledger: SqliteLedger, box
     try:
         chain.send(
             [SendItem(d.key, d.platform, d.caption) for d in deliveries],
-            post_key_for=lambda keys: post_key(first.campaign, first.batch_id, keys),
+            post_key_for=lambda keys: str(PostKey.of(first.campaign, first.batch_id, keys)),
             media=(),
             scheduled_at=None,
             on_attempt=lambda keys, label, key: ledger.note_attempt(

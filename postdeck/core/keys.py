@@ -1,0 +1,137 @@
+"""The keys the ledger names deliveries by, as typed values with one string form each.
+
+The ledger stores the string forms; these types are how code builds and reads them, instead of
+string surgery.
+
+- DeliveryKey: `campaign/batch/platform[@account][#generation]`. Generation 0 (every key so far)
+  has no suffix, so existing ledgers keep matching; generation N ≥ 1 appends `#N`, a later
+  generation of the same delivery that the ledger keeps apart from the earlier ones.
+- RepostKey: `<delivery key>~<12 hex of the new content hash>`, the key a changed, already
+  published delivery is published again under (`--allow-repost`).
+- PostKey: `pd_<32 hex>`, the key one provider post carries: the hash of the campaign, the batch
+  and the sorted delivery keys it serves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+SEPARATORS = "/@#~"  # no part of a key may hold one, so `parse` can always split it back
+_PART = re.compile(r"[^/@#~\s]+")
+_REPOST = re.compile(r"[0-9a-f]{12}")
+_POST = re.compile(r"pd_([0-9a-f]{32})")
+REPOST_HASH_LENGTH = 12
+
+
+def _check_part(what: str, value: str) -> None:
+    if not isinstance(value, str) or _PART.fullmatch(value) is None:
+        raise ValueError(f"a delivery key's {what} must be non-empty text without {SEPARATORS!r}: {value!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryKey:
+    campaign: str
+    batch_id: str
+    platform: str  # a Platform (a str) or its name
+    account: str | None = None
+    generation: int = 0
+
+    def __post_init__(self) -> None:
+        _check_part("campaign", self.campaign)
+        _check_part("batch", self.batch_id)
+        _check_part("platform", self.platform)
+        if self.account is not None:
+            _check_part("account", self.account)
+        if type(self.generation) is not int or self.generation < 0:
+            raise ValueError(f"a delivery key's generation must be an int ≥ 0: {self.generation!r}")
+
+    def __str__(self) -> str:
+        text = f"{self.campaign}/{self.batch_id}/{self.platform}"
+        if self.account is not None:
+            text += f"@{self.account}"
+        return f"{text}#{self.generation}" if self.generation else text
+
+    @classmethod
+    def parse(cls, text: str) -> DeliveryKey:
+        """The key whose string form is `text`; ValueError for anything else (a repost key too)."""
+        rest, hash_mark, generation = text.partition("#")
+        if hash_mark and not (generation.isascii() and generation.isdigit() and generation[0] != "0"):
+            raise ValueError(f"not a delivery key (generation {generation!r}): {text!r}")
+        rest, at, account = rest.partition("@")
+        parts = rest.split("/")
+        if len(parts) != 3:
+            raise ValueError(f"not a delivery key (campaign/batch/platform): {text!r}")
+        campaign, batch_id, platform = parts
+        return cls(campaign, batch_id, platform, account if at else None, int(generation) if hash_mark else 0)
+
+    @property
+    def delivery(self) -> DeliveryKey:
+        """The delivery this key names: itself (a RepostKey answers its original)."""
+        return self
+
+    def repost(self, content_hash: str) -> RepostKey:
+        """The key this delivery is published again under once its content changed to `content_hash`."""
+        return RepostKey(self, content_hash[:REPOST_HASH_LENGTH])
+
+
+@dataclass(frozen=True, slots=True)
+class RepostKey:
+    """The repost marker: derived from the new content, so a repost of the same content is claimed once."""
+
+    original: DeliveryKey
+    content: str  # the first 12 hex digits of the reposted content's hash
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.content, str) or _REPOST.fullmatch(self.content) is None:
+            raise ValueError(f"a repost key's content must be 12 hex digits: {self.content!r}")
+
+    def __str__(self) -> str:
+        return f"{self.original}~{self.content}"
+
+    @classmethod
+    def parse(cls, text: str) -> RepostKey:
+        original, tilde, content = text.rpartition("~")
+        if not tilde:
+            raise ValueError(f"not a repost key: {text!r}")
+        return cls(DeliveryKey.parse(original), content)
+
+    @property
+    def delivery(self) -> DeliveryKey:
+        return self.original
+
+
+LedgerKey = DeliveryKey | RepostKey
+
+
+def parse_ledger_key(text: str) -> LedgerKey:
+    """A key as the ledger stores it: a delivery's or a repost's."""
+    return RepostKey.parse(text) if "~" in text else DeliveryKey.parse(text)
+
+
+@dataclass(frozen=True, slots=True)
+class PostKey:
+    digest: str  # 32 hex digits
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.digest, str) or re.fullmatch(r"[0-9a-f]{32}", self.digest) is None:
+            raise ValueError(f"a post key's digest must be 32 hex digits: {self.digest!r}")
+
+    def __str__(self) -> str:
+        return f"pd_{self.digest}"
+
+    @classmethod
+    def of(cls, campaign: str, batch_id: str, keys: Iterable[LedgerKey | str]) -> PostKey:
+        """The post key of the deliveries `keys` of one batch (their order does not matter)."""
+        material = json.dumps([campaign, batch_id, sorted(str(k) for k in keys)])
+        return cls(hashlib.sha256(material.encode()).hexdigest()[:32])
+
+    @classmethod
+    def parse(cls, text: str) -> PostKey:
+        match = _POST.fullmatch(text)
+        if match is None:
+            raise ValueError(f"not a post key (pd_ and 32 hex digits): {text!r}")
+        return cls(match.group(1))

@@ -1,0 +1,88 @@
+"""Delivery, repost and post keys: typed values whose string forms parse back to them."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from postdeck.core.keys import DeliveryKey, PostKey, RepostKey, parse_ledger_key
+from postdeck.core.platform import Platform
+
+part = st.text(
+    st.characters(blacklist_characters="/@#~", blacklist_categories=("Zs", "Zl", "Zp", "Cc", "Cs")),
+    min_size=1,
+)
+delivery_keys = st.builds(
+    DeliveryKey,
+    campaign=part,
+    batch_id=part,
+    platform=st.sampled_from([p.value for p in Platform]) | part,
+    account=st.none() | part,
+    generation=st.integers(min_value=0, max_value=10**6),
+)
+
+
+@given(delivery_keys)
+def test_a_delivery_key_parses_back_from_its_string_form(key: DeliveryKey) -> None:
+    assert DeliveryKey.parse(str(key)) == key
+    assert parse_ledger_key(str(key)) == key
+
+
+@given(delivery_keys, st.text("0123456789abcdef", min_size=64, max_size=64))
+def test_a_repost_key_parses_back_and_names_its_delivery(key: DeliveryKey, content_hash: str) -> None:
+    repost = key.repost(content_hash)
+    assert str(repost) == f"{key}~{content_hash[:12]}"
+    assert RepostKey.parse(str(repost)) == repost
+    assert parse_ledger_key(str(repost)).delivery == key
+
+
+def test_generation_0_keeps_the_string_form_existing_ledgers_hold() -> None:
+    assert str(DeliveryKey("launch", "teaser", Platform.TWITTER)) == "launch/teaser/twitter"
+    assert str(DeliveryKey("launch", "teaser", "x", account="brand")) == "launch/teaser/x@brand"
+    assert (
+        str(DeliveryKey("launch", "teaser", "x", account="brand", generation=2)) == "launch/teaser/x@brand#2"
+    )
+    assert DeliveryKey("launch", "teaser", Platform.TWITTER) == DeliveryKey.parse("launch/teaser/twitter")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "launch/teaser",
+        "launch/teaser/x/y",
+        "launch//x",
+        "launch/teaser/x@",
+        "launch/teaser/x#0",
+        "launch/teaser/x#01",
+        "launch/teaser/x#",
+        "launch/teaser/x#-1",
+        "launch/teaser/x#²",
+        "a/b/c~abc",
+    ],
+)
+def test_what_is_not_a_delivery_key_is_refused(text: str) -> None:
+    with pytest.raises(ValueError):
+        DeliveryKey.parse(text)
+
+
+def test_a_part_holding_a_separator_is_refused() -> None:
+    with pytest.raises(ValueError, match="batch"):
+        DeliveryKey("launch", "tea/ser", "twitter")
+    with pytest.raises(ValueError, match="generation"):
+        DeliveryKey("launch", "teaser", "twitter", generation=-1)
+    with pytest.raises(ValueError):
+        RepostKey.parse("launch/teaser/twitter~nothex")
+
+
+def test_the_post_key_is_todays_hash_of_the_sorted_keys() -> None:
+    import hashlib
+    import json
+
+    keys = ["c/a/twitter", "c/a/bluesky"]
+    expected = "pd_" + hashlib.sha256(json.dumps(["c", "a", sorted(keys)]).encode()).hexdigest()[:32]
+    assert str(PostKey.of("c", "a", keys)) == expected
+    assert str(PostKey.of("c", "a", [DeliveryKey.parse(k) for k in reversed(keys)])) == expected
+    assert PostKey.parse(expected) == PostKey.of("c", "a", keys)
+    with pytest.raises(ValueError):
+        PostKey.parse("pd_short")
