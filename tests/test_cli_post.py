@@ -187,3 +187,15 @@ def test_a_rejected_platform_fails_the_command(capsys, box, sims: Sims, workdir)
         and "linkedin: failed" in result.out
         and "simulated failure" in result.out
     )
+
+
+def test_a_post_refused_for_one_platform_does_not_block_another(capsys, box, sims: Sims, workdir) -> None:
+    # YouTube needs a video: refused before anything is sent. The same text to X must still go out.
+    refused = run_cli(capsys, "post", "Same words", "--to", "youtube", "--sandbox")
+    assert refused.code == 1 and "youtube" in refused.err.lower() and sims.pfm_stats()["create_calls"] == 0
+    other = run_cli(capsys, "post", "Same words", "--to", "twitter", "--sandbox")
+    assert other.code == 0, other.err
+    assert "twitter: posted https://" in other.out and "youtube" not in other.out + other.err
+    again = run_cli(capsys, "post", "Same words", "--to", "twitter", "--sandbox")
+    assert again.code == 0 and "(already, nothing sent)" in again.out
+    assert sims.pfm_stats()["create_calls"] == 1

@@ -103,3 +103,21 @@ def test_channel_queries(service: SocialPostingService, sims: Sims) -> None:
     assert {a.platform for a in named} == {"bluesky"}
     every = service.accounts()  # channels
     assert len(every) == len(sims.pfm_accounts()) + len(sims.late_accounts())
+
+
+def test_a_refused_platform_never_blocks_the_same_content_elsewhere(
+    service: SocialPostingService, sims: Sims
+) -> None:
+    refused = service.create_post(USER, "One text, two fates", ["youtube"])
+    assert not refused.success and "youtube" in (refused.error or "").lower()
+    sent = service.create_post(USER, "One text, two fates", ["linkedin"])
+    assert sent.success, sent.error
+    repeat = service.create_post(USER, "One text, two fates", ["linkedin"])
+    assert repeat.success and sims.pfm_stats()["create_calls"] == 1
+    # Under the caller's own key too (a calendar batch): the refused platform does not stick to it.
+    keyed = service.create_post(USER, "Keyed text", ["youtube"], idempotency_key="k1")
+    assert not keyed.success
+    keyed = service.create_post(USER, "Keyed text", ["twitter"], idempotency_key="k1")
+    assert keyed.success, keyed.error
+    grown = service.create_post(USER, "Keyed text", ["twitter", "threads"], idempotency_key="k1")
+    assert grown.success and sims.pfm_stats()["create_calls"] == 3  # only threads was new

@@ -10,6 +10,8 @@ identity: the caller's idempotency key, or by default the user, content, media, 
 batch_number and style, plus the day for an immediate post. The same call made again (a retry after a
 timeout, a double click) is therefore the same delivery, which the ledger claim sends once. The
 platform is the delivery key's last part, so adding a platform later posts only to the new one.
+The file keeps only the platforms asked for now and those already sent: a platform refused earlier
+(nothing sent) is dropped, so its errors never block the same post to another platform.
 """
 
 from __future__ import annotations
@@ -171,8 +173,16 @@ def _merge(path: Path, document: dict[str, Any], sent: Callable[[list[str]], boo
             f"the idempotency key of post {batch_id} was already used for a different post "
             f"(see {path}): use a new key for new content"
         )
-    platforms = set(existing["batches"][0].get("platforms") or []) | set(document["batches"][0]["platforms"])
-    document["batches"][0]["platforms"] = sorted(platforms)
+    asked = set(document["batches"][0]["platforms"])
+    campaign, batch_id = document["name"], document["batches"][0]["id"]
+    # A platform of an earlier call that was never sent (refused, not connected) does not stay: its
+    # errors would refuse this call too. One that was sent stays, so the file still renders it.
+    kept = {
+        p
+        for p in existing["batches"][0].get("platforms") or []
+        if p in asked or sent([f"{campaign}/{batch_id}/{p}"])
+    }
+    document["batches"][0]["platforms"] = sorted(kept | asked)
     return document
 
 
