@@ -15,7 +15,6 @@ internal services (SSRF):
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import mimetypes
 import os
 import socket
@@ -29,7 +28,7 @@ import filetype
 import httpx
 
 from postdeck.errors import PostdeckError
-from postdeck.schemas.media import is_public_address  # shared with validation's URL check
+from postdeck.schemas.hosts import is_public_address, literal_address  # shared with validation
 
 DEFAULT_MAX_BYTES = 100 * 1024 * 1024  # above every platform's image limit; short videos fit
 MAX_REDIRECTS = 5
@@ -117,7 +116,11 @@ def check_url(url: str, resolve: Resolver | None = None) -> tuple[str, int, str]
         port = parts.port or 443
     except ValueError:
         raise MediaDownloadError(f"media URL has an invalid port: {url}") from None
-    addresses = [host] if _is_ip(host) else resolve(host, port)
+    try:
+        literal = literal_address(host)  # 0x7f.1 and 2130706433 are 127.0.0.1, not names
+    except ValueError as exc:
+        raise MediaDownloadError(f"refusing {url}: its host is {exc}") from None
+    addresses = [str(literal)] if literal is not None else resolve(host, port)
     if not addresses:
         raise MediaDownloadError(f"{host} has no address")
     private = [a for a in addresses if not is_public_address(a)]
@@ -173,14 +176,6 @@ def _save(url: str, response: httpx.Response, dest: Path, max_bytes: int) -> Dow
         Path(temporary).unlink(missing_ok=True)
         raise
     return DownloadedMedia(url=url, path=final, sha256=sha256, content_type=kind.mime, size=size)
-
-
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
 
 
 def _without_userinfo(url: str) -> str:

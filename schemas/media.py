@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import mimetypes
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +11,7 @@ from urllib.parse import urlsplit
 import filetype
 
 from postdeck.errors import CampaignError, Location
+from postdeck.schemas.hosts import is_public_address, literal_address
 
 
 @dataclass(frozen=True)
@@ -57,39 +57,24 @@ def check_public_https_url(url: str, *, location: Location, field: str) -> str:
             fix="use a public https URL",
         )
     try:
-        public = is_public_address(host)
-    except ValueError:
-        return url  # a name: resolved and checked again when downloaded (media_download.py)
-    if not public:
+        address = literal_address(host)
+    except ValueError as exc:
         raise CampaignError(
-            f"media URL points at a private, loopback or link-local address: {url}",
+            f"media URL has a host that is {exc}: {url}",
+            location=location,
+            field=field,
+            fix="use a public https URL",
+        ) from None
+    if address is None:
+        return url  # a name: resolved and checked again when downloaded (media_download.py)
+    if not is_public_address(address):
+        raise CampaignError(
+            f"media URL points at a private, loopback or link-local address ({address}): {url}",
             location=location,
             field=field,
             fix="use a public https URL",
         )
     return url
-
-
-_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052: the last 32 bits are the IPv4 address reached
-
-
-def is_public_address(address: str) -> bool:
-    """Whether an IP address (an IPv6 zone id allowed) reaches the public internet only. IPv6 forms
-    that carry an IPv4 address are judged by it too: ::ffff:127.0.0.1 is loopback, and so is the 6to4
-    address 2002:7f00:1:: (a 6to4 relay would deliver it to 127.0.0.1)."""
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address):
-        translated = ip.ipv4_mapped or (ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF) if ip in _NAT64 else None)
-        if translated is not None:  # the IPv4 address is the destination: judge it alone
-            return _is_public(translated)
-        tunnelled = [ip.sixtofour] if ip.sixtofour else list(ip.teredo or ())
-        if not all(_is_public(inner) for inner in tunnelled):  # the tunnel ends at these
-            return False
-    return _is_public(ip)
-
-
-def _is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    return ip.is_global and not ip.is_multicast and not ip.is_reserved
 
 
 def _local_file(entry: str, folder: Path, *, location: Location, field: str) -> MediaRef:
