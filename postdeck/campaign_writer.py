@@ -96,8 +96,12 @@ def campaign_yaml(draft: CampaignDraft) -> str:
     if draft.owner:
         document["owner"] = draft.owner
     # A naive start steps in wall-clock time: "every 1d at 09:00" stays at 09:00 across DST.
-    start = draft.start.astimezone(zone).replace(tzinfo=None, microsecond=0)
-    document["cadence"] = {"start": start.isoformat(sep=" ", timespec="minutes"), "every": draft.every}
+    local = draft.start.astimezone(zone).replace(microsecond=0)
+    start = local.replace(tzinfo=None)
+    spec = "seconds" if start.second else "minutes"  # `--start 1m` keeps its seconds
+    document["cadence"] = {"start": start.isoformat(sep=" ", timespec=spec), "every": draft.every}
+    if local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset():  # the clocks pass it twice
+        document["cadence"]["fold"] = local.fold  # which of the two (validation refuses a guess)
     document["defaults"] = {"platforms": [p.value for p in draft.platforms]}
     if draft.style:
         document["defaults"]["style"] = draft.style

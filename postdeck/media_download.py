@@ -28,7 +28,7 @@ import filetype
 import httpx
 
 from postdeck.errors import PostdeckError
-from postdeck.schemas.media import ip_literal, is_public_address  # shared with validation's URL check
+from postdeck.schemas.hosts import is_public_address, literal_address  # shared with validation
 
 DEFAULT_MAX_BYTES = 100 * 1024 * 1024  # above every platform's image limit; short videos fit
 MAX_REDIRECTS = 5
@@ -117,11 +117,9 @@ def check_url(url: str, resolve: Resolver | None = None) -> tuple[str, int, str]
     except ValueError:
         raise MediaDownloadError(f"media URL has an invalid port: {url}") from None
     try:
-        literal = ip_literal(host)
-    except ValueError:
-        raise MediaDownloadError(
-            f"media URL has a host that is neither a name nor an address: {url}"
-        ) from None
+        literal = literal_address(host)  # 0x7f.1 and 2130706433 are 127.0.0.1, not names
+    except ValueError as exc:
+        raise MediaDownloadError(f"refusing {url}: its host is {exc}") from None
     addresses = [str(literal)] if literal is not None else resolve(host, port)
     if not addresses:
         raise MediaDownloadError(f"{host} has no address")

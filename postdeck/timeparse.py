@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from postdeck.errors import PostdeckError
+from postdeck.schemas.wall_clock import WallClockError, aware_in_zone
 
 NOW_WORDS = frozenset({"", "now", "immediately", "asap"})
 _UNITS = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
@@ -19,6 +20,9 @@ _UNITS = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes", "s": "seconds
 _DURATION = re.compile(r"^(?:in\s+|\+)?((?:\d+\s*[wdhms]\s*)+)$", re.IGNORECASE)
 _PART = re.compile(r"(\d+)\s*([wdhms])", re.IGNORECASE)
 _UNIX = re.compile(r"^\d{9,11}$")  # seconds since 1970: 1973 to 5138
+# A value that starts like an ISO date is read as ISO 8601 only: dateparser would read 2027-13-05
+# day-first (13 May) without a word.
+_ISO_LIKE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}")
 
 
 class TimeParseError(PostdeckError):
@@ -86,10 +90,15 @@ def parse_when(
         return (now + duration).astimezone(UTC)
     if _UNIX.match(text):
         return _from_unix(int(text))
-    try:
-        return _aware(datetime.fromisoformat(text.replace("Z", "+00:00")), tz).astimezone(UTC)
-    except ValueError:
-        pass
+    if _ISO_LIKE.match(text):
+        try:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise TimeParseError(
+                f"'{text}' is not a valid ISO 8601 date and time: write YYYY-MM-DD, "
+                "YYYY-MM-DD HH:MM[:SS] or add an offset (2030-06-01T09:00+02:00)"
+            ) from None
+        return _aware(moment, tz).astimezone(UTC)
     return _natural(text, now, tz)
 
 
@@ -116,7 +125,12 @@ def require_future(moment: datetime | None, *, now: datetime | None = None, what
 
 
 def _aware(moment: datetime, tz: tzinfo) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=tz)
+    """A naive time read in `tz`: refused if the clocks skip it or pass it twice there."""
+    try:
+        return aware_in_zone(moment, tz)
+    except WallClockError as problem:
+        hint = ": write the UTC offset in the time to say which" if problem.ambiguous else ""
+        raise TimeParseError(f"{problem}{hint}") from None
 
 
 def _from_unix(seconds: float) -> datetime:
@@ -145,7 +159,7 @@ def _natural(text: str, now: datetime, tz: tzinfo) -> datetime:
         )
     if parsed.tzinfo is not None:  # the phrase named its own zone ("9am CET")
         return parsed.astimezone(UTC)
-    return parsed.replace(tzinfo=tz).astimezone(UTC)
+    return _aware(parsed, tz).astimezone(UTC)
 
 
 __all__ = [

@@ -68,6 +68,11 @@ Duration = Annotated[
     str, StringConstraints(pattern=DURATION_PATTERN, min_length=2), AfterValidator(_positive)
 ]
 LatePolicy = Literal["skip", "publish_now", "fail"]
+Fold = Literal[0, 1]
+_FOLD = (
+    "Which of a local time that happens twice (the hour the clocks go back) is meant: 0 the first, "
+    "1 the second. Without it (or an offset in the time) such a time is refused."
+)
 
 # YAML times as people write them: a date, or a date and time, with or without an offset. (JSON
 # Schema's date-time format would reject the naive times the campaign's timezone applies to.)
@@ -129,6 +134,7 @@ class Cadence(_Strict):
 
     start: Moment = Field(description="When the first batch without `at` goes out (campaign timezone).")
     every: Duration = Field(description="Time between batches, e.g. 1d, 6h, 90m, 1d12h.")
+    fold: Fold | None = Field(default=None, description=_FOLD)
 
     _midnight = field_validator("start", mode="before")(_date_only_is_midnight)
 
@@ -142,6 +148,7 @@ class Batch(_Strict):
         description="When to publish. Naive times are in the campaign's timezone. Without it: the "
         "cadence's slot, or now.",
     )
+    fold: Fold | None = Field(default=None, description=_FOLD)
     caption: str = Field(min_length=1, description="A Jinja template (sandboxed).")
     media: list[str] = Field(
         default_factory=list, description="Paths relative to the campaign file, or https URLs."

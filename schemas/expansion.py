@@ -22,7 +22,7 @@ from postdeck.schemas.loader import LoadedCampaign, sort_errors
 from postdeck.schemas.media import MediaRef, resolve_media
 from postdeck.schemas.render import Renderer, renderer_for
 from postdeck.schemas.rules import platform_rules
-from postdeck.schemas.schedule import batch_times, time_key
+from postdeck.schemas.schedule import campaign_times, time_key
 from postdeck.schemas.settings import Resolved, Resolver
 from postdeck.schemas.source import PathKey, dotted
 from postdeck.schemas.truncate import truncate
@@ -88,7 +88,8 @@ def expand_all(
     prepared: list[Prepared] = []
     media_cache: dict[str, MediaRef] = {}
     wanted = set(only_batches) if only_batches else None
-    times = batch_times(campaign)
+    times, time_errors = campaign_times(loaded)
+    errors.extend(time_errors)
     resolver = Resolver(campaign)
     name, owner, zone = campaign.name, campaign.owner, campaign.zone
     for position, (index, batch) in enumerate(loaded.indexed_batches()):

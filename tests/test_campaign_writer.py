@@ -78,6 +78,22 @@ def test_every_hour_cadence(tmp_path: Path) -> None:
     assert second.at - first.at == timedelta(hours=6)
 
 
+@pytest.mark.parametrize(
+    "start",
+    [
+        datetime(2030, 3, 29, 8, 0, 42, tzinfo=UTC),  # `campaign new --start 1m` has seconds: keep them
+        datetime(2030, 10, 27, 0, 30, tzinfo=UTC),  # the first 02:30 of the night the clocks go back
+        datetime(2030, 10, 27, 1, 30, tzinfo=UTC),  # and the second
+    ],
+)
+def test_the_start_is_kept_exactly(tmp_path: Path, start: datetime) -> None:
+    draft = CampaignDraft(
+        "exact", [Message("a")], start=start, timezone="Europe/Berlin", platforms=[Platform.TWITTER]
+    )
+    (delivery,) = expand(load(tmp_path, draft))
+    assert delivery.at == start
+
+
 def test_reading_messages(tmp_path: Path) -> None:
     lines = tmp_path / "m.txt"
     lines.write_text("one\n\ntwo\n")

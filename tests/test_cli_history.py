@@ -93,3 +93,7 @@ def test_history_errors(capsys, workdir) -> None:
     assert "unknown status sent" in run_cli(capsys, "history", "--status", "sent").err
     assert "--format xml" in run_cli(capsys, "history", "--format", "xml").err
     assert "cannot tell when" in run_cli(capsys, "history", "--since", "the dawn of time").err
+    # Not 13 January read day-first: an ISO-looking date is ISO or an error naming it.
+    assert (
+        "'2026-13-01' is not a valid ISO 8601 date" in run_cli(capsys, "history", "--since", "2026-13-01").err
+    )

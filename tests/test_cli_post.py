@@ -59,7 +59,7 @@ def test_post_later_in_the_local_time_zone(
     expected = parse_when(when, now=before, zone="America/New_York")
     (post,) = sims.pfm_posts()
     assert post["status"] == "scheduled"
-    assert abs(scheduled_at(post) - expected.replace(second=0, microsecond=0)) <= timedelta(minutes=1)
+    assert abs(scheduled_at(post) - expected) <= timedelta(seconds=5)  # seconds kept, not cut to minutes
     (record,) = ledger.find_deliveries(DeliveryQuery())
     assert record.status == DeliveryStatus.SCHEDULED and record.scheduled_for == scheduled_at(post)
     assert result.json()["statuses"] == {"bluesky": "scheduled"}
@@ -199,3 +199,20 @@ def test_a_post_refused_for_one_platform_does_not_block_another(capsys, box, sim
     again = run_cli(capsys, "post", "Same words", "--to", "twitter", "--sandbox")
     assert again.code == 0 and "(already, nothing sent)" in again.out
     assert sims.pfm_stats()["create_calls"] == 1
+
+
+def test_scheduled_times_keep_their_seconds(capsys, box, sims: Sims, ledger, workdir) -> None:
+    """`--when 1m` used to be cut to the minute: at hh:mm:48 it went out 12 s later."""
+    before = datetime.now(UTC)
+    assert run_cli(capsys, "post", "in a minute", "--to", "bluesky", "--when", "1m", "--sandbox").code == 0
+    (post,) = sims.pfm_posts()
+    assert (
+        before + timedelta(minutes=1)
+        <= scheduled_at(post)
+        <= datetime.now(UTC) + timedelta(minutes=1, seconds=1)
+    )
+    exact = ["--to", "linkedin", "--when", "2099-06-01T09:00:30Z", "--sandbox"]
+    assert run_cli(capsys, "post", "exact", *exact).code == 0
+    assert run_cli(capsys, "post", "exact", *exact).code == 0  # the same post: not sent twice
+    assert sorted(scheduled_at(p) for p in sims.pfm_posts())[-1] == datetime(2099, 6, 1, 9, 0, 30, tzinfo=UTC)
+    assert sims.pfm_stats()["create_calls"] == 2

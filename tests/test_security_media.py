@@ -156,7 +156,7 @@ def test_ip_literals_in_every_form_are_refused_at_validate_and_at_download(url: 
 
 @pytest.mark.parametrize("host", ["1.2.3.4.5", "256.0.0.1", "08.0.0.1", "1.2.3.4294967296", "example.123"])
 def test_a_host_that_ends_in_a_number_but_is_no_address_is_refused(host: str) -> None:
-    with pytest.raises(CampaignError, match="neither a name nor an address"):
+    with pytest.raises(CampaignError, match="not a valid IP address"):
         check_public_https_url(f"https://{host}/a.jpg", location=LOCATION, field="media")
 
 
@@ -233,6 +233,81 @@ def test_numeric_spellings_of_loopback_resolve_to_it_and_are_refused(host: str) 
     """What the system resolver makes of inet_aton spellings (no network needed)."""
     with pytest.raises(MediaDownloadError, match="non-public"):
         check_url(f"https://{host}/a.jpg")
+
+
+NON_PUBLIC_LITERALS = [
+    "0xA9FEA9FE",  # 169.254.169.254, the cloud metadata service, in hex
+    "0xa9.0xfe.0xa9.0xfe",
+    "2852039166",  # 169.254.169.254 as one decimal number
+    "0251.0376.0251.0376",  # in octal
+    "169.254.43518",  # a partial form: the last part fills the rest
+    "2130706433",
+    "0177.0.0.1",
+    "127.1",
+    "0x7f.1",
+    "127.0.0.1.",  # trailing dots
+    "0x7f000001..",
+    "0",
+    "10.0.0.1",
+    "%31%32%37.0.0.1",  # percent-encoded, as URL libraries decode it
+    "\uff11\uff12\uff17\u3002\uff10\u3002\uff10\u3002\uff11",  # full-width digits and dots (IDNA maps them)
+    "[::ffff:169.254.169.254]",
+    "[::ffff:a9fe:a9fe]",
+    "[::1]",
+    "[::]",
+    "[ff02::1]",  # multicast
+    "[fe80::1%25eth0]",
+    "224.0.0.1",
+    "240.0.0.1",
+]
+
+
+@pytest.mark.parametrize("host", NON_PUBLIC_LITERALS)
+def test_ip_literals_in_every_spelling_are_refused_when_validating(host: str) -> None:
+    """The campaign flow hands URLs to the provider without downloading them: validation must refuse
+    what a URL library or inet_aton would read as a private address, without any DNS."""
+    with pytest.raises(CampaignError, match="private, loopback or link-local") as caught:
+        check_public_https_url(f"https://{host}/latest/meta-data/", location=LOCATION, field="media")
+    assert caught.value.location == LOCATION
+
+
+@pytest.mark.parametrize("host", NON_PUBLIC_LITERALS)
+def test_ip_literals_in_every_spelling_are_refused_when_downloading(host: str) -> None:
+    def no_dns(name: str, port: int) -> list[str]:
+        raise AssertionError(f"an IP literal must not be resolved: {name}")
+
+    with pytest.raises(MediaDownloadError, match="non-public"):
+        check_url(f"https://{host}/a.jpg", resolve=no_dns)
+
+
+@pytest.mark.parametrize("host", ["127..1", "1.2.3.4.5", "0x1g.1", "08.0.0.1", "1.2.3.256", "256.1"])
+def test_hosts_ending_in_a_number_must_be_valid_addresses(host: str) -> None:
+    """A host whose last label is a number is an IPv4 address or nothing (WHATWG URL): never a name."""
+    with pytest.raises(CampaignError, match="not a valid IP address"):
+        check_public_https_url(f"https://{host}/a.jpg", location=LOCATION, field="media")
+    with pytest.raises(MediaDownloadError, match="not a valid IP address"):
+        check_url(f"https://{host}/a.jpg", resolve=lambda name, port: [PUBLIC])
+
+
+@pytest.mark.parametrize(
+    ("host", "address"),
+    [
+        ("0x5db8d822", PUBLIC),
+        ("1572395042", PUBLIC),
+        ("93.184.55330", PUBLIC),
+        ("[2606:4700::1111]", "2606:4700::1111"),
+    ],
+)
+def test_public_ip_literals_connect_to_the_address_they_spell(host: str, address: str) -> None:
+    assert check_public_https_url(f"https://{host}/a.jpg", location=LOCATION, field="media")
+    assert check_url(f"https://{host}/a.jpg", resolve=lambda name, port: [])[2] == address
+
+
+def test_names_are_still_names() -> None:
+    """Only a numeric last label makes an address: 1x.example or cafe.0x are names for DNS."""
+    for host in ("cdn.example.com", "1.example.com", "0x7f.example", "cafe.0xg"):
+        assert check_public_https_url(f"https://{host}/a.jpg", location=LOCATION, field="media")
+        assert check_url(f"https://{host}/a.jpg", resolve=lambda name, port: [PUBLIC])[2] == PUBLIC
 
 
 def test_dns_rebinding_cannot_swap_the_address_after_the_check(tmp_path: Path) -> None:

@@ -79,3 +79,37 @@ def test_past_times_are_refused() -> None:
     require_future(NOW + timedelta(seconds=1), now=NOW)
     with pytest.raises(TimeParseError, match="has passed"):
         require_future(NOW - timedelta(minutes=1), now=NOW)
+
+
+@pytest.mark.parametrize(
+    "text", ["2027-13-05", "2027-13-05 09:00", "2027-02-30", "2027-12-05T25:00", "2027-1-5"]
+)
+def test_what_looks_like_an_iso_date_is_iso_or_an_error(text: str) -> None:
+    """dateparser would read 2027-13-05 day-first (13 May) without a word: an ISO-looking value is
+    read strictly as ISO 8601, or refused naming it."""
+    with pytest.raises(TimeParseError, match=f"'{text}' is not a valid ISO 8601 date"):
+        parse_when(text, now=NOW, zone=BERLIN)
+    with pytest.raises(TimeParseError, match=f"'{text}' is not a valid ISO 8601 date"):
+        parse_since(text, now=NOW)
+
+
+def test_valid_iso_dates_still_parse() -> None:
+    assert parse_when("2030-12-05", now=NOW, utc=True) == datetime(2030, 12, 5, tzinfo=UTC)
+    assert parse_when("2030-12-05 09:00:30", now=NOW, utc=True) == datetime(2030, 12, 5, 9, 0, 30, tzinfo=UTC)
+
+
+def test_local_times_spoilt_by_daylight_saving_are_refused() -> None:
+    # Berlin: 2030-03-31 02:30 never happens; 2030-10-27 02:30 happens twice.
+    with pytest.raises(TimeParseError, match=r"does not exist in Europe/Berlin.*01:59 and 2030-03-31 03:00"):
+        parse_when("2030-03-31 02:30", now=NOW, zone=BERLIN)
+    with pytest.raises(TimeParseError, match=r"happens twice in Europe/Berlin.*offset"):
+        parse_when("2030-10-27 02:30", now=NOW, zone=BERLIN)
+    with pytest.raises(TimeParseError, match="does not exist"):
+        parse_when("tomorrow at 2:30am", now=NOW, zone=BERLIN)
+    assert parse_when("2030-10-27 02:30+01:00", now=NOW, zone=BERLIN) == datetime(
+        2030, 10, 27, 1, 30, tzinfo=UTC
+    )
+
+
+def test_seconds_are_kept() -> None:
+    assert parse_when("1m", now=NOW.replace(second=12)) == NOW.replace(minute=1, second=12)

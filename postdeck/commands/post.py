@@ -6,6 +6,7 @@ import json
 import sys
 import tempfile
 from dataclasses import asdict
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -57,8 +58,11 @@ def post(
 
     content = sys.stdin.read().strip() if text == "-" else text
     moment = parse_when(when, utc=utc)
-    if moment is not None and when is not None and moment.second + moment.microsecond:
-        moment = moment.replace(second=0, microsecond=0)  # "30m" twice in a minute is the same post
+    if moment is not None and moment.microsecond:
+        # Up to the whole second, never cut to the minute: "1m" at hh:mm:48 must not go out 12 s
+        # later. No provider rounds to minutes, but Post for Me keeps milliseconds only (toISOString),
+        # and the ledger must hold the time the provider answers with.
+        moment = moment.replace(microsecond=0) + timedelta(seconds=1)
     require_future(moment)
     service = open_service(sandbox=sandbox)
     if styles is not None:
@@ -79,7 +83,7 @@ def post(
             if status not in ("posted", "scheduled"):
                 detail = next((e for e in (result.error or "").split("; ") if e.startswith(platform)), "")
             when_text = (
-                f" for {result.scheduled_for.isoformat(timespec='minutes')}" if status == "scheduled" else ""
+                f" for {result.scheduled_for.isoformat(timespec='seconds')}" if status == "scheduled" else ""
             )
             note = " (already, nothing sent)" if action == "unchanged" else ""
             common.console.print(
