@@ -15,7 +15,7 @@ from typing import Any
 
 from postdeck.core.platform import Platform
 from postdeck.errors import CampaignError, Location
-from postdeck.schemas.deliveries import Delivery, TextLimit, delivery_key
+from postdeck.schemas.delivery import Delivery, TextLimit, delivery_key
 from postdeck.schemas.findings import PLATFORM_KEYS
 from postdeck.schemas.loader import LoadedCampaign, sort_errors
 from postdeck.schemas.media import MediaRef, resolve_media
