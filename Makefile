@@ -26,13 +26,17 @@ demo: install prefect-home
 	$(VENV)/bin/postdeck publish campaigns/example.yaml --sandbox
 
 ## test: lint, then the whole test suite (end-to-end tests start a real Prefect server and worker)
-test: install
-	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check .
+test: lint
 	$(PY) -m pytest
 
+## lint: ruff, the layer contracts of pyproject.toml ([tool.importlinter]), mypy --strict on postdeck/core
+# lint-imports walks folders, so it runs in the tree of links that scripts/in_package_tree.py lays
+# (the mapped folders of package-dir are not inside postdeck/).
 lint: install
-	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) scripts/in_package_tree.py $(abspath $(VENV))/bin/lint-imports --no-logo --no-cache $(CURDIR)/pyproject.toml
+	$(VENV)/bin/mypy --strict postdeck/core
 
 ## up: a Prefect server (127.0.0.1:4200) and a process worker, with the deployments of prefect.yaml
 up: install prefect-home

@@ -22,9 +22,11 @@ from postdeck.errors import PostdeckError
 
 
 def _register_commands() -> None:
-    """Import every module of postdeck.commands: each registers its commands on the shared app."""
+    """Import every module of postdeck.commands: each registers its commands on the shared app.
+    A module named _x is not a command but what several share (and may be heavy): skipped here."""
     for module in pkgutil.iter_modules(commands.__path__):
-        importlib.import_module(f"{commands.__name__}.{module.name}")
+        if not module.name.startswith("_"):
+            importlib.import_module(f"{commands.__name__}.{module.name}")
 
 
 _register_commands()

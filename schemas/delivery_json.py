@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from postdeck.core.platform import Platform
-from postdeck.schemas.deliveries import Delivery, TextLimit
+from postdeck.schemas.delivery import Delivery, TextLimit
 from postdeck.schemas.media import MediaRef
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from postdeck.core.keys import DeliveryKey
 from postdeck.core.platform import Platform
 from postdeck.errors import CampaignError, Location
-from postdeck.schemas.deliveries import Delivery, TextLimit
+from postdeck.schemas.delivery import Delivery, TextLimit
 from postdeck.schemas.findings import PLATFORM_KEYS
 from postdeck.schemas.loader import LoadedCampaign, sort_errors
 from postdeck.schemas.media import MediaRef, resolve_media

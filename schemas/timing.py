@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from postdeck.errors import CampaignError, CampaignErrors
-from postdeck.schemas.deliveries import Delivery
+from postdeck.schemas.delivery import Delivery
 from postdeck.schemas.loader import LoadedCampaign
 from postdeck.schemas.schedule import time_key
 from postdeck.schemas.source import dotted

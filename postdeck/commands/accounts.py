@@ -27,9 +27,9 @@ def accounts(
 
     Example: postdeck accounts --platform twitter --name news --active
     """
+    from postdeck.commands._support import emit, open_service, output_format, spinner
     from postdeck.core.platform import Platform
     from postdeck.service.accounts import list_accounts
-    from postdeck.service.cli_support import emit, open_service, output_format, spinner
 
     fmt = output_format(output)
     wanted = None

@@ -94,7 +94,7 @@ def new(
     for finding in report.errors:
         common.err_console.print(f"[red]error:[/red] {finding}", highlight=False, soft_wrap=True)
     if report.errors:
-        from postdeck.service.cli_support import CommandFailed
+        from postdeck.commands._support import CommandFailed
 
         raise CommandFailed(f"{path} was written but is not valid yet: fix the errors above, then publish it")
     common.console.print(f"review it, then: postdeck plan {path} && postdeck publish {path}", highlight=False)

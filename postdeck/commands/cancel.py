@@ -41,8 +41,8 @@ def cancel(
 
     Example: postdeck cancel --older-than 7d   |   postdeck cancel --all --exclude example/announce/twitter
     """
+    from postdeck.commands._support import CommandFailed, open_service, print_schedule_reports, progress_bar
     from postdeck.errors import PostdeckError
-    from postdeck.service.cli_support import CommandFailed, open_service, print_schedule_reports, progress_bar
     from postdeck.service.selection import Selection
     from postdeck.timeparse import parse_since
 

@@ -33,7 +33,7 @@ def connect(
 
     Example: postdeck connect linkedin --redirect-url https://app.example.com/oauth/callback --user 6f1c…
     """
-    from postdeck.service.cli_support import open_service
+    from postdeck.commands._support import open_service
 
     url = open_service(sandbox=sandbox).connect_url(user, platform, redirect_url, provider)
     common.console.print(url, highlight=False, soft_wrap=True)

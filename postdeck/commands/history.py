@@ -37,11 +37,11 @@ def history(
 
     Example: postdeck history --status failed --platform twitter --since 7d --format csv
     """
+    from postdeck.commands._support import delivery_row, emit, output_format
     from postdeck.core.status import DeliveryStatus
     from postdeck.errors import PostdeckError
     from postdeck.ledger.factory import open_ledger
     from postdeck.ledger.queries import DeliveryQuery
-    from postdeck.service.cli_support import delivery_row, emit, output_format
     from postdeck.service.schedules import list_deliveries
     from postdeck.timeparse import parse_since
 

@@ -53,7 +53,7 @@ def post(
 
     Example: postdeck post "Spring roast is here ☕" --to twitter,linkedin --when "tomorrow at 9am" --media roast.jpg
     """
-    from postdeck.service.cli_support import coloured, open_service, spinner
+    from postdeck.commands._support import coloured, open_service, spinner
     from postdeck.timeparse import parse_when, require_future
 
     content = sys.stdin.read().strip() if text == "-" else text
@@ -92,7 +92,7 @@ def post(
                 soft_wrap=True,
             )
     if not result.success:
-        from postdeck.service.cli_support import CommandFailed
+        from postdeck.commands._support import CommandFailed
 
         failed = [p for p, status in result.statuses.items() if status not in ("posted", "scheduled")]
         raise CommandFailed(

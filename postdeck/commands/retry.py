@@ -27,7 +27,7 @@ def retry(
 
     Example: postdeck retry --status failed --platform twitter   (or: postdeck retry adhoc/p-1a2b…/twitter)
     """
-    from postdeck.service.cli_support import CommandFailed, open_service, print_schedule_reports, progress_bar
+    from postdeck.commands._support import CommandFailed, open_service, print_schedule_reports, progress_bar
     from postdeck.service.selection import Selection
     from postdeck.timeparse import parse_since
 
