@@ -33,6 +33,11 @@ SANDBOX_URL_ENV = ("POSTDECK_SANDBOX_POSTFORME_URL", "POSTDECK_SANDBOX_LATE_URL"
 SANDBOX_RATE_SCALE_ENV = "POSTDECK_SANDBOX_RATE_SCALE"
 
 
+def credential_store(ledger: Any, **options: Any) -> CredentialStore:
+    """The users' keys in `ledger`, with these provider clients to refresh connected platforms."""
+    return CredentialStore(ledger, client_factories=CLIENTS, **options)
+
+
 @contextmanager
 def run_links(
     owner: str | None, ledger: Any, *, sandbox: bool, environ: Mapping[str, str] | None = None
@@ -42,7 +47,7 @@ def run_links(
     SANDBOX_URL_ENV when both are set, else embedded ones for the length of the block."""
     environ = os.environ if environ is None else environ
     if not sandbox:
-        yield chain_links(owner, store=CredentialStore(ledger), environ=dict(environ))
+        yield chain_links(owner, store=credential_store(ledger), environ=dict(environ))
         return
     from postdeck.sandbox.sandbox import SANDBOX_LATE_KEY, SANDBOX_POSTFORME_KEY, start_sandbox
 
@@ -181,6 +186,7 @@ __all__ = [
     "build_chain",
     "chain_links",
     "close_chain",
+    "credential_store",
     "sandbox_links",
     "sandbox_rate_scale",
 ]
