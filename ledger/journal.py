@@ -29,6 +29,7 @@ from postdeck.ledger.base import (
     Claim,
     ClaimRequest,
     DeliveryRecord,
+    Ledger,
     LedgerRefused,
     LedgerUnavailable,
     PostRecord,
@@ -244,13 +245,13 @@ def _cache_call(failing: str, call: Callable[..., Any], *args: Any, **kwargs: An
 
 
 class JournaledLedger:
-    """A LedgerWriter around any backend: outcomes and history rows are journaled before the write.
+    """A Ledger around any backend: outcomes and history rows are journaled before the write.
 
     Reads, claims and attempts go straight to the backend (and raise when it is down, so nothing is
     sent); the media and account-list caches tolerate an outage (they only save a call).
     """
 
-    def __init__(self, inner: Any, journal: Journal | None = None) -> None:
+    def __init__(self, inner: Ledger, journal: Journal | None = None) -> None:
         self.inner = inner
         self.journal = journal or Journal()
 
@@ -277,8 +278,26 @@ class JournaledLedger:
     def all_deliveries(self, *, status: str | None = None) -> list[DeliveryRecord]:
         return self.inner.all_deliveries(status=status)
 
-    def get_post_history(self, user_id: str | None = None, **filters: Any) -> list[PostRecord]:
-        return self.inner.get_post_history(user_id, **filters)
+    def get_post_history(
+        self,
+        user_id: str | None = None,
+        *,
+        status: str | None = None,
+        platform: str | None = None,
+        campaign: str | None = None,
+        since: datetime | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[PostRecord]:
+        return self.inner.get_post_history(
+            user_id,
+            status=status,
+            platform=platform,
+            campaign=campaign,
+            since=since,
+            limit=limit,
+            offset=offset,
+        )
 
     def get_post(self, post_id: str) -> PostRecord | None:
         return self.inner.get_post(post_id)

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from postdeck.errors import CredentialsError, PostdeckError
+from postdeck.ledger.base import MediaUrlCache
 from postdeck.ledger.credentials import CredentialStore
 from postdeck.providers.account_cache import LedgerAccountCache
 from postdeck.providers.account_cache import max_age as account_list_max_age
@@ -153,7 +154,7 @@ class LedgerMediaCache(MediaCache):
     fingerprint of the link's key, never the key, and not the label (`postforme:owner` is a
     different account for every owner)."""
 
-    def __init__(self, ledger) -> None:
+    def __init__(self, ledger: MediaUrlCache) -> None:
         self.ledger = ledger
 
     def get(self, sha256: str, provider: str) -> str | None:
