@@ -6,10 +6,14 @@ flush_journal(ledger)         # at the start of a run: write outcomes an earlier
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from postdeck.ledger.base import Ledger
 
 
-def open_ledger(*args: Any, **kwargs: Any) -> Any:
+def open_ledger(*args: Any, **kwargs: Any) -> Ledger:
+    """postdeck.ledger.factory.open_ledger (which see)."""
     from postdeck.ledger.factory import open_ledger as _open  # keeps `import postdeck.ledger.base` light
 
     return _open(*args, **kwargs)

@@ -1,4 +1,6 @@
-"""The ledger's interface: a reader for `plan` and history, a writer for publishing.
+"""The ledger's interface, as small Protocols a caller can ask for one at a time: a reader for
+`plan`, DeliveryClaims for publishing, SocialPostLog and PostHistory for the history, MediaUrlCache
+and AccountListCache for the chain. LedgerWriter combines the writes, Ledger everything a run opens.
 
 Both backends (SQLite embedded, Supabase in production) implement these with the same meaning.
 """
@@ -9,11 +11,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from postdeck.core.outcome import Outcome
 from postdeck.core.status import DeliveryStatus
 from postdeck.errors import LedgerError
+
+if TYPE_CHECKING:  # queries imports this module
+    from postdeck.ledger.queries import DeliveryQuery
 
 
 class LedgerUnavailable(LedgerError):
@@ -129,7 +134,9 @@ class LedgerReader(Protocol):
         ...
 
 
-class LedgerWriter(LedgerReader, Protocol):
+class DeliveryClaims(Protocol):
+    """Publishing's writes: claim deliveries, note where a create may go, store outcomes."""
+
     def claim(self, request: ClaimRequest, *, owner: str, lease_seconds: float, now: datetime) -> Claim:
         """Insert-if-absent. Atomic: of two concurrent claimers exactly one gets CLAIMED."""
         ...
@@ -175,13 +182,23 @@ class LedgerWriter(LedgerReader, Protocol):
         """A scheduled post was updated at its provider: store its new content and schedule hashes."""
         ...
 
+
+class SocialPostLog(Protocol):
     def record_social_post(self, row: dict) -> str:
         """Append a row to the seed's social_posts history (one per provider post)."""
         ...
 
+
+class MediaUrlCache(Protocol):
+    """Where each file was uploaded, per upload scope: a file is uploaded once per provider account."""
+
     def cached_media_url(self, sha256: str, provider: str) -> str | None: ...
 
     def cache_media_url(self, sha256: str, provider: str, url: str) -> None: ...
+
+
+class AccountListCache(Protocol):
+    """The providers' account lists, kept a while so not every run lists them again."""
 
     def cached_accounts(self, scope: str, *, listed_after: datetime) -> list[dict] | None:
         """The account list stored for `scope`, if it was listed after `listed_after`; else None."""
@@ -198,6 +215,10 @@ class LedgerWriter(LedgerReader, Protocol):
     def forget_accounts_at(self, provider: str) -> None:
         """Drop the account lists of every key at `provider` (an account there changed)."""
         ...
+
+
+class LedgerWriter(LedgerReader, DeliveryClaims, SocialPostLog, MediaUrlCache, AccountListCache, Protocol):
+    """Everything publishing writes, for callers that need all of it (the publisher, the chain)."""
 
 
 def only_record(results: list[DeliveryRecord | LedgerError]) -> DeliveryRecord:
@@ -222,3 +243,39 @@ class PostHistory(Protocol):
     ) -> list[PostRecord]: ...
 
     def get_post(self, post_id: str) -> PostRecord | None: ...
+
+
+class DeliverySearch(Protocol):
+    """The reads and the one reopening of `history`, `retry` and `cancel` (the seed service's)."""
+
+    def find_deliveries(
+        self, query: DeliveryQuery, *, limit: int | None = None, offset: int = 0
+    ) -> list[DeliveryRecord]: ...
+
+    def reopen_failed(
+        self, key: str, *, owner: str, lease_seconds: float, now: datetime
+    ) -> DeliveryRecord | None: ...
+
+    def posts_by_provider_post_id(self, provider_post_id: str) -> list[PostRecord]: ...
+
+
+class CampaignRuns(Protocol):
+    def start_campaign_run(
+        self, campaign: str, *, flow_run_id: str | None, user_id: str | None, now: datetime
+    ) -> str: ...
+
+    def finish_campaign_run(
+        self, run_id: str, *, status: str, summary: dict, error: str | None = None, now: datetime
+    ) -> None: ...
+
+    def campaign_runs(self, campaign: str | None = None, *, limit: int = 20) -> list[CampaignRun]: ...
+
+
+class Ledger(LedgerWriter, PostHistory, DeliverySearch, CampaignRuns, Protocol):
+    """What open_ledger() and open_backend() hand a run or a command: a backend (SqliteLedger,
+    SupabaseLedger) or the JournaledLedger around one. Credential rows are CredentialRows'."""
+
+    @property
+    def ident(self) -> str:
+        """Which database this is (journal entries are replayed only into the ledger they came from)."""
+        ...

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -77,6 +77,10 @@ class AccountsSource(Protocol):
     def accounts(self) -> Iterable[Any]: ...
 
 
+# Builds a provider's client from a key (`factory(api_key=...)`): providers.factory.CLIENTS.
+ClientFactory = Callable[..., AccountsSource]
+
+
 def load_fernet(value: str | SecretStr | None = None) -> MultiFernet:
     raw = value.get_secret_value() if isinstance(value, SecretStr) else value
     if raw is None:
@@ -99,12 +103,23 @@ def load_fernet(value: str | SecretStr | None = None) -> MultiFernet:
 
 
 class CredentialStore:
-    """Encrypted provider keys in the ledger database (SQLite or Supabase)."""
+    """Encrypted provider keys in the ledger database (SQLite or Supabase).
 
-    def __init__(self, ledger: Any, *, encryption_key: str | SecretStr | None = None) -> None:
+    `client_factories` (provider → factory) build the clients `refresh_connected_platforms` asks
+    when it is given none: the caller injects them, so the ledger never imports the providers.
+    """
+
+    def __init__(
+        self,
+        ledger: Any,
+        *,
+        encryption_key: str | SecretStr | None = None,
+        client_factories: Mapping[str, ClientFactory] | None = None,
+    ) -> None:
         # A journaled ledger wraps a backend; credentials are not journaled, so talk to the backend.
         self.rows: CredentialRows = getattr(ledger, "inner", ledger)
         self._encryption_key = encryption_key
+        self._client_factories = dict(client_factories or {})
 
     def _fernet(self) -> MultiFernet:
         return load_fernet(self._encryption_key)
@@ -180,7 +195,8 @@ class CredentialStore:
     ) -> dict[str, tuple[str, ...]]:
         """Ask each provider which accounts the user has connected and store their platforms.
 
-        `clients` maps provider → client; by default one is built from each stored key.
+        `clients` maps provider → client; by default one is built from each stored key by the
+        store's `client_factories`.
         """
         providers = self.providers_of(user_id)
         if not providers:
@@ -205,10 +221,14 @@ class CredentialStore:
         return refreshed
 
     def _client(self, user_id: str, provider: str) -> AccountsSource:
-        from postdeck.providers.factory import CLIENTS  # the provider clients load only when needed
-
+        factory = self._client_factories.get(provider)
+        if factory is None:
+            raise CredentialsError(
+                f"no {provider} client to ask: build the store with client_factories "
+                "(postdeck.providers.factory.credential_store) or pass the clients"
+            )
         stored = self.require(user_id, provider)
-        return CLIENTS[provider](api_key=stored.api_key.get_secret_value())
+        return factory(api_key=stored.api_key.get_secret_value())
 
     def rotate(self) -> int:
         """Re-encrypt every row with the newest key. Returns how many rows were rewritten.

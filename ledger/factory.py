@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Literal, overload
 
 from postdeck.errors import LedgerError
+from postdeck.ledger.base import Ledger
 from postdeck.ledger.journal import Journal, JournaledLedger
 from postdeck.ledger.sqlite import SqliteLedger
 from postdeck.settings import settings
 
 
-def open_backend(environ: Mapping[str, str] | None = None, *, path: str | Path | None = None) -> Any:
+def open_backend(environ: Mapping[str, str] | None = None, *, path: str | Path | None = None) -> Ledger:
     """The bare backend (SqliteLedger or SupabaseLedger), without the journal."""
     config = settings(environ)
     url, key = config.supabase_url, config.get("SUPABASE_SERVICE_ROLE_KEY")
@@ -30,13 +31,29 @@ def open_backend(environ: Mapping[str, str] | None = None, *, path: str | Path |
     return SqliteLedger(path)
 
 
+@overload
+def open_ledger(
+    environ: Mapping[str, str] | None = None,
+    *,
+    path: str | Path | None = None,
+    journal: Journal | Literal[True] = True,
+) -> JournaledLedger: ...
+
+
+@overload
+def open_ledger(
+    environ: Mapping[str, str] | None = None, *, path: str | Path | None = None, journal: Literal[False]
+) -> Ledger: ...
+
+
 def open_ledger(
     environ: Mapping[str, str] | None = None,
     *,
     path: str | Path | None = None,
     journal: Journal | bool = True,
-) -> Any:
-    """The ledger for publishing: the configured backend behind the outcome journal."""
+) -> Ledger:
+    """The ledger for publishing: the configured backend behind the outcome journal (a JournaledLedger,
+    whose `.journal` `ledger flush` and `ledger status` read), or with journal=False the bare backend."""
     backend = open_backend(environ, path=path)
     if journal is False:
         return backend

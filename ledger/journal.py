@@ -1,7 +1,7 @@
 """Nothing is lost when the database is down: outcomes go to a local journal first, the ledger second.
 
-The journal is an append-only JSON-lines file (`.postdeck/journal.jsonl`, or POSTDECK_JOURNAL). Each
-outcome line is fsync'ed before the ledger write is tried; a second line marks it settled. Whatever is
+The journal is an append-only JSON-lines file (`.postdeck/journal.jsonl`, or POSTDECK_JOURNAL; the
+file itself is ledger.journal_file's): JournaledLedger writes it, `replay` empties it. Each outcome line is fsync'ed before the ledger write is tried; a second line marks it settled. Whatever is
 not settled is replayed by `postdeck ledger flush` and at the start of the next run (`flush_journal`).
 Replay never moves a delivery backwards (the ledger refuses that, and the refusal settles the line)
 and never adds a history row twice (rows carry their id from the start).
@@ -11,15 +11,11 @@ Claims and attempts are not journaled: if they cannot be recorded, no provider i
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from postdeck.core.outcome import Outcome
@@ -29,121 +25,18 @@ from postdeck.ledger.base import (
     Claim,
     ClaimRequest,
     DeliveryRecord,
+    Ledger,
     LedgerRefused,
     LedgerUnavailable,
     PostRecord,
     only_record,
 )
+from postdeck.ledger.journal_file import Journal
 from postdeck.ledger.rows import iso, parse_time
-from postdeck.settings import settings
 
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows: one process at a time
-    fcntl = None  # type: ignore[assignment]
+__all__ = ["FlushReport", "Journal", "JournaledLedger", "flush_journal", "replay"]
 
 log = logging.getLogger("postdeck.journal")
-
-DEFAULT_JOURNAL = Path(".postdeck/journal.jsonl")
-
-
-def default_journal_path() -> Path:
-    return Path(settings().journal)  # DEFAULT_JOURNAL when unset
-
-
-class Journal:
-    """The append-only file. Every write holds an exclusive lock (threads and processes)."""
-
-    def __init__(self, path: str | Path | None = None) -> None:
-        self.path = Path(path) if path else default_journal_path()
-
-    @contextmanager
-    def locked(self) -> Iterator[None]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # A separate lock file: compaction replaces the journal, and a lock must outlive that.
-        with open(self.path.with_name(self.path.name + ".lock"), "a") as lock:
-            if fcntl is not None:
-                fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                if fcntl is not None:
-                    fcntl.flock(lock, fcntl.LOCK_UN)
-
-    def append(self, entry: dict[str, Any]) -> str:
-        """Write one entry durably (fsync) and return its id."""
-        return self.append_many([entry])[0]
-
-    def append_many(self, entries: Sequence[dict[str, Any]]) -> list[str]:
-        """Write entries durably with one fsync (a batch's outcomes) and return their ids, in order."""
-        at = iso(datetime.now(UTC))
-        stamped = [{"id": uuid.uuid4().hex, "at": at, **entry} for entry in entries]
-        with self.locked():
-            self._write(stamped, durable=True)
-        return [entry["id"] for entry in stamped]
-
-    def settle(self, entry_id: str, result: str, *, locked: bool = False) -> None:
-        """Mark an entry done. Not fsync'ed: losing this line only means an idempotent replay."""
-        self.settle_many([(entry_id, result)], locked=locked)
-
-    def settle_many(self, settled: Sequence[tuple[str, str]], *, locked: bool = False) -> None:
-        """Mark entries done, as (entry id, result) pairs, in one write (not fsync'ed either)."""
-        lines = [{"settled": entry_id, "result": result} for entry_id, result in settled]
-        if locked:
-            self._write(lines, durable=False)
-            return
-        with self.locked():
-            self._write(lines, durable=False)
-
-    def pending(self) -> list[dict[str, Any]]:
-        """Entries not settled yet, oldest first."""
-        entries: dict[str, dict[str, Any]] = {}
-        settled: set[str] = set()
-        if not self.path.exists():
-            return []
-        for number, line in enumerate(self.path.read_text().splitlines(), start=1):
-            try:
-                item = json.loads(line)
-            except ValueError:
-                # A torn last line: the process died while writing it, before any ledger write.
-                log.warning("%s:%d is not a complete entry; skipped", self.path, number)
-                continue
-            if "settled" in item:
-                settled.add(item["settled"])
-            else:
-                entries[item["id"]] = item
-        return [e for entry_id, e in entries.items() if entry_id not in settled]
-
-    def compact(self) -> None:
-        """Rewrite the file with only the pending entries (call while holding the lock)."""
-        pending = self.pending()
-        if not pending:
-            self.path.unlink(missing_ok=True)
-            return
-        temporary = self.path.with_name(self.path.name + ".tmp")
-        with open(temporary, "w") as handle:
-            handle.writelines(json.dumps(e) + "\n" for e in pending)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, self.path)
-
-    def _write(self, items: Sequence[dict[str, Any]], *, durable: bool) -> None:
-        if not items:
-            return
-        created = not self.path.exists()
-        line = "".join(json.dumps(item, default=_jsonable) + "\n" for item in items).encode()
-        with open(self.path, "a+b") as handle:
-            handle.seek(0, os.SEEK_END)
-            if handle.tell() > 0:
-                handle.seek(-1, os.SEEK_END)
-                if handle.read(1) != b"\n":  # a torn line from a crash: never glue a new entry to it
-                    line = b"\n" + line
-            handle.write(line)
-            handle.flush()
-            if durable:
-                os.fsync(handle.fileno())
-        if created and durable:
-            _fsync_dir(self.path.parent)
 
 
 @dataclass
@@ -245,13 +138,13 @@ def _cache_call(failing: str, call: Callable[..., Any], *args: Any, **kwargs: An
 
 
 class JournaledLedger:
-    """A LedgerWriter around any backend: outcomes and history rows are journaled before the write.
+    """A Ledger around any backend: outcomes and history rows are journaled before the write.
 
     Reads, claims and attempts go straight to the backend (and raise when it is down, so nothing is
     sent); the media and account-list caches tolerate an outage (they only save a call).
     """
 
-    def __init__(self, inner: Any, journal: Journal | None = None) -> None:
+    def __init__(self, inner: Ledger, journal: Journal | None = None) -> None:
         self.inner = inner
         self.journal = journal or Journal()
 
@@ -278,8 +171,26 @@ class JournaledLedger:
     def all_deliveries(self, *, status: str | None = None) -> list[DeliveryRecord]:
         return self.inner.all_deliveries(status=status)
 
-    def get_post_history(self, user_id: str | None = None, **filters: Any) -> list[PostRecord]:
-        return self.inner.get_post_history(user_id, **filters)
+    def get_post_history(
+        self,
+        user_id: str | None = None,
+        *,
+        status: str | None = None,
+        platform: str | None = None,
+        campaign: str | None = None,
+        since: datetime | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[PostRecord]:
+        return self.inner.get_post_history(
+            user_id,
+            status=status,
+            platform=platform,
+            campaign=campaign,
+            since=since,
+            limit=limit,
+            offset=offset,
+        )
 
     def get_post(self, post_id: str) -> PostRecord | None:
         return self.inner.get_post(post_id)
@@ -418,22 +329,3 @@ class JournaledLedger:
             f"{exc}; the outcome is safe in the journal {self.journal.path} and will be written by "
             "`postdeck ledger flush` or at the start of the next run"
         )
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return iso(value)
-    if isinstance(value, tuple | set):
-        return list(value)
-    raise TypeError(f"{type(value).__name__} cannot go into the journal")
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

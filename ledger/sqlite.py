@@ -1,9 +1,9 @@
 """The embedded ledger: one SQLite file (WAL), safe for several threads and processes.
 
-Every operation opens its own short connection: SQLite connections must not cross threads, and
-Prefect runs tasks in a thread pool. Claims use BEGIN IMMEDIATE so two claimers serialise.
-Errors say which kind they are: LedgerUnavailable (the file cannot be reached: retry later) or
-LedgerRefused (the change is wrong: never retry it).
+Every operation opens its own short connection, and claims use BEGIN IMMEDIATE so two claimers
+serialise (ledger.sqlite_connection, which also sorts the errors: LedgerUnavailable, retry later, or
+LedgerRefused, never retry). Deliveries, history and campaign runs are here; the caches are
+ledger.sqlite_caches', the credential rows ledger.sqlite_credentials'.
 """
 
 from __future__ import annotations
@@ -11,8 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
@@ -35,6 +34,9 @@ from postdeck.ledger.base import (
 )
 from postdeck.ledger.queries import DeliveryQuery, PostQuery
 from postdeck.ledger.rows import campaign_run, delivery_record, iso, post_record, social_post_row
+from postdeck.ledger.sqlite_caches import SqliteCaches
+from postdeck.ledger.sqlite_credentials import SqliteCredentialRows
+from postdeck.ledger.sqlite_sql import assignments, conditions, delivery_filters
 from postdeck.ledger.transitions import check_transition
 from postdeck.settings import settings
 
@@ -48,8 +50,8 @@ def default_ledger_path() -> Path:
     return Path(settings().ledger)  # DEFAULT_PATH when unset
 
 
-class SqliteLedger(LedgerBackend):
-    """LedgerWriter, post history, campaign runs and credential rows over a SQLite file."""
+class SqliteLedger(SqliteCaches, SqliteCredentialRows, LedgerBackend):
+    """Ledger (deliveries, history, caches, campaign runs) and CredentialRows over a SQLite file."""
 
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path else default_ledger_path()
@@ -72,38 +74,6 @@ class SqliteLedger(LedgerBackend):
 
     def __repr__(self) -> str:
         return f"SqliteLedger({str(self.path)!r})"
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        try:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        except sqlite3.Error as exc:
-            raise LedgerUnavailable(f"cannot open the ledger at {self.path}: {exc}") from None
-        try:
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA busy_timeout=30000")
-            yield conn
-        except sqlite3.IntegrityError as exc:
-            raise LedgerRefused(f"ledger {self.path}: {exc}") from None
-        except sqlite3.OperationalError as exc:  # cannot open, locked, read-only, disk I/O, missing table
-            raise LedgerUnavailable(f"ledger {self.path}: {exc}") from None
-        except sqlite3.Error as exc:
-            raise LedgerError(f"ledger {self.path}: {exc}") from None
-        finally:
-            conn.close()
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._connect() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
 
     # --- reader -------------------------------------------------------------------------------
 
@@ -131,7 +101,7 @@ class SqliteLedger(LedgerBackend):
         self, query: DeliveryQuery, *, limit: int | None = None, offset: int = 0
     ) -> list[DeliveryRecord]:
         """Deliveries matching every filter of `query`, newest first (history, retry, cancel)."""
-        where, args = _delivery_filters(query)
+        where, args = delivery_filters(query)
         sql = "SELECT * FROM deliveries" + (" WHERE " + " AND ".join(where) if where else "")
         sql += " ORDER BY created_at DESC, key"
         if limit is not None:
@@ -201,7 +171,7 @@ class SqliteLedger(LedgerBackend):
     def _update_scheduled(self, key: str, values: dict[str, Any]) -> DeliveryRecord | None:
         with self._transaction() as conn:
             changed = conn.execute(
-                f"UPDATE deliveries SET {_assignments(values)} WHERE key = ? AND status = 'scheduled'",
+                f"UPDATE deliveries SET {assignments(values)} WHERE key = ? AND status = 'scheduled'",
                 (*values.values(), key),
             ).rowcount
             return self._row(conn, key) if changed else None
@@ -249,7 +219,7 @@ class SqliteLedger(LedgerBackend):
 
     def _find_posts(self, query: PostQuery, *, limit: int, offset: int) -> list[PostRecord]:
         equal = (("user_id", query.user_id), ("status", query.status), ("campaign", query.campaign))
-        where, args = _conditions(equal, since=query.since)
+        where, args = conditions(equal, since=query.since)
         if query.platform is not None:
             where.append("EXISTS (SELECT 1 FROM json_each(social_posts.platforms) WHERE value = ?)")
             args.append(query.platform)
@@ -274,48 +244,6 @@ class SqliteLedger(LedgerBackend):
             ).fetchall()
         return [post_record(r) for r in rows]
 
-    # --- media cache --------------------------------------------------------------------------
-
-    def cached_media_url(self, sha256: str, provider: str) -> str | None:
-        with self._connect() as conn:
-            row = conn.execute(
-                "SELECT media_url FROM media_uploads WHERE sha256 = ? AND provider = ?", (sha256, provider)
-            ).fetchone()
-        return row["media_url"] if row else None
-
-    def cache_media_url(self, sha256: str, provider: str, url: str) -> None:
-        with self._connect() as conn:
-            conn.execute(
-                "INSERT OR REPLACE INTO media_uploads (sha256, provider, media_url, created_at) VALUES (?, ?, ?, ?)",
-                (sha256, provider, url, iso(datetime.now(UTC))),
-            )
-
-    # --- account lists ----------------------------------------------------------------------
-
-    def cached_accounts(self, scope: str, *, listed_after: datetime) -> list[dict] | None:
-        with self._connect() as conn:
-            row = conn.execute(
-                "SELECT accounts FROM account_lists WHERE scope = ? AND listed_at > ?",
-                (scope, iso(listed_after)),
-            ).fetchone()
-        return json.loads(row["accounts"]) if row else None
-
-    def cache_accounts(self, scope: str, accounts: list[dict], *, now: datetime) -> None:
-        with self._connect() as conn:
-            conn.execute(
-                "INSERT OR REPLACE INTO account_lists (scope, accounts, listed_at) VALUES (?, ?, ?)",
-                (scope, json.dumps(accounts), iso(now)),
-            )
-
-    def forget_accounts(self, scope: str) -> None:
-        with self._connect() as conn:
-            conn.execute("DELETE FROM account_lists WHERE scope = ?", (scope,))
-
-    def forget_accounts_at(self, provider: str) -> None:
-        prefix = f"{provider}:"
-        with self._connect() as conn:
-            conn.execute("DELETE FROM account_lists WHERE substr(scope, 1, ?) = ?", (len(prefix), prefix))
-
     # --- campaign runs ------------------------------------------------------------------------
 
     def start_campaign_run(
@@ -333,7 +261,7 @@ class SqliteLedger(LedgerBackend):
         changes = {**changes, "summary": json.dumps(changes["summary"])}
         with self._connect() as conn:
             changed = conn.execute(
-                f"UPDATE campaign_runs SET {_assignments(changes)} WHERE id = ? AND status = 'running'",
+                f"UPDATE campaign_runs SET {assignments(changes)} WHERE id = ? AND status = 'running'",
                 (*changes.values(), run_id),
             ).rowcount
         return changed > 0
@@ -345,58 +273,6 @@ class SqliteLedger(LedgerBackend):
         with self._connect() as conn:
             rows = conn.execute(query + " ORDER BY started_at DESC, id LIMIT ?", (*args, limit)).fetchall()
         return [campaign_run(r) for r in rows]
-
-    # --- credential rows (encrypted by ledger.credentials, never here) -------------------------
-
-    def credential_rows(self, user_id: str | None = None) -> list[dict[str, Any]]:
-        query, args = "SELECT * FROM user_social_credentials", ()
-        if user_id is not None:
-            query, args = query + " WHERE user_id = ?", (user_id,)
-        with self._connect() as conn:
-            rows = conn.execute(query + " ORDER BY user_id, provider", args).fetchall()
-        return [dict(r) for r in rows]
-
-    def credential_row(self, user_id: str, provider: str) -> dict[str, Any] | None:
-        with self._connect() as conn:
-            row = conn.execute(
-                "SELECT * FROM user_social_credentials WHERE user_id = ? AND provider = ?",
-                (user_id, provider),
-            ).fetchone()
-        return dict(row) if row else None
-
-    def upsert_credential_row(
-        self, user_id: str, provider: str, token: str, platforms: list[str], now: datetime
-    ) -> None:
-        with self._connect() as conn:
-            conn.execute(
-                """INSERT INTO user_social_credentials (user_id, provider, encrypted_api_key, connected_platforms,
-                       updated_at) VALUES (?, ?, ?, ?, ?)
-                   ON CONFLICT (user_id, provider) DO UPDATE SET encrypted_api_key = excluded.encrypted_api_key,
-                       connected_platforms = excluded.connected_platforms, updated_at = excluded.updated_at""",
-                (user_id, provider, token, json.dumps(platforms), iso(now)),
-            )
-
-    def _update_credentials(
-        self, user_id: str, provider: str, changes: dict[str, Any], expect_token: str | None
-    ) -> bool:
-        if "connected_platforms" in changes:
-            changes = {**changes, "connected_platforms": json.dumps(changes["connected_platforms"])}
-        where, where_args = "user_id = ? AND provider = ?", [user_id, provider]
-        if expect_token is not None:
-            where, where_args = where + " AND encrypted_api_key = ?", [*where_args, expect_token]
-        with self._connect() as conn:
-            changed = conn.execute(
-                f"UPDATE user_social_credentials SET {_assignments(changes)} WHERE {where}",
-                (*changes.values(), *where_args),
-            ).rowcount
-        return changed > 0
-
-    def delete_credential_row(self, user_id: str, provider: str) -> bool:
-        with self._connect() as conn:
-            deleted = conn.execute(
-                "DELETE FROM user_social_credentials WHERE user_id = ? AND provider = ?", (user_id, provider)
-            ).rowcount
-        return deleted > 0
 
 
 def _claim_in(
@@ -474,46 +350,6 @@ def _record_in(
         ),
     )
     return SqliteLedger._row(conn, key)
-
-
-def _delivery_filters(query: DeliveryQuery) -> tuple[list[str], list[Any]]:
-    where: list[str] = []
-    args: list[Any] = []
-    for column, values in (("key", query.keys), ("status", query.statuses)):
-        if values is not None:
-            where.append(f"{column} IN ({', '.join('?' for _ in values)})" if values else "0")
-            args.extend(values)
-    equal = (
-        ("platform", query.platform),
-        ("campaign", query.campaign),
-        ("user_id", query.user_id),
-        ("provider_post_id", query.provider_post_id),
-    )
-    more, more_args = _conditions(equal, since=query.created_since, before=query.created_before)
-    return where + more, args + more_args
-
-
-def _conditions(
-    equal: Iterable[tuple[str, Any]], *, since: datetime | None = None, before: datetime | None = None
-) -> tuple[list[str], list[Any]]:
-    """WHERE conditions and their arguments: `column = ?` for each given value, then created_at from
-    `since` (inclusive) and before `before`."""
-    where: list[str] = []
-    args: list[Any] = []
-    for column, value in equal:
-        if value is not None:
-            where.append(f"{column} = ?")
-            args.append(value)
-    for condition, moment in (("created_at >= ?", since), ("created_at < ?", before)):
-        if moment is not None:
-            where.append(condition)
-            args.append(iso(moment))
-    return where, args
-
-
-def _assignments(values: dict[str, Any]) -> str:
-    """`a = ?, b = ?` for an UPDATE. The names are LedgerBackend's and this module's, never a caller's."""
-    return ", ".join(f"{column} = ?" for column in values)
 
 
 def _add_missing_columns(conn: sqlite3.Connection) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 
 from postdeck.errors import CredentialsError
+from postdeck.ledger.base import MediaUrlCache
 from postdeck.ledger.credentials import CredentialStore
 from postdeck.providers.account_cache import LedgerAccountCache
 from postdeck.providers.account_cache import max_age as account_list_max_age
@@ -33,6 +34,11 @@ SANDBOX_URL_ENV = ("POSTDECK_SANDBOX_POSTFORME_URL", "POSTDECK_SANDBOX_LATE_URL"
 SANDBOX_RATE_SCALE_ENV = "POSTDECK_SANDBOX_RATE_SCALE"
 
 
+def credential_store(ledger: Any, **options: Any) -> CredentialStore:
+    """The users' keys in `ledger`, with these provider clients to refresh connected platforms."""
+    return CredentialStore(ledger, client_factories=CLIENTS, **options)
+
+
 @contextmanager
 def run_links(
     owner: str | None, ledger: Any, *, sandbox: bool, environ: Mapping[str, str] | None = None
@@ -42,7 +48,7 @@ def run_links(
     SANDBOX_URL_ENV when both are set, else embedded ones for the length of the block."""
     config = settings(environ)
     if not sandbox:
-        yield chain_links(owner, store=CredentialStore(ledger), environ=environ)
+        yield chain_links(owner, store=credential_store(ledger), environ=dict(environ))
         return
     from postdeck.sandbox.sandbox import SANDBOX_LATE_KEY, SANDBOX_POSTFORME_KEY, start_sandbox
 
@@ -137,7 +143,7 @@ class LedgerMediaCache(MediaCache):
     fingerprint of the link's key, never the key, and not the label (`postforme:owner` is a
     different account for every owner)."""
 
-    def __init__(self, ledger) -> None:
+    def __init__(self, ledger: MediaUrlCache) -> None:
         self.ledger = ledger
 
     def get(self, sha256: str, provider: str) -> str | None:
@@ -170,6 +176,7 @@ __all__ = [
     "build_chain",
     "chain_links",
     "close_chain",
+    "credential_store",
     "sandbox_links",
     "sandbox_rate_scale",
 ]

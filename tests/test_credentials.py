@@ -196,6 +196,50 @@ def test_no_test_key_reaches_any_ledger_column(store: CredentialStore, backend: 
     assert secret_hits(cells, list(TEST_KEYS.values())) == []  # ...without the keys
 
 
+def test_refresh_builds_each_client_with_the_injected_factory_and_the_stored_key(
+    tmp_path, monkeypatch
+) -> None:
+    monkeypatch.setenv("ENCRYPTION_KEY", NEW)
+    built: list[Client] = []
+
+    @dataclass
+    class Account:
+        platform: object
+
+    class Client:
+        def __init__(self, api_key: str) -> None:
+            self.api_key, self.closed = api_key, False
+            built.append(self)
+
+        def accounts(self) -> list[Account]:
+            return [Account(Platform.BLUESKY)]
+
+        def close(self) -> None:
+            self.closed = True
+
+    factories = {"late": Client}
+    store = CredentialStore(SqliteLedger(tmp_path / "ledger.db"), client_factories=factories)
+    store.save(USER, "late", TEST_KEYS["late"])
+    assert store.refresh_connected_platforms(USER) == {"late": ("bluesky",)}
+    assert [(c.api_key, c.closed) for c in built] == [(TEST_KEYS["late"], True)]  # built, then closed
+
+
+def test_refresh_without_clients_or_factories_names_what_is_missing(sqlite_store: CredentialStore) -> None:
+    sqlite_store.save(USER, "postforme", TEST_KEYS["postforme"])
+    with pytest.raises(
+        CredentialsError, match="no postforme client to ask: build the store with client_factories"
+    ):
+        sqlite_store.refresh_connected_platforms(USER)
+
+
+def test_the_ledger_never_imports_the_providers() -> None:
+    """The credential store gets its clients injected: ledger/ → providers/ would be a cycle."""
+    ledger_dir = Path(__file__).resolve().parents[1] / "ledger"
+    imports = ("from postdeck.providers", "import postdeck.providers")
+    importing = [p.name for p in sorted(ledger_dir.glob("*.py")) if any(i in p.read_text() for i in imports)]
+    assert importing == []
+
+
 def test_a_supabase_user_id_must_be_a_uuid(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ENCRYPTION_KEY", NEW)
     never = httpx.Client(transport=httpx.MockTransport(lambda request: pytest.fail(f"sent {request.url}")))

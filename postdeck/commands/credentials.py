@@ -28,10 +28,10 @@ ProviderOpt = Annotated[str, typer.Option("--provider", help="postforme or late.
 
 
 def _store():
-    from postdeck.ledger.credentials import CredentialStore
     from postdeck.ledger.factory import open_backend
+    from postdeck.providers.factory import credential_store
 
-    return CredentialStore(open_backend())
+    return credential_store(open_backend())
 
 
 def _read_key(from_env: str | None) -> str:

@@ -29,6 +29,7 @@ from postdeck.ledger.credentials import CredentialStore, StoredCredentials
 from postdeck.ledger.queries import DeliveryQuery
 from postdeck.providers.chain import Chain
 from postdeck.providers.errors import ProviderError
+from postdeck.providers.factory import credential_store
 from postdeck.service import cancelling, retrying, schedules
 from postdeck.service.accounts import list_accounts
 from postdeck.service.adhoc import AdhocPost, posts_dir, prepare
@@ -116,7 +117,7 @@ class SocialPostingService:
         return self._ledger
 
     def _store(self) -> CredentialStore:
-        return CredentialStore(self.ledger)
+        return credential_store(self.ledger)
 
     @contextmanager
     def chain(self, user_id: str | None) -> Iterator[Chain]:
