@@ -9,7 +9,6 @@ postdeck.engine.publisher, postdeck.engine.apply, providers.chain) that the CLI 
 from __future__ import annotations
 
 import logging
-import os
 import uuid
 from collections import Counter
 from contextlib import nullcontext
@@ -48,6 +47,7 @@ from postdeck.schemas.deliveries import Delivery
 from postdeck.schemas.loader import load_campaign
 from postdeck.schemas.media import MediaRef
 from postdeck.schemas.validation import require_valid
+from postdeck.settings import settings
 
 
 def _batch_run_name(parameters: dict) -> str:
@@ -183,7 +183,7 @@ def publish_campaign(params: PublishParams | None = None) -> list[dict] | State:
 def _require_reviewed_ref(params: PublishParams) -> None:
     """Where a deployment is set to publish reviewed commits only (POSTDECK_REQUIRE_REF=1, as the
     production deployment is), a run without `ref` is refused before anything is read."""
-    if os.environ.get("POSTDECK_REQUIRE_REF") == "1" and not params.ref:
+    if settings().require_ref and not params.ref:
         raise PlanError(
             f"{params.campaign}: this deployment publishes a reviewed commit only: give `ref` "
             '(a commit SHA, branch or tag), e.g. --param params=\'{"campaign": ..., "ref": "main"}\''
@@ -195,7 +195,7 @@ def _gate(source: Source, params: PublishParams, reads: list[Path]) -> Source:
     refused unless allowed; an optional policy accepts only commits on a branch."""
     if not params.ref:
         source = check_clean(source, reads, allow_dirty=params.allow_dirty, campaign=params.campaign)
-    branch = os.environ.get("POSTDECK_REQUIRE_BRANCH")
+    branch = settings().require_branch
     if branch and source.commit:
         repo = repository_of(Path(params.campaign))
         if repo is not None:

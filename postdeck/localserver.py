@@ -45,7 +45,9 @@ class ServerInfo:
 
 
 def state_dir() -> Path:
-    return Path(os.environ.get("POSTDECK_SERVER_DIR") or ".postdeck/server").resolve()
+    from postdeck.settings import settings
+
+    return settings().server_dir.resolve()
 
 
 def _state_file() -> Path:

@@ -73,6 +73,21 @@ class Settings(BaseSettings):
         validation_alias=_alias("POSTDECK_JOURNAL"),
         description=("the outcome journal: outcomes the ledger could not take yet, replayed later"),
     )
+    server_dir: Path = Field(
+        Path(".postdeck/server"),
+        validation_alias=_alias("POSTDECK_SERVER_DIR"),
+        description=("where the local Prefect server that `postdeck publish` starts keeps its state"),
+    )
+    require_ref: bool = Field(
+        False,
+        validation_alias=_alias("POSTDECK_REQUIRE_REF"),
+        description=("1: a publish must name a git ref (set on the production deployment)"),
+    )
+    require_branch: str | None = Field(
+        None,
+        validation_alias=_alias("POSTDECK_REQUIRE_BRANCH"),
+        description=("only commits on this branch are published (git merge-base --is-ancestor)"),
+    )
     styles: Path = Field(
         Path("styles.yaml"),
         validation_alias=_alias("POSTDECK_STYLES"),
@@ -198,7 +213,7 @@ class Settings(BaseSettings):
     def _strip(cls, value: Any) -> Any:
         return value.strip() if isinstance(value, str) else value  # " 4 " was always read as 4
 
-    @field_validator("debug", "no_progress", mode="before")
+    @field_validator("debug", "no_progress", "require_ref", mode="before")
     @classmethod
     def _only_one_is_on(cls, value: Any) -> Any:
         return value == "1" if isinstance(value, str) else value  # as ever: "1" on, anything else off

@@ -139,7 +139,10 @@ def _check_before_prefect(campaign: Path, *, ref: str | None, sandbox: bool, dry
 
 
 def _provider_keys_set() -> bool:
-    return any(os.environ.get(name, "").strip() for name in ("POSTFORME_API_KEY", "LATE_API_KEY"))
+    from postdeck.settings import settings
+
+    config = settings()
+    return any(config.get(name) for name in ("POSTFORME_API_KEY", "LATE_API_KEY"))
 
 
 def _use_local_server_unless_configured() -> None:
@@ -158,7 +161,8 @@ def _use_local_server_unless_configured() -> None:
 
 def _configured_api_url() -> str | None:
     """Prefect's API URL as Prefect would find it, read before Prefect is imported: it fixes its
-    settings at import, so the local server's address must be in the environment before then."""
+    settings at import, so the local server's address must be in the environment before then.
+    (Prefect's own variables, read here as Prefect reads them: not postdeck settings.)"""
     if "prefect.settings" in sys.modules:  # already imported (a test harness, an embedding program)
         from prefect.settings import get_current_settings
 
