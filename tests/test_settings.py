@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from postdeck.ledger.journal import DEFAULT_JOURNAL
+from postdeck.ledger.journal_file import DEFAULT_JOURNAL
 from postdeck.ledger.sqlite import DEFAULT_PATH
 from postdeck.providers.account_cache import DEFAULT_MAX_AGE, MAX_AGE_LIMIT
 from postdeck.providers.factory import chain_links
