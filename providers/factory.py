@@ -48,7 +48,7 @@ def run_links(
     SANDBOX_URL_ENV when both are set, else embedded ones for the length of the block."""
     config = settings(environ)
     if not sandbox:
-        yield chain_links(owner, store=credential_store(ledger), environ=dict(environ))
+        yield chain_links(owner, store=credential_store(ledger), environ=environ)
         return
     from postdeck.sandbox.sandbox import SANDBOX_LATE_KEY, SANDBOX_POSTFORME_KEY, start_sandbox
 
