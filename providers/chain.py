@@ -14,8 +14,11 @@ global LATE key. What happens after a failure depends only on its kind (provider
 
 A post that comes back with some platforms failed fails over only those platforms, and only when the
 failure is one another provider could fix (the account's connection or quota at this provider).
-Retries of a create are ours alone (the clients never retry; tenacity drives the loop here). A
-circuit breaker per provider (providers.breaker) skips a provider that keeps failing for a while.
+This module is that loop over the links: which provider gets what, and what its answer means for
+the rest. Around it: providers.attempts (the calls to one provider and their retries), links (a
+provider client and its accounts), link_accounts (kept or listed account lists), batch (what a send
+carries), recovery (crash recovery, PostOutcome → Outcome), post_ops (changes to a post made), and
+breaker (a circuit per provider skips one that keeps failing for a while).
 
 Every provider call runs inside `guard(provider name)` — the flow passes its in-process cap per
 provider (flows/limits.py ProviderCaps.call); this package never imports Prefect.
@@ -27,40 +30,46 @@ import logging
 import random
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
+from contextlib import nullcontext
 from datetime import datetime
-from typing import Any, TypeVar
-
-from tenacity import RetryCallState, Retrying, retry_if_exception, retry_if_exception_type
 
 from postdeck.core.outcome import Outcome
 from postdeck.core.platform import Platform
 from postdeck.core.status import DeliveryStatus
-from postdeck.providers.account_cache import AccountCache, account_scope
-from postdeck.providers.base import (
-    Account,
-    PostOutcome,
-    PostRequest,
-    Provider,
-    SupportsRetry,
-    Target,
-    TargetStatus,
-)
+from postdeck.providers.account_cache import AccountCache
+from postdeck.providers.attempts import Created, GaveUp, ProviderCalls, Refused, RetryPolicy, Undecided
+from postdeck.providers.base import Account, PostOutcome, PostRequest, Target, TargetStatus
+from postdeck.providers.batch import Sending, SendItem, Step
 from postdeck.providers.breaker import CircuitBreaker
-from postdeck.providers.errors import (
-    FailureKind,
-    ProviderError,
-    ProviderMaybeSent,
-    ProviderNotSent,
-    ProviderRejected,
-    ProviderThrottled,
-    ProviderUnsupported,
+from postdeck.providers.errors import FailureKind, ProviderError, ProviderRejected
+from postdeck.providers.link_accounts import AccountFinder
+from postdeck.providers.links import (
+    ACCOUNT_REFUSALS,
+    AttemptHook,
+    Guard,
+    Link,
+    MediaCache,
+    PostKeyFn,
 )
 from postdeck.providers.media import upload_scope
+from postdeck.providers.post_ops import PostOps
+from postdeck.providers.recovery import recover, to_outcome
 from postdeck.schemas.media import MediaRef
+
+# Callers import these from here (the chain's vocabulary), wherever they are defined.
+__all__ = [
+    "NO_CREDENTIALS",
+    "AttemptHook",
+    "Chain",
+    "Guard",
+    "Link",
+    "MediaCache",
+    "PostKeyFn",
+    "RetryPolicy",
+    "SendItem",
+    "to_outcome",
+]
 
 log = logging.getLogger("postdeck.chain")
 
@@ -69,193 +78,10 @@ NO_CREDENTIALS = (
     "with `postdeck credentials set`, or run against the simulators with --sandbox."
 )
 
-T = TypeVar("T")
-Guard = Callable[[str], AbstractContextManager[Any]]
-
-
-@dataclass(frozen=True)
-class SendItem:
-    """One delivery as the chain sees it."""
-
-    key: str
-    platform: Platform
-    caption: str
-    options: dict = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How hard the chain tries one provider before moving on (all waits go through Chain.sleep)."""
-
-    create_retries: int = 1  # extra creates after "not sent", or "maybe sent" + lookup says absent
-    lookup_attempts: int = 3  # lookups are reads: repeating them is harmless
-    max_throttle_waits: int = 5
-    max_throttle_wait: float = 60.0
-    backoff_initial: float = 0.5
-    backoff_max: float = 8.0
-    # After a timeout the provider may still be working on the request: give it a moment before the
-    # lookup, or "absent" could be said of a post about to be stored.
-    settle_before_lookup: float = 2.0
-    pending_polls: int = 30
-
-
-@dataclass
-class Link:
-    """One provider client with the credentials it was built with (label says whose)."""
-
-    label: str  # e.g. "postforme:owner", "late:global": recorded so a crash can be looked up again
-    provider: Provider
-    _accounts: dict[Platform, Account] | None = None
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-    # Held while the accounts are being found (kept list or listing): other batches wait here, not
-    # in a provider slot of their own.
-    finding: threading.Lock = field(default_factory=threading.Lock)
-    cached: bool = False  # the accounts came from an earlier run's list, not yet confirmed in this one
-    disabled: str | None = None  # why this link serves nothing more in this run (a bad key)
-    # Platforms whose account this provider could not use in this run, and why: a token does not heal
-    # mid-run, so later batches go straight to the next provider instead of failing here first.
-    excluded: dict[Platform, str] = field(default_factory=dict)
-
-    def accounts(self) -> dict[Platform, Account]:
-        with self._lock:
-            if self._accounts is None:
-                self._accounts = _one_per_platform(self.provider.accounts())
-            return {p: a for p, a in self._accounts.items() if p not in self.excluded}
-
-    def adopt(self, accounts: list[Account]) -> None:
-        """Use an earlier run's list (providers.account_cache) instead of asking the provider."""
-        with self._lock:
-            if self._accounts is None:
-                self._accounts = _one_per_platform(accounts)
-                self.cached = True
-
-    def relist(self) -> dict[Platform, Account]:
-        """Ask the provider (again): the list in use, if any, is kept when that fails."""
-        fresh = _one_per_platform(self.provider.accounts())
-        with self._lock:
-            self._accounts = fresh
-            self.cached = False
-        return self.accounts()
-
-    def listing(self) -> list[Account]:
-        """The accounts as listed (excluded ones too): what the account cache keeps."""
-        with self._lock:
-            return list((self._accounts or {}).values())
-
-    @property
-    def account_scope(self) -> str:
-        """Where the account cache keeps this link's list (provider, key fingerprint, API address)."""
-        return account_scope(self.label, self.provider)
-
-    @property
-    def listed(self) -> bool:
-        """Whether the accounts were read already (later calls make no request)."""
-        return self._accounts is not None
-
-    def exclude(self, platforms: set[Platform], reason: str) -> None:
-        """This provider cannot post these platforms for the rest of the run (account disconnected)."""
-        with self._lock:
-            for platform in platforms:
-                if platform not in self.excluded:
-                    self.excluded[platform] = reason
-                    log.warning(
-                        "%s: not using its %s account any more in this run: %s", self.label, platform, reason
-                    )
-
-
-# Statuses a create naming an account the provider no longer knows (or has disconnected) gets: worth
-# listing the accounts again when the list came from an earlier run. Not 401 (the key) or 402 (the plan).
-_ACCOUNT_REFUSALS = frozenset({400, 403, 404})
-
-
-def _one_per_platform(accounts: list[Account]) -> dict[Platform, Account]:
-    """The connected account each platform posts to: the first listed (the providers list newest first)."""
-    found: dict[Platform, Account] = {}
-    for account in accounts:
-        if account.connected:
-            found.setdefault(account.platform, account)
-    return found
-
-
-class MediaCache:
-    """Where an uploaded file can be found at each provider (the ledger keeps it across runs)."""
-
-    def get(self, sha256: str, provider: str) -> str | None:
-        return None
-
-    def put(self, sha256: str, provider: str, url: str) -> None:
-        return None
-
-
-AttemptHook = Callable[[list[str], str, str], None]
-"""Called with (delivery keys, link label, post key) just before a create: must record it or raise."""
-
-PostKeyFn = Callable[[list[str]], str]
-
-
-# --- what one create at one provider came to ---------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Created:
-    outcome: PostOutcome
-    adopted: bool = False  # found by a lookup after "maybe sent"
-
-
-@dataclass(frozen=True)
-class _Refused:
-    error: ProviderRejected
-
-
-@dataclass(frozen=True)
-class _Undecided:
-    error: ProviderError
-    lookup_error: ProviderError
-
-
-@dataclass(frozen=True)
-class _GaveUp:
-    error: ProviderError
-    absent: bool = False  # maybe sent, and the lookup said it was not created
-
-
-class _TryAgain(Exception):
-    """A create that may be repeated at the same provider (throttled, not sent, or absent at lookup)."""
-
-    def __init__(self, error: ProviderError, *, absent: bool = False) -> None:
-        super().__init__(str(error))
-        self.error = error
-        self.absent = absent
-
-
-@dataclass
-class _Step:
-    settled: dict[str, Outcome] = field(default_factory=dict)
-    passed: list[tuple[SendItem, str]] = field(default_factory=list)  # to the next provider, with why
-    again: list[SendItem] = field(default_factory=list)  # to this provider once more
-    passing: bool = False  # passed on untried, for a reason that passes (the media could not be uploaded)
-
-
-@dataclass
-class _Sending:
-    """One send() call's request and what it has learned so far, shared by its passes over the links."""
-
-    post_key_for: PostKeyFn
-    media: Sequence[MediaRef]
-    scheduled_at: datetime | None
-    on_attempt: AttemptHook
-    reasons: dict[str, list[str]]  # key → why each provider did not settle it
-    outcomes: dict[str, Outcome] = field(default_factory=dict)
-    tried: set[str] = field(default_factory=set)  # keys a create was attempted for, anywhere
-    passing: set[str] = field(default_factory=set)  # keys passed over somewhere for a reason that passes
-    placed: set[str] = field(default_factory=set)  # keys some provider had (or had had) an account for
-
-    def attempting(self, keys: list[str], label: str, post_key: str) -> None:
-        self.on_attempt(keys, label, post_key)
-        self.tried.update(keys)
-
 
 class Chain:
+    """Links in the order they are tried: one send() offers a batch to each until all is settled."""
+
     def __init__(
         self,
         links: Sequence[Link],
@@ -272,16 +98,23 @@ class Chain:
     ) -> None:
         self.links = list(links)
         self.media_cache = media_cache or MediaCache()
-        self.account_cache = account_cache or AccountCache()
         self.sleep = sleep
         policy = retry or RetryPolicy()
         if max_throttle_waits is not None:
             policy = RetryPolicy(**{**policy.__dict__, "max_throttle_waits": max_throttle_waits})
-        self.retry = policy
-        self.pending_poll_seconds = pending_poll_seconds
-        self.breaker = breaker or CircuitBreaker()
-        self._guard: Guard = guard or (lambda _name: nullcontext())
-        self._rng = rng or random.Random()
+        self.calls = ProviderCalls(
+            retry=policy,
+            breaker=breaker or CircuitBreaker(),
+            guard=guard or (lambda _name: nullcontext()),
+            sleep=sleep,
+            rng=rng or random.Random(),
+            pending_poll_seconds=pending_poll_seconds,
+        )
+        # The calls' own settings, as `after` hands them on (and tests read the breaker).
+        self.retry, self.breaker, self.pending_poll_seconds = policy, self.calls.breaker, pending_poll_seconds
+        self.finder = AccountFinder(account_cache or AccountCache(), self.calls)
+        self.account_cache = self.finder.cache
+        self.posts = PostOps(self.link, self.calls)
         self._upload_lock = threading.Lock()
 
     def after(self, label: str) -> Chain:
@@ -296,29 +129,12 @@ class Chain:
             retry=self.retry,
             pending_poll_seconds=self.pending_poll_seconds,
             breaker=self.breaker,
-            guard=self._guard,
+            guard=self.calls.guard,
         )
         return other
 
     def link(self, label: str) -> Link | None:
         return next((link for link in self.links if link.label == label), None)
-
-    def _call(self, link: Link, fn: Callable[..., T], *args: Any) -> T:
-        """One provider operation inside the caller's guard (a place in the per-provider cap)."""
-        with self._guard(link.provider.name):
-            return fn(*args)
-
-    def _backoff(self, attempt: int) -> float:
-        """Exponential backoff with full jitter: spreads retries of concurrent runs apart."""
-        ceiling = min(self.retry.backoff_max, self.retry.backoff_initial * 2 ** max(attempt - 1, 0))
-        return self._rng.uniform(ceiling / 2, ceiling)
-
-    def _unwell(self, link: Link, error: ProviderError) -> None:
-        """Feed the breaker: only not-sent and maybe-sent failures say a provider is unwell."""
-        if error.kind in (FailureKind.NOT_SENT, FailureKind.MAYBE_SENT):
-            self.breaker.failure(link.provider.name, str(error))
-        else:
-            self.breaker.success(link.provider.name)
 
     # --- sending ----------------------------------------------------------------------------
 
@@ -337,7 +153,7 @@ class Chain:
         that could not be reached to list accounts or take the media), comes back with status
         `claimed`: nothing was sent, so the caller releases its claim and a later run sends it,
         instead of recording a failure no one attempted."""
-        run = _Sending(post_key_for, media, scheduled_at, on_attempt, {item.key: [] for item in items})
+        run = Sending(post_key_for, media, scheduled_at, on_attempt, {item.key: [] for item in items})
         remaining = self._through(run, list(items))
         # A platform no provider had an account for, while some list came from an earlier run: one of
         # them may be out of date (an account connected since), so list those again before giving up.
@@ -345,7 +161,7 @@ class Chain:
         kept = [link for link in self.links if link.cached and not link.disabled]
         if unplaced and kept:
             for link in kept:
-                self._refresh(link)
+                self.finder.refresh(link)
             if any(item.platform in link.accounts() for link in kept for item in unplaced):
                 self._through(run, unplaced)
                 remaining = [item for item in remaining if item.key not in run.outcomes]
@@ -357,7 +173,7 @@ class Chain:
                 run.outcomes[item.key] = Outcome(DeliveryStatus.FAILED, error=reason)
         return run.outcomes
 
-    def _through(self, run: _Sending, items: list[SendItem]) -> list[SendItem]:
+    def _through(self, run: Sending, items: list[SendItem]) -> list[SendItem]:
         """Offer items to each link in order; the ones no link settled come back."""
         reasons, remaining = run.reasons, items
         for link in self.links:
@@ -408,51 +224,12 @@ class Chain:
         return remaining
 
     def accounts_of(self, link: Link) -> dict[Platform, Account]:
-        """The link's usable accounts: a recent list kept by an earlier run (account cache), else
-        listed once per run (only that request takes a guard slot). A refused key (401) disables the
-        link for the rest of the run; the error is raised."""
-        if not link.listed:
-            with link.finding:
-                if not link.listed:
-                    kept = self.account_cache.get(link.account_scope, link.provider.name)
-                    if kept is not None:
-                        link.adopt(kept)
-                    else:
-                        self._list(link)
-        return link.accounts()
-
-    def _list(self, link: Link) -> dict[Platform, Account]:
-        """Ask the provider for the link's accounts, and keep the list for later runs."""
-        try:
-            accounts = self._call(link, link.relist)
-        except ProviderError as exc:
-            self._unwell(link, exc)
-            if exc.status == 401:
-                link.disabled = f"{link.label}: {exc}"
-            raise
-        self.account_cache.put(link.account_scope, link.listing())
-        return accounts
+        """The link's usable accounts, kept or listed (providers.link_accounts)."""
+        return self.finder.accounts_of(link)
 
     def keep_accounts(self, link: Link, accounts: list[Account]) -> None:
         """A complete listing made elsewhere (`postdeck accounts`) becomes the kept list later runs use."""
-        chosen = list(_one_per_platform(accounts).values())
-        self.account_cache.put(link.account_scope, chosen)
-
-    def _refresh(self, link: Link) -> None:
-        """List a link's accounts again if they came from an earlier run's list: once per run (a
-        concurrent batch may have done it already; a failed listing keeps the kept list)."""
-        if not link.cached:
-            return
-        with link.finding:
-            if not link.cached:
-                return
-            log.info("%s: the kept account list looks stale: listing again", link.label)
-            self.account_cache.forget(link.account_scope)
-            try:
-                self._list(link)
-            except ProviderError as exc:
-                log.warning("%s: cannot list accounts again, keeping the kept list: %s", link.label, exc)
-                link.cached = False  # asked once in this run: not again for every batch
+        self.finder.keep(link, accounts)
 
     @staticmethod
     def _note(reasons: dict[str, list[str]], items: list[SendItem], why: str) -> None:
@@ -468,7 +245,7 @@ class Chain:
         media: Sequence[MediaRef],
         scheduled_at: datetime | None,
         on_attempt: AttemptHook,
-    ) -> _Step:
+    ) -> Step:
         """Try one provider with these items: what it settled, and what goes elsewhere."""
         keys = [item.key for item in items]
         post_key = post_key_for(keys)
@@ -476,8 +253,8 @@ class Chain:
         try:
             media_urls = tuple(self.media_urls(link, media))
         except ProviderError as exc:
-            self._unwell(link, exc)
-            return _Step(
+            self.calls.unwell(link, exc)
+            return Step(
                 passed=[(item, f"{link.label}: media upload failed: {exc}") for item in items],
                 passing=exc.kind is not FailureKind.REJECTED,
             )
@@ -491,35 +268,35 @@ class Chain:
             media_urls=media_urls,
             scheduled_at=scheduled_at,
         )
-        result = self._create(link, request, keys, on_attempt)
+        result = self.calls.create(link, request, keys, on_attempt)
         common = {"provider": name, "post_key": post_key}
         match result:
-            case _GaveUp(error, absent):
+            case GaveUp(error, absent):
                 why = f"{link.label}: {error}" + (" (looked up: not created)" if absent else "")
                 log.warning("%s: giving up on this provider: %s", link.label, why)
-                return _Step(passed=[(item, why) for item in items])
-            case _Refused(error) if error.provider_specific:
+                return Step(passed=[(item, why) for item in items])
+            case Refused(error) if error.provider_specific:
                 return self._refused_here(link, items, error, accounts)
-            case _Refused(error):
-                return _Step(
+            case Refused(error):
+                return Step(
                     settled={k: Outcome(DeliveryStatus.FAILED, error=str(error), **common) for k in keys}
                 )
-            case _Undecided(error, lookup_error):
+            case Undecided(error, lookup_error):
                 why = (
                     f"may have been sent through {link.label} ({error}); lookup failed, so it cannot "
                     f"tell ({lookup_error}): not sent anywhere else; the follow-up looks again"
                 )
                 log.error("%s: post key %s is unknown: %s", link.label, post_key, why)
-                return _Step(settled={k: Outcome(DeliveryStatus.UNKNOWN, error=why, **common) for k in keys})
-            case _Created(outcome, adopted):
+                return Step(settled={k: Outcome(DeliveryStatus.UNKNOWN, error=why, **common) for k in keys})
+            case Created(outcome, adopted):
                 if adopted:
                     log.info("%s: post key %s was created after all: adopted", link.label, post_key)
-                return self._settle(link, items, post_key, self._await_pending(link, outcome))
+                return self._settle(link, items, post_key, self.calls.await_pending(link, outcome))
         raise AssertionError(result)  # pragma: no cover
 
     def _refused_here(
         self, link: Link, items: list[SendItem], error: ProviderRejected, used: dict[Platform, Account]
-    ) -> _Step:
+    ) -> Step:
         """A rejection of this provider's own: the named accounts (or everything) go elsewhere.
 
         Unless the request named accounts from an earlier run's list: then the list is made again
@@ -527,11 +304,11 @@ class Chain:
         items this provider still has accounts for are sent here once more (a refused create posted
         nothing). A list made in this run never changes, so this never repeats."""
         why = f"{link.label}: {error}"
-        if error.status in _ACCOUNT_REFUSALS:
-            self._refresh(link)
+        if error.status in ACCOUNT_REFUSALS:
+            self.finder.refresh(link)
             listed, now = {a.platform: a.id for a in link.listing()}, link.accounts()
             if any(listed.get(item.platform) != used[item.platform].id for item in items):
-                return _Step(
+                return Step(
                     passed=[(item, why) for item in items if item.platform not in now],
                     again=[item for item in items if item.platform in now],
                 )
@@ -539,7 +316,7 @@ class Chain:
         named &= {item.platform for item in items}
         if named and len(named) < len({item.platform for item in items}):
             link.exclude(named, str(error))
-            return _Step(
+            return Step(
                 passed=[(item, why) for item in items if item.platform in named],
                 again=[item for item in items if item.platform not in named],
             )
@@ -548,10 +325,10 @@ class Chain:
         if error.status == 401:  # a bad key stays bad for the whole run
             link.disabled = why
         log.warning("%s: refused for a reason of its own, failing over: %s", link.label, error)
-        return _Step(passed=[(item, why) for item in items])
+        return Step(passed=[(item, why) for item in items])
 
-    def _settle(self, link: Link, items: list[SendItem], post_key: str, outcome: PostOutcome) -> _Step:
-        step = _Step()
+    def _settle(self, link: Link, items: list[SendItem], post_key: str, outcome: PostOutcome) -> Step:
+        step = Step()
         name = link.provider.name
         for item in items:
             result = outcome.result_for(item.platform)
@@ -565,117 +342,6 @@ class Chain:
                 continue
             step.settled[item.key] = to_outcome(outcome, item.platform, name, post_key)
         return step
-
-    def _create(self, link: Link, request: PostRequest, keys: list[str], on_attempt: AttemptHook):
-        """One provider's create, repeated only where that cannot post twice."""
-        policy, name = self.retry, link.provider.name
-        tally: Counter[str] = Counter()
-
-        def stop(state: RetryCallState) -> bool:
-            error = state.outcome.exception() if state.outcome else None
-            if not isinstance(error, _TryAgain):
-                return True
-            if isinstance(error.error, ProviderThrottled):
-                return tally["throttled"] > policy.max_throttle_waits
-            return tally["again"] > policy.create_retries or self.breaker.is_open(name)
-
-        def wait(state: RetryCallState) -> float:
-            error = state.outcome.exception() if state.outcome else None
-            if isinstance(error, _TryAgain) and isinstance(error.error, ProviderThrottled):
-                return min(error.error.retry_after or 1.0, policy.max_throttle_wait)
-            return self._backoff(tally["again"])
-
-        def before_sleep(state: RetryCallState) -> None:
-            error = state.outcome.exception() if state.outcome else None
-            delay = state.next_action.sleep if state.next_action else 0.0
-            log.warning("%s: %s; trying it again in %.1fs", link.label, error, delay)
-
-        retrying = Retrying(
-            retry=retry_if_exception_type(_TryAgain),
-            stop=stop,
-            wait=wait,
-            sleep=self.sleep,
-            before_sleep=before_sleep,
-            reraise=True,
-        )
-        try:
-            return retrying(self._create_once, link, request, keys, on_attempt, tally)
-        except _TryAgain as last:
-            return _GaveUp(last.error, last.absent)
-
-    def _create_once(
-        self, link: Link, request: PostRequest, keys: list[str], on_attempt: AttemptHook, tally: Counter[str]
-    ):
-        # Record where the create may go before making it: the ledger must know, or we must not send.
-        on_attempt(keys, link.label, request.post_key)
-        name = link.provider.name
-        try:
-            created = self._call(link, link.provider.create, request)
-        except ProviderThrottled as exc:
-            tally["throttled"] += 1
-            raise _TryAgain(exc) from None
-        except ProviderNotSent as exc:
-            self._unwell(link, exc)
-            tally["again"] += 1
-            raise _TryAgain(exc) from None
-        except ProviderRejected as exc:
-            self.breaker.success(name)
-            return _Refused(exc)
-        except ProviderMaybeSent as exc:
-            self._unwell(link, exc)
-            log.warning(
-                "%s: may have been sent (%s); looking %s up there first", link.label, exc, request.post_key
-            )
-            if exc.status is None:  # a timeout or reset: the provider may still be working on it
-                self.sleep(self.retry.settle_before_lookup)
-            try:
-                found = self._lookup(link, request.post_key)
-            except ProviderError as lookup_exc:
-                return _Undecided(exc, lookup_exc)
-            if found is None:
-                tally["again"] += 1
-                raise _TryAgain(exc, absent=True) from None
-            return _Created(found, adopted=True)
-        self.breaker.success(name)
-        return _Created(created)
-
-    def _lookup(self, link: Link, post_key: str) -> PostOutcome | None:
-        """A lookup, repeated on failures that leave the question open (a read changes nothing)."""
-        policy = self.retry
-
-        def wait(state: RetryCallState) -> float:
-            error = state.outcome.exception() if state.outcome else None
-            if isinstance(error, ProviderThrottled):
-                return min(error.retry_after or 1.0, policy.max_throttle_wait)
-            return self._backoff(state.attempt_number)
-
-        retrying = Retrying(
-            retry=retry_if_exception(
-                lambda e: isinstance(e, ProviderError) and not isinstance(e, ProviderRejected)
-            ),
-            stop=lambda state: state.attempt_number >= policy.lookup_attempts,
-            wait=wait,
-            sleep=self.sleep,
-            reraise=True,
-        )
-        return retrying(self._call, link, link.provider.lookup, post_key)
-
-    def _await_pending(self, link: Link, outcome: PostOutcome) -> PostOutcome:
-        """PostForMe publishes asynchronously: poll briefly so immediate posts come back with their URL."""
-        deadline = time.monotonic() + self.pending_poll_seconds
-        delay, polls = 0.05, 0
-        while (
-            any(r.status == TargetStatus.PENDING for r in outcome.results)
-            and polls < self.retry.pending_polls
-            and time.monotonic() < deadline
-        ):
-            self.sleep(delay)
-            delay, polls = min(delay * 2, 1.0), polls + 1
-            try:
-                outcome = self._call(link, link.provider.get, outcome.provider_post_id)
-            except ProviderError as exc:
-                log.warning("%s: cannot read post %s yet: %s", link.label, outcome.provider_post_id, exc)
-        return outcome
 
     def media_urls(self, link: Link, media: Sequence[MediaRef]) -> list[str]:
         """The URLs `link`'s provider can fetch these media from: uploaded once per file (guarded)."""
@@ -691,7 +357,7 @@ class Chain:
             if cached:
                 return cached
             data = ref.path.read_bytes()
-            url = self._call(
+            url = self.calls.call(
                 link, lambda: link.provider.upload(data, content_type=ref.content_type, filename=ref.filename)
             )
             self.media_cache.put(ref.sha256, scope, url)
@@ -700,85 +366,23 @@ class Chain:
     # --- recovery ---------------------------------------------------------------------------
 
     def recover(self, post_key: str, labels: Sequence[str], platform: Platform) -> Outcome | None:
-        """After a crash: look the post key up wherever it may have gone.
+        """After a crash: the post key looked up wherever it may have gone (providers.recovery)."""
+        return recover(self.calls, self.link, post_key, labels, platform)
 
-        Returns the adopted outcome, None when no provider has it (safe to send), or an `unknown`
-        outcome when a provider cannot tell.
-        """
-        for label in labels:
-            link = self.link(label)
-            if link is None:
-                return Outcome(
-                    DeliveryStatus.UNKNOWN,
-                    post_key=post_key,
-                    error=f"may have been sent through {label}, which is not configured now",
-                )
-            try:
-                found = self._lookup(link, post_key)
-            except ProviderError as exc:
-                return Outcome(
-                    DeliveryStatus.UNKNOWN,
-                    provider=link.provider.name,
-                    post_key=post_key,
-                    error=f"may have been sent; lookup failed: {exc}",
-                )
-            if found is None:
-                continue
-            found = self._await_pending(link, found)
-            result = found.result_for(platform)
-            if result is not None and result.status is TargetStatus.FAILED and result.portable:
-                continue  # never attempted on the platform there: as good as absent
-            return to_outcome(found, platform, link.provider.name, post_key)
-        return None
-
-    # --- plan changes (the flow applies updates and cancels through these) ------------------
-
-    def _require(self, label: str) -> Link:
-        link = self.link(label)
-        if link is None:
-            raise ProviderRejected(f"{label} is not configured in this run", provider=label.split(":", 1)[0])
-        return link
+    # --- plan changes (providers.post_ops: the flow applies updates and cancels through these) --
 
     def get(self, label: str, provider_post_id: str) -> PostOutcome:
-        link = self._require(label)
-        return self._call(link, link.provider.get, provider_post_id)
+        return self.posts.get(label, provider_post_id)
 
     def lookup(self, label: str, post_key: str) -> PostOutcome | None:
-        return self._lookup(self._require(label), post_key)
+        return self.posts.lookup(label, post_key)
 
     def update(self, label: str, provider_post_id: str, request: PostRequest) -> PostOutcome:
-        link = self._require(label)
-        return self._call(link, link.provider.update, provider_post_id, request)
+        return self.posts.update(label, provider_post_id, request)
 
     def cancel(self, label: str, provider_post_id: str) -> None:
-        link = self._require(label)
-        self._call(link, link.provider.cancel, provider_post_id)
+        self.posts.cancel(label, provider_post_id)
 
     def retry_post(self, label: str, provider_post_id: str) -> PostOutcome:
         """Ask the provider to re-run a failed post (LATE); PostForMe cannot: create anew instead."""
-        link = self._require(label)
-        if not isinstance(link.provider, SupportsRetry):
-            raise ProviderUnsupported(
-                "this provider cannot retry a post; create a new one", provider=link.provider.name
-            )
-        return self._call(link, link.provider.retry, provider_post_id)
-
-
-def to_outcome(outcome: PostOutcome, platform: Platform, provider: str, post_key: str) -> Outcome:
-    result = outcome.result_for(platform)
-    common = dict(provider=provider, provider_post_id=outcome.provider_post_id, post_key=post_key)
-    if result is None:
-        return Outcome(
-            DeliveryStatus.UNKNOWN, error=f"the provider's post has no {platform} result", **common
-        )
-    status = {
-        TargetStatus.POSTED: DeliveryStatus.POSTED,
-        TargetStatus.SCHEDULED: DeliveryStatus.SCHEDULED,
-        # Accepted and still publishing: followed up like a scheduled post.
-        TargetStatus.PENDING: DeliveryStatus.SCHEDULED,
-        TargetStatus.FAILED: DeliveryStatus.FAILED,
-    }[result.status]
-    error = result.error
-    if result.status is TargetStatus.PENDING:
-        error = f"still publishing at {provider}: the follow-up records the result"
-    return Outcome(status, platform_post_id=result.platform_post_id, url=result.url, error=error, **common)
+        return self.posts.retry_post(label, provider_post_id)

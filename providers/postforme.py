@@ -3,13 +3,14 @@
 Plain httpx through providers.transport: one request per call, no automatic retries (a retried
 create would post twice; the chain decides from the error's kind), timeouts on every request, the
 documented 5/s and 40/min limits kept client-side. Post for Me has no idempotency key: every create
-carries the post key as `external_id`, and `lookup` searches for it.
+carries the post key as `external_id`, and `lookup` searches for it. The pure parts of the wire
+format (platform names, configurations, result rows, error bodies) are providers.postforme_wire.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -27,10 +28,19 @@ from postdeck.providers.base import (
     without_tokens,
 )
 from postdeck.providers.errors import ProviderNotSent, ProviderRejected
-from postdeck.providers.failures import portable_target_failure
 from postdeck.providers.media import sniff_content_type
+from postdeck.providers.postforme_wire import (
+    FROM_PFM,
+    TO_PFM,
+    configuration,
+    describe_error,
+    iso_time,
+    parse_time,
+    planned_time,
+    target_result,
+)
 from postdeck.providers.ratelimit import POSTFORME_WINDOWS, Window, postforme_rate_headers
-from postdeck.providers.transport import ApiClient, ErrorInfo
+from postdeck.providers.transport import ApiClient
 
 PROVIDER = "postforme"
 DEFAULT_BASE_URL = "https://api.postforme.dev"
@@ -38,56 +48,6 @@ DEFAULT_BASE_URL = "https://api.postforme.dev"
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0, pool=10.0)
 PAGE_LIMIT = 100  # the API's maximum
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-# Post for Me calls X `x`; tiktok_business accounts are TikTok to postdeck.
-TO_PFM = {p: ("x" if p is Platform.TWITTER else p.value) for p in Platform}
-FROM_PFM = {v: k for k, v in TO_PFM.items()} | {"tiktok_business": Platform.TIKTOK}
-
-# postdeck option (schemas/platform_options.py) → Post for Me platform_configurations field.
-# Not mapped: facebook `page` and linkedin `organization` (at Post for Me a page or an organization is
-# a connected account of its own).
-_OPTION_FIELDS: dict[Platform, dict[str, str]] = {
-    Platform.YOUTUBE: {"title": "title", "privacy": "privacy_status"},
-    Platform.PINTEREST: {"link": "link", "title": "title"},
-    Platform.INSTAGRAM: {"placement": "placement"},
-    Platform.FACEBOOK: {"placement": "placement"},
-    Platform.THREADS: {"placement": "placement"},
-}
-# Post for Me's TikTok privacy is public|private (private = SELF_ONLY). Levels it cannot express go out
-# private: narrower than asked, never wider.
-_TIKTOK_PUBLIC = {"PUBLIC_TO_EVERYONE", "public"}
-
-
-def describe_error(response: httpx.Response) -> ErrorInfo:
-    """Nest bodies: `message` (a string or a list) plus, for post validation, `errors[]`."""
-    try:
-        data = response.json()
-    except ValueError:
-        return ErrorInfo(response.text.strip()[:200] or response.reason_phrase)
-    if not isinstance(data, dict):
-        return ErrorInfo(str(data)[:200])
-    message = data.get("message") or data.get("error") or response.reason_phrase
-    if isinstance(message, list):
-        message = "; ".join(str(m) for m in message)
-    errors = data.get("errors")
-    if isinstance(errors, list) and errors:
-        message = f"{message}: " + "; ".join(str(e) for e in errors)
-    return ErrorInfo(str(message))
-
-
-def _iso(moment: datetime) -> str:
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError("scheduled_at must be timezone-aware")
-    return moment.isoformat()
-
-
-def _parse_time(text: Any) -> datetime | None:
-    if not isinstance(text, str) or not text:
-        return None
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 class PostForMeClient(ApiClient):
@@ -265,7 +225,7 @@ class PostForMeClient(ApiClient):
         matches = [p for p in page["data"] if isinstance(p, dict) and p.get("external_id") == post_key]
         if not matches:
             return None
-        newest = max(matches, key=lambda p: _parse_time(p.get("created_at")) or _EPOCH)
+        newest = max(matches, key=lambda p: parse_time(p.get("created_at")) or _EPOCH)
         return self._outcome(newest)
 
     def list_posts(self, *, status: str | None = None, limit: int = PAGE_LIMIT) -> list[PostOutcome]:
@@ -297,7 +257,7 @@ class PostForMeClient(ApiClient):
         if request.media_urls:
             body["media"] = [{"url": url} for url in request.media_urls]
         if request.scheduled_at is not None:
-            body["scheduled_at"] = _iso(request.scheduled_at)
+            body["scheduled_at"] = iso_time(request.scheduled_at)
         if request.draft:
             body["isDraft"] = True
         per_platform: dict[str, list[Target]] = {}
@@ -360,7 +320,7 @@ class PostForMeClient(ApiClient):
             if platform is None:
                 continue
             if status == "processed":
-                results.append(_target_result(platform, account_id, rows.get(account_id, [])))
+                results.append(target_result(platform, account_id, rows.get(account_id, [])))
             elif status == "draft":
                 results.append(
                     TargetResult(platform, account_id, TargetStatus.FAILED, error="a draft: not published")
@@ -372,7 +332,7 @@ class PostForMeClient(ApiClient):
             provider=PROVIDER,
             provider_post_id=post["id"],
             results=tuple(results),
-            scheduled_at=_planned_time(post),
+            scheduled_at=planned_time(post),
             post_key=post.get("external_id"),
             status=status,
             raw=without_tokens(post),
@@ -384,52 +344,6 @@ class PostForMeClient(ApiClient):
         params = {"post_id": post_id, "limit": PAGE_LIMIT}
         page = self._expect(self._http.call("GET", path, params=params), "data", response_of=path)
         return [r for r in page["data"] if isinstance(r, dict) and r.get("post_id", post_id) == post_id]
-
-
-def configuration(target: Target, shared_caption: str) -> dict[str, Any]:
-    """A target's platform configuration: its own caption, plus the options Post for Me knows."""
-    config: dict[str, Any] = {}
-    if target.caption != shared_caption:
-        config["caption"] = target.caption
-    for option, field in _OPTION_FIELDS.get(target.platform, {}).items():
-        if target.options.get(option) is not None:
-            config[field] = target.options[option]
-    if target.platform is Platform.PINTEREST and target.options.get("board"):
-        config["board_ids"] = [str(target.options["board"])]
-    if target.platform is Platform.TIKTOK and target.options.get("privacy"):
-        config["privacy_status"] = "public" if target.options["privacy"] in _TIKTOK_PUBLIC else "private"
-    return config
-
-
-def _target_result(platform: Platform, account_id: str, rows: list[dict[str, Any]]) -> TargetResult:
-    if not rows:
-        # Processed without a row for this account: not a verdict, so never report a failure that
-        # could make postdeck send the post again.
-        return TargetResult(platform, account_id, TargetStatus.PENDING)
-    row = next((r for r in rows if r.get("success") is True), rows[0])
-    if row.get("success") is True:
-        data = row.get("platform_data") or {}
-        return TargetResult(
-            platform, account_id, TargetStatus.POSTED, platform_post_id=data.get("id"), url=data.get("url")
-        )
-    error = str(row.get("error") or "failed at Post for Me")
-    return TargetResult(
-        platform,
-        account_id,
-        TargetStatus.FAILED,
-        error=error,
-        portable=portable_target_failure(None, error),
-    )
-
-
-def _planned_time(post: dict[str, Any]) -> datetime | None:
-    """The post's planned time; None for immediate posts (whose scheduled_at is their creation time)."""
-    scheduled, created = _parse_time(post.get("scheduled_at")), _parse_time(post.get("created_at"))
-    if scheduled is None:
-        return None
-    if post.get("status") == "scheduled" or created is None or scheduled - created > timedelta(minutes=1):
-        return scheduled
-    return None
 
 
 __all__ = ["DEFAULT_BASE_URL", "FROM_PFM", "TO_PFM", "PostForMeClient", "configuration", "describe_error"]
