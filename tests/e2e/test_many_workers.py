@@ -115,7 +115,9 @@ def test_two_workers_running_the_same_campaign_post_each_delivery_once(
             state = r["state"]
             assert state["type"] == "COMPLETED" or (
                 state["type"] == "FAILED"
-                and re.fullmatch(r"\d+ deliveries: (\d+ (held|in-flight|posted|unchanged)(, )?)+", state["message"])
+                and re.fullmatch(
+                    r"\d+ deliveries: (\d+ (held|in-flight|posted|unchanged)(, )?)+", state["message"]
+                )
             ), flow_runs
         # The two runs really ran side by side, in two worker processes.
         assert len({r["infrastructure_pid"] for r in flow_runs}) == 2
