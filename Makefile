@@ -7,12 +7,12 @@ export PREFECT_HOME ?= $(CURDIR)/.postdeck/prefect
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export DO_NOT_TRACK ?= 1
 
-.PHONY: install prefect-home demo test lint up down run-example limits clean bench
+.PHONY: install prefect-home demo test test-light lint up down run-example limits clean bench
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[all,dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -28,6 +28,11 @@ demo: install prefect-home
 ## test: lint, then the whole test suite (end-to-end tests start a real Prefect server and worker)
 test: lint
 	$(PY) -m pytest
+
+## test-light: the light install (`pip install postdeck`, no extras) in a fresh venv validates and plans,
+## and publish names the extra it needs (scripts/light_install_check.sh)
+test-light:
+	scripts/light_install_check.sh
 
 ## lint: ruff, the layer contracts of pyproject.toml ([tool.importlinter]), mypy --strict on postdeck/core
 # lint-imports walks folders, so it runs in the tree of links that scripts/in_package_tree.py lays

@@ -19,7 +19,7 @@ import httpx
 from pydantic import SecretStr
 
 from postdeck.core.outcome import Outcome
-from postdeck.errors import LedgerError
+from postdeck.errors import LedgerError, MissingExtra
 from postdeck.ledger.backend import LedgerBackend
 from postdeck.ledger.base import (
     CampaignRun,
@@ -49,6 +49,7 @@ class SupabaseLedger(SupabasePostHistory, SupabaseCaches, SupabaseCredentialRows
         http_client: httpx.Client | None = None,
         timeout: float = 15.0,
     ) -> None:
+        MissingExtra.require("supabase", extra="supabase", needed_for="the Supabase ledger")
         from supabase import ClientOptions, create_client
 
         secret = key.get_secret_value() if isinstance(key, SecretStr) else key

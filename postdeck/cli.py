@@ -63,11 +63,14 @@ def main() -> None:
         # Without standalone mode click returns a command's exit code (typer.Exit) instead of exiting.
         code = app_for(sys.argv[1:])(standalone_mode=False)
     except PostdeckError as exc:
+        from rich.markup import escape
+
         from postdeck.settings import debug_enabled
 
         if debug_enabled():
             raise
-        common.err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        # escape: a message is text, not markup (`pip install 'postdeck[prefect]'`, a file `a[1].yaml`)
+        common.err_console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(1)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)

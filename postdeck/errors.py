@@ -10,6 +10,7 @@
     │   └── ProviderMaybeSent     the request may have been processed (read timeout, 5xx on create)
     ├── CredentialsError          no key, a wrong ENCRYPTION_KEY, a corrupted stored key
     ├── LedgerError               the ledger cannot be read or written
+    ├── MissingExtra              a command needs an optional part of postdeck that is not installed
     └── PlanError                 a plan cannot be made or applied
         └── StalePlanError        a saved plan no longer matches the ledger
 
@@ -18,6 +19,7 @@ Messages never carry a secret: provider errors hold a redacted body and no reque
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 
 
@@ -93,3 +95,15 @@ class PlanError(PostdeckError):
 
 class StalePlanError(PlanError):
     """The ledger changed since the saved plan was made: plan again."""
+
+
+class MissingExtra(PostdeckError):
+    """A command needs an optional dependency group (`pip install 'postdeck[prefect]'`) that is missing.
+
+    The light install (validate, plan, the CLI) has neither Prefect nor supabase-py: the commands that
+    need one say which extra brings it instead of failing with an ImportError deep in a run."""
+
+    @classmethod
+    def require(cls, module: str, *, extra: str, needed_for: str) -> None:
+        if importlib.util.find_spec(module) is None:
+            raise cls(f"{needed_for} needs {module}, which is not installed: pip install 'postdeck[{extra}]'")

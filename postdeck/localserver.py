@@ -20,7 +20,7 @@ import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from postdeck.errors import PostdeckError
+from postdeck.errors import MissingExtra, PostdeckError
 
 START_TIMEOUT = 180.0  # the first start migrates a new database: long on a slow machine
 
@@ -79,6 +79,7 @@ def ensure_running() -> tuple[ServerInfo, bool]:
 
 
 def start() -> ServerInfo:
+    MissingExtra.require("prefect", extra="prefect", needed_for="the local Prefect server")
     folder = state_dir()
     home = folder / "prefect-home"
     home.mkdir(parents=True, exist_ok=True)

@@ -14,6 +14,7 @@ import typer
 from postdeck.commands import common
 from postdeck.commands.common import CampaignArg, app
 from postdeck.engine.verdict import is_unresolved, verdict
+from postdeck.errors import MissingExtra
 
 
 @app.command()
@@ -47,6 +48,7 @@ def publish(
     if output not in ("table", "json"):
         raise typer.BadParameter(f"unknown format {output!r}: table or json", param_hint="--format")
     _check_before_prefect(campaign, ref=ref, sandbox=sandbox, dry_run=dry_run)
+    MissingExtra.require("prefect", extra="prefect", needed_for="postdeck publish")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("DO_NOT_TRACK", "1")  # Prefect's telemetry off, whoever runs the CLI
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
