@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from postdeck.engine.plan import Action, Change, Plan, delivery_of, repost_key
 from postdeck.schemas.deliveries import Delivery
@@ -39,7 +40,7 @@ def reported_as_is(change: Change, *, allow_repost: bool) -> bool:
     )
 
 
-def in_campaign_order(reports: list[dict], deliveries: Sequence[Delivery]) -> list[dict]:
+def in_campaign_order(reports: list[dict[str, Any]], deliveries: Sequence[Delivery]) -> list[dict[str, Any]]:
     """Reports in the campaign's order of deliveries (a repost beside the delivery it replaces);
     cancels of removed batches last."""
     order = {d.key: i for i, d in enumerate(deliveries)}

@@ -10,21 +10,26 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from postdeck.core.status import DeliveryStatus
 from postdeck.engine.follow_up import FollowUpReport
 from postdeck.engine.publisher import DEFAULT_LEASE_SECONDS, DeliveryReport, publish_batch
-from postdeck.ledger.base import DeliveryRecord, LedgerWriter
+from postdeck.ledger.base import DeliveryRecord, DeliverySearch, LedgerWriter
 from postdeck.providers.chain import Chain
 from postdeck.schemas.deliveries import Delivery, expand
 from postdeck.schemas.loader import LoadedCampaign
+
+
+class ResendLedger(LedgerWriter, DeliverySearch, Protocol):
+    """What re-sending needs: publishing's writes, and the one reopening of a failed delivery."""
 
 
 def resend_failed(
     followed: Sequence[FollowUpReport],
     *,
     campaigns: dict[str, LoadedCampaign],
-    ledger: LedgerWriter,
+    ledger: ResendLedger,
     chain: Chain,
     owner: str,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),

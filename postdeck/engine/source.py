@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from postdeck.errors import CampaignError, Location, PostdeckError
 
@@ -43,7 +44,7 @@ class Source:
         return self.commit[:8] + ("+dirty" if self.dirty else "")
 
 
-def _git(args: list[str], cwd: Path, *, binary: bool = False) -> subprocess.CompletedProcess:
+def _git(args: list[str], cwd: Path, *, binary: bool = False) -> subprocess.CompletedProcess[Any]:
     try:
         return subprocess.run(
             ["git", *args], cwd=cwd, capture_output=True, text=not binary, timeout=60, check=False
@@ -77,7 +78,7 @@ def resolve_ref(ref: str, repo: Path, campaign: str) -> str:
             else "use a branch, tag or commit"
         )
         raise CampaignError(f"git ref '{ref}' not found in {repo}", location=Location(campaign), fix=hint)
-    return out.stdout.strip()
+    return str(out.stdout).strip()
 
 
 def changed_files(repo: Path, paths: Iterable[Path]) -> list[str]:
