@@ -75,3 +75,4 @@ bench: install
 	$(PY) bench/scale_bench.py
 	$(PY) bench/memory_bench.py
 	$(PY) bench/validate_bench.py
+	$(PY) bench/cli_bench.py

@@ -282,26 +282,45 @@ def timed(fn: Any, *args: Any, **kwargs: Any) -> tuple[float, Any]:
     return time.perf_counter() - start, result
 
 
-def peak_rss_of(
-    command: list[str], env: dict[str, str] | None = None, cwd: Path | None = None
-) -> tuple[float, int, str, int]:
-    """Run a command; (wall seconds, peak RSS in MiB of its largest process, output, exit code). A wrapper process
-    of its own is used, so that RUSAGE_CHILDREN holds that command's processes only."""
+@dataclass(frozen=True)
+class Measured:
+    """One command run as a user runs it: wall seconds, CPU seconds (user + system) of the command and
+    the processes it waited for, peak RSS in MiB of its largest process, its output and exit code."""
+
+    wall: float
+    cpu: float
+    peak: int
+    out: str
+    code: int
+
+
+def measure(command: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> Measured:
+    """Run a command in a wrapper process of its own, so that RUSAGE_CHILDREN holds that command's
+    processes only (a server it starts in a new session and leaves running is not counted)."""
     wrapper = (
         "import json, resource, subprocess, sys, time\n"
         "start = time.perf_counter()\n"
         "done = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
         "wall = time.perf_counter() - start\n"
-        "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024\n"
-        "print(json.dumps({'wall': wall, 'peak': peak, 'code': done.returncode, 'out': done.stdout[-3000:] + done.stderr[-3000:]}))\n"
+        "use = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+        "print(json.dumps({'wall': wall, 'cpu': use.ru_utime + use.ru_stime, 'peak': use.ru_maxrss // 1024,"
+        " 'code': done.returncode, 'out': done.stdout[-3000:] + done.stderr[-3000:]}))\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", wrapper, *command], capture_output=True, text=True, env=env, cwd=cwd
     )
-    result = json.loads(out.stdout.strip().splitlines()[-1])
-    if result["code"] != 0:
-        print(f"warning: {' '.join(command[:3])}... exited {result['code']}:\n{result['out'][-1500:]}")
-    return result["wall"], result["peak"], result["out"], result["code"]
+    result = Measured(**json.loads(out.stdout.strip().splitlines()[-1]))
+    if result.code != 0:
+        print(f"warning: {' '.join(command[:3])}... exited {result.code}:\n{result.out[-1500:]}")
+    return result
+
+
+def peak_rss_of(
+    command: list[str], env: dict[str, str] | None = None, cwd: Path | None = None
+) -> tuple[float, int, str, int]:
+    """(wall seconds, peak RSS in MiB, output, exit code) of measure()."""
+    done = measure(command, env=env, cwd=cwd)
+    return done.wall, done.peak, done.out, done.code
 
 
 def postdeck_cli() -> list[str]:
