@@ -44,6 +44,7 @@ from postdeck.timeparse import parse_when, require_future
 
 log = logging.getLogger("postdeck.service")
 T = TypeVar("T")
+INTERNAL_ERROR = "internal error in postdeck, not a provider failure"
 
 
 class Tracker(Protocol):
@@ -75,7 +76,10 @@ def _never_raises(default: Callable[[Exception], Any]):
 
 
 def _failure(exc: Exception) -> PostResult:
-    return PostResult.failure(str(exc) if isinstance(exc, PostdeckError) else f"{type(exc).__name__}: {exc}")
+    if isinstance(exc, PostdeckError):
+        return PostResult.failure(str(exc))
+    # A bug is not a provider's or the user's fault: say so, so nobody retries or rewrites the post for it.
+    return PostResult.failure(f"{INTERNAL_ERROR} ({type(exc).__name__}: {exc}); the log has its traceback")
 
 
 class SocialPostingService:
