@@ -15,6 +15,7 @@ Every command is a new process with its own environment; the local server is sto
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import subprocess
@@ -25,12 +26,27 @@ from benchlib import REPO, Measured, header, measure, postdeck_cli, simulators, 
 from validate_bench import generate
 
 
-def line(name: str, done: Measured, floor: float | None = None) -> None:
+def line(name: str, done: Measured, floor: float | None = None, server_cpu: float | None = None) -> None:
     ratio = f"  {done.wall / floor:5.2f} × floor" if floor else ""
     status = "" if done.code == 0 else f"  (exit {done.code})"
+    server = f"  server cpu {server_cpu:6.2f} s" if server_cpu is not None else ""
     print(
-        f"{name:<44} wall {done.wall:6.2f} s  cpu {done.cpu:6.2f} s  peak {done.peak:4d} MiB{ratio}{status}"
+        f"{name:<40} wall {done.wall:6.2f} s  cpu {done.cpu:6.2f} s{server}  peak {done.peak:4d} MiB"
+        f"{ratio}{status}"
     )
+
+
+def server_cpu(server: Path) -> float:
+    """CPU seconds so far of the local Prefect server under `server` and its children (0 when none runs):
+    it runs in a session of its own, so the command's own CPU figure leaves it out."""
+    import psutil
+
+    try:
+        process = psutil.Process(json.loads((server / "server.json").read_text())["pid"])
+        parts = [process, *process.children(recursive=True)]
+        return sum(sum(p.cpu_times()[:2]) for p in parts)
+    except (FileNotFoundError, psutil.Error):
+        return 0.0
 
 
 def user_env(state: Path, **extra: str) -> dict[str, str]:
@@ -68,20 +84,25 @@ def main() -> None:
         server = root / "shared"  # one local server for the publish runs: the cold run starts it
         concurrency = {"POSTDECK_PROVIDER_CONCURRENCY": str(args.concurrency), **sims.env()}
 
-        def publish(state: Path) -> Measured:
-            env = user_env(state, **concurrency)
+        def run(name: str, command: list[str], env: dict[str, str], floor: float | None = None) -> None:
             env["POSTDECK_SERVER_DIR"] = str(server)
-            return measure([*cli, "publish", str(campaign), "--sandbox"], env=env, cwd=REPO)
+            before = server_cpu(server)
+            done = measure(command, env=env, cwd=REPO)
+            line(name, done, floor, server_cpu(server) - before)
 
+        publish = [*cli, "publish", str(campaign), "--sandbox"]
         try:
-            line("publish, cold (no server yet, new ledger)", publish(root / "cold"), floor)
+            run(
+                "publish, cold (no server yet, new ledger)",
+                publish,
+                user_env(root / "cold", **concurrency),
+                floor,
+            )
             sims.reset()
-            line("publish, server running, new ledger", publish(root / "warm"), floor)
-            demo = user_env(root / "demo")
-            demo["POSTDECK_SERVER_DIR"] = str(server)
+            run("publish, server running, new ledger", publish, user_env(root / "warm", **concurrency), floor)
             example = [*cli, "publish", "campaigns/example.yaml", "--sandbox"]
-            line("first make demo (server running)", measure(example, env=demo, cwd=REPO))
-            line("second make demo (nothing to send)", measure(example, env=demo, cwd=REPO))
+            run("first make demo (server running)", example, user_env(root / "demo"))
+            run("second make demo (nothing to send)", example, user_env(root / "demo"))
         finally:
             subprocess.run(
                 [*cli, "server", "stop"], env={**os.environ, "POSTDECK_SERVER_DIR": str(server)}, check=False
