@@ -116,11 +116,11 @@ def _in_csv(finding: CampaignError, sheet: Sheet) -> CampaignError:
     if match is None:  # about the campaign as a whole (its name, timezone, a style)
         return CsvCellError(f"{finding.field}: {finding.message}", path=sheet.path, fix=finding.fix)
     row = sheet.rows[int(match.group(1))]
-    column = _column(match.group(2) or "", sheet)
+    column = _column(match.group(2) or "", row, sheet)
     return CsvCellError(finding.message, path=sheet.path, row=row.number, column=column, fix=finding.fix)
 
 
-def _column(rest: str, sheet: Sheet) -> str:
+def _column(rest: str, row: Row, sheet: Sheet) -> str:
     """The header, as written, of the column that a batch field was written from ('' if none)."""
     head = re.split(r"[.\[]", rest, maxsplit=1)[0]
     if head in ("at", "fold"):
@@ -128,9 +128,10 @@ def _column(rest: str, sheet: Sheet) -> str:
     elif head == "vars":
         var = _PLATFORM_VAR.match(rest)
         name = f"{var.group(1)}.{var.group(2)}" if var and rest != "vars.message" else "caption"
-    elif head in {p.value for p in Platform}:
+    elif head in {p.value for p in Platform}:  # a field of the platform's block, or the whole block
         parts = rest.split(".")
-        name = ".".join(parts[:2]) if len(parts) > 1 else "platforms"
+        block = [c for c in row.cells if c.startswith(f"{head}.")]
+        name = ".".join(parts[:2]) if len(parts) > 1 else (block[0] if block else "platforms")
     else:
         name = head
     return sheet.columns.get(name, "")

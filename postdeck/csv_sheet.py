@@ -81,7 +81,7 @@ def read_sheet(path: Path) -> Sheet:
     first_line = text.split("\n", 1)[0]
     delimiter = max(_DELIMITERS, key=first_line.count)  # Excel writes ; where , is the decimal mark
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    number = 0
+    number = posts = 0
     try:
         for number, record in enumerate(reader, 1):
             if number == 1:
@@ -94,6 +94,7 @@ def read_sheet(path: Path) -> Sheet:
                 )
                 return sheet
             elif any(cell.strip() for cell in record):  # a blank row (spreadsheets leave some): skipped
+                posts += 1
                 _row(number, record, header, sheet)
     except csv.Error as exc:  # a quote never closed, a NUL byte, a cell beyond the csv module's limit
         sheet.error(f"not readable as CSV: {exc}", number + 1, fix="save the sheet again as CSV UTF-8")
@@ -101,7 +102,7 @@ def read_sheet(path: Path) -> Sheet:
         sheet.error(
             "the file is empty", fix="write a header row (at,caption,platforms,media), then one row a post"
         )
-    elif number == 1:
+    elif posts == 0 and not sheet.errors:
         sheet.error("the file has a header but no posts", fix="add one row a post below the header")
     return sheet
 
@@ -141,10 +142,10 @@ def _header(record: list[str], sheet: Sheet) -> list[str | None] | None:
             names.append(None)
             continue
         if name in sheet.columns:
-            sheet.error(f"column '{written}' appears twice", 1, fix="keep one of them")
+            sheet.error(f"column '{written}' appears twice", 1, written, fix="keep one of them")
             bad = True
         elif name not in BATCH_COLUMNS and name not in PLATFORM_COLUMNS:
-            sheet.error(f"unknown column '{written}'", 1, fix=_column_fix(name))
+            sheet.error(f"unknown column '{written}'", 1, written, fix=_column_fix(name))
             bad = True
         sheet.columns.setdefault(name, written)
         names.append(name)
