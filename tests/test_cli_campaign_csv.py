@@ -293,3 +293,54 @@ def test_one_source_of_posts(capsys, workdir: Path) -> None:
     assert both.code == 1 and "one of --from-messages FILE or --from-csv FILE" in both.err
     spaced = run_cli(capsys, "campaign", "new", "c", "--from-csv", "posts.csv", "--every", "1d")
     assert spaced.code == 1 and "a CSV gives each post's time" in spaced.err
+
+
+def _readme_csv() -> str:
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    return text.split("```csv\n", 1)[1].split("```", 1)[0]
+
+
+@pytest.mark.parametrize("source", ["examples/spring-posts.csv", "README.md"])
+def test_the_documented_examples_import(workdir: Path, source: str) -> None:
+    from postdeck.csv_import import import_csv
+
+    shutil.copytree(REPO / "campaigns" / "media", workdir / "campaigns" / "media")
+    path = workdir / "posts.csv"
+    if source == "README.md":
+        path.write_text(_readme_csv(), encoding="utf-8")
+    else:
+        shutil.copy(REPO / source, path)
+    imported = import_csv(
+        "spring-posts",
+        path,
+        workdir / "campaigns" / "spring-posts.yaml",
+        now=datetime(2026, 12, 1, tzinfo=UTC),  # the examples' dates are in 2030
+        timezone="Europe/Berlin",
+        platforms=[Platform.TWITTER],
+    )
+    assert imported.warnings == []
+    loaded = load_campaign(imported.path)
+    assert len(loaded.campaign.batches) == imported.rows >= 2
+    assert loaded.campaign.batches[0].twitter is not None  # the x.caption column
+
+
+def test_ids_from_the_sheet_and_their_duplicates(capsys, workdir: Path) -> None:
+    header = ["id", "at", "caption", "platforms"]
+    rows = [["launch", "2099-06-01 09:00", "one", "x"], ["launch", "2099-06-02 09:00", "two", "x"]]
+    (workdir / "posts.csv").write_text(sheet(rows, header))
+    result = new(capsys, "posts.csv")
+    assert result.code == 1 and "posts.csv:3:id: " in result.err and "posts.csv:2" not in result.err
+    rows[1][0] = "follow-up"
+    (workdir / "posts.csv").write_text(sheet(rows, header))
+    assert new(capsys, "posts.csv").code == 0
+    batches = load_campaign(workdir / "campaigns" / "imported.yaml").campaign.batches
+    assert [b.id for b in batches] == ["launch", "follow-up"]
+
+
+def test_a_cell_too_big_for_the_csv_reader_is_located(capsys, workdir: Path) -> None:
+    big = "x" * 200_000  # beyond the csv module's field limit (131,072)
+    (workdir / "posts.csv").write_text(f"at,caption\n2099-06-01 09:00,ok\n2099-06-02 09:00,{big}\n")
+    result = new(capsys, "posts.csv")
+    assert (
+        result.code == 1 and "posts.csv:3: not readable as CSV: field larger than field limit" in result.err
+    )
