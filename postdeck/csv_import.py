@@ -147,7 +147,7 @@ def _passed(report: FileReport, sheet: Sheet, now: datetime) -> list[CampaignErr
             seen.add(item.batch_index)
             errors.append(
                 CsvCellError(
-                    f"{at.isoformat(sep=' ', timespec='minutes')} has passed",
+                    f"{at.astimezone(item.loaded.campaign.zone).isoformat(sep=' ', timespec='minutes')} has passed",
                     path=sheet.path,
                     row=sheet.rows[item.batch_index].number,
                     column=sheet.columns["at"],

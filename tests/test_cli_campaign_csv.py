@@ -131,12 +131,14 @@ def test_missing_media_and_a_past_time_are_located(capsys, workdir: Path, media:
         ["2099-06-01 09:00", "fine", "linkedin", "media/a.jpg", "", ""],
         ["2099-06-02 09:00", "where is it", "linkedin", "media/a.jpg;media/gone.jpg", "", ""],
         ["2020-06-03 09:00", "too late", "linkedin", "", "", ""],
+        ["2099-03-29 02:30", "the clocks skip it", "linkedin", "", "", ""],  # spring forward in Berlin
     ]
     (workdir / "posts.csv").write_text(sheet(rows))
     result = new(capsys, "posts.csv")
     assert result.code == 1
     assert "posts.csv:3:media: media file not found: media/gone.jpg" in result.err
-    assert "posts.csv:4:at: 2020-06-03 07:00+00:00 has passed" in result.err
+    assert "posts.csv:4:at: 2020-06-03 09:00+02:00 has passed" in result.err
+    assert "posts.csv:5:at: " in result.err and "does not exist" in result.err
     assert not (workdir / "campaigns" / "imported.yaml").exists()
 
 
