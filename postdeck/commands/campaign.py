@@ -62,6 +62,8 @@ def new(
     a CSV at its own time; review, then publish.
 
     Example: postdeck campaign new spring-week --from-messages messages.txt --every 1d --start tomorrow
+
+    Example: postdeck campaign new spring-posts --from-csv posts.csv --timezone Europe/Berlin
     """
     from postdeck.commands._support import CommandFailed
 
