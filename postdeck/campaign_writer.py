@@ -1,8 +1,10 @@
-"""Write a campaign YAML from a list of messages (seed 002's create_campaign / create_quick_campaign).
+"""Write a campaign YAML from a list of messages (seed 002's create_campaign / create_quick_campaign),
+or from the rows of a CSV file (csv_import.py).
 
-The result is a file to review and commit, then `plan` and `publish`: one batch per message, spaced by a
-cadence (`every`) from a start time in the campaign's time zone. Messages are literal text: one with
-template syntax in it (`{{`, `{%`, `{#`) is passed as a variable, so Jinja never interprets it.
+The result is a file to review and commit, then `plan` and `publish`: one batch per message, at its own
+`at`, or spaced by a cadence (`every`) from a start time in the campaign's time zone. Messages are
+literal text: a caption or option with template syntax in it (`{{`, `{%`, `{#`) is passed as a
+variable, so Jinja never interprets it.
 """
 
 from __future__ import annotations
@@ -42,6 +44,12 @@ class CampaignWriteError(PostdeckError):
 class Message:
     caption: str
     media: tuple[str, ...] = ()
+    id: str | None = None  # default: post-NN, by position
+    at: str | None = None  # as written (naive: the campaign's timezone); None: the cadence's next slot
+    platforms: tuple[str, ...] | None = None  # None: the campaign's defaults.platforms
+    # Per platform, the batch's block: {"youtube": {"title": "...", "privacy": "public"}}.
+    blocks: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    settings: Mapping[str, Any] = field(default_factory=dict)  # batch fields: truncate, late
 
 
 @dataclass(frozen=True)
@@ -55,6 +63,7 @@ class CampaignDraft:
     owner: str | None = None
     style: str | None = None
     styles: Mapping[str, Any] = field(default_factory=dict)  # definitions to embed (name → Style)
+    source: str = ""  # what it was written from, for the file's header: default "N messages"
 
 
 def read_messages(path: Path) -> list[Message]:
@@ -83,11 +92,12 @@ def campaign_yaml(draft: CampaignDraft) -> str:
         )
     if not draft.messages:
         raise CampaignWriteError("a campaign needs at least one message")
+    cadence = any(message.at is None for message in draft.messages)  # else every batch has its time
     try:
         parse_duration(draft.every)
     except ValueError as exc:
         raise CampaignWriteError(str(exc)) from None
-    if draft.start is None or draft.start.tzinfo is None:
+    if cadence and (draft.start is None or draft.start.tzinfo is None):
         raise CampaignWriteError("the start time must be timezone-aware")
     if not draft.platforms:
         raise CampaignWriteError("name at least one platform")
@@ -95,13 +105,8 @@ def campaign_yaml(draft: CampaignDraft) -> str:
     document: dict[str, Any] = {"name": draft.name, "timezone": draft.timezone}
     if draft.owner:
         document["owner"] = draft.owner
-    # A naive start steps in wall-clock time: "every 1d at 09:00" stays at 09:00 across DST.
-    local = draft.start.astimezone(zone).replace(microsecond=0)
-    start = local.replace(tzinfo=None)
-    spec = "seconds" if start.second else "minutes"  # `--start 1m` keeps its seconds
-    document["cadence"] = {"start": start.isoformat(sep=" ", timespec=spec), "every": draft.every}
-    if local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset():  # the clocks pass it twice
-        document["cadence"]["fold"] = local.fold  # which of the two (validation refuses a guess)
+    if cadence and draft.start is not None:
+        document["cadence"] = _cadence(draft.start.astimezone(zone), draft.every)
     document["defaults"] = {"platforms": [p.value for p in draft.platforms]}
     if draft.style:
         document["defaults"]["style"] = draft.style
@@ -113,7 +118,8 @@ def campaign_yaml(draft: CampaignDraft) -> str:
     ]
     header = (
         "# yaml-language-server: $schema=../schemas/campaign.schema.json\n"
-        f"# Written by `postdeck campaign new` from {len(draft.messages)} messages: review, then\n"
+        f"# Written by `postdeck campaign new` from {draft.source or f'{len(draft.messages)} messages'}: "
+        "review, then\n"
         f"# `postdeck plan` and `postdeck publish`.\n"
     )
     return header + yaml.dump(document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=110)
@@ -127,16 +133,44 @@ def write_campaign(path: Path, text: str, *, overwrite: bool = False) -> Path:
     return path
 
 
+def _cadence(local: datetime, every: str) -> dict[str, Any]:
+    # A naive start steps in wall-clock time: "every 1d at 09:00" stays at 09:00 across DST.
+    local = local.replace(microsecond=0)
+    start = local.replace(tzinfo=None)
+    spec = "seconds" if start.second else "minutes"  # `--start 1m` keeps its seconds
+    cadence: dict[str, Any] = {"start": start.isoformat(sep=" ", timespec=spec), "every": every}
+    if local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset():  # the clocks pass it twice
+        cadence["fold"] = local.fold  # which of the two (validation refuses a guess)
+    return cadence
+
+
 def _batch(batch_id: str, message: Message) -> dict[str, Any]:
-    batch: dict[str, Any] = {"id": batch_id}
-    if _TEMPLATE_SYNTAX.search(message.caption):
-        batch["caption"] = "{{ message }}"
-        batch["vars"] = {"message": message.caption}
-    else:
-        batch["caption"] = message.caption
+    batch: dict[str, Any] = {"id": message.id or batch_id}
+    variables: dict[str, str] = {}
+    if message.at is not None:
+        batch["at"] = message.at
+    batch["caption"] = _literal(message.caption, "message", variables)
     if message.media:
         batch["media"] = list(message.media)
+    if message.platforms is not None:
+        batch["platforms"] = list(message.platforms)
+    batch.update(message.settings)
+    for platform, block in message.blocks.items():
+        batch[platform] = {
+            name: _literal(value, f"{platform}_{name}", variables) if isinstance(value, str) else value
+            for name, value in block.items()
+        }
+    if variables:
+        batch["vars"] = variables
     return batch
+
+
+def _literal(text: str, name: str, variables: dict[str, str]) -> str:
+    """`text` as a template that renders to itself: passed as a variable if Jinja would read it."""
+    if not _TEMPLATE_SYNTAX.search(text):
+        return text
+    variables[name] = text
+    return "{{ " + name + " }}"
 
 
 def _structured(path: Path, text: str) -> list[Message]:

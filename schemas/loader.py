@@ -51,11 +51,14 @@ def load_campaign(path: str | Path) -> LoadedCampaign:
     return loaded
 
 
-def read_campaign(path: str | Path) -> tuple[LoadedCampaign | None, list[CampaignError]]:
-    """Every problem of the file, and the valid part of the campaign (None if nothing is usable)."""
+def read_campaign(
+    path: str | Path, text: str | None = None
+) -> tuple[LoadedCampaign | None, list[CampaignError]]:
+    """Every problem of the file, and the valid part of the campaign (None if nothing is usable).
+    Given `text`, that is read as the file at `path` would be (a file not written yet)."""
     path = Path(path)
     try:
-        source = load_yaml_with_locations(path)
+        source = load_yaml_with_locations(path, text)
     except CampaignErrors as exc:
         return None, list(exc.errors)
     except CampaignError as exc:

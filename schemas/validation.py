@@ -53,9 +53,10 @@ class FileReport:
         return not self.findings.errors
 
 
-def check_file(path: Path) -> FileReport:
-    """Every problem of one file (the calendar checks see this file alone)."""
-    report = _check_one(path)
+def check_file(path: Path, text: str | None = None) -> FileReport:
+    """Every problem of one file (the calendar checks see this file alone). Given `text`, that is
+    checked as the file at `path` (its media and templates found beside it) before it is written."""
+    report = _check_one(path, text=text)
     check_calendar(report.entries, platform_rules(), report.findings)
     return report
 
@@ -97,8 +98,10 @@ def check_prepared(items: Sequence[Prepared]) -> Findings:
     return out
 
 
-def _check_one(path: Path, renderers: dict[Path, Renderer] | None = None) -> FileReport:
-    loaded, errors = read_campaign(path)
+def _check_one(
+    path: Path, renderers: dict[Path, Renderer] | None = None, text: str | None = None
+) -> FileReport:
+    loaded, errors = read_campaign(path, text)
     report = FileReport(path=path, loaded=loaded)
     report.findings.errors += errors
     if loaded is None:

@@ -1,5 +1,5 @@
 """`postdeck campaign new`: a campaign file from a list of messages (seed 002's create_campaign and
-create_quick_campaign), written for review rather than sent."""
+create_quick_campaign) or from a CSV of posts, written for review rather than sent."""
 
 from __future__ import annotations
 
@@ -19,16 +19,29 @@ app.add_typer(campaign_app, name="campaign")
 def new(
     name: Annotated[str, typer.Argument(help="The campaign's name (lowercase letters, digits, dashes).")],
     from_messages: Annotated[
-        Path,
+        Path | None,
         typer.Option(
             "--from-messages",
             help="One message per line; or messages separated by lines of ---; or a YAML/JSON list.",
         ),
-    ],
-    every: Annotated[str, typer.Option(help="Time between posts: 1d, 12h, 90m, 1d12h.")] = "1d",
+    ] = None,
+    from_csv: Annotated[
+        Path | None,
+        typer.Option(
+            "--from-csv",
+            help="A CSV of posts, one a row: columns at, caption, and optionally platforms, media, id, "
+            "PLATFORM.caption, PLATFORM.OPTION (see the README).",
+        ),
+    ] = None,
+    every: Annotated[
+        str | None, typer.Option(help="Time between posts: 1d, 12h, 90m, 1d12h (default 1d).")
+    ] = None,
     start: Annotated[
-        str, typer.Option(help="When the first post goes out: 'tomorrow 9am', 2d, 2030-06-01T09:00.")
-    ] = "tomorrow at 9am",
+        str | None,
+        typer.Option(
+            help="When the first post goes out: 'tomorrow 9am', 2d, 2030-06-01T09:00 (default tomorrow 9am)."
+        ),
+    ] = None,
     to: Annotated[
         str | None, typer.Option("--to", help="Platforms, comma-separated (default: the text platforms).")
     ] = None,
@@ -45,10 +58,27 @@ def new(
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
 ) -> None:
-    """Write campaigns/NAME.yaml: one batch per message, `--every` apart from `--start`; review, then publish.
+    """Write campaigns/NAME.yaml: one batch per message, `--every` apart from `--start`, or one per row of
+    a CSV at its own time; review, then publish.
 
     Example: postdeck campaign new spring-week --from-messages messages.txt --every 1d --start tomorrow
+
+    Example: postdeck campaign new spring-posts --from-csv posts.csv --timezone Europe/Berlin
     """
+    from postdeck.commands._support import CommandFailed
+
+    if (from_messages is None) == (from_csv is None):
+        raise CommandFailed("give one of --from-messages FILE or --from-csv FILE")
+    if from_csv is not None:
+        if every is not None or start is not None:
+            raise CommandFailed(
+                "--every and --start space messages; a CSV gives each post's time (its at column)"
+            )
+        _from_csv(name, from_csv, to, timezone, utc, style, owner, out, force)
+        return
+    assert from_messages is not None
+    every = every or "1d"
+    start = start or "tomorrow at 9am"
     from postdeck.campaign_writer import (
         TEXT_PLATFORMS,
         CampaignDraft,
@@ -56,20 +86,17 @@ def new(
         read_messages,
         write_campaign,
     )
-    from postdeck.core.platform import Platform
     from postdeck.schemas.validation import check_file
     from postdeck.service.styles import get_style
-    from postdeck.timeparse import local_zone, parse_when
+    from postdeck.timeparse import parse_when
 
-    zone_name = "UTC" if utc else (timezone or getattr(local_zone(), "key", None) or "UTC")
+    zone_name = _zone_name(timezone, utc)
     first = parse_when(start, zone=zone_name)
     if first is None:  # "now": the first post goes out at the next publish
         from datetime import UTC, datetime
 
         first = datetime.now(UTC)
-    platforms = (
-        [Platform(p.strip().lower()) for p in to.split(",") if p.strip()] if to else list(TEXT_PLATFORMS)
-    )
+    platforms = _platforms(to) if to else list(TEXT_PLATFORMS)
     draft = CampaignDraft(
         name=name,
         messages=read_messages(from_messages),
@@ -94,10 +121,70 @@ def new(
     for finding in report.errors:
         common.err_console.print(f"[red]error:[/red] {finding}", highlight=False, soft_wrap=True)
     if report.errors:
-        from postdeck.commands._support import CommandFailed
-
         raise CommandFailed(f"{path} was written but is not valid yet: fix the errors above, then publish it")
     common.console.print(f"review it, then: postdeck plan {path} && postdeck publish {path}", highlight=False)
+
+
+def _from_csv(
+    name: str,
+    csv_path: Path,
+    to: str | None,
+    timezone: str | None,
+    utc: bool,
+    style: str | None,
+    owner: str | None,
+    out: Path | None,
+    force: bool,
+) -> None:
+    """Nothing is written unless every row is good: the errors, located in the CSV, are raised."""
+    from datetime import UTC, datetime
+
+    from postdeck.campaign_writer import TEXT_PLATFORMS
+    from postdeck.csv_import import import_csv
+    from postdeck.service.styles import get_style
+
+    imported = import_csv(
+        name,
+        csv_path,
+        out or Path("campaigns") / f"{name}.yaml",
+        now=datetime.now(UTC),
+        timezone=_zone_name(timezone, utc),
+        platforms=_platforms(to) if to else TEXT_PLATFORMS,
+        owner=owner,
+        style=style,
+        styles={style: get_style(style)} if style else {},
+        force=force,
+    )
+    for finding in imported.warnings:
+        common.err_console.print(f"[yellow]warning:[/yellow] {finding}", highlight=False, soft_wrap=True)
+    common.console.print(
+        f"wrote {imported.path}: {imported.rows} posts from {csv_path}", highlight=False, soft_wrap=True
+    )
+    common.console.print(
+        f"review it, then: postdeck plan {imported.path} && postdeck publish {imported.path}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def _zone_name(timezone: str | None, utc: bool) -> str:
+    from postdeck.timeparse import local_zone
+
+    return "UTC" if utc else (timezone or getattr(local_zone(), "key", None) or "UTC")
+
+
+def _platforms(to: str) -> list:
+    from postdeck.commands._support import CommandFailed
+    from postdeck.core.platform import Platform
+
+    names = [p.strip().lower() for p in to.split(",") if p.strip()]
+    known = {p.value for p in Platform}
+    unknown = [n for n in names if {"x": "twitter"}.get(n, n) not in known]
+    if unknown:
+        raise CommandFailed(
+            f"--to: unknown platform {', '.join(unknown)} (use {', '.join(sorted(known))} or x)"
+        )
+    return [Platform({"x": "twitter"}.get(n, n)) for n in names]
 
 
 def draft_zone(name: str):
