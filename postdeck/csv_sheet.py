@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from postdeck.core.platform import ALIASES as PLATFORM_ALIASES
 from postdeck.core.platform import Platform
 from postdeck.errors import CampaignError, Location
 from postdeck.schemas.platform_options import OPTION_FIELDS
@@ -23,7 +24,8 @@ MAX_BYTES = 4 * 1024 * 1024  # ~10,000 posts of a few hundred characters: beyond
 MAX_ROWS = 5_000
 BATCH_COLUMNS = ("id", "at", "caption", "platforms", "media", "truncate", "late")
 REQUIRED = ("at", "caption")
-ALIASES = {"x": Platform.TWITTER.value}  # what people call the platform, in cells and column names
+# What people call the platform, in cells and column names (core's aliases, as names).
+ALIASES = {alias: platform.value for alias, platform in PLATFORM_ALIASES.items()}
 PLATFORM_COLUMNS = {
     f"{p.value}.{name}": (p.value, name)
     for p in Platform

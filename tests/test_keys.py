@@ -86,3 +86,12 @@ def test_the_post_key_is_todays_hash_of_the_sorted_keys() -> None:
     assert PostKey.parse(expected) == PostKey.of("c", "a", keys)
     with pytest.raises(ValueError):
         PostKey.parse("pd_short")
+
+
+def test_platform_named_takes_what_people_type() -> None:
+    from postdeck.core.platform import Platform, platform_named
+
+    assert platform_named(" X ") is Platform.TWITTER
+    assert platform_named("LinkedIn") is Platform.LINKEDIN
+    with pytest.raises(ValueError, match=r"unknown platform 'myspace': use one of twitter, .* \(or x\)"):
+        platform_named("myspace")

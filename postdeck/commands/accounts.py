@@ -28,16 +28,16 @@ def accounts(
     Example: postdeck accounts --platform twitter --name news --active
     """
     from postdeck.commands._support import emit, open_service, output_format, spinner
-    from postdeck.core.platform import Platform
+    from postdeck.core.platform import platform_named
     from postdeck.service.accounts import list_accounts
 
     fmt = output_format(output)
     wanted = None
     if platform:
         try:
-            wanted = Platform({"x": "twitter"}.get(platform.lower(), platform.lower()))
-        except ValueError:
-            raise PostdeckError(f"unknown platform '{platform}': use one of {', '.join(Platform)}") from None
+            wanted = platform_named(platform)
+        except ValueError as exc:
+            raise PostdeckError(str(exc)) from None
     service = open_service(sandbox=sandbox)
     with spinner("asking the providers"), service.chain(user) as chain:
         listing = list_accounts(

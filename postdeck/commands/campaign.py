@@ -175,16 +175,15 @@ def _zone_name(timezone: str | None, utc: bool) -> str:
 
 def _platforms(to: str) -> list:
     from postdeck.commands._support import CommandFailed
-    from postdeck.core.platform import Platform
+    from postdeck.core.platform import Platform, platform_named
 
-    names = [p.strip().lower() for p in to.split(",") if p.strip()]
-    known = {p.value for p in Platform}
-    unknown = [n for n in names if {"x": "twitter"}.get(n, n) not in known]
+    names = [p for p in to.split(",") if p.strip()]
+    unknown = [n.strip() for n in names if n.strip().lower() not in {*Platform, "x"}]
     if unknown:
         raise CommandFailed(
-            f"--to: unknown platform {', '.join(unknown)} (use {', '.join(sorted(known))} or x)"
+            f"--to: unknown platform {', '.join(unknown)} (use {', '.join(sorted(Platform))} or x)"
         )
-    return [Platform({"x": "twitter"}.get(n, n)) for n in names]
+    return [platform_named(n) for n in names]
 
 
 def draft_zone(name: str):

@@ -20,3 +20,20 @@ class Platform(StrEnum):
 
 
 ALL_PLATFORMS: tuple[Platform, ...] = tuple(Platform)
+
+# What people call a platform besides postdeck's name, in a CLI option, a CSV cell or the seed API.
+ALIASES: dict[str, Platform] = {"x": Platform.TWITTER}
+
+
+def platform_named(name: str) -> Platform:
+    """A platform as a person types it: any case, spaces around, `x` for twitter. The ValueError names
+    the choices (callers turn it into their own error)."""
+    value = name.strip().lower()
+    if value in ALIASES:
+        return ALIASES[value]
+    try:
+        return Platform(value)
+    except ValueError:
+        raise ValueError(
+            f"unknown platform '{name.strip()}': use one of {', '.join(Platform)} (or x)"
+        ) from None

@@ -22,7 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from postdeck.core.platform import Platform
+from postdeck.core.platform import Platform, platform_named
 from postdeck.errors import PostdeckError
 from postdeck.ledger.base import DeliveryRecord, PostRecord
 from postdeck.ledger.credentials import CredentialStore, StoredCredentials
@@ -409,13 +409,10 @@ class SocialPostingService:
 
 
 def _platform(name: str) -> Platform:
-    value = name.strip().lower()
-    value = {"x": "twitter"}.get(value, value)
     try:
-        return Platform(value)
-    except ValueError:
-        known = ", ".join(p.value for p in Platform)
-        raise PostdeckError(f"unknown platform '{name}': use one of {known}") from None
+        return platform_named(name)
+    except ValueError as exc:
+        raise PostdeckError(str(exc)) from None
 
 
 def _targets(platforms: Sequence[str] | str, chain: Chain) -> tuple[Platform, ...]:
