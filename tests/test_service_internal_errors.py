@@ -9,7 +9,7 @@ import pytest
 
 from postdeck.errors import PlanError
 from postdeck.service import SocialPostingService
-from postdeck.service.service import INTERNAL_ERROR
+from postdeck.service.never_raises import INTERNAL_ERROR
 
 
 def _service(monkeypatch: pytest.MonkeyPatch, error: Exception) -> SocialPostingService:

@@ -131,7 +131,7 @@ def print_schedule_reports(reports: Sequence[ScheduleReport], *, title: str) -> 
 
 
 class ProgressBar:
-    """A rich progress bar for retry and cancel (service.Tracker)."""
+    """A rich progress bar for retry and cancel (service.selection.Tracker)."""
 
     def __init__(self, progress: Progress, description: str) -> None:
         self.progress = progress

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from postdeck.errors import PostdeckError
 from postdeck.ledger.base import DeliveryRecord
@@ -47,3 +48,11 @@ def select(ledger, selection: Selection) -> tuple[list[DeliveryRecord], list[str
     found = {r.key for r in records}
     missing = [key for key in selection.ids if key not in found and key not in selection.exclude]
     return records, missing
+
+
+class Tracker(Protocol):
+    """Progress of a long operation (the CLI's progress bar)."""
+
+    def start(self, total: int) -> None: ...
+
+    def advance(self, record: DeliveryRecord) -> None: ...

@@ -14,15 +14,12 @@ platform/name/activity, schedules list/retry/delete) are methods here too.
 
 from __future__ import annotations
 
-import functools
-import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
-from postdeck.core.platform import Platform, platform_named
 from postdeck.errors import PostdeckError
 from postdeck.ledger.base import DeliveryRecord, PostRecord
 from postdeck.ledger.credentials import CredentialStore, StoredCredentials
@@ -30,56 +27,18 @@ from postdeck.ledger.queries import DeliveryQuery
 from postdeck.providers.chain import Chain
 from postdeck.providers.errors import ProviderError
 from postdeck.providers.factory import credential_store
-from postdeck.service import cancelling, retrying, schedules
+from postdeck.service import arguments, cancelling, retrying, schedules
 from postdeck.service.accounts import list_accounts
 from postdeck.service.adhoc import AdhocPost, posts_dir, prepare
 from postdeck.service.calendar import calendar_caption
 from postdeck.service.campaign_batches import batch_deliveries, campaigns_dir, find_campaign
 from postdeck.service.chains import service_chain
-from postdeck.service.posting import connected_platforms, new_owner, send
+from postdeck.service.never_raises import failure, never_raises
+from postdeck.service.posting import new_owner, send
 from postdeck.service.results import AccountInfo, PostResult
-from postdeck.service.selection import Selection, select
+from postdeck.service.selection import Selection, Tracker, select
 from postdeck.service.styles import get_style
 from postdeck.timeparse import parse_when, require_future
-
-log = logging.getLogger("postdeck.service")
-T = TypeVar("T")
-INTERNAL_ERROR = "internal error in postdeck, not a provider failure"
-
-
-class Tracker(Protocol):
-    """Progress of a long operation (the CLI's progress bar)."""
-
-    def start(self, total: int) -> None: ...
-
-    def advance(self, record: DeliveryRecord) -> None: ...
-
-
-def _never_raises(default: Callable[[Exception], Any]):
-    """The seed's promise: provider and database trouble come back as a value, never as an exception."""
-
-    def decorate(method: Callable[..., T]) -> Callable[..., T]:
-        @functools.wraps(method)
-        def wrapper(self: SocialPostingService, *args: Any, **kwargs: Any) -> T:
-            try:
-                return method(self, *args, **kwargs)
-            except PostdeckError as exc:
-                log.error("%s: %s", method.__name__, exc)
-                return default(exc)
-            except Exception as exc:  # a bug or an unexpected library error: still the seed's promise
-                log.exception("%s failed unexpectedly", method.__name__)
-                return default(exc)
-
-        return wrapper
-
-    return decorate
-
-
-def _failure(exc: Exception) -> PostResult:
-    if isinstance(exc, PostdeckError):
-        return PostResult.failure(str(exc))
-    # A bug is not a provider's or the user's fault: say so, so nobody retries or rewrites the post for it.
-    return PostResult.failure(f"{INTERNAL_ERROR} ({type(exc).__name__}: {exc}); the log has its traceback")
 
 
 class SocialPostingService:
@@ -131,23 +90,23 @@ class SocialPostingService:
 
     # --- credentials ------------------------------------------------------------------------------
 
-    @_never_raises(lambda exc: False)
+    @never_raises(lambda exc: False)
     def save_credentials(
         self, user_id: str, provider: str, api_key: str, connected_platforms: Iterable[str] | None = None
     ) -> bool:
         self._store().save(user_id, provider, api_key, connected_platforms)
         return True
 
-    @_never_raises(lambda exc: None)
+    @never_raises(lambda exc: None)
     def get_credentials(self, user_id: str, provider: str) -> StoredCredentials | None:
         """The user's key for a provider, decrypted (as a SecretStr: printing it shows no key)."""
         return self._store().get(user_id, provider)
 
-    @_never_raises(lambda exc: False)
+    @never_raises(lambda exc: False)
     def delete_credentials(self, user_id: str, provider: str) -> bool:
         return self._store().delete(user_id, provider)
 
-    @_never_raises(lambda exc: {})
+    @never_raises(lambda exc: {})
     def refresh_connected_platforms(self, user_id: str) -> dict[str, tuple[str, ...]]:
         """Ask each provider the user has a key for which platforms are connected; store and return them."""
         if not self.sandbox:
@@ -158,7 +117,7 @@ class SocialPostingService:
 
     # --- accounts ---------------------------------------------------------------------------------
 
-    @_never_raises(lambda exc: None)
+    @never_raises(lambda exc: None)
     def get_oauth_url(
         self, user_id: str | None, platform: str, redirect_url: str | None = None
     ) -> str | None:
@@ -169,7 +128,7 @@ class SocialPostingService:
         self, user_id: str | None, platform: str, redirect_url: str | None = None, provider: str | None = None
     ) -> str:
         """As get_oauth_url, but raises (for the CLI): ProviderError, or PostdeckError naming the cause."""
-        target = _platform(platform)
+        target = arguments.platform(platform)
         with self.chain(user_id) as chain:
             errors = []
             for link in chain.links:
@@ -185,7 +144,7 @@ class SocialPostingService:
                 raise errors[0]
             raise PostdeckError(f"no {provider} credentials are configured" if provider else "no providers")
 
-    @_never_raises(lambda exc: [])
+    @never_raises(lambda exc: [])
     def get_connected_accounts(self, user_id: str | None) -> list[dict[str, Any]]:
         """The seed's shape: [{"id", "platform", "username"}] (plus "provider"), connected ones only."""
         return [
@@ -205,7 +164,7 @@ class SocialPostingService:
         any case) and activity (get_active_channels). Raises PostdeckError when no provider answers."""
         with self.chain(user_id) as chain:
             listing = list_accounts(
-                chain, platform=_platform(platform) if platform else None, name=name, active=active
+                chain, platform=arguments.platform(platform) if platform else None, name=name, active=active
             )
             nobody_answered = len(listing.problems) == len(chain.links)
         if listing.problems and nobody_answered:
@@ -214,7 +173,7 @@ class SocialPostingService:
 
     # --- posting ----------------------------------------------------------------------------------
 
-    @_never_raises(_failure)
+    @never_raises(failure)
     def create_post(
         self,
         user_id: str | None,
@@ -261,7 +220,7 @@ class SocialPostingService:
         post before it is sent; provider outcomes still come back in the PostResult."""
         require_future(when)
         with self.chain(user_id) as chain:
-            targets = _targets(platforms, chain)
+            targets = arguments.targets(platforms, chain)
             post = AdhocPost(
                 content=content,
                 platforms=targets,
@@ -277,7 +236,7 @@ class SocialPostingService:
             deliveries = prepare(post, folder=self.posts_folder, sent=self._sent)
             return send(deliveries, ledger=self.ledger, chain=chain, owner=new_owner())
 
-    @_never_raises(_failure)
+    @never_raises(failure)
     def publish_batch(
         self,
         user_id: str | None,
@@ -289,7 +248,7 @@ class SocialPostingService:
     ) -> PostResult:
         """One batch of a campaign: a campaign file (path or name; batch by id or number, 1 = first), or
         with a Supabase client the seed's `campaigns.creative_calendar.batches[n].caption`."""
-        if self._supabase is not None and not _looks_like_file(campaign_id):
+        if self._supabase is not None and not arguments.looks_like_file(campaign_id):
             caption = calendar_caption(self._supabase, campaign_id, int(batch_number))
             return self.post(
                 user_id,
@@ -305,7 +264,7 @@ class SocialPostingService:
         path = find_campaign(campaign_id, [self.campaigns_folder])
         if media_urls or scheduled_for is not None:
             raise PostdeckError(f"a batch of {path} has its own media and time: change them in the file")
-        wanted = [_platform(p) for p in platforms] if platforms else None
+        wanted = [arguments.platform(p) for p in platforms] if platforms else None
         deliveries = batch_deliveries(path, batch_number, platforms=wanted)
         owner = deliveries[0].owner if deliveries else None
         if user_id and owner and user_id != owner:
@@ -318,14 +277,14 @@ class SocialPostingService:
 
     # --- history ----------------------------------------------------------------------------------
 
-    @_never_raises(lambda exc: [])
+    @never_raises(lambda exc: [])
     def get_post_history(
         self, user_id: str | None, limit: int = 50, status: str | None = None
     ) -> list[PostRecord]:
         """The user's posts (one per provider post), newest first; status: posted|scheduled|failed|..."""
         return self.ledger.get_post_history(user_id, status=status, limit=limit)
 
-    @_never_raises(lambda exc: None)
+    @never_raises(lambda exc: None)
     def get_post(self, post_id: str) -> PostRecord | None:
         """A history row by its id, or by the provider's post id (PostResult.post_id)."""
         found = self.ledger.get_post(post_id)
@@ -397,49 +356,15 @@ class SocialPostingService:
         """The selected deliveries by owner: `act(group, ledger=, chain=, progress=)` on each group
         through its owner's chain. A key that is not in the ledger is reported skipped."""
         records, missing = select(self.ledger, selection)
-        reports = [_missing(key) for key in missing]
+        reports = [arguments.missing(key) for key in missing]
         if progress:
             progress.start(len(records))
-        for owner, group in _by_owner(records).items():
+        for owner, group in arguments.by_owner(records).items():
             with self.chain(owner) as chain:
                 reports += act(
                     group, ledger=self.ledger, chain=chain, progress=progress.advance if progress else None
                 )
         return reports
-
-
-def _platform(name: str) -> Platform:
-    try:
-        return platform_named(name)
-    except ValueError as exc:
-        raise PostdeckError(str(exc)) from None
-
-
-def _targets(platforms: Sequence[str] | str, chain: Chain) -> tuple[Platform, ...]:
-    names = [platforms] if isinstance(platforms, str) else list(platforms)
-    names = [n for part in names for n in str(part).split(",") if n.strip()]
-    if [n.strip().lower() for n in names] == ["all"]:
-        # Seed 002's quick_post: every platform some provider has a connected account for.
-        found = connected_platforms(chain)
-        if not found:
-            raise PostdeckError("No connected accounts for: ['all']")
-        return tuple(p for p in Platform if p in found)
-    return tuple(dict.fromkeys(_platform(n) for n in names))
-
-
-def _looks_like_file(campaign: str) -> bool:
-    return str(campaign).endswith((".yaml", ".yml")) or Path(str(campaign)).is_file()
-
-
-def _by_owner(records: Iterable[DeliveryRecord]) -> dict[str | None, list[DeliveryRecord]]:
-    groups: dict[str | None, list[DeliveryRecord]] = {}
-    for record in records:
-        groups.setdefault(record.user_id, []).append(record)
-    return groups
-
-
-def _missing(key: str) -> schedules.ScheduleReport:
-    return schedules.ScheduleReport(key, "", "", "", "skipped", error="no such delivery in the ledger")
 
 
 __all__ = ["SocialPostingService"]
