@@ -87,7 +87,9 @@ class DeliveryKey:
         rest, hash_mark, generation = text.partition("#")
         if hash_mark and not (generation.isascii() and generation.isdigit() and generation[0] != "0"):
             raise ValueError(f"not a delivery key (generation {generation!r}): {text!r}")
-        parts = rest.split("/")  # no part holds a `/`; the batch's `@` is an occurrence's, the platform's an account's
+        parts = rest.split(
+            "/"
+        )  # no part holds a `/`; the batch's `@` is an occurrence's, the platform's an account's
         if len(parts) != 3:
             raise ValueError(f"not a delivery key (campaign/batch/platform): {text!r}")
         campaign, batch_id, rest = parts
