@@ -115,12 +115,14 @@ def _show(
 
 def late_notes(loaded: LoadedCampaign, plan: Plan, now: datetime) -> dict[str, str]:
     """For creates whose time has passed: what the campaign's `late` policy will do with them."""
+    from postdeck.core.keys import base_batch_id
+
     batches = {b.id: b for b in loaded.campaign.batches}
     notes: dict[str, str] = {}
     for change in plan.changes:
         d = change.delivery
         if change.action == "create" and d is not None and d.at is not None and d.at <= now:
-            policy = batches[d.batch_id].late or loaded.campaign.late
+            policy = batches[base_batch_id(d.batch_id)].late or loaded.campaign.late
             effect = {
                 "skip": "will be skipped",
                 "publish_now": "will publish at once",
@@ -162,7 +164,13 @@ def note_text(change: Change, notes: dict[str, str]) -> str:
 
 def summary_text(plan: Plan) -> str:
     counts = plan.counts()
-    return ", ".join(f"{n} {action}" for action, n in counts.items()) or "nothing to do"
+    text = ", ".join(f"{n} {action}" for action, n in counts.items()) or "nothing to do"
+    return text + (f"; {plan.later} later (beyond the horizon)" if plan.later else "")
+
+
+def rule_of(change: Change) -> str:
+    """An occurrence's repeat rule, e.g. `every 1w, 2 of 3` ("" for a batch that does not repeat)."""
+    return change.delivery.repeat if change.delivery else ""
 
 
 def plan_table(plan: Plan, notes: dict[str, str]) -> Table:
@@ -184,7 +192,7 @@ def plan_table(plan: Plan, notes: dict[str, str]) -> Table:
             length = f"[red]{length}[/red]"
         table.add_row(
             f"[{colour}]{change.action}[/{colour}]",
-            change.batch_id,
+            change.batch_id + (f"\n[dim]{_escape(rule)}[/dim]" if (rule := rule_of(change)) else ""),
             change.platform,
             when_text(change),
             _escape(caption_text(change)),
@@ -206,9 +214,10 @@ def plan_markdown(plan: Plan, notes: dict[str, str]) -> str:
         "|---|---|---|---|---|---|---|---|",
     ]
     for change in plan.changes:
+        rule = rule_of(change)
         cells = (
             f"**{change.action}**",
-            f"`{change.batch_id}`",
+            f"`{change.batch_id}`" + (f" ({rule})" if rule else ""),
             change.platform,
             when_text(change),
             caption_text(change),

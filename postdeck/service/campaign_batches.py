@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 
+from postdeck.core.keys import base_batch_id
 from postdeck.core.platform import Platform
 from postdeck.errors import PostdeckError
 from postdeck.schemas.deliveries import Delivery
@@ -67,7 +68,7 @@ def batch_deliveries(
         batch_id = str(batch)
         if batch_id not in {b.id for b in batches}:
             raise CampaignNotFound(f"{path} has no batch '{batch_id}'")
-    deliveries = [p.delivery for p in report.prepared if p.delivery.batch_id == batch_id]
+    deliveries = [p.delivery for p in report.prepared if base_batch_id(p.delivery.batch_id) == batch_id]
     if platforms is not None:
         wanted = set(platforms)
         absent = sorted(p.value for p in wanted - {d.platform for d in deliveries})
