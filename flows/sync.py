@@ -22,7 +22,8 @@ from postdeck.engine.follow_up import OPEN_STATUSES, follow_up
 from postdeck.engine.publisher import publish_batch
 from postdeck.engine.recurring import by_occurrence, due_occurrences
 from postdeck.engine.resend import resend_failed
-from postdeck.errors import CampaignError, CampaignErrors
+from postdeck.engine.source import campaign_source, check_clean
+from postdeck.errors import CampaignError
 from postdeck.flows.chains import publishing_chain
 from postdeck.ledger import flush_journal, open_ledger
 from postdeck.ledger.base import LedgerWriter
@@ -84,7 +85,7 @@ def sync_post_status(sandbox: bool = False, campaigns: str = "campaigns") -> lis
 def _publish_occurrences(
     loaded: dict[str, LoadedCampaign], ledger: LedgerWriter, run_owner: str, *, sandbox: bool
 ) -> list[dict]:
-    """Publish the occurrences of already published repeats that came within their horizon; one row
+    """Publish the occurrences that came within their horizon, of campaigns published before; one row
     each (key, before "planned later", after its status)."""
     logger = get_run_logger()
     rows: list[dict] = []
@@ -94,7 +95,8 @@ def _publish_occurrences(
             continue
         try:
             report = require_valid(campaign.path)  # what passes `validate` is what gets published
-        except CampaignErrors as exc:
+            _require_committed(campaign, report.prepared)
+        except CampaignError as exc:
             logger.warning("%s: not publishing its occurrences: %s", campaign.path, exc)
             continue
         due = due_occurrences(name, deliveries_of(report), ledger, now)
@@ -120,6 +122,13 @@ def _publish_occurrences(
                     )
         logger.info("%s: %d occurrences came within the horizon and were published", name, len(groups))
     return rows
+
+
+def _require_committed(campaign: LoadedCampaign, prepared: list) -> None:
+    """As `publish` does: what the campaign reads must be its commit's (a reviewed one), not edits."""
+    reads = [campaign.templates_folder, *(m.path for p in prepared for m in p.delivery.media if m.path)]
+    with campaign_source(str(campaign.path), None) as source:
+        check_clean(source, reads, allow_dirty=False, campaign=str(campaign.path))
 
 
 def _campaigns(where: Path) -> dict[str, LoadedCampaign]:

@@ -157,11 +157,11 @@ def test_occurrences_beyond_the_horizon_wait_and_the_sync_publishes_them_as_they
     path = campaign(tmp_path, "{every: 1w, count: 4}", horizon=10)
     now = datetime.now(UTC)
     deliveries = expand(load_campaign(path))
-    # Nothing published yet: the sync leaves a rule nobody published to `publish` (the review gate).
+    # Nothing published yet: the sync leaves a campaign nobody published to `publish` (the review gate).
     assert due_occurrences("tips", deliveries, ledger, now) == []
     plan, reports = publish(path, ledger, chain, now)
     assert {c.batch_id for c in plan.changes} == {f"weekly@{day(0)}", f"weekly@{day(1)}"}  # within 10 days
-    assert plan.later == 4 and plan_from_dict(plan_to_dict(plan)).later == 4
+    assert len(plan.later) == 4 and plan_from_dict(plan_to_dict(plan)).later == plan.later
     assert len(live_posts(box)) == 2 and {r.status for r in reports} == {"scheduled"}
 
     # Nine days on, the third occurrence is within the horizon: the sync's plan picks it up.
@@ -173,7 +173,8 @@ def test_occurrences_beyond_the_horizon_wait_and_the_sync_publishes_them_as_they
     assert due_occurrences("tips", deliveries, ledger, nine_days_on) == []  # once
     assert len(live_posts(box)) == 3
     later_plan = make_plan("tips", deliveries, ledger, nine_days_on)
-    assert later_plan.counts() == {"unchanged": 6} and later_plan.later == 2
+    assert later_plan.counts() == {"unchanged": 6}
+    assert later_plan.later == tuple(f"tips/weekly@{day(3)}/{p}" for p in ("bluesky", "linkedin"))
     # And the last one a week after that.
     assert {d.batch_id for d in due_occurrences("tips", deliveries, ledger, now + timedelta(days=16))} == {
         f"weekly@{day(3)}"

@@ -165,7 +165,26 @@ def note_text(change: Change, notes: dict[str, str]) -> str:
 def summary_text(plan: Plan) -> str:
     counts = plan.counts()
     text = ", ".join(f"{n} {action}" for action, n in counts.items()) or "nothing to do"
-    return text + (f"; {plan.later} later (beyond the horizon)" if plan.later else "")
+    return text + (f"; {len(plan.later)} later (beyond the horizon)" if plan.later else "")
+
+
+def later_text(plan: Plan) -> str:
+    """The occurrences left for later, by batch: `brewing@2030-03-11 … brewing@2030-04-15 (6 × 2 platforms)`."""
+    from postdeck.core.keys import DeliveryKey
+
+    batches: dict[str, list[str]] = {}
+    for key in plan.later:
+        parsed = DeliveryKey.parse(key)
+        batches.setdefault(parsed.batch, []).append(parsed.batch_id)
+    parts = []
+    for ids in batches.values():
+        unique = sorted(set(ids))
+        span = unique[0] if len(unique) == 1 else f"{unique[0]} … {unique[-1]}"
+        parts.append(f"{span} ({len(unique)} occurrences, {len(ids)} deliveries)")
+    return (
+        "later, as they come within the horizon (the scheduled sync publishes them once the campaign is published): "
+        + "; ".join(parts)
+    )
 
 
 def rule_of(change: Change) -> str:
@@ -176,7 +195,12 @@ def rule_of(change: Change) -> str:
 def plan_table(plan: Plan, notes: dict[str, str]) -> Table:
     from rich.table import Table
 
-    table = Table(title=f"plan: {plan.campaign} ({summary_text(plan)})", show_lines=True, expand=True)
+    table = Table(
+        title=f"plan: {plan.campaign} ({summary_text(plan)})",
+        caption=_escape(later_text(plan)) if plan.later else None,
+        show_lines=True,
+        expand=True,
+    )
     table.add_column("action", no_wrap=True)
     table.add_column("batch", ratio=1, overflow="fold")
     table.add_column("platform", no_wrap=True)
@@ -226,6 +250,8 @@ def plan_markdown(plan: Plan, notes: dict[str, str]) -> str:
             note_text(change, notes),
         )
         lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    if plan.later:
+        lines += ["", _cell(later_text(plan))]
     return "\n".join(lines) + "\n"
 
 

@@ -65,7 +65,8 @@ class Plan:
     changes: tuple[Change, ...]
     made_at: datetime | None = None
     ledger_fingerprint: str = ""  # of the campaign's ledger records the plan was made from
-    later: int = 0  # occurrences of repeating batches beyond the horizon: planned as they enter it
+    # The keys of occurrences of repeating batches beyond the horizon: planned as they enter it.
+    later: tuple[str, ...] = ()
 
     def of(self, action: Action) -> list[Change]:
         return [c for c in self.changes if c.action == action]
@@ -90,11 +91,13 @@ def make_plan(
     recorded = reader.deliveries(campaign)
     records = {r.key: r for r in recorded}
     changes: list[Change] = []
-    later = 0
+    later: list[str] = []
     for delivery in deliveries:
         record = _record_for(delivery, records)
         if record is None and delivery.beyond_horizon(now):
-            later += 1  # not planned yet: the scheduled sync publishes it once it comes within the horizon
+            later.append(
+                delivery.key
+            )  # not planned yet: the scheduled sync publishes it once it comes within the horizon
             continue
         changes.append(_change(delivery, record, now))
     if include_cancels:
@@ -107,7 +110,11 @@ def make_plan(
                 reason = "its occurrence left the repeat rule" if occurrence else "its batch was removed"
                 changes.append(Change(Action.CANCEL, key, None, record, reason))
     return Plan(
-        campaign, tuple(changes), made_at=now, ledger_fingerprint=ledger_fingerprint(recorded), later=later
+        campaign,
+        tuple(changes),
+        made_at=now,
+        ledger_fingerprint=ledger_fingerprint(recorded),
+        later=tuple(later),
     )
 
 
@@ -237,7 +244,7 @@ def _head(plan: Plan) -> dict[str, Any]:
         "made_at": plan.made_at.isoformat() if plan.made_at else None,
         "ledger_fingerprint": plan.ledger_fingerprint,
         "summary": plan.counts(),
-        "later": plan.later,
+        "later": list(plan.later),
     }
 
 
@@ -281,7 +288,7 @@ def plan_from_dict(data: dict[str, Any]) -> Plan:
             changes,
             made_at=made_at,
             ledger_fingerprint=data["ledger_fingerprint"],
-            later=int(data.get("later") or 0),
+            later=tuple(str(key) for key in data.get("later") or ()),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise PlanError(f"the saved plan is damaged: {exc}") from None

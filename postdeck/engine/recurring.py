@@ -2,9 +2,9 @@
 
 `publish` plans only the occurrences within the campaign's `horizon_days` of its `now`; the later
 ones are published by the scheduled sync deployment (flows/sync.py) as time brings them within
-it. What the sync sends is decided here, without Prefect: the plan's creates of occurrences whose
-repeat the ledger already holds an occurrence of (a rule nobody published yet waits for `publish`,
-the review gate), and whose time has not passed (a late one is `publish`'s, under its late policy).
+it. What the sync sends is decided here, without Prefect: the plan's creates of occurrences of a
+campaign the ledger already knows (a campaign nobody has published yet waits for `publish`: the
+review gate), whose time has not passed (a late one is `publish`'s, under its late policy).
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from postdeck.core.keys import DeliveryKey, base_batch_id
-from postdeck.engine.plan import Action, delivery_of, make_plan
+from postdeck.engine.plan import Action, make_plan
 from postdeck.ledger.base import LedgerReader
 from postdeck.schemas.deliveries import Delivery
 
@@ -22,18 +21,14 @@ def due_occurrences(
     campaign: str, deliveries: Sequence[Delivery], reader: LedgerReader, now: datetime
 ) -> list[Delivery]:
     """The occurrences the sync creates at `now`, in campaign order."""
-    published = {
-        key.batch
-        for record in reader.deliveries(campaign)
-        if (key := DeliveryKey.parse(delivery_of(record.key))).occurrence is not None
-    }
+    if not reader.deliveries(campaign):
+        return []
     plan = make_plan(campaign, deliveries, reader, now, include_cancels=False)
     return [
         change.delivery
         for change in plan.of(Action.CREATE)
         if change.delivery is not None
         and change.delivery.horizon_days is not None
-        and base_batch_id(change.delivery.batch_id) in published
         and change.delivery.at is not None
         and change.delivery.at > now
     ]
