@@ -3,6 +3,7 @@ caption rotation, and the errors and calendar checks that see every occurrence."
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -180,3 +181,35 @@ def test_duplicate_captions_are_checked_across_occurrences(tmp_path: Path) -> No
     assert len(report.errors) == 1 and "same caption as batch 'w@2027-01-04'" in str(report.errors[0])
     varied = same.replace("caption: hi", "caption: 'hi #{{ occurrence }}'")
     assert check_file(write(tmp_path, varied)).ok
+
+
+def test_the_plan_shows_each_occurrence_with_its_rule_and_lists_the_later_ones(tmp_path: Path) -> None:
+    from rich.console import Console
+
+    from postdeck.commands.plan import plan_markdown, plan_table
+    from postdeck.engine.plan import load_plan, make_plan, plan_json, save_plan
+    from postdeck.ledger.sqlite import SqliteLedger
+
+    path = write(
+        tmp_path,
+        "  - id: weekly\n    at: 2027-01-04 09:00\n    platforms: [bluesky]\n    caption: 'Tip {{ occurrence }}'\n"
+        "    repeat: {every: 1w, count: 12}\n",
+        head="name: c\ntimezone: UTC\nhorizon_days: 14\n",
+    )
+    now = datetime(2027, 1, 1, tzinfo=UTC)
+    plan = make_plan("c", expand(load_campaign(path)), SqliteLedger(tmp_path / "l.db"), now)
+    assert [c.batch_id for c in plan.changes] == ["weekly@2027-01-04", "weekly@2027-01-11"]
+    assert len(plan.later) == 10
+    markdown = plan_markdown(plan, {})
+    assert "| **create** | `weekly@2027-01-04` (every 1w, 1 of 12) | bluesky | 2027-01-04 09:00 |" in markdown
+    assert "weekly@2027-01-18 … weekly@2027-03-22 (10 occurrences, 10 deliveries)" in markdown
+    console = Console(width=200, record=True)
+    console.print(plan_table(plan, {}))
+    shown = console.export_text()
+    assert "every 1w, 2 of 12" in shown and "10 later (beyond the horizon)" in shown
+    document = json.loads("".join(plan_json(plan)))
+    assert document["changes"][0]["repeat"] == "every 1w, 1 of 12"
+    assert document["changes"][0]["delivery"]["horizon_days"] == 14
+    assert document["later"][0] == "c/weekly@2027-01-18/bluesky"
+    save_plan(plan, tmp_path / "plan.json")
+    assert load_plan(tmp_path / "plan.json") == plan  # occurrences and the later ones come back
