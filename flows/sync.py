@@ -20,9 +20,8 @@ from prefect.runtime import flow_run
 from postdeck.engine.decisions import deliveries_of
 from postdeck.engine.follow_up import OPEN_STATUSES, follow_up
 from postdeck.engine.publisher import publish_batch
-from postdeck.engine.recurring import by_occurrence, due_occurrences
+from postdeck.engine.recurring import by_occurrence, due_occurrences, require_committed
 from postdeck.engine.resend import resend_failed
-from postdeck.engine.source import campaign_source, check_clean
 from postdeck.errors import CampaignError
 from postdeck.flows.chains import publishing_chain
 from postdeck.ledger import flush_journal, open_ledger
@@ -95,7 +94,7 @@ def _publish_occurrences(
             continue
         try:
             report = require_valid(campaign.path)  # what passes `validate` is what gets published
-            _require_committed(campaign, report.prepared)
+            require_committed(campaign, [p.delivery for p in report.prepared])
         except CampaignError as exc:
             logger.warning("%s: not publishing its occurrences: %s", campaign.path, exc)
             continue
@@ -122,13 +121,6 @@ def _publish_occurrences(
                     )
         logger.info("%s: %d occurrences came within the horizon and were published", name, len(groups))
     return rows
-
-
-def _require_committed(campaign: LoadedCampaign, prepared: list) -> None:
-    """As `publish` does: what the campaign reads must be its commit's (a reviewed one), not edits."""
-    reads = [campaign.templates_folder, *(m.path for p in prepared for m in p.delivery.media if m.path)]
-    with campaign_source(str(campaign.path), None) as source:
-        check_clean(source, reads, allow_dirty=False, campaign=str(campaign.path))
 
 
 def _campaigns(where: Path) -> dict[str, LoadedCampaign]:

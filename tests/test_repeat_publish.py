@@ -179,3 +179,36 @@ def test_occurrences_beyond_the_horizon_wait_and_the_sync_publishes_them_as_they
     assert {d.batch_id for d in due_occurrences("tips", deliveries, ledger, now + timedelta(days=16))} == {
         f"weekly@{day(3)}"
     }
+
+
+def test_the_sync_publishes_occurrences_from_a_committed_tree_only(tmp_path: Path) -> None:
+    import subprocess
+
+    from postdeck.engine.recurring import require_committed
+    from postdeck.errors import CampaignError
+
+    def git(*args: str) -> None:
+        subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+            cwd=tmp_path,
+            check=True,
+            capture_output=True,
+        )
+
+    path = campaign(tmp_path, "{every: 1w, count: 3}")
+    git("init", "-q", "-b", "main")
+    git("add", ".")
+    git("commit", "-q", "-m", "tips")
+    loaded = load_campaign(path)
+    require_committed(loaded, expand(loaded))  # as committed: fine
+    edited = campaign(tmp_path, "{every: 1w, count: 30}")  # an edit nobody reviewed
+    with pytest.raises(CampaignError, match="uncommitted changes"):
+        require_committed(load_campaign(edited), expand(load_campaign(edited)))
+
+
+def test_posting_one_repeating_batch_through_the_service_keeps_to_the_horizon(tmp_path: Path) -> None:
+    from postdeck.service.campaign_batches import batch_deliveries
+
+    path = campaign(tmp_path, "{every: 1w, count: 4}", horizon=10)
+    deliveries = batch_deliveries(path, "weekly", now=datetime.now(UTC))
+    assert {d.batch_id for d in deliveries} == {f"weekly@{day(0)}", f"weekly@{day(1)}"}

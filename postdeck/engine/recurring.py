@@ -13,8 +13,10 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from postdeck.engine.plan import Action, make_plan
+from postdeck.engine.source import campaign_source, check_clean
 from postdeck.ledger.base import LedgerReader
 from postdeck.schemas.deliveries import Delivery
+from postdeck.schemas.loader import LoadedCampaign
 
 
 def due_occurrences(
@@ -40,3 +42,11 @@ def by_occurrence(deliveries: Sequence[Delivery]) -> list[list[Delivery]]:
     for delivery in deliveries:
         groups.setdefault(delivery.batch_id, []).append(delivery)
     return list(groups.values())
+
+
+def require_committed(campaign: LoadedCampaign, deliveries: Sequence[Delivery]) -> None:
+    """As `publish` does for the working tree: what the campaign reads must be its commit's (a
+    reviewed one), not uncommitted edits (CampaignError naming them)."""
+    reads = [campaign.templates_folder, *(m.path for d in deliveries for m in d.media if m.path)]
+    with campaign_source(str(campaign.path), None) as source:
+        check_clean(source, reads, allow_dirty=False, campaign=str(campaign.path))

@@ -75,7 +75,10 @@ def batch_deliveries(
         if absent:
             raise CampaignNotFound(f"batch '{batch_id}' of {path} does not post to {', '.join(absent)}")
         deliveries = [d for d in deliveries if d.platform in wanted]
-    return apply_late_policy(loaded, deliveries, now or datetime.now(UTC))
+    now = now or datetime.now(UTC)
+    # A repeating batch: its occurrences within the horizon, as `publish` would (the sync sends the rest).
+    deliveries = [d for d in deliveries if not d.beyond_horizon(now)]
+    return apply_late_policy(loaded, deliveries, now)
 
 
 def _campaign_name(path: Path) -> str | None:
