@@ -121,6 +121,7 @@ def test_a_shorter_rule_cancels_the_unpublished_occurrences(
         **{f"tips/weekly@{day(0)}/{p}": DeliveryStatus.SCHEDULED for p in ("bluesky", "linkedin")},
     }
     assert [p["caption"] for p in live_posts(box)] == ["Tip 1"]
+    assert {ledger.get(k).error for k in cancelled} == {"its occurrence left the repeat rule"}
 
 
 def test_an_edited_rule_updates_future_occurrences_and_leaves_past_ones_alone(
