@@ -1,25 +1,33 @@
 """The `sync-post-status` flow: follow every `scheduled` or `unknown` delivery to its outcome.
 
-Deployed on an interval schedule (prefect.yaml). It asks the providers, records what they say
-(postdeck.engine.follow_up) and sends nothing.
+Deployed on an interval schedule (prefect.yaml). It asks the providers and records what they say
+(postdeck.engine.follow_up). The only posts it sends are occurrences of repeating batches that have
+come within their campaign's horizon since their rule was published (postdeck.engine.recurring),
+and, where a campaign allows it, failed scheduled posts through the next provider.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import asdict
+from datetime import UTC, datetime
 from pathlib import Path
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_table_artifact
 from prefect.runtime import flow_run
 
+from postdeck.engine.decisions import deliveries_of
 from postdeck.engine.follow_up import OPEN_STATUSES, follow_up
+from postdeck.engine.publisher import publish_batch
+from postdeck.engine.recurring import by_occurrence, due_occurrences, require_committed
 from postdeck.engine.resend import resend_failed
 from postdeck.errors import CampaignError
 from postdeck.flows.chains import publishing_chain
 from postdeck.ledger import flush_journal, open_ledger
+from postdeck.ledger.base import LedgerWriter
 from postdeck.schemas.loader import LoadedCampaign, load_campaign
+from postdeck.schemas.validation import require_valid
 
 
 @flow(name="sync-post-status", log_prints=False)
@@ -32,17 +40,18 @@ def sync_post_status(sandbox: bool = False, campaigns: str = "campaigns") -> lis
     logger = get_run_logger()
     ledger = open_ledger()
     flush_journal(ledger)  # outcomes an earlier database outage kept locally go in first
+    loaded = _campaigns(Path(campaigns))
+    run_owner = f"flow-run:{flow_run.id or uuid.uuid4()}"
+    occurrences = _publish_occurrences(loaded, ledger, run_owner, sandbox=sandbox)
     open_records = [r for status in OPEN_STATUSES for r in ledger.all_deliveries(status=str(status))]
     if not open_records:
         logger.info("no scheduled or unknown deliveries to follow")
-        return []
+        return occurrences
     by_owner: dict[str | None, list] = {}
     for record in open_records:
         by_owner.setdefault(record.user_id, []).append(record)
     reports = []
     resent = []
-    loaded = _campaigns(Path(campaigns))
-    run_owner = f"flow-run:{flow_run.id or uuid.uuid4()}"
     for owner, records in by_owner.items():
         # One call at a time: one slot of each provider limit for the owner's whole follow-up.
         with publishing_chain(owner, ledger, sandbox=sandbox) as run, run.caps.reserve(1), run.caps.batch():
@@ -69,6 +78,48 @@ def sync_post_status(sandbox: bool = False, campaigns: str = "campaigns") -> lis
     )
     moved = sum(r["before"] != r["after"] for r in rows)
     logger.info("followed %d deliveries, %d changed state", len(rows), moved)
+    return occurrences + rows
+
+
+def _publish_occurrences(
+    loaded: dict[str, LoadedCampaign], ledger: LedgerWriter, run_owner: str, *, sandbox: bool
+) -> list[dict]:
+    """Publish the occurrences that came within their horizon, of campaigns published before; one row
+    each (key, before "planned later", after its status)."""
+    logger = get_run_logger()
+    rows: list[dict] = []
+    now = datetime.now(UTC)
+    for name, campaign in loaded.items():
+        if not any(batch.repeat for batch in campaign.campaign.batches):
+            continue
+        try:
+            report = require_valid(campaign.path)  # what passes `validate` is what gets published
+            require_committed(campaign, [p.delivery for p in report.prepared])
+        except CampaignError as exc:
+            logger.warning("%s: not publishing its occurrences: %s", campaign.path, exc)
+            continue
+        due = due_occurrences(name, deliveries_of(report), ledger, now)
+        if not due:
+            continue
+        groups = by_occurrence(due)
+        # One occurrence at a time: one slot of each provider limit covers them.
+        with (
+            publishing_chain(campaign.campaign.owner, ledger, sandbox=sandbox) as run,
+            run.caps.reserve(1),
+            run.caps.batch(),
+        ):
+            for group in groups:
+                for r in publish_batch(group, ledger=ledger, chain=run.chain, owner=run_owner):
+                    rows.append(
+                        {
+                            "key": r.key,
+                            "before": "planned later",
+                            "after": r.status,
+                            "url": r.url,
+                            "error": r.error,
+                        }
+                    )
+        logger.info("%s: %d occurrences came within the horizon and were published", name, len(groups))
     return rows
 
 

@@ -20,6 +20,7 @@ from pydantic import (
     StringConstraints,
     WithJsonSchema,
     field_validator,
+    model_validator,
 )
 
 from postdeck.core.platform import Platform
@@ -139,6 +140,40 @@ class Cadence(_Strict):
     _midnight = field_validator("start", mode="before")(_date_only_is_midnight)
 
 
+REPEAT_EVERY_PATTERN = r"^[1-9][0-9]{0,2}(d|w|mo)$"
+MAX_OCCURRENCES = 1000
+"""A repeat is checked over all its occurrences (caps, duplicates): it has to end somewhere near."""
+
+
+class Repeat(_Strict):
+    """A batch posted again and again: the first time at its `at`, then every `every` (wall-clock
+    time in the campaign's timezone, so 09:00 stays 09:00 across daylight saving), up to `count`
+    occurrences or the last one on or before `until`. Each occurrence is a delivery of its own,
+    keyed by the batch id and its local date (`weekly@2026-12-14`)."""
+
+    every: Annotated[str, StringConstraints(pattern=REPEAT_EVERY_PATTERN)] = Field(
+        description="Days (1d), weeks (2w) or calendar months (1mo: the same day of the month, or its "
+        "last day when the month is shorter)."
+    )
+    count: int | None = Field(
+        default=None, ge=1, le=MAX_OCCURRENCES, description="How many occurrences, the first included."
+    )
+    until: date | None = Field(
+        default=None, description="The last day an occurrence may fall on (the campaign's timezone)."
+    )
+    captions: list[Annotated[str, StringConstraints(min_length=1)]] = Field(
+        default_factory=list,
+        description="Evergreen: the captions (Jinja templates) of the next occurrences in turn; the "
+        "batch's `caption` is the first's, then these, then the batch's again.",
+    )
+
+    @model_validator(mode="after")
+    def _one_end(self) -> Repeat:
+        if (self.count is None) == (self.until is None):
+            raise ValueError("a repeat ends by `count` or by `until`: give exactly one of them")
+        return self
+
+
 class Batch(_Strict):
     """One post of the calendar, sent to each of its platforms."""
 
@@ -158,6 +193,7 @@ class Batch(_Strict):
     vars: dict[str, Any] = Field(default_factory=dict, description="Template variables of this batch.")
     truncate: bool | None = Field(default=None, description="Shorten over-long captions (every platform).")
     late: LatePolicy | None = Field(default=None, description="Overrides the campaign's `late` policy.")
+    repeat: Repeat | None = Field(default=None, description="Post this batch again and again (needs `at`).")
 
     twitter: TwitterBatch | None = None
     bluesky: BlueskyBatch | None = None
@@ -190,6 +226,13 @@ class Campaign(_Strict):
     )
     retry_window_hours: float = Field(
         default=6, gt=0, description="How long after its time a failed scheduled post may still be re-sent."
+    )
+    horizon_days: int = Field(
+        default=60,
+        ge=1,
+        le=3660,
+        description="How far ahead occurrences of repeating batches are planned and published; later "
+        "ones are published as they come within it (by the scheduled sync).",
     )
     cadence: Cadence | None = None
     vars: dict[str, Any] = Field(default_factory=dict, description="Template variables of every batch.")

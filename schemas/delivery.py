@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from postdeck.core.platform import Platform
 from postdeck.schemas.media import MediaRef
@@ -53,6 +53,18 @@ class Delivery:
     options: dict = field(default_factory=dict)
     # The text limits of this platform (and account); derived, so not part of equality or hashes.
     limits: tuple[TextLimit, ...] = field(default=(), compare=False)
+    # An occurrence of a repeating batch: its rule as the plan shows it, and how far ahead the
+    # campaign plans occurrences (None: not an occurrence).
+    repeat: str = ""
+    horizon_days: int | None = None
+
+    def beyond_horizon(self, now: datetime) -> bool:
+        """An occurrence too far ahead of `now` to be planned yet (the scheduled sync publishes it later)."""
+        return (
+            self.horizon_days is not None
+            and self.at is not None
+            and self.at > now + timedelta(days=self.horizon_days)
+        )
 
     @property
     def content_hash(self) -> str:

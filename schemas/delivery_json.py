@@ -23,6 +23,7 @@ def delivery_to_dict(delivery: Delivery) -> dict[str, Any]:
         "owner": delivery.owner,
         "options": delivery.options,
         "limits": [{"value": lim.value, "unit": lim.unit, "by": lim.by} for lim in delivery.limits],
+        **({"repeat": delivery.repeat, "horizon_days": delivery.horizon_days} if delivery.repeat else {}),
         "content_hash": delivery.content_hash,
         "schedule_hash": delivery.schedule_hash,
     }
@@ -42,6 +43,8 @@ def delivery_from_dict(data: dict[str, Any]) -> Delivery:
         limits=tuple(
             TextLimit(int(x["value"]), x["unit"], x.get("by", "platform")) for x in data.get("limits", [])
         ),
+        repeat=data.get("repeat") or "",
+        horizon_days=data.get("horizon_days"),
     )
     for name in ("content_hash", "schedule_hash"):  # a hand-edited plan must not publish other content
         if name in data and data[name] != getattr(delivery, name):

@@ -8,7 +8,8 @@ own text stays whole), render the provider options, attach media and time.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cache, partial
 from pathlib import Path
 from typing import Any
@@ -16,11 +17,13 @@ from typing import Any
 from postdeck.core.keys import DeliveryKey
 from postdeck.core.platform import Platform
 from postdeck.errors import CampaignError, Location
+from postdeck.schemas.campaign import Batch
 from postdeck.schemas.delivery import Delivery, TextLimit
 from postdeck.schemas.findings import PLATFORM_KEYS
 from postdeck.schemas.loader import LoadedCampaign, sort_errors
 from postdeck.schemas.media import MediaRef, resolve_media
 from postdeck.schemas.render import Renderer, renderer_for
+from postdeck.schemas.repeat import RepeatError, occurrences, rule_text
 from postdeck.schemas.rules import platform_rules
 from postdeck.schemas.schedule import campaign_times, time_key
 from postdeck.schemas.settings import Resolved, Resolver
@@ -97,38 +100,46 @@ def expand_all(
             continue
         base: PathKey = ("batches", index)
         media = tuple(_media(loaded, batch.media, base, media_cache, errors))
-        at = times[position]
         when = (*base, *time_key(batch))
-        shared = {
-            **campaign.vars,
-            **batch.vars,
-            "campaign": name,
-            "batch": batch.id,
-            "at": at.astimezone(zone) if at else None,
-        }
-        captions.next_batch()
-        for platform in campaign.platforms_of(batch):
-            resolved = resolver.resolve(batch, index, platform)
-            variables = {**shared, "platform": PLATFORM_KEYS[platform]}
-            try:
-                caption, truncated = captions.caption(resolved, variables, platform)
-                options = _options(loaded, captions.renderer, resolved, variables, caption)
-            except CampaignError as exc:
-                errors.append(exc)
-                continue
-            delivery = Delivery(
-                key=str(DeliveryKey(name, batch.id, PLATFORM_KEYS[platform])),  # a str formats faster
-                campaign=name,
-                batch_id=batch.id,
-                platform=platform,
-                caption=caption,
-                media=media,
-                at=at,
-                owner=owner,
-                options=options,
-                limits=_text_limits(platform, resolved.premium),
-            )
-            prepared.append(Prepared(delivery, loaded, index, position, resolved, truncated, when))
+        for slot in _slots(loaded, batch, index, times[position], errors):
+            at = slot.at
+            shared = {
+                **campaign.vars,
+                **batch.vars,
+                "campaign": name,
+                "batch": batch.id,
+                "at": at.astimezone(zone) if at else None,
+                **slot.variables,
+            }
+            captions.next_batch()
+            for platform in campaign.platforms_of(batch):
+                resolved = resolver.resolve(slot.batch, index, platform)
+                if slot.caption_at is not None and resolved.caption_at == (*base, "caption"):
+                    resolved.caption_at = slot.caption_at  # a caption of the rotation
+                variables = {**shared, "platform": PLATFORM_KEYS[platform]}
+                try:
+                    caption, truncated = captions.caption(resolved, variables, platform)
+                    options = _options(loaded, captions.renderer, resolved, variables, caption)
+                except CampaignError as exc:
+                    errors.append(exc)
+                    continue
+                delivery = Delivery(
+                    key=str(
+                        DeliveryKey(name, slot.batch_id, PLATFORM_KEYS[platform])
+                    ),  # a str formats faster
+                    campaign=name,
+                    batch_id=slot.batch_id,
+                    platform=platform,
+                    caption=caption,
+                    media=media,
+                    at=at,
+                    owner=owner,
+                    options=options,
+                    limits=_text_limits(platform, resolved.premium),
+                    repeat=slot.rule,
+                    horizon_days=campaign.horizon_days if slot.rule else None,
+                )
+                prepared.append(Prepared(delivery, loaded, index, position, resolved, truncated, when))
     if wanted:
         for batch_id in sorted(wanted - {b.id for b in campaign.batches}):
             errors.append(
@@ -140,6 +151,44 @@ def expand_all(
                 )
             )
     return prepared, sort_errors(errors)
+
+
+@dataclass(frozen=True, slots=True)
+class _Slot:
+    """One time a batch goes out: the batch itself, or one occurrence of its repeat."""
+
+    batch_id: str
+    at: datetime | None
+    batch: Batch  # the batch, its caption replaced by the rotation's for this occurrence
+    caption_at: PathKey | None = None  # where the rotation's caption was written
+    rule: str = ""  # the repeat rule, as the plan shows it
+    variables: dict[str, Any] = field(default_factory=dict)
+
+
+def _slots(
+    loaded: LoadedCampaign, batch: Batch, index: int, at: datetime | None, errors: list[CampaignError]
+) -> list[_Slot]:
+    repeat = batch.repeat
+    if repeat is None or at is None:  # a repeat without `at` is a structure error, reported there
+        return [_Slot(batch.id, at, batch)]
+    key: PathKey = ("batches", index, "repeat")
+    try:
+        found = occurrences(batch.id, at, loaded.campaign.zone, repeat)
+    except RepeatError as exc:
+        errors.append(CampaignError(str(exc), location=loaded.source.location(key), field=dotted(key)))
+        return []
+    rotated = [batch] + [batch.model_copy(update={"caption": text}) for text in repeat.captions]
+    return [
+        _Slot(
+            o.batch_id,
+            o.at,
+            rotated[o.caption],
+            (*key, "captions", o.caption - 1) if o.caption else None,
+            rule_text(repeat, o),
+            {"occurrence": o.number, "occurrences": o.total},
+        )
+        for o in found
+    ]
 
 
 @cache

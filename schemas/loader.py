@@ -137,6 +137,7 @@ _PATTERN_FIXES = {
     "name": "use lowercase letters, digits and dashes",
     "style": "use lowercase letters, digits and dashes",
     "every": "use a duration like 30m, 6h, 1d or 1h30m",
+    "repeat.every": "use days, weeks or months, like 1d, 2w or 1mo",
     "organization": "use an organization URN like urn:li:organization:1234",
     "board": "use the board's numeric id",
     "page": "use the Page's numeric id",
@@ -167,6 +168,9 @@ def _fix(error: dict) -> str:
     if kind in ("enum", "literal_error"):
         return "use one of those values"
     if kind == "string_pattern_mismatch":
-        last = next((str(p) for p in reversed(error["loc"]) if isinstance(p, str)), "")
-        return _PATTERN_FIXES.get(last, "see schemas/campaign.schema.json for the expected form")
+        names = [str(p) for p in error["loc"] if isinstance(p, str)]
+        last, pair = (names or [""])[-1], ".".join(names[-2:])
+        return _PATTERN_FIXES.get(pair) or _PATTERN_FIXES.get(
+            last, "see schemas/campaign.schema.json for the expected form"
+        )
     return _TYPE_FIXES.get(kind, "see schemas/campaign.schema.json")

@@ -49,6 +49,12 @@ def structure_errors(source: SourceDocument) -> list[CampaignError]:
                 )
             else:
                 seen[batch_id] = index
+        if batch.get("repeat") is not None and batch.get("at") is None:
+            error(
+                (*base, "repeat"),
+                "a repeating batch needs `at`: the time of its first occurrence",
+                "give the batch an `at`",
+            )
         style = batch.get("style")
         if isinstance(style, str) and style not in styles:
             error((*base, "style"), f"unknown style '{style}'", _style_fix(styles))

@@ -13,6 +13,7 @@ import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
 
+from postdeck.core.keys import base_batch_id
 from postdeck.errors import CampaignError, CampaignErrors
 from postdeck.schemas.delivery import Delivery
 from postdeck.schemas.loader import LoadedCampaign
@@ -33,7 +34,7 @@ def apply_late_policy(loaded: LoadedCampaign, creates: Sequence[Delivery], now: 
         if delivery.at is None or delivery.at > now:
             kept.append(delivery)
             continue
-        position = positions[delivery.batch_id]
+        position = positions[base_batch_id(delivery.batch_id)]  # an occurrence's batch is its rule's
         batch = campaign.batches[position]
         policy = batch.late or campaign.late
         if policy == "publish_now":

@@ -6,17 +6,26 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from postdeck.core.keys import DeliveryKey, PostKey, RepostKey, parse_ledger_key
+from postdeck.core.keys import (
+    DeliveryKey,
+    PostKey,
+    RepostKey,
+    base_batch_id,
+    occurrence_batch_id,
+    parse_ledger_key,
+    split_batch_id,
+)
 from postdeck.core.platform import Platform
 
 part = st.text(
     st.characters(blacklist_characters="/@#~", blacklist_categories=("Zs", "Zl", "Zp", "Cc", "Cs")),
     min_size=1,
 )
+batch_ids = part | st.builds(occurrence_batch_id, part, st.dates())  # a batch's, or an occurrence's
 delivery_keys = st.builds(
     DeliveryKey,
     campaign=part,
-    batch_id=part,
+    batch_id=batch_ids,
     platform=st.sampled_from([p.value for p in Platform]) | part,
     account=st.none() | part,
     generation=st.integers(min_value=0, max_value=10**6),
@@ -46,9 +55,33 @@ def test_generation_0_keeps_the_string_form_existing_ledgers_hold() -> None:
     assert DeliveryKey("launch", "teaser", Platform.TWITTER) == DeliveryKey.parse("launch/teaser/twitter")
 
 
+def test_an_occurrence_key_names_its_batch_and_date_and_keeps_an_account_apart() -> None:
+    from datetime import date
+
+    key = DeliveryKey("launch", occurrence_batch_id("weekly", date(2026, 12, 14)), "x", account="brand")
+    assert str(key) == "launch/weekly@2026-12-14/x@brand"
+    assert DeliveryKey.parse(str(key)) == key
+    assert (key.batch, key.occurrence, key.account) == ("weekly", date(2026, 12, 14), "brand")
+    plain = DeliveryKey.parse("launch/weekly/x@brand")
+    assert (plain.batch, plain.occurrence, plain.account) == ("weekly", None, "brand")
+    assert split_batch_id("weekly@2026-12-14") == ("weekly", date(2026, 12, 14))
+    assert base_batch_id("weekly@2026-12-14") == base_batch_id("weekly") == "weekly"
+
+
+@given(delivery_keys)
+def test_the_batch_of_a_key_is_the_batch_id_without_its_occurrence(key: DeliveryKey) -> None:
+    batch, day = split_batch_id(key.batch_id)
+    assert key.batch == batch and key.occurrence == day
+    assert key.batch_id == (occurrence_batch_id(batch, day) if day else batch)
+
+
 @pytest.mark.parametrize(
     "text",
     [
+        "launch/weekly@2026-02-30/x",
+        "launch/weekly@monday/x",
+        "launch/weekly@2026-12-14@2026-12-21/x",
+        "launch/@2026-12-14/x",
         "launch/teaser",
         "launch/teaser/x/y",
         "launch//x",

@@ -115,12 +115,14 @@ def _show(
 
 def late_notes(loaded: LoadedCampaign, plan: Plan, now: datetime) -> dict[str, str]:
     """For creates whose time has passed: what the campaign's `late` policy will do with them."""
+    from postdeck.core.keys import base_batch_id
+
     batches = {b.id: b for b in loaded.campaign.batches}
     notes: dict[str, str] = {}
     for change in plan.changes:
         d = change.delivery
         if change.action == "create" and d is not None and d.at is not None and d.at <= now:
-            policy = batches[d.batch_id].late or loaded.campaign.late
+            policy = batches[base_batch_id(d.batch_id)].late or loaded.campaign.late
             effect = {
                 "skip": "will be skipped",
                 "publish_now": "will publish at once",
@@ -162,13 +164,43 @@ def note_text(change: Change, notes: dict[str, str]) -> str:
 
 def summary_text(plan: Plan) -> str:
     counts = plan.counts()
-    return ", ".join(f"{n} {action}" for action, n in counts.items()) or "nothing to do"
+    text = ", ".join(f"{n} {action}" for action, n in counts.items()) or "nothing to do"
+    return text + (f"; {len(plan.later)} later (beyond the horizon)" if plan.later else "")
+
+
+def later_text(plan: Plan) -> str:
+    """The occurrences left for later, by batch: `brewing@2030-03-11 … brewing@2030-04-15 (6 × 2 platforms)`."""
+    from postdeck.core.keys import DeliveryKey
+
+    batches: dict[str, list[str]] = {}
+    for key in plan.later:
+        parsed = DeliveryKey.parse(key)
+        batches.setdefault(parsed.batch, []).append(parsed.batch_id)
+    parts = []
+    for ids in batches.values():
+        unique = sorted(set(ids))
+        span = unique[0] if len(unique) == 1 else f"{unique[0]} … {unique[-1]}"
+        parts.append(f"{span} ({len(unique)} occurrences, {len(ids)} deliveries)")
+    return (
+        "later, as they come within the horizon (the scheduled sync publishes them once the campaign is published): "
+        + "; ".join(parts)
+    )
+
+
+def rule_of(change: Change) -> str:
+    """An occurrence's repeat rule, e.g. `every 1w, 2 of 3` ("" for a batch that does not repeat)."""
+    return change.delivery.repeat if change.delivery else ""
 
 
 def plan_table(plan: Plan, notes: dict[str, str]) -> Table:
     from rich.table import Table
 
-    table = Table(title=f"plan: {plan.campaign} ({summary_text(plan)})", show_lines=True, expand=True)
+    table = Table(
+        title=f"plan: {plan.campaign} ({summary_text(plan)})",
+        caption=_escape(later_text(plan)) if plan.later else None,
+        show_lines=True,
+        expand=True,
+    )
     table.add_column("action", no_wrap=True)
     table.add_column("batch", ratio=1, overflow="fold")
     table.add_column("platform", no_wrap=True)
@@ -184,7 +216,7 @@ def plan_table(plan: Plan, notes: dict[str, str]) -> Table:
             length = f"[red]{length}[/red]"
         table.add_row(
             f"[{colour}]{change.action}[/{colour}]",
-            change.batch_id,
+            change.batch_id + (f"\n[dim]{_escape(rule)}[/dim]" if (rule := rule_of(change)) else ""),
             change.platform,
             when_text(change),
             _escape(caption_text(change)),
@@ -206,9 +238,10 @@ def plan_markdown(plan: Plan, notes: dict[str, str]) -> str:
         "|---|---|---|---|---|---|---|---|",
     ]
     for change in plan.changes:
+        rule = rule_of(change)
         cells = (
             f"**{change.action}**",
-            f"`{change.batch_id}`",
+            f"`{change.batch_id}`" + (f" ({rule})" if rule else ""),
             change.platform,
             when_text(change),
             caption_text(change),
@@ -217,6 +250,8 @@ def plan_markdown(plan: Plan, notes: dict[str, str]) -> str:
             note_text(change, notes),
         )
         lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    if plan.later:
+        lines += ["", _cell(later_text(plan))]
     return "\n".join(lines) + "\n"
 
 

@@ -3,9 +3,11 @@
 The ledger stores the string forms; these types are how code builds and reads them, instead of
 string surgery.
 
-- DeliveryKey: `campaign/batch/platform[@account][#generation]`. Generation 0 (every key so far)
-  has no suffix, so existing ledgers keep matching; generation N ≥ 1 appends `#N`, a later
-  generation of the same delivery that the ledger keeps apart from the earlier ones.
+- DeliveryKey: `campaign/batch[@occurrence]/platform[@account][#generation]`. Generation 0 (every
+  key so far) has no suffix, so existing ledgers keep matching; generation N ≥ 1 appends `#N`, a
+  later generation of the same delivery that the ledger keeps apart from the earlier ones. An
+  occurrence of a repeating batch is its batch id with `@` and its local date (`weekly@2026-12-14`):
+  each occurrence is a delivery of its own.
 - RepostKey: `<delivery key>~<12 hex of the new content hash>`, the key a changed, already
   published delivery is published again under (`--allow-repost`).
 - PostKey: `pd_<32 hex>`, the key one provider post carries: the hash of the campaign, the batch
@@ -19,9 +21,11 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 
 SEPARATORS = "/@#~"  # no part of a key may hold one, so `parse` can always split it back
 _PART = re.compile(r"[^/@#~\s]+")
+_BATCH = re.compile(r"([^/@#~\s]+)(?:@(\d{4}-\d{2}-\d{2}))?")  # a batch id, and an occurrence's date
 _REPOST = re.compile(r"[0-9a-f]{12}")
 _POST = re.compile(r"pd_([0-9a-f]{32})")
 REPOST_HASH_LENGTH = 12
@@ -30,6 +34,28 @@ REPOST_HASH_LENGTH = 12
 def _check_part(what: str, value: str) -> None:
     if not isinstance(value, str) or _PART.fullmatch(value) is None:
         raise ValueError(f"a delivery key's {what} must be non-empty text without {SEPARATORS!r}: {value!r}")
+
+
+def occurrence_batch_id(batch_id: str, day: date) -> str:
+    """The batch id of one occurrence of a repeating batch: `weekly@2026-12-14`."""
+    _check_part("batch", batch_id)
+    return f"{batch_id}@{day.isoformat()}"
+
+
+def split_batch_id(text: str) -> tuple[str, date | None]:
+    """(the campaign's batch id, the occurrence's date or None) of a delivery's batch id."""
+    match = _BATCH.fullmatch(text) if isinstance(text, str) else None
+    if match is None:
+        raise ValueError(f"not a batch id (batch or batch@YYYY-MM-DD): {text!r}")
+    try:
+        return match.group(1), date.fromisoformat(match.group(2)) if match.group(2) else None
+    except ValueError:
+        raise ValueError(f"not a batch id (no such date): {text!r}") from None
+
+
+def base_batch_id(text: str) -> str:
+    """The campaign's batch id a delivery's batch id belongs to (`weekly@2026-12-14` → `weekly`)."""
+    return text.partition("@")[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +68,7 @@ class DeliveryKey:
 
     def __post_init__(self) -> None:
         _check_part("campaign", self.campaign)
-        _check_part("batch", self.batch_id)
+        split_batch_id(self.batch_id)  # a batch id, or an occurrence's: `weekly@2026-12-14`
         _check_part("platform", self.platform)
         if self.account is not None:
             _check_part("account", self.account)
@@ -61,12 +87,24 @@ class DeliveryKey:
         rest, hash_mark, generation = text.partition("#")
         if hash_mark and not (generation.isascii() and generation.isdigit() and generation[0] != "0"):
             raise ValueError(f"not a delivery key (generation {generation!r}): {text!r}")
-        rest, at, account = rest.partition("@")
-        parts = rest.split("/")
+        parts = rest.split(
+            "/"
+        )  # no part holds a `/`; the batch's `@` is an occurrence's, the platform's an account's
         if len(parts) != 3:
             raise ValueError(f"not a delivery key (campaign/batch/platform): {text!r}")
-        campaign, batch_id, platform = parts
+        campaign, batch_id, rest = parts
+        platform, at, account = rest.partition("@")
         return cls(campaign, batch_id, platform, account if at else None, int(generation) if hash_mark else 0)
+
+    @property
+    def batch(self) -> str:
+        """The campaign's batch id (without an occurrence's date)."""
+        return base_batch_id(self.batch_id)
+
+    @property
+    def occurrence(self) -> date | None:
+        """The local date of this occurrence of a repeating batch, None for a batch that does not repeat."""
+        return split_batch_id(self.batch_id)[1]
 
     @property
     def delivery(self) -> DeliveryKey:

@@ -117,7 +117,10 @@ def _record(
     try:
         if change.action == Action.CANCEL:
             ledger.record(
-                key, Outcome(DeliveryStatus.CANCELLED, error="its batch was removed"), owner=None, now=now
+                key,
+                Outcome(DeliveryStatus.CANCELLED, error=change.reason or "its batch was removed"),
+                owner=None,
+                now=now,
             )
             return _report(change, "cancelled")
         delivery = change.delivery

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from postdeck.core.keys import base_batch_id
 from postdeck.engine.plan import Action, Change, Plan, delivery_of, repost_key
 from postdeck.schemas.deliveries import Delivery
 from postdeck.schemas.loader import LoadedCampaign
@@ -20,7 +21,11 @@ def deliveries_of(report: FileReport, only_batches: Sequence[str] | None = None)
     """The deliveries a valid file's report already rendered (rendering twice would cost as much
     again), optionally of some batches only, in campaign order."""
     wanted = set(only_batches) if only_batches else None
-    return [p.delivery for p in report.prepared if wanted is None or p.delivery.batch_id in wanted]
+    return [
+        p.delivery
+        for p in report.prepared
+        if wanted is None or base_batch_id(p.delivery.batch_id) in wanted  # a repeat's occurrences too
+    ]
 
 
 def creates_of(plan: Plan, loaded: LoadedCampaign, now: datetime, *, allow_repost: bool) -> list[Delivery]:

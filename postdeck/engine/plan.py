@@ -65,6 +65,8 @@ class Plan:
     changes: tuple[Change, ...]
     made_at: datetime | None = None
     ledger_fingerprint: str = ""  # of the campaign's ledger records the plan was made from
+    # The keys of occurrences of repeating batches beyond the horizon: planned as they enter it.
+    later: tuple[str, ...] = ()
 
     def of(self, action: Action) -> list[Change]:
         return [c for c in self.changes if c.action == action]
@@ -88,13 +90,36 @@ def make_plan(
 ) -> Plan:
     recorded = reader.deliveries(campaign)
     records = {r.key: r for r in recorded}
-    changes = [_change(d, _record_for(d, records), now) for d in deliveries]
+    changes: list[Change] = []
+    later: list[str] = []
+    for delivery in deliveries:
+        record = _record_for(delivery, records)
+        if record is None and delivery.beyond_horizon(now):
+            later.append(
+                delivery.key
+            )  # not planned yet: the scheduled sync publishes it once it comes within the horizon
+            continue
+        changes.append(_change(delivery, record, now))
     if include_cancels:
-        wanted = {d.key for d in deliveries}
+        wanted = {d.key for d in deliveries}  # every occurrence of a rule, beyond the horizon too
         for key, record in sorted(records.items()):
             if delivery_of(key) not in wanted and record.status == DeliveryStatus.SCHEDULED:
-                changes.append(Change(Action.CANCEL, key, None, record, "its batch was removed"))
-    return Plan(campaign, tuple(changes), made_at=now, ledger_fingerprint=ledger_fingerprint(recorded))
+                occurrence = DeliveryKey.parse(delivery_of(key)).occurrence is not None
+                if occurrence and _is_past(record, now):
+                    continue  # an occurrence whose time has passed is history, whatever the rule says now
+                reason = "its occurrence left the repeat rule" if occurrence else "its batch was removed"
+                changes.append(Change(Action.CANCEL, key, None, record, reason))
+    return Plan(
+        campaign,
+        tuple(changes),
+        made_at=now,
+        ledger_fingerprint=ledger_fingerprint(recorded),
+        later=tuple(later),
+    )
+
+
+def _is_past(record: DeliveryRecord, now: datetime) -> bool:
+    return record.scheduled_for is not None and record.scheduled_for <= now
 
 
 def repost_key(delivery: Delivery) -> str:
@@ -141,6 +166,10 @@ def _change(delivery: Delivery, record: DeliveryRecord | None, now: datetime) ->
         return Change(Action.UNCHANGED, delivery.key, delivery, record, f"reposted: {record.status}", length)
     content_changed = record.content_hash != delivery.content_hash
     time_changed = record.schedule_hash != delivery.schedule_hash
+    if delivery.horizon_days is not None and _is_past(record, now) and (content_changed or time_changed):
+        # The rule changed under an occurrence that has gone out (or is going out): history, kept.
+        reason = f"past occurrence, kept as it went out: {record.status}"
+        return Change(Action.UNCHANGED, delivery.key, delivery, record, reason, length)
     if record.status == DeliveryStatus.SCHEDULED and (content_changed or time_changed):
         what = " and ".join(
             w for w, changed in (("content", content_changed), ("time", time_changed)) if changed
@@ -215,6 +244,7 @@ def _head(plan: Plan) -> dict[str, Any]:
         "made_at": plan.made_at.isoformat() if plan.made_at else None,
         "ledger_fingerprint": plan.ledger_fingerprint,
         "summary": plan.counts(),
+        "later": list(plan.later),
     }
 
 
@@ -227,6 +257,7 @@ def _change_to_dict(change: Change) -> dict[str, Any]:
         "key": change.key,
         "batch_id": change.batch_id,
         "platform": change.platform,
+        "repeat": change.delivery.repeat if change.delivery else "",
         "reason": change.reason,
         "length": {"length": length.length, "limit": length.limit, "unit": length.unit} if length else None,
         "delivery": delivery_to_dict(change.delivery) if change.delivery else None,
@@ -252,7 +283,13 @@ def plan_from_dict(data: dict[str, Any]) -> Plan:
             for c in data["changes"]
         )
         made_at = datetime.fromisoformat(data["made_at"]) if data.get("made_at") else None
-        return Plan(data["campaign"], changes, made_at=made_at, ledger_fingerprint=data["ledger_fingerprint"])
+        return Plan(
+            data["campaign"],
+            changes,
+            made_at=made_at,
+            ledger_fingerprint=data["ledger_fingerprint"],
+            later=tuple(str(key) for key in data.get("later") or ()),
+        )
     except (KeyError, TypeError, ValueError) as exc:
         raise PlanError(f"the saved plan is damaged: {exc}") from None
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 
+from postdeck.core.keys import base_batch_id
 from postdeck.core.platform import Platform
 from postdeck.errors import PostdeckError
 from postdeck.schemas.deliveries import Delivery
@@ -67,14 +68,17 @@ def batch_deliveries(
         batch_id = str(batch)
         if batch_id not in {b.id for b in batches}:
             raise CampaignNotFound(f"{path} has no batch '{batch_id}'")
-    deliveries = [p.delivery for p in report.prepared if p.delivery.batch_id == batch_id]
+    deliveries = [p.delivery for p in report.prepared if base_batch_id(p.delivery.batch_id) == batch_id]
     if platforms is not None:
         wanted = set(platforms)
         absent = sorted(p.value for p in wanted - {d.platform for d in deliveries})
         if absent:
             raise CampaignNotFound(f"batch '{batch_id}' of {path} does not post to {', '.join(absent)}")
         deliveries = [d for d in deliveries if d.platform in wanted]
-    return apply_late_policy(loaded, deliveries, now or datetime.now(UTC))
+    now = now or datetime.now(UTC)
+    # A repeating batch: its occurrences within the horizon, as `publish` would (the sync sends the rest).
+    deliveries = [d for d in deliveries if not d.beyond_horizon(now)]
+    return apply_late_policy(loaded, deliveries, now)
 
 
 def _campaign_name(path: Path) -> str | None:
