@@ -229,18 +229,20 @@ def _apply(
         warming_up(run, _shared_media(groups)) if groups else nullcontext(),
     ):
         futures = [
-            publish_batch_task.submit(group, ledger, run.chain, run.caps, run_owner)
-            for group in groups.values()
+            (batch, publish_batch_task.submit(group, ledger, run.chain, run.caps, run_owner))
+            for batch, group in groups.items()
         ]
         if has_scheduled_changes:
-            futures.append(apply_changes_task.submit(plan, ledger, run.chain, run.caps))
+            futures.append(
+                ("updates and cancels", apply_changes_task.submit(plan, ledger, run.chain, run.caps))
+            )
         progress = Progress(len(futures))
-        for future in futures:
+        for batch, future in futures:
             rows = future.result(raise_on_failure=False)  # a batch Failed by its verdict carries its rows
             if isinstance(rows, BaseException):  # the task itself raised: not a verdict, a real error
                 raise rows
             reports.extend(rows)
-            progress.advance()
+            progress.advance(batch)
     return reports
 
 

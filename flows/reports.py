@@ -20,6 +20,7 @@ from prefect.artifacts import (
 )
 
 from postdeck.engine.plan import Action, Change
+from postdeck.engine.progress import batch_done
 from postdeck.engine.publisher import DeliveryReport
 
 COLUMNS = ("batch_id", "platform", "action", "status", "provider", "url", "error")
@@ -72,7 +73,8 @@ def posted_links(reports: list[dict], limit: int = MAX_LINK_ARTIFACTS) -> list[d
 
 
 class Progress:
-    """A progress artifact of a run's batches, for long runs (a percentage in the run's page)."""
+    """A progress artifact of a run's batches, for long runs (a percentage in the run's page), and the
+    same count for a watcher in this process (postdeck.engine.progress)."""
 
     def __init__(self, total: int) -> None:
         self.total, self.done = total, 0
@@ -80,10 +82,11 @@ class Progress:
             create_progress_artifact(0.0, description=f"batches published of {total}") if total else None
         )
 
-    def advance(self) -> None:
+    def advance(self, batch: str) -> None:
         self.done += 1
         if self.id is not None:
             update_progress_artifact(self.id, 100.0 * self.done / self.total)
+        batch_done(self.done, self.total, batch)  # the CLI's live display, when it watches
 
 
 def table_rows(reports: list[dict], limit: int = MAX_TABLE_ROWS) -> list[dict]:

@@ -241,3 +241,45 @@ def test_publish_output_survives_a_pipe_and_has_a_json_form(
     document = json.loads(capsys.readouterr().out)
     assert document["ok"] is True and document["summary"] == "2 deliveries: 2 unchanged"
     assert [d["action"] for d in document["deliveries"]] == ["unchanged", "unchanged"]
+
+
+def test_a_watcher_in_this_process_sees_each_batch_as_it_finishes(isolated_postdeck: Path) -> None:
+    from postdeck.engine.progress import watching
+    from postdeck.flows.params import PublishParams
+    from postdeck.flows.publish import publish_campaign
+
+    seen: list[tuple[int, int, str]] = []
+    with watching(lambda done, total, batch: seen.append((done, total, batch))):
+        reports = publish_campaign(params=PublishParams(campaign=EXAMPLE, sandbox=True))
+    batches = list(dict.fromkeys(r["batch_id"] for r in reports))
+    assert len(batches) == 3
+    assert seen == [(n, 3, batch) for n, batch in enumerate(batches, start=1)]
+
+
+def test_publish_on_a_terminal_draws_live_progress_on_stderr_and_not_when_piped(
+    box, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import io
+
+    from rich.console import Console
+
+    from postdeck.commands import _support
+
+    path = tmp_path / "live.yaml"
+    path.write_text(
+        "name: live\ntimezone: UTC\nbatches:\n"
+        "  - {id: first, platforms: [bluesky], caption: One}\n"
+        "  - {id: second, platforms: [bluesky], caption: Two}\n"
+    )
+    terminal = io.StringIO()
+    monkeypatch.setattr(_support, "err_console", Console(file=terminal, force_terminal=True, width=100))
+    assert _cli_publish(monkeypatch, str(path), "--sandbox") == 0
+    drawn = terminal.getvalue()
+    assert "2/2" in drawn and "second" in drawn  # the last batch done, of two
+    assert "2/2" not in capsys.readouterr().out  # stdout keeps only the report
+
+    piped = io.StringIO()
+    monkeypatch.setattr(_support, "err_console", Console(file=piped, force_terminal=False, width=100))
+    path.write_text(path.read_text().replace("name: live", "name: piped-live"))
+    assert _cli_publish(monkeypatch, str(path), "--sandbox") == 0
+    assert "/2" not in piped.getvalue()

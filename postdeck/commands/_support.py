@@ -131,7 +131,7 @@ def print_schedule_reports(reports: Sequence[ScheduleReport], *, title: str) -> 
 
 
 class ProgressBar:
-    """A rich progress bar for retry and cancel (service.selection.Tracker)."""
+    """A rich progress bar for retry and cancel (service.selection.Tracker) and publish's batches."""
 
     def __init__(self, progress: Progress, description: str) -> None:
         self.progress = progress
@@ -142,6 +142,10 @@ class ProgressBar:
 
     def advance(self, record: DeliveryRecord) -> None:
         self.progress.update(self.task, advance=1, description=record.key)
+
+    def batch_done(self, done: int, total: int, batch: str) -> None:
+        """postdeck.engine.progress's watcher: a publish run's batches as they finish."""
+        self.progress.update(self.task, total=total, completed=done, description=batch)
 
 
 @contextmanager

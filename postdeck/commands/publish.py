@@ -55,6 +55,8 @@ def publish(
     if home := os.environ.get("PREFECT_HOME"):  # Prefect creates its home, not the folders above it
         Path(home).expanduser().mkdir(parents=True, exist_ok=True)
     _use_local_server_unless_configured()
+    from postdeck.commands._support import progress_bar
+    from postdeck.engine.progress import watching
     from postdeck.flows.params import PublishParams
     from postdeck.flows.publish import publish_campaign
 
@@ -68,7 +70,9 @@ def publish(
         allow_repost=allow_repost,
         allow_dirty=allow_dirty,
     )
-    state = publish_campaign(params=params, return_state=True)
+    # Live, per batch, on stderr and only on a terminal (progress_bar hides itself otherwise).
+    with progress_bar("publishing") as bar, watching(bar.batch_done):
+        state = publish_campaign(params=params, return_state=True)
     reports = state.result(raise_on_failure=False)
     if isinstance(reports, BaseException):  # the flow raised (a campaign or ledger error): say it as such
         raise reports
