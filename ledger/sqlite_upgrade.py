@@ -29,7 +29,9 @@ def widen_status_check(conn: sqlite3.Connection) -> bool:
 
 
 def _rebuild_if_narrow(conn: sqlite3.Connection) -> bool:
-    row = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'deliveries'").fetchone()
+    row = conn.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'deliveries'"
+    ).fetchone()
     if row is None:
         return False
     sql = row[0]
@@ -41,7 +43,9 @@ def _rebuild_if_narrow(conn: sqlite3.Connection) -> bool:
         return False
     values = ",".join(f"'{s}'" for s in DeliveryStatus)
     widened = sql[: match.start()] + f"CHECK (status IN ({values}))" + sql[match.end() :]
-    widened = re.sub(r"^CREATE TABLE\s+(IF NOT EXISTS\s+)?\"?deliveries\"?", "CREATE TABLE deliveries_new", widened)
+    widened = re.sub(
+        r"^CREATE TABLE\s+(IF NOT EXISTS\s+)?\"?deliveries\"?", "CREATE TABLE deliveries_new", widened
+    )
     columns = ", ".join(r[1] for r in conn.execute("PRAGMA table_info(deliveries)"))
     conn.execute(widened)
     conn.execute(f"INSERT INTO deliveries_new ({columns}) SELECT {columns} FROM deliveries")

@@ -131,7 +131,9 @@ class Settings(BaseSettings):
             "seconds an unknown delivery must be found at no provider (by its post key) before it is "
             "not-sent and published again (at least LATE's 5-minute x-request-id window)"
         ),
-        json_schema_extra=_expects("the seconds (0 to 604800) of the providers' idempotency window, e.g. 900"),
+        json_schema_extra=_expects(
+            "the seconds (0 to 604800) of the providers' idempotency window, e.g. 900"
+        ),
     )
     claim_heartbeat_timeout: float = Field(
         60.0,
@@ -142,7 +144,9 @@ class Settings(BaseSettings):
         description=(
             "seconds a run's claims stay held after its last heartbeat; a dead run's are then taken over"
         ),
-        json_schema_extra=_expects("the seconds (above 0, at most 900) a claim outlives its run's heartbeat, e.g. 60"),
+        json_schema_extra=_expects(
+            "the seconds (above 0, at most 900) a claim outlives its run's heartbeat, e.g. 60"
+        ),
     )
     provider_concurrency: int = Field(
         16,

@@ -49,7 +49,12 @@ class Heartbeat:
                 self.ledger.renew_claims(self.owner, lease_seconds=self.timeout, now=self.now())
                 self.beats += 1
             except LedgerError as exc:
-                log.warning("%s: heartbeat not stored (claims expire in %.0fs without one): %s", self.owner, self.timeout, exc)
+                log.warning(
+                    "%s: heartbeat not stored (claims expire in %.0fs without one): %s",
+                    self.owner,
+                    self.timeout,
+                    exc,
+                )
 
 
 _LOCK = threading.Lock()

@@ -130,7 +130,6 @@ def held_note(record: DeliveryRecord) -> str:
     return f"claimed by {record.owner}; taken over at {at:%Y-%m-%d %H:%M:%S} UTC if that run has stopped"
 
 
-
 def _change(delivery: Delivery, record: DeliveryRecord | None, now: datetime) -> Change:
     length = delivery.caption_length()
     if record is None:
