@@ -56,7 +56,7 @@ def _who() -> str:
         except (OSError, subprocess.SubprocessError):
             continue
         found.append(done.stdout.strip() if done.returncode == 0 else "")
-    name, email = (found + ["", ""])[:2]
+    name, email = [*found, "", ""][:2]
     if name or email:
         return f"{name} <{email}>" if name and email else name or email
     try:
