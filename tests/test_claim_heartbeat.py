@@ -105,3 +105,60 @@ def test_the_cli_says_when_a_held_delivery_will_be_taken_over(
     at = claimed.record.lease_until.astimezone(UTC)
     assert "claimed by flow-run:other" in out and f"taken over at {at:%Y-%m-%d %H:%M:%S} UTC" in out
     assert box.postforme.create_calls + box.late.create_calls == 0
+
+
+def _flow_run_in(state_name: str) -> str:
+    """A flow run in the test Prefect API, put in the state named; its claim owner string."""
+    from prefect import flow
+    from prefect.client.orchestration import get_client
+    from prefect.states import Crashed, Running
+
+    @flow(name="liveness-owner")
+    def owner_flow() -> None: ...
+
+    with get_client(sync_client=True) as client:
+        run = client.create_flow_run(owner_flow, state=Running())
+        if state_name == "crashed":
+            client.set_flow_run_state(run.id, Crashed(), force=True)
+    return f"flow-run:{run.id}"
+
+
+@pytest.mark.usefixtures("prefect_api")
+def test_a_run_prefect_says_crashed_has_its_claims_taken_over_at_once(
+    box, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    crashed, running = _flow_run_in("crashed"), _flow_run_in("running")
+    path = tmp_path / "two.yaml"
+    path.write_text(
+        "name: two\ntimezone: UTC\nbatches:\n"
+        "  - {id: dead, platforms: [bluesky], caption: From a crashed run}\n"
+        "  - {id: live, platforms: [bluesky], caption: From a running run}\n"
+    )
+    dead_one, live_one = expand(load_campaign(path))
+    now = datetime.now(UTC)
+    ledger = SqliteLedger()
+    ledger.claim(_claim_request(dead_one), owner=crashed, lease_seconds=600, now=now)
+    ledger.claim(_claim_request(live_one), owner=running, lease_seconds=600, now=now)
+
+    assert _cli_publish(monkeypatch, str(path), "--sandbox") == 1  # the running run's claim is held
+    assert ledger.get(dead_one.key).status == "posted"  # taken over at once, not in 10 minutes
+    held = ledger.get(live_one.key)
+    assert (held.status, held.owner) == ("claimed", running)
+    assert box.postforme.create_calls + box.late.create_calls == 1
+
+
+def test_only_a_crashed_owner_has_its_leases_ended(tmp_path: Path) -> None:
+    from postdeck.flows.crashed import expire_crashed_claims
+
+    ledger = SqliteLedger(tmp_path / "ledger.db")
+    now = datetime.now(UTC)
+    for batch, owner in (("a", "flow-run:dead"), ("b", "flow-run:alive"), ("c", "process:1")):
+        d = Delivery(
+            str(DeliveryKey("c", batch, Platform.TWITTER)), "c", batch, Platform.TWITTER, "hi", (), None
+        )
+        ledger.claim(_claim_request(d), owner=owner, lease_seconds=600, now=now)
+    asked: list[str] = []
+    dead = expire_crashed_claims(ledger, "c", now, crashed=lambda o: asked.append(o) or o == "flow-run:dead")
+    assert dead == ["flow-run:dead"] and sorted(asked) == ["flow-run:alive", "flow-run:dead", "process:1"]
+    assert ledger.get("c/a/twitter").lease_until == now
+    assert ledger.get("c/b/twitter").lease_until == now + timedelta(seconds=600)
