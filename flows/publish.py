@@ -37,6 +37,7 @@ from postdeck.engine.source import (
 from postdeck.engine.verdict import verdict
 from postdeck.errors import PlanError, PostdeckError
 from postdeck.flows.chains import publishing_chain, warming_up
+from postdeck.flows.crashed import expire_crashed_claims
 from postdeck.flows.limits import ProviderCaps, process_concurrency
 from postdeck.flows.params import PublishParams
 from postdeck.flows.reports import Progress, change_report, needs_attention, publish_artifacts
@@ -159,6 +160,7 @@ def publish_campaign(params: PublishParams | None = None) -> list[dict] | State:
         ledger = open_ledger()
         flush_journal(ledger)  # outcomes an earlier database outage kept locally go in first
         now = datetime.now(UTC)
+        expire_crashed_claims(ledger, loaded.campaign.name, now)  # a crashed run's claims: taken over now
         plan = make_plan(
             loaded.campaign.name, deliveries, ledger, now, include_cancels=params.batches is None
         )

@@ -152,6 +152,11 @@ class DeliveryClaims(Protocol):
         """Before a create: remember where it may go, so a crash can be recovered by lookup."""
         ...
 
+    def renew_claims(self, owner: str, *, lease_seconds: float, now: datetime) -> int:
+        """The live run's heartbeat: every claim `owner` holds is leased until now + lease_seconds,
+        so a dead run's claims are taken over soon after its last beat. Returns how many."""
+        ...
+
     def release(self, keys: Sequence[str], *, owner: str) -> list[str]:
         """Forget `owner`'s claims of these keys that its own claim created (first attempt) and that
         no create was ever attempted for (nothing was sent): a later run claims them afresh. A delivery

@@ -209,6 +209,9 @@ class JournaledLedger:
     def note_attempt(self, keys: list[str], *, owner: str, provider: str, post_key: str) -> None:
         self.inner.note_attempt(keys, owner=owner, provider=provider, post_key=post_key)
 
+    def renew_claims(self, owner: str, *, lease_seconds: float, now: datetime) -> int:
+        return self.inner.renew_claims(owner, lease_seconds=lease_seconds, now=now)  # a missed beat: retried
+
     # --- caches: an outage only costs an upload or a listing -----------------------------------------
 
     def cached_media_url(self, sha256: str, provider: str) -> str | None:

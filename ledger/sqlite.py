@@ -37,6 +37,7 @@ from postdeck.ledger.rows import campaign_run, delivery_record, iso, post_record
 from postdeck.ledger.sqlite_caches import SqliteCaches
 from postdeck.ledger.sqlite_credentials import SqliteCredentialRows
 from postdeck.ledger.sqlite_sql import assignments, conditions, delivery_filters
+from postdeck.ledger.sqlite_upgrade import widen_status_check
 from postdeck.ledger.transitions import check_transition
 from postdeck.settings import settings
 
@@ -62,6 +63,10 @@ class SqliteLedger(SqliteCaches, SqliteCredentialRows, LedgerBackend):
                     resources.files("postdeck.ledger").joinpath("sqlite_schema.sql").read_text()
                 )
                 _add_missing_columns(conn)
+                if widen_status_check(conn):  # an older file: its indexes went with the old table
+                    conn.executescript(
+                        resources.files("postdeck.ledger").joinpath("sqlite_schema.sql").read_text()
+                    )
         except OSError as exc:
             raise LedgerUnavailable(f"cannot open the ledger at {self.path}: {exc}") from None
         except LedgerError as exc:
@@ -141,6 +146,13 @@ class SqliteLedger(SqliteCaches, SqliteCredentialRows, LedgerBackend):
                     "UPDATE deliveries SET attempted_providers = ?, post_key = ? WHERE key = ?",
                     (",".join(attempted), post_key, key),
                 )
+
+    def renew_claims(self, owner: str, *, lease_seconds: float, now: datetime) -> int:
+        with self._transaction() as conn:
+            return conn.execute(
+                "UPDATE deliveries SET lease_until = ? WHERE owner = ? AND status = 'claimed'",
+                (iso(now + timedelta(seconds=lease_seconds)), owner),
+            ).rowcount
 
     def release(self, keys: Sequence[str], *, owner: str) -> list[str]:
         if not keys:
@@ -304,6 +316,15 @@ def _claim_in(
     record = SqliteLedger._row(conn, request.key)
     if inserted:
         return Claim(ClaimState.CLAIMED, record)
+    if record.status == DeliveryStatus.NOT_SENT:
+        # Found at no provider over their idempotency window: claimed again, and (RECOVERED) looked
+        # up once more by its post key before it is sent.
+        conn.execute(
+            """UPDATE deliveries SET status = 'claimed', owner = ?, lease_until = ?, attempts = attempts + 1,
+                   updated_at = ? WHERE key = ?""",
+            (owner, iso(lease), iso(now), request.key),
+        )
+        return Claim(ClaimState.RECOVERED, SqliteLedger._row(conn, request.key))
     if record.status != DeliveryStatus.CLAIMED:
         return Claim(ClaimState.DONE, record)
     if record.owner != owner and record.lease_until and record.lease_until > now:

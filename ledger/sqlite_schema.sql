@@ -4,7 +4,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
     campaign            TEXT NOT NULL,
     batch_id            TEXT NOT NULL,
     platform            TEXT NOT NULL,
-    status              TEXT NOT NULL CHECK (status IN ('claimed','posted','scheduled','failed','unknown','cancelled')),
+    status              TEXT NOT NULL CHECK (status IN ('claimed','posted','scheduled','failed','unknown','cancelled','not-sent')),
     owner               TEXT,
     lease_until         TEXT,
     provider            TEXT,

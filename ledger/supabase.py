@@ -227,6 +227,12 @@ class SupabaseLedger(SupabasePostHistory, SupabaseCaches, SupabaseCredentialRows
             {"p_keys": list(keys), "p_owner": owner, "p_provider": provider, "p_post_key": post_key},
         )
 
+    def renew_claims(self, owner: str, *, lease_seconds: float, now: datetime) -> int:
+        renewed = self._rpc(
+            "renew_claims", {"p_owner": owner, "p_lease_seconds": float(lease_seconds), "p_now": iso(now)}
+        )
+        return int(renewed or 0)
+
     def release(self, keys: Sequence[str], *, owner: str) -> list[str]:
         """One DELETE: only the owner's first claims no create was attempted for (as in SQLite)."""
         if not keys:

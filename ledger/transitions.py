@@ -8,7 +8,11 @@ from postdeck.ledger.base import LedgerRefused
 ALLOWED: dict[S, frozenset[S]] = {
     S.CLAIMED: frozenset({S.POSTED, S.SCHEDULED, S.FAILED, S.UNKNOWN, S.CANCELLED}),
     S.SCHEDULED: frozenset({S.POSTED, S.FAILED, S.CANCELLED, S.SCHEDULED}),  # scheduled→scheduled: reschedule
-    S.UNKNOWN: frozenset({S.POSTED, S.FAILED, S.SCHEDULED}),  # only through a lookup at the provider
+    # Only through a lookup at the provider, or a person's `postdeck resolve`; not-sent when no
+    # provider had it over their idempotency window.
+    S.UNKNOWN: frozenset({S.POSTED, S.FAILED, S.SCHEDULED, S.NOT_SENT}),
+    # A publish claims it again (claim_many, not record); a lookup may still find it after all.
+    S.NOT_SENT: frozenset({S.POSTED, S.FAILED, S.SCHEDULED}),
     S.POSTED: frozenset(),
     S.FAILED: frozenset(),
     S.CANCELLED: frozenset(),

@@ -121,6 +121,33 @@ class Settings(BaseSettings):
             "the seconds (0 to 86400) an account list may be reused for, e.g. 900; 0 lists the accounts on every run"
         ),
     )
+    not_sent_after: float = Field(
+        900.0,
+        ge=0,
+        le=7 * 86400,
+        allow_inf_nan=False,
+        validation_alias=_alias("POSTDECK_NOT_SENT_AFTER"),
+        description=(
+            "seconds an unknown delivery must be found at no provider (by its post key) before it is "
+            "not-sent and published again (at least LATE's 5-minute x-request-id window)"
+        ),
+        json_schema_extra=_expects(
+            "the seconds (0 to 604800) of the providers' idempotency window, e.g. 900"
+        ),
+    )
+    claim_heartbeat_timeout: float = Field(
+        60.0,
+        gt=0,
+        le=900,
+        allow_inf_nan=False,
+        validation_alias=_alias("POSTDECK_CLAIM_HEARTBEAT_TIMEOUT"),
+        description=(
+            "seconds a run's claims stay held after its last heartbeat; a dead run's are then taken over"
+        ),
+        json_schema_extra=_expects(
+            "the seconds (above 0, at most 900) a claim outlives its run's heartbeat, e.g. 60"
+        ),
+    )
     provider_concurrency: int = Field(
         16,
         ge=1,
@@ -208,7 +235,14 @@ class Settings(BaseSettings):
             raise PydanticUseDefault()
         return value
 
-    @field_validator("account_list_max_age", "provider_concurrency", "sandbox_rate_scale", mode="before")
+    @field_validator(
+        "account_list_max_age",
+        "provider_concurrency",
+        "sandbox_rate_scale",
+        "not_sent_after",
+        "claim_heartbeat_timeout",
+        mode="before",
+    )
     @classmethod
     def _strip(cls, value: Any) -> Any:
         return value.strip() if isinstance(value, str) else value  # " 4 " was always read as 4

@@ -4,7 +4,8 @@ and repeated only where that cannot post twice.
 - a create is repeated after "not sent" (backoff with full jitter) or "throttled" (waiting as told),
   and after "maybe sent" only when a lookup of its post key says it is absent; a lookup that fails
   leaves it undecided. What the create came to is one of Created, Refused, Undecided, GaveUp;
-- a lookup (a read) is repeated on failures that leave the question open;
+- a lookup (a read) is repeated on failures that leave the question open (throttled: as told by
+  Retry-After), within `RetryPolicy.lookup_budget` seconds of waiting;
 - a post still publishing (PostForMe) is polled briefly so an immediate post comes back with its URL.
 Retries of a create are ours alone (the clients never retry; tenacity drives the loop here).
 """
@@ -43,7 +44,11 @@ class RetryPolicy:
     """How hard the chain tries one provider before moving on (all waits go through the chain's sleep)."""
 
     create_retries: int = 1  # extra creates after "not sent", or "maybe sent" + lookup says absent
-    lookup_attempts: int = 3  # lookups are reads: repeating them is harmless
+    # Lookups are reads: repeating them is harmless. A throttled or failing lookup is looked again
+    # (Retry-After, or backoff) until `lookup_attempts` or `lookup_budget` seconds of waiting are used
+    # up, and only then "cannot tell": a 429 burst must not leave a delivery unknown (issue 18).
+    lookup_attempts: int = 8
+    lookup_budget: float = 90.0
     max_throttle_waits: int = 5
     max_throttle_wait: float = 60.0
     backoff_initial: float = 0.5
@@ -119,8 +124,11 @@ class ProviderCalls:
 
     def backoff(self, attempt: int) -> float:
         """Exponential backoff with full jitter: spreads retries of concurrent runs apart."""
-        ceiling = min(self.retry.backoff_max, self.retry.backoff_initial * 2 ** max(attempt - 1, 0))
+        ceiling = self.backoff_ceiling(attempt)
         return self.rng.uniform(ceiling / 2, ceiling)
+
+    def backoff_ceiling(self, attempt: int) -> float:
+        return min(self.retry.backoff_max, self.retry.backoff_initial * 2 ** max(attempt - 1, 0))
 
     def unwell(self, link: Link, error: ProviderError) -> None:
         """Feed the breaker: only not-sent and maybe-sent failures say a provider is unwell."""
@@ -208,18 +216,35 @@ class ProviderCalls:
         """A lookup, repeated on failures that leave the question open (a read changes nothing)."""
         policy = self.retry
 
-        def wait(state: RetryCallState) -> float:
+        def throttled_for(state: RetryCallState) -> float | None:
             error = state.outcome.exception() if state.outcome else None
             if isinstance(error, ProviderThrottled):
                 return min(error.retry_after or 1.0, policy.max_throttle_wait)
-            return self.backoff(state.attempt_number)
+            return None
+
+        def wait(state: RetryCallState) -> float:
+            told = throttled_for(state)
+            return self.backoff(state.attempt_number) if told is None else told
+
+        def stop(state: RetryCallState) -> bool:
+            # The longest the next wait can be: waiting past the budget would hold the whole batch.
+            told = throttled_for(state)
+            longest = self.backoff_ceiling(state.attempt_number) if told is None else told
+            over_budget = state.idle_for + longest > policy.lookup_budget
+            return state.attempt_number >= policy.lookup_attempts or over_budget
+
+        def before_sleep(state: RetryCallState) -> None:
+            error = state.outcome.exception() if state.outcome else None
+            delay = state.next_action.sleep if state.next_action else 0.0
+            log.warning("%s: lookup of %s: %s; looking again in %.1fs", link.label, post_key, error, delay)
 
         retrying = Retrying(
             retry=retry_if_exception(
                 lambda e: isinstance(e, ProviderError) and not isinstance(e, ProviderRejected)
             ),
-            stop=lambda state: state.attempt_number >= policy.lookup_attempts,
+            stop=stop,
             wait=wait,
+            before_sleep=before_sleep,
             sleep=self.sleep,
             reraise=True,
         )

@@ -13,6 +13,7 @@ COMMANDS = [
     ["history"],
     ["retry"],
     ["cancel"],
+    ["resolve"],
     ["campaign", "new"],
     ["credentials", "set"],
 ]

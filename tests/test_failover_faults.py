@@ -4,6 +4,7 @@ every delivery posted exactly once (or `unknown`), never twice — counted in th
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import Counter
 from collections.abc import Iterator
@@ -90,7 +91,8 @@ def chain_of(box: Sandbox, order: tuple[str, ...] = ("postforme", "late"), **opt
         )
     }
     options.setdefault("breaker", CircuitBreaker(threshold=10))
-    return Chain([links[name] for name in order], retry=FAST, pending_poll_seconds=5.0, **options)
+    options.setdefault("retry", FAST)
+    return Chain([links[name] for name in order], pending_poll_seconds=5.0, **options)
 
 
 def send(chain: Chain, caption: str, platforms=PLATFORMS) -> dict[Platform, Outcome]:
@@ -212,9 +214,30 @@ CASES = [
     ),
     Case(
         "maybe sent and the lookup cannot tell: unknown, never sent elsewhere",
-        (once("timeout", hang_s=3), once("status", status=503, ops=("list",), count=3)),
-        [("create", "maybe_sent"), ("lookup", "not_sent"), ("lookup", "not_sent"), ("lookup", "not_sent")],
+        (once("timeout", hang_s=3), FaultRule(kind="status", status=503, ops=("list",))),
+        [("create", "maybe_sent")] + [("lookup", "not_sent")] * FAST.lookup_attempts,
         {p: (UNKNOWN, "postforme") for p in PLATFORMS},
+    ),
+    # Finding 1 (issue 18): a lookup throttled or failing for a while was "cannot tell" at once.
+    Case(
+        "503 before storing, then a 429 burst on the lookup: waited as told, absent, sent again",
+        (once("status", status=503), once("throttle", ops=("list",), burst=3, retry_after=0.1)),
+        [("create", "maybe_sent")] + [("lookup", "throttled")] * 3 + [("lookup", "absent"), ("create", "ok")],
+        ALL_PFM,
+    ),
+    Case(
+        "503 before storing, then the lookup fails transiently a while: looked again, absent, sent",
+        (once("status", status=503), once("status", status=503, ops=("list",), count=4)),
+        [("create", "maybe_sent")] + [("lookup", "not_sent")] * 4 + [("lookup", "absent"), ("create", "ok")],
+        ALL_PFM,
+    ),
+    Case(
+        "LATE 502 before storing, then a 429 burst on the lookup: waited, absent, sent again",
+        (once("status", status=502), once("throttle", ops=("list",), burst=3, retry_after=0.1)),
+        [("create", "maybe_sent")] + [("lookup", "throttled")] * 3 + [("lookup", "absent"), ("create", "ok")],
+        ALL_LATE,
+        faulted="late",
+        order=("late",),
     ),
     Case(
         "maybe sent, absent twice: failed over",
@@ -308,3 +331,21 @@ def test_nothing_reachable_sends_nothing_and_says_why_without_failing_it(sandbox
     assert "postforme:sandbox" in outcome.error and "late:sandbox" in outcome.error
     assert "ConnectError" in outcome.error
     assert sum(live_targets(sandbox).values()) == 0
+
+
+def test_a_throttled_lookup_waits_as_told_within_its_budget_then_cannot_tell(sandbox: Sandbox) -> None:
+    """Each Retry-After is waited, but never past the lookup budget: then the delivery is unknown."""
+    rules = (once("status", status=503), once("throttle", ops=("list",), burst=50, retry_after=0.3))
+    sandbox.postforme.faults.set_plan(FaultPlan(seed=1, rules=rules))
+    waits: list[float] = []
+    policy = dataclasses.replace(FAST, lookup_budget=0.7)
+    chain = chain_of(sandbox, ("postforme", "late"), retry=policy, sleep=waits.append)
+
+    outcomes = send(chain, "budget", (Platform.TWITTER,))
+
+    assert outcomes[Platform.TWITTER].status == UNKNOWN
+    assert "429" in outcomes[Platform.TWITTER].error
+    assert waits == [0.3, 0.3]  # a third wait would pass the budget
+    pfm = chain.link("postforme:sandbox").provider
+    assert pfm.posting() == [("create", "maybe_sent")] + [("lookup", "throttled")] * 3  # type: ignore[attr-defined]
+    assert sum(live_targets(sandbox).values()) == 0  # nothing sent anywhere else

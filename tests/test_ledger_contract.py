@@ -127,6 +127,55 @@ class LedgerContract:
         assert later.state == ClaimState.DONE and later.record.url == "https://x.test/1"
         assert later.record.owner == "run-1" and later.record.lease_until is None
 
+    def test_a_not_sent_delivery_is_claimed_again_and_looked_up_first(self, ledger, ns) -> None:
+        """Issue 18: unknown → not-sent (no provider has it) → the next claim takes it, as a recovery."""
+        key = f"{ns}-c/ns/twitter"
+        ledger.claim(request_for(key), owner="run-1", lease_seconds=60, now=NOW)
+        ledger.note_attempt([key], owner="run-1", provider="postforme:global", post_key="pk-1")
+        ledger.record(
+            key, Outcome(DeliveryStatus.UNKNOWN, provider="postforme", error="?"), owner="run-1", now=NOW
+        )
+        later = NOW + timedelta(minutes=20)
+        stored = ledger.record(
+            key, Outcome(DeliveryStatus.NOT_SENT, error="found at no provider"), owner=None, now=later
+        )
+        assert (stored.status, stored.error, stored.lease_until) == ("not-sent", "found at no provider", None)
+        again = ledger.claim(request_for(key), owner="run-2", lease_seconds=60, now=later)
+        assert again.state == ClaimState.RECOVERED
+        record = again.record
+        assert (record.status, record.owner, record.attempts) == ("claimed", "run-2", 2)
+        assert record.lease_until == later + timedelta(seconds=60)
+        assert (record.post_key, record.attempted_providers) == ("pk-1", ("postforme:global",))
+        # A second claimer now finds it held; and no delivery moves to not-sent but from unknown.
+        assert (
+            ledger.claim(request_for(key), owner="run-3", lease_seconds=60, now=later).state
+            == ClaimState.HELD
+        )
+        with pytest.raises(LedgerRefused, match="cannot move from claimed to not-sent"):
+            ledger.record(key, Outcome(DeliveryStatus.NOT_SENT), owner="run-2", now=later)
+
+    def test_the_heartbeat_renews_only_its_owners_claims(self, ledger, ns) -> None:
+        mine, also_mine, theirs = (f"{ns}-c/hb/{p}" for p in ("twitter", "bluesky", "linkedin"))
+        ledger.claim_many(
+            [request_for(mine), request_for(also_mine)], owner="run-1", lease_seconds=60, now=NOW
+        )
+        ledger.claim(request_for(theirs), owner="run-2", lease_seconds=60, now=NOW)
+        ledger.record(also_mine, Outcome(DeliveryStatus.POSTED), owner="run-1", now=NOW)
+        beat = NOW + timedelta(seconds=40)
+        assert ledger.renew_claims("run-1", lease_seconds=60, now=beat) == 1
+        assert ledger.get(mine).lease_until == beat + timedelta(seconds=60)
+        assert ledger.get(also_mine).lease_until is None  # an outcome holds no lease
+        assert ledger.get(theirs).lease_until == NOW + timedelta(seconds=60)
+        # Past run-2's last lease, its claim is taken over; run-1's, renewed, is still held.
+        after = NOW + timedelta(seconds=70)
+        assert ledger.claim(request_for(theirs), owner="run-3", lease_seconds=60, now=after).state == (
+            ClaimState.RECOVERED
+        )
+        assert (
+            ledger.claim(request_for(mine), owner="run-3", lease_seconds=60, now=after).state
+            == ClaimState.HELD
+        )
+
     def test_a_claim_keeps_what_the_plan_compares(self, ledger, ns, user) -> None:
         key = f"{ns}-c/a/linkedin"
         at = datetime(2030, 2, 1, 9, 30, tzinfo=UTC)
@@ -795,3 +844,35 @@ def test_a_sqlite_ledger_from_an_earlier_version_gains_the_new_table_and_column(
     with sqlite3.connect(path) as conn:
         assert "user_id" in {r[1] for r in conn.execute("PRAGMA table_info(media_uploads)")}
     assert ledger.campaign_runs() == []
+
+
+def test_a_sqlite_ledger_whose_status_check_predates_not_sent_is_rebuilt_with_its_rows(
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+
+    from postdeck.ledger import sqlite as sqlite_module
+
+    path = tmp_path / "old.db"
+    schema = (Path(sqlite_module.__file__).parent / "sqlite_schema.sql").read_text()
+    old = schema.replace(",'not-sent')", ")")
+    assert old != schema
+    with sqlite3.connect(path) as conn:
+        conn.executescript(old)
+        conn.execute(
+            "INSERT INTO deliveries (key, campaign, batch_id, platform, status, post_key, attempted_providers,"
+            " attempts, created_at, updated_at) VALUES"
+            " ('c/a/twitter', 'c', 'a', 'twitter', 'unknown', 'pk', 'postforme:global', 1, '2030-01-01', '2030-01-01')"
+        )
+    ledger = SqliteLedger(path)
+    record = ledger.record("c/a/twitter", Outcome(DeliveryStatus.NOT_SENT, error="gone"), owner=None, now=NOW)
+    assert (record.status, record.post_key, record.attempted_providers) == (
+        "not-sent",
+        "pk",
+        ("postforme:global",),
+    )
+    with sqlite3.connect(path) as conn:
+        indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert {"deliveries_campaign", "deliveries_status"} <= indexes
+    SqliteLedger(path)  # opening it again changes nothing
+    assert ledger.get("c/a/twitter").status == DeliveryStatus.NOT_SENT

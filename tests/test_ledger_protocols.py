@@ -50,7 +50,7 @@ def test_the_writer_is_exactly_the_small_protocols_and_the_ledger_adds_the_rest(
         base.AccountListCache,
     )
     assert set(members(LedgerWriter)) == {name for p in writes for name in members(p)}
-    assert len(members(LedgerWriter)) == 17  # 3 reads, 14 writes
+    assert len(members(LedgerWriter)) == 18  # 3 reads, 15 writes (renew_claims: the heartbeat)
     assert set(members(Ledger)) == {name for p in SMALL for name in members(p)} | {"ident"}
 
 

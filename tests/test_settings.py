@@ -30,6 +30,7 @@ def test_the_defaults_are_the_modules_own() -> None:
     assert config.sandbox_dir == Path(".postdeck/sandbox")
     assert timedelta(seconds=config.account_list_max_age) == DEFAULT_MAX_AGE
     assert config.provider_concurrency == 16 and config.sandbox_rate_scale is None
+    assert (config.not_sent_after, config.claim_heartbeat_timeout) == (900, 60)  # README's bound
     assert config.postforme_api_key is None and config.supabase_url is None
     assert not (config.debug or config.no_progress or config.force_color)
 
@@ -92,6 +93,10 @@ def test_the_flags_keep_their_meaning() -> None:
         ("POSTDECK_PROVIDER_CONCURRENCY", "2.5", "a whole number of at least 1"),
         ("POSTDECK_SANDBOX_RATE_SCALE", "0", "a number above 0"),
         ("POSTDECK_SANDBOX_RATE_SCALE", "inf", "a number above 0"),
+        ("POSTDECK_NOT_SENT_AFTER", "-1", "the seconds (0 to 604800)"),
+        ("POSTDECK_NOT_SENT_AFTER", "inf", "the seconds (0 to 604800)"),
+        ("POSTDECK_CLAIM_HEARTBEAT_TIMEOUT", "0", "the seconds (above 0, at most 900)"),
+        ("POSTDECK_CLAIM_HEARTBEAT_TIMEOUT", "901", "the seconds (above 0, at most 900)"),
     ],
 )
 def test_a_value_out_of_bounds_is_refused_naming_the_variable(variable: str, bad: str, expected: str) -> None:

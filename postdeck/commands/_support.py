@@ -49,6 +49,7 @@ COLOURS = {
     "failed": "red",
     "unknown": "yellow",
     "cancelled": "magenta",
+    "not-sent": "yellow",
 }
 
 

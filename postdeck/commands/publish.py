@@ -112,7 +112,13 @@ def _print_reports(reports: list[dict], *, dry_run: bool) -> None:
     )
     for column in ("batch", "platform", "action", "status", "provider", "url / error"):
         table.add_column(column, overflow="fold")
-    colours = {"posted": "green", "scheduled": "cyan", "failed": "red", "unknown": "yellow"}
+    colours = {
+        "posted": "green",
+        "scheduled": "cyan",
+        "failed": "red",
+        "unknown": "yellow",
+        "not-sent": "yellow",
+    }
     for r in shown:
         colour = colours.get(r["status"], "white")
         table.add_row(

@@ -12,6 +12,9 @@ class DeliveryStatus(StrEnum):
     FAILED = "failed"
     UNKNOWN = "unknown"
     CANCELLED = "cancelled"
+    # Found at no provider over their idempotency window (or so resolved by a person): the next
+    # publish looks its post key up once more, then sends it.
+    NOT_SENT = "not-sent"
 
 
 FINAL_STATUSES = frozenset(

@@ -15,7 +15,7 @@ import typing
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
@@ -146,6 +146,15 @@ def _record_for(delivery: Delivery, records: dict[str, DeliveryRecord]) -> Deliv
     return record
 
 
+def held_note(record: DeliveryRecord) -> str:
+    """Who holds a claim, and when it is taken over if that run has stopped (its lease, which the
+    live run's heartbeat keeps moving)."""
+    if record.lease_until is None:
+        return f"claimed by {record.owner}"
+    at = record.lease_until.astimezone(UTC)
+    return f"claimed by {record.owner}; taken over at {at:%Y-%m-%d %H:%M:%S} UTC if that run has stopped"
+
+
 def _change(delivery: Delivery, record: DeliveryRecord | None, now: datetime) -> Change:
     length = delivery.caption_length()
     if record is None:
@@ -161,9 +170,12 @@ def _change(delivery: Delivery, record: DeliveryRecord | None, now: datetime) ->
                 f"recover {record.owner}'s expired claim",
                 length,
             )
-        return Change(Action.IN_FLIGHT, delivery.key, delivery, record, f"claimed by {record.owner}", length)
+        return Change(Action.IN_FLIGHT, delivery.key, delivery, record, held_note(record), length)
     if record.key != delivery.key:  # the repost of a changed delivery
         return Change(Action.UNCHANGED, delivery.key, delivery, record, f"reposted: {record.status}", length)
+    if record.status == DeliveryStatus.NOT_SENT:
+        # Found at no provider: publishing claims it again, looks it up once more, then sends it.
+        return Change(Action.CREATE, delivery.key, delivery, record, f"send again ({record.error})", length)
     content_changed = record.content_hash != delivery.content_hash
     time_changed = record.schedule_hash != delivery.schedule_hash
     if delivery.horizon_days is not None and _is_past(record, now) and (content_changed or time_changed):

@@ -1,9 +1,10 @@
 """The exactly-once protocol, shared by every path that posts (flows, API, CLI).
 
 1. Claim each delivery in the ledger (insert-if-absent; a batch in one transaction) with an owner
-   and a lease. Held by a live owner → leave it. Claim not recordable → never call a provider for
-   it. A dead owner's claim → look its post key up at every provider it may have reached before
-   sending anything.
+   and a lease the owner's heartbeat renews (postdeck.engine.heartbeat). Held by a live owner →
+   leave it. Claim not recordable → never call a provider for it. A dead owner's claim (no beat for
+   the heartbeat timeout), or a not-sent delivery → look its post key up at every provider it may
+   have reached before sending anything.
 2. Send through the failover chain (providers.chain), which records where a create may go first.
    What no provider was asked to create, for a reason that passes (circuit open, provider
    unreachable), is released rather than recorded as failed: the next run sends it.
@@ -22,14 +23,19 @@ from typing import Any
 from postdeck.core.keys import PostKey
 from postdeck.core.outcome import Outcome
 from postdeck.core.status import DeliveryStatus
+from postdeck.engine.heartbeat import keep_alive
+from postdeck.engine.plan import held_note
 from postdeck.errors import LedgerError
 from postdeck.ledger.base import ClaimRequest, ClaimState, LedgerWriter
 from postdeck.providers.chain import Chain, SendItem
 from postdeck.schemas.deliveries import Delivery
+from postdeck.settings import settings
 
 log = logging.getLogger("postdeck.engine.publisher")
 
-DEFAULT_LEASE_SECONDS = 15 * 60  # longer than any create can take (LATE publishNow: up to 300 s)
+# A claim the heartbeat does not renew (reopened by `retry` before publishing): longer than any
+# create can take (LATE publishNow: up to 300 s).
+DEFAULT_LEASE_SECONDS = 15 * 60
 
 
 @dataclass(frozen=True)
@@ -53,14 +59,29 @@ def publish_batch(
     chain: Chain,
     owner: str,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
-    lease_seconds: float = DEFAULT_LEASE_SECONDS,
+    lease_seconds: float | None = None,
 ) -> list[DeliveryReport]:
     """Publish one batch's deliveries exactly once. Never raises for a provider failure: it reports.
 
     Writes to the ledger do not grow with the batch: one for all its claims, one before each create
-    (the attempt), one for all its outcomes, and a history row per provider post."""
+    (the attempt), one for all its outcomes, and a history row per provider post (and a heartbeat
+    every third of `lease_seconds` while it runs: None is POSTDECK_CLAIM_HEARTBEAT_TIMEOUT)."""
     if not deliveries:
         return []
+    lease = settings().claim_heartbeat_timeout if lease_seconds is None else lease_seconds
+    with keep_alive(ledger, owner, timeout=lease, now=now):
+        return _publish(deliveries, ledger=ledger, chain=chain, owner=owner, now=now, lease_seconds=lease)
+
+
+def _publish(
+    deliveries: Sequence[Delivery],
+    *,
+    ledger: LedgerWriter,
+    chain: Chain,
+    owner: str,
+    now: Callable[[], datetime],
+    lease_seconds: float,
+) -> list[DeliveryReport]:
     try:
         claims = ledger.claim_many(
             [_claim_request(d) for d in deliveries], owner=owner, lease_seconds=lease_seconds, now=now()
@@ -76,9 +97,7 @@ def publish_batch(
         if claim.state == ClaimState.CLAIMED:
             to_send.append(delivery)
         elif claim.state == ClaimState.HELD:
-            reports[delivery.key] = _report(
-                delivery, "held", record.status, error=f"being sent by {record.owner}"
-            )
+            reports[delivery.key] = _report(delivery, "held", record.status, error=held_note(record))
         elif claim.state == ClaimState.DONE:
             reports[delivery.key] = _report(
                 delivery,

@@ -54,9 +54,12 @@ def retry(
     for record in records:
         reported = len(reports)
         if record.status != DeliveryStatus.FAILED:
-            reports.append(
-                skipped(record, f"only failed deliveries are retried; this one is {record.status}")
-            )
+            why = f"only failed deliveries are retried; this one is {record.status}"
+            if record.status == DeliveryStatus.UNKNOWN:  # issue 18: say the way out
+                why += " (the follow-up settles it, or `postdeck resolve KEY --posted URL | --not-posted`)"
+            elif record.status == DeliveryStatus.NOT_SENT:
+                why += " (the next `postdeck publish` sends it)"
+            reports.append(skipped(record, why))
         elif record.provider == "late" and record.provider_post_id:
             link = link_for(record, chain)
             if link is None or not isinstance(link.provider, SupportsRetry):

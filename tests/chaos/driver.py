@@ -74,8 +74,9 @@ def open_until(deadline: float) -> Any:
 
 
 def unfinished(ledger: Any, campaign: str, deliveries: list[Delivery]) -> dict[str, list[Delivery]]:
-    """Batches with a delivery the ledger has no outcome for (absent, or still claimed)."""
-    done = {r.key for r in ledger.deliveries(campaign) if r.status != DeliveryStatus.CLAIMED}
+    """Batches with a delivery the ledger has no outcome for (absent, still claimed, or not-sent)."""
+    open_ = (DeliveryStatus.CLAIMED, DeliveryStatus.NOT_SENT)
+    done = {r.key for r in ledger.deliveries(campaign) if r.status not in open_}
     batches: dict[str, list[Delivery]] = {}
     for delivery in deliveries:
         batches.setdefault(delivery.batch_id, []).append(delivery)
