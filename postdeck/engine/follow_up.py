@@ -53,12 +53,12 @@ def follow_up(
         if record.status not in OPEN_STATUSES:
             continue
         try:
-            outcome = _ask(record, chain)
+            asked = _ask(record, chain)
         except ProviderError as exc:
             reports.append(FollowUpReport(record.key, record.status, record.status, error=str(exc)))
             continue
-        if outcome is None:
-            outcome = _not_sent(record, chain, now(), window)
+        # Found nowhere: not-sent once the window has passed, else why not yet (a str).
+        outcome: Outcome | str = asked if asked is not None else _not_sent(record, chain, now(), window)
         if isinstance(outcome, str) or (outcome.status == record.status and outcome.url == record.url):
             error = outcome if isinstance(outcome, str) else outcome.error
             reports.append(FollowUpReport(record.key, record.status, record.status, record.url, error))
