@@ -7,7 +7,7 @@ export PREFECT_HOME ?= $(CURDIR)/.postdeck/prefect
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export DO_NOT_TRACK ?= 1
 
-.PHONY: install prefect-home demo test test-light lint up down run-example limits clean bench
+.PHONY: install prefect-home demo test test-fast test-light lint up down run-example limits clean bench
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -28,6 +28,13 @@ demo: install prefect-home
 ## test: lint, then the whole test suite (end-to-end tests start a real Prefect server and worker)
 test: lint
 	$(PY) -m pytest
+
+## test-fast: the inner loop: no Prefect server, no PostgreSQL, no fuzzing or chaos (see the markers in
+## pyproject.toml), four pytest-xdist workers (the tests mostly wait on loopback HTTP); `make test` runs
+## everything, in one process, with the secret scan over all of it
+test-fast: install
+	$(PY) -m pytest -q -x -n 4 -m "not e2e and not prefect and not postgres and not slow" \
+	  --ignore=tests/e2e --ignore=tests/chaos
 
 ## test-light: the light install (`pip install postdeck`, no extras) in a fresh venv validates and plans,
 ## and publish names the extra it needs (scripts/light_install_check.sh)

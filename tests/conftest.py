@@ -61,3 +61,14 @@ def box(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
     monkeypatch.setenv("POSTDECK_SANDBOX_LATE_URL", sandbox.late_url)
     yield sandbox
     sandbox.stop()
+
+
+# Marked by what they start, so `make test-fast` can leave them out (`make test` runs everything).
+_MARK_BY_FIXTURE = {"prefect_api": "prefect", "pg_server": "postgres"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        for fixture, mark in _MARK_BY_FIXTURE.items():
+            if fixture in getattr(item, "fixturenames", ()):
+                item.add_marker(mark)

@@ -3,11 +3,14 @@ present) count exactly what the full grapheme segmentation counts."""
 
 from __future__ import annotations
 
+import pytest
 import regex
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from postdeck.schemas import counting
+
+pytestmark = pytest.mark.slow  # left out of `make test-fast`
 
 _CLUSTER = regex.compile(r"\X")
 _EMOJI = regex.compile(r"[\p{Extended_Pictographic}\p{Regional_Indicator}]")

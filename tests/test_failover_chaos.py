@@ -11,6 +11,7 @@ from collections import Counter
 from pathlib import Path
 
 import httpx
+import pytest
 
 from postdeck.core.keys import DeliveryKey
 from postdeck.core.platform import Platform
@@ -23,6 +24,8 @@ from postdeck.providers.factory import build_chain, close_chain, sandbox_links
 from postdeck.sandbox.faults import load_plans
 from postdeck.sandbox.sandbox import SANDBOX_LATE_KEY, SANDBOX_POSTFORME_KEY, start_sandbox
 from postdeck.schemas.deliveries import Delivery
+
+pytestmark = pytest.mark.slow  # left out of `make test-fast`
 
 PLANS = Path(__file__).parent / "fault_plans"
 PLATFORMS = (Platform.TWITTER, Platform.LINKEDIN, Platform.BLUESKY, Platform.INSTAGRAM)

@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import strategies as st
 
@@ -27,6 +28,8 @@ from postdeck.schemas.loader import load_campaign
 from postdeck.schemas.validation import check_file
 from tests.conftest import REPO
 from tests.fuzzing import run_counted
+
+pytestmark = pytest.mark.slow  # left out of `make test-fast`
 
 FOLDER = Path(tempfile.mkdtemp(prefix="postdeck-fuzz-"))  # one folder for every example of the module
 atexit.register(shutil.rmtree, FOLDER, ignore_errors=True)

@@ -19,11 +19,14 @@ import string
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import strategies as st
 
 from postdeck.errors import CampaignError, Location
 from postdeck.schemas.render import Renderer
 from tests.fuzzing import run_counted
+
+pytestmark = pytest.mark.slow  # left out of `make test-fast`
 
 FOLDER = Path(tempfile.mkdtemp(prefix="postdeck-fuzz-templates-"))
 OUTSIDE = FOLDER.parent / f"{FOLDER.name}-outside.txt"

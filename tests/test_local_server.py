@@ -16,6 +16,8 @@ import pytest
 
 from tests.conftest import REPO
 
+pytestmark = pytest.mark.slow  # left out of `make test-fast`
+
 POSTDECK = [sys.executable, "-m", "postdeck.cli"]
 
 
