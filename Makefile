@@ -24,9 +24,12 @@ prefect-home:
 ## demo: publish the example campaign to the local simulators through the Prefect flow
 demo: install prefect-home
 	$(VENV)/bin/postdeck publish campaigns/example.yaml --sandbox
+	$(VENV)/bin/postdeck preview campaigns/example.yaml --out .postdeck/preview
 
 ## test: lint, then the whole test suite (end-to-end tests start a real Prefect server and worker)
+# The preview's browser tests drive Debian's chromium (never a downloaded browser): installed if missing.
 test: lint
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 	$(PY) -m pytest
 
 ## lint: ruff, the layer contracts of pyproject.toml ([tool.importlinter]), mypy --strict on postdeck/core
