@@ -38,7 +38,7 @@ def page(document: dict[str, Any]) -> str:
     )
     names = ", ".join(c["name"] for c in document["campaigns"]) or "no campaign"
     return _TEMPLATE.format(
-        policy=html.escape(policy),
+        policy=html.escape(policy, quote=False),  # no double quote in it: the attribute holds
         title=html.escape(f"postdeck preview: {names}"),
         style=style,
         data=embedded_json(document),

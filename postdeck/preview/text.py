@@ -26,7 +26,7 @@ UNIT_NAMES = {
     "threads": "Threads characters",
 }
 _GRAPHEME = regex.compile(r"\X")
-_WORD = regex.compile(r"\s+|[^\s]+")
+_WORD = regex.compile(r"\S+\s*|\s+")  # each word with the space after it
 
 
 @cache
@@ -74,11 +74,13 @@ def _longest_fitting(caption: str, limits: tuple[tuple[str, int], ...]) -> str:
 
 def caption_diff(old: str, new: str) -> dict[str, list[list[str]]]:
     """Old and new caption as segments [kind, text], kind "same", "del" (old only) or "ins" (new
-    only), compared word by word (whitespace kept, so the segments join back into each caption)."""
+    only), compared word by word: each word carries the space after it (so the segments join back
+    into each caption, and a space between two changed words is no match) but is compared without it."""
     a, b = _WORD.findall(old), _WORD.findall(new)
     old_parts: list[list[str]] = []
     new_parts: list[list[str]] = []
-    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+    words = difflib.SequenceMatcher(None, [w.strip() for w in a], [w.strip() for w in b], autojunk=False)
+    for op, i1, i2, j1, j2 in words.get_opcodes():
         if op == "equal":
             old_parts.append(["same", "".join(a[i1:i2])])
             new_parts.append(["same", "".join(b[j1:j2])])

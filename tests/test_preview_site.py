@@ -1,0 +1,123 @@
+"""The preview's Python side: data from the plan and ledger, safe embedding, counts and cuts, crops,
+the command. (The page itself is tested in a browser: tests/test_preview_browser.py.)"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from PIL import Image
+from typer.testing import CliRunner
+
+from postdeck.cli import app
+from postdeck.core.platform import Platform
+from postdeck.preview.site import embedded_json
+from postdeck.preview.text import caption_diff, cuts
+from postdeck.preview.thumbs import Thumbnails, crop_aspect
+from postdeck.schemas.counting import measure
+from postdeck.schemas.media import MediaRef
+from postdeck.schemas.media_probe import probe
+from tests.preview_campaign import HOSTILE_CAPTION, NEW_CAPTION, OLD_CAPTION, review_site
+
+REPO = Path(__file__).resolve().parents[1]
+runner = CliRunner()
+
+
+def page_data(index: Path) -> dict:
+    text = index.read_text(encoding="utf-8")
+    found = re.search(r'<script type="application/json" id="postdeck-data">(.*?)</script>', text, re.S)
+    assert found is not None
+    return json.loads(found.group(1))
+
+
+def test_hostile_text_cannot_end_the_data_element(tmp_path: Path) -> None:
+    embedded = embedded_json({"caption": HOSTILE_CAPTION, "line": "a\u2028b"})
+    assert "<" not in embedded and ">" not in embedded and "&" not in embedded and "\u2028" not in embedded
+    assert json.loads(embedded) == {"caption": HOSTILE_CAPTION, "line": "a\u2028b"}
+    site = review_site(tmp_path)
+    html = site.built.index.read_text(encoding="utf-8")
+    assert html.count("</script>") == 2 and "<!-- end" not in html
+    assert HOSTILE_CAPTION in page_data(site.built.index)["captions"]
+
+
+def test_the_page_loads_nothing_from_elsewhere(tmp_path: Path) -> None:
+    html = review_site(tmp_path).built.index.read_text(encoding="utf-8")
+    assert not re.search(r"<(link|img|iframe)\b|<script\s+src", html)
+    policy = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', html)
+    assert policy and "default-src 'none'" in policy.group(1) and "unsafe-eval" not in policy.group(1)
+
+
+def test_cards_carry_plan_action_ledger_status_and_their_findings(tmp_path: Path) -> None:
+    data = page_data(review_site(tmp_path).built.index)
+    cards = {(c["batch"], c["platform"]): c for c in data["cards"]}
+    assert cards[("late-night", "twitter")]["day"] == "2030-03-02"  # New York's day...
+    assert cards[("late-night", "twitter")]["at"] == "2030-03-03T02:30:00+00:00"  # ...not UTC's
+    assert cards[("late-night", "twitter")]["time"] == "21:30"
+    changed = cards[("changed", "linkedin")]
+    assert (changed["action"], changed["status"]) == ("update", "scheduled")
+    assert "".join(t for _, t in changed["diff"]["old"]) == OLD_CAPTION
+    assert "".join(t for _, t in changed["diff"]["new"]) == NEW_CAPTION
+    assert (cards[("done", "threads")]["status"], cards[("done", "threads")]["action"]) == (
+        "posted",
+        "unchanged",
+    )
+    assert cards[("broke", "bluesky")]["error"] == "rejected: the image is too large"
+    assert cards[("late-night", "twitter")]["status"] == "none"
+    hostile = cards[("hostile", "instagram")]
+    assert [f["severity"] for f in hostile["findings"]] == ["error"]
+    assert all(not c["findings"] for key, c in cards.items() if key != ("hostile", "instagram"))
+    assert hostile["media"][0]["crop"] == "1.91:1"
+
+
+def test_cuts_mark_the_longest_prefix_each_network_keeps() -> None:
+    caption = "Roasting " + "é" * 150 + " 😀" * 100 + " https://example.com/" + "a" * 50
+    by = {cut["platform"]: cut for cut in cuts(caption)}
+    x = by["twitter"]
+    assert x["length"] == measure(caption, x["unit"]) > x["limit"] == 280  # its tightest limit
+    kept = caption.encode("utf-16-le")[: x["keep"] * 2].decode("utf-16-le")
+    longer = caption[: len(kept) + 1]
+    assert all(measure(kept, unit) <= 280 for unit in ("x_weighted", "utf16"))  # X's and Post for Me's
+    assert any(measure(longer, unit) > 280 for unit in ("x_weighted", "utf16"))
+    assert by["threads"]["unit"] == "threads"
+    short = cuts("short")
+    assert all(cut["keep"] == len("short") and cut["length"] <= cut["limit"] for cut in short)
+
+
+def test_caption_diff_segments_join_back_into_each_caption() -> None:
+    diff = caption_diff("a b c d", "a x c d e")
+    assert "".join(t for _, t in diff["old"]) == "a b c d"
+    assert "".join(t for _, t in diff["new"]) == "a x c d e"
+    assert [t.strip() for kind, t in diff["old"] if kind == "del"] == ["b"]
+    assert [t.strip() for kind, t in diff["new"] if kind == "ins"] == ["x", "e"]
+
+
+def test_thumbnails_take_the_network_crop(tmp_path: Path) -> None:
+    source = tmp_path / "wide.jpg"
+    Image.new("RGB", (1000, 400), "blue").save(source)
+    ref = MediaRef("wide.jpg", path=source, sha256="ab" * 32, content_type="image/jpeg")
+    probe(ref)
+    assert crop_aspect(Platform.INSTAGRAM, 2.5) == 1.91
+    assert crop_aspect(Platform.TIKTOK, 2.5) == 1.7778
+    assert crop_aspect(Platform.LINKEDIN, 2.5) == 2.5  # no rule: its own shape
+    thumbs = Thumbnails(tmp_path / "site")
+    shown = thumbs.media(ref, Platform.INSTAGRAM)
+    with Image.open(tmp_path / "site" / shown["thumb"]) as image:
+        assert abs(image.width / image.height - 1.91) < 0.01
+    assert "cropped by Instagram to 1.91:1" in shown["alt"]
+    remote = thumbs.media(
+        MediaRef("https://cdn.example/v.mp4", url="https://cdn.example/v.mp4"), Platform.TWITTER
+    )
+    assert remote["thumb"] is None and "no preview" in remote["alt"]
+
+
+def test_command_writes_the_example_and_says_where(tmp_path: Path) -> None:
+    out = tmp_path / "preview"
+    result = runner.invoke(app, ["preview", str(REPO / "campaigns/example.yaml"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert (out / "index.html").as_uri() in result.output.replace("\n", "")
+    data = page_data(out / "index.html")
+    assert len(data["cards"]) == 18 and all(c["action"] == "create" for c in data["cards"])
+    assert list((out / "thumbs").glob("*.jpg"))
+    missing = runner.invoke(app, ["preview", str(tmp_path / "nope.yaml"), "--out", str(out)])
+    assert missing.exit_code == 1 and "no such file" in missing.output
