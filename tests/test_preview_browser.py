@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from postdeck.ledger.sqlite import SqliteLedger
+from postdeck.preview.generate import generate
 from postdeck.schemas.counting import measure
 from tests.preview_campaign import (
     BATCHES,
@@ -224,3 +226,30 @@ def test_hostile_caption_and_file_name_are_shown_as_text(open_page: Any) -> None
     assert page.locator("img[src=x], img[src=y]").count() == 0
     assert page.locator("script").count() == 2  # the data and the page's own script
     assert watched.errors() == []
+
+
+def test_a_large_calendar_draws_only_the_visible_days_and_expands_on_demand(
+    browser: Any, tmp_path: Path
+) -> None:
+    lines = ["name: big", "timezone: UTC", "cadence: {start: '2030-05-01 00:00', every: 1h}",
+             "defaults: {platforms: [twitter, bluesky]}", "batches:"]  # fmt: skip
+    lines += [f"  - {{id: b{i:04d}, caption: 'Batch {i}'}}" for i in range(24 * 40)]  # 40 days, May-June
+    path = tmp_path / "big.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    built = generate([path], tmp_path / "site", SqliteLedger())
+    assert built.deliveries == 24 * 40 * 2
+    watched = Watched(browser.new_page(viewport={"width": 1300, "height": 900}))
+    page = watched.page
+    page.goto(built.index.as_uri() + "#view=month&date=2030-05-01")
+    page.wait_for_selector("#calendar table")
+    assert page.locator("td.day:not(.other) .card").count() == 31 * 8  # May, 8 a day: not 1,920
+    assert page.locator("td.other .card").count() == 2 * 8  # the grid's last row: June 1 and 2
+    day = page.locator('td[data-day="2030-05-10"]')
+    day.locator(".more").click()
+    assert page.locator('td[data-day="2030-05-10"] .card').count() == 48
+    page.click("#view-week")
+    assert page.locator(".card").count() == 5 * 40  # Mon 29 April to Sun 5 May: 40 a day from the 1st
+    page.click("#next")
+    assert page.locator(".card").count() == 6 * 40 + 48  # 6 to 12 May: the expanded 10th shows all
+    assert watched.errors() == []
+    page.close()

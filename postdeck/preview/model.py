@@ -107,7 +107,7 @@ class _Cards:
     ) -> dict[str, Any]:
         d, record = change.delivery, change.record
         at = d.at if d is not None else (record.scheduled_for if record else None)
-        local = (at or self.now).astimezone(zone)
+        local = (at or self.now).astimezone(zone).isoformat()  # 2030-03-02T21:30:00-05:00
         caption = d.caption if d is not None else (record.caption or "" if record else "")
         card: dict[str, Any] = {
             "id": len(self.cards),
@@ -121,8 +121,8 @@ class _Cards:
             "url": record.url if record else None,
             "error": record.error if record else None,
             "at": at.isoformat() if at else None,  # None: published when the run starts
-            "day": local.strftime("%Y-%m-%d"),
-            "time": local.strftime("%H:%M"),
+            "day": local[:10],
+            "time": local[11:16],
             "caption": self.caption(caption),
             "length": _length(change),
             "media": [self.thumbs.media(m, d.platform) for m in d.media] if d else [],

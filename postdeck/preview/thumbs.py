@@ -40,9 +40,16 @@ class Thumbnails:
     def __init__(self, out: Path) -> None:
         self.folder = out / "thumbs"
         self._made: dict[tuple[str, float], str | None] = {}
+        self._shown: dict[tuple[str, str, Platform], dict[str, Any]] = {}
 
     def media(self, ref: MediaRef, platform: Platform) -> dict[str, Any]:
         """What the page shows for one media entry: its name, kind, and a thumbnail if one was made."""
+        key = (ref.digest, ref.filename, platform)
+        if key not in self._shown:  # one file is often in every batch of a campaign
+            self._shown[key] = self._media(ref, platform)
+        return self._shown[key]
+
+    def _media(self, ref: MediaRef, platform: Platform) -> dict[str, Any]:
         info = probe(ref)
         entry: dict[str, Any] = {"name": ref.filename, "kind": info.kind, "thumb": None, "crop": ""}
         if ref.path is None or info.kind != "image" or info.problem or not info.aspect:

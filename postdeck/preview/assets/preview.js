@@ -7,7 +7,7 @@
   const data = JSON.parse(document.getElementById("postdeck-data").textContent);
   const cards = data.cards;
   const MONTH_CAP = 8; // cards shown per day in the month view before "+N more"
-  const WEEK_CAP = 100;
+  const WEEK_CAP = 40;
   const NAMES = {
     twitter: "X", linkedin: "LinkedIn", instagram: "Instagram", facebook: "Facebook", tiktok: "TikTok",
     threads: "Threads", bluesky: "Bluesky", youtube: "YouTube", pinterest: "Pinterest",
