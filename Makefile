@@ -71,3 +71,4 @@ bench: install
 	$(PY) bench/scale_bench.py
 	$(PY) bench/memory_bench.py
 	$(PY) bench/validate_bench.py
+	$(PY) bench/preview_bench.py
