@@ -31,7 +31,9 @@ def main() -> None:
 
         built = generate([REPO / "campaigns" / "spring-launch.yaml"], work / "site", SqliteLedger())
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium", args=ARGS)
+            browser = p.chromium.launch(
+                executable_path=shutil.which("chromium") or "/usr/bin/chromium", args=ARGS
+            )
             page = browser.new_page(viewport={"width": 1280, "height": 1000})
             page.goto(built.index.as_uri() + "#view=month&date=2030-03-01")
             page.wait_for_selector("#calendar table")

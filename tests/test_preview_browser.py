@@ -14,6 +14,7 @@ import pytest
 
 from postdeck.ledger.sqlite import SqliteLedger
 from postdeck.preview.generate import generate
+from postdeck.preview.serve import PreviewServer
 from postdeck.schemas.counting import measure
 from tests.preview_campaign import (
     BATCHES,
@@ -253,3 +254,22 @@ def test_a_large_calendar_draws_only_the_visible_days_and_expands_on_demand(
     assert page.locator(".card").count() == 6 * 40 + 48  # 6 to 12 May: the expanded 10th shows all
     assert watched.errors() == []
     page.close()
+
+
+def test_a_served_page_reloads_itself_when_the_campaign_changes(browser: Any, tmp_path: Path) -> None:
+    path = tmp_path / "live.yaml"
+    body = "name: live\nbatches:\n  - {{id: a, at: 2030-03-02 09:00, caption: '{}', platforms: [bluesky]}}\n"
+    path.write_text(body.format("before the edit"))
+    reader = SqliteLedger()
+    generate([path], tmp_path / "site", reader)
+    server = PreviewServer(lambda: [path], tmp_path / "site", reader, poll=0.1, say=lambda _: None).start()
+    page = browser.new_page()
+    try:
+        page.goto(server.url + "#view=month&date=2030-03-01")
+        assert "before the edit" in page.locator(".card .snippet").inner_text()
+        path.write_text(body.format("after the edit"))
+        page.locator(".card .snippet", has_text="after the edit").wait_for(timeout=30_000)  # no reload by us
+        assert page.locator("#period").inner_text() == "March 2030"  # the reload kept the place
+    finally:
+        page.close()
+        server.stop()

@@ -52,6 +52,6 @@ def preview(
     if serve:
         from postdeck.preview.serve import serve_forever
 
-        serve_forever(files, out, reader, port=port, say=typer.echo)
+        serve_forever(lambda: campaign_files(paths)[0], out, reader, port=port, say=typer.echo)
     elif built.errors:
         raise typer.Exit(1)
