@@ -121,3 +121,24 @@ def test_command_writes_the_example_and_says_where(tmp_path: Path) -> None:
     assert list((out / "thumbs").glob("*.jpg"))
     missing = runner.invoke(app, ["preview", str(tmp_path / "nope.yaml"), "--out", str(out)])
     assert missing.exit_code == 1 and "no such file" in missing.output
+
+
+def test_month_markdown_places_deliveries_on_their_local_day_with_status_and_link() -> None:
+    from datetime import UTC, datetime
+
+    from postdeck.preview.month_table import PER_DAY, month_markdown
+    from postdeck.schemas.validation import check_file
+
+    deliveries = [item.delivery for item in check_file(REPO / "campaigns/spring-launch.yaml").prepared]
+    reports = [{"key": d.key, "action": "sent", "status": "scheduled", "url": None} for d in deliveries]
+    first = next(r for r, d in zip(reports, deliveries, strict=True) if d.platform == Platform.TWITTER)
+    first.update(status="posted", url="https://x.example/a|b)")
+    text = month_markdown("spring-launch", "Europe/Berlin", deliveries, reports, datetime.now(UTC))
+    assert "### March 2030" in text and "| Mon | Tue | Wed | Thu | Fri | Sat | Sun |" in text
+    saturday = next(line for line in text.splitlines() if "**2**<br>" in line).split(" | ")[5]
+    assert saturday.startswith("**2**<br>09:00 Bluesky scheduled")  # 08:00 UTC, 09:00 in Berlin
+    assert "09:00 X [posted](https://x.example/a%7Cb%29)" in saturday
+    march_7 = next(
+        cell for line in text.splitlines() for cell in line.split(" | ") if cell.startswith("**7**")
+    )
+    assert march_7.count("<br>") == PER_DAY + 1 and march_7.endswith("+3 more")  # 7 deliveries that day
