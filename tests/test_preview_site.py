@@ -142,3 +142,33 @@ def test_month_markdown_places_deliveries_on_their_local_day_with_status_and_lin
         cell for line in text.splitlines() for cell in line.split(" | ") if cell.startswith("**7**")
     )
     assert march_7.count("<br>") == PER_DAY + 1 and march_7.endswith("+3 more")  # 7 deliveries that day
+
+
+def test_a_publish_now_delivery_with_an_outcome_is_on_the_day_it_was_sent(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from postdeck.core.outcome import Outcome
+    from postdeck.core.status import DeliveryStatus
+    from postdeck.ledger.base import ClaimRequest
+    from postdeck.ledger.sqlite import SqliteLedger
+    from postdeck.preview.generate import generate
+    from postdeck.schemas.deliveries import expand
+    from postdeck.schemas.loader import load_campaign
+
+    path = tmp_path / "now.yaml"
+    path.write_text(
+        "name: now\ntimezone: Asia/Tokyo\nbatches:\n  - {id: a, caption: hi, platforms: [bluesky, twitter]}\n"
+    )
+    ledger = SqliteLedger()
+    sent = datetime(2030, 1, 9, 20, 0, tzinfo=UTC)  # 10 January in Tokyo
+    bluesky = next(d for d in expand(load_campaign(path)) if d.platform == Platform.BLUESKY)
+    ledger.claim(
+        ClaimRequest(bluesky.key, "now", "a", "bluesky", bluesky.content_hash, bluesky.schedule_hash, "hi", None),
+        owner="t", lease_seconds=60, now=sent,
+    )  # fmt: skip
+    ledger.record(bluesky.key, Outcome(DeliveryStatus.POSTED, url="https://bsky.app/x"), owner="t", now=sent)
+    built = generate([path], tmp_path / "site", ledger, datetime(2030, 2, 1, 3, 0, tzinfo=UTC))
+    cards = {c["platform"]: c for c in page_data(built.index)["cards"]}
+    assert (cards["bluesky"]["day"], cards["bluesky"]["time"]) == ("2030-01-10", "05:00")
+    assert cards["bluesky"]["sent_at"] == sent.isoformat()
+    assert (cards["twitter"]["day"], cards["twitter"]["sent_at"]) == ("2030-02-01", None)  # not sent: today

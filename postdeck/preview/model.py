@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from postdeck.core.status import DeliveryStatus
 from postdeck.engine.plan import Action, Change, Plan, make_plan
 from postdeck.errors import CampaignError, CampaignErrors
 from postdeck.ledger.base import LedgerReader
@@ -24,6 +25,7 @@ from postdeck.preview.thumbs import Thumbnails
 from postdeck.schemas.validation import FileReport, check_files
 
 FORMAT = "postdeck-preview/1"
+_SENT = (DeliveryStatus.POSTED, DeliveryStatus.FAILED, DeliveryStatus.UNKNOWN)
 _BATCH_FIELD = re.compile(r"^batches\[(\d+)\]")
 _PLATFORM_PREFIX = re.compile(r"^([a-z]+): ")
 
@@ -107,7 +109,9 @@ class _Cards:
     ) -> dict[str, Any]:
         d, record = change.delivery, change.record
         at = d.at if d is not None else (record.scheduled_for if record else None)
-        local = (at or self.now).astimezone(zone).isoformat()  # 2030-03-02T21:30:00-05:00
+        # A "publish now" delivery the ledger has an outcome for: on the day it was sent.
+        sent = record.updated_at if at is None and record and record.status in _SENT else None
+        local = (at or sent or self.now).astimezone(zone).isoformat()  # 2030-03-02T21:30:00-05:00
         caption = d.caption if d is not None else (record.caption or "" if record else "")
         card: dict[str, Any] = {
             "id": len(self.cards),
@@ -121,6 +125,7 @@ class _Cards:
             "url": record.url if record else None,
             "error": record.error if record else None,
             "at": at.isoformat() if at else None,  # None: published when the run starts
+            "sent_at": sent.isoformat() if sent else None,
             "day": local[:10],
             "time": local[11:16],
             "caption": self.caption(caption),

@@ -99,7 +99,7 @@
   function cardButton(card) {
     const campaign = data.campaigns[card.campaign];
     const caption = data.captions[card.caption];
-    const when = card.at === null ? "now" : card.time;
+    const when = card.at === null && !card.sent_at ? "now" : card.time;
     const local = card.at === null ? "" : localTime(card.at);
     const button = el(
       "button",
@@ -238,7 +238,11 @@
     row(
       facts,
       "When",
-      card.at === null ? "as soon as publishing runs" : `${card.day} ${card.time} (${campaign.timezone})`,
+      card.at === null
+        ? card.sent_at
+          ? `as soon as publishing ran: sent ${card.day} ${card.time} (${campaign.timezone})`
+          : "as soon as publishing runs"
+        : `${card.day} ${card.time} (${campaign.timezone})`,
       card.at === null ? null : el("br"),
       card.at === null ? null : el("span", { class: "local" }, `your time: ${localTime(card.at, true)}`),
     );
