@@ -202,6 +202,8 @@ def test_no_request_leaves_file_and_no_console_error_in_light_and_dark(open_page
         page.locator('.card[data-platform="instagram"]').click()  # its thumbnail loads
         assert page.locator("dialog img").evaluate("img => img.complete && img.naturalWidth > 0")
         page.keyboard.press("Escape")
+        background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+        assert background == {"light": "rgb(255, 255, 255)", "dark": "rgb(13, 17, 23)"}[scheme]
         page.screenshot(path=str(ARTIFACTS / f"preview-{scheme}.png"), full_page=True)
         assert watched.requests and all(url.startswith("file://") for url in watched.requests)
         assert watched.errors() == []

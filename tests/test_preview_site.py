@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from postdeck.cli import app
 from postdeck.core.platform import Platform
+from postdeck.errors import CampaignError
 from postdeck.preview.site import embedded_json
 from postdeck.preview.text import caption_diff, cuts
 from postdeck.preview.thumbs import Thumbnails, crop_aspect
@@ -172,3 +173,22 @@ def test_a_publish_now_delivery_with_an_outcome_is_on_the_day_it_was_sent(tmp_pa
     assert (cards["bluesky"]["day"], cards["bluesky"]["time"]) == ("2030-01-10", "05:00")
     assert cards["bluesky"]["sent_at"] == sent.isoformat()
     assert (cards["twitter"]["day"], cards["twitter"]["sent_at"]) == ("2030-02-01", None)  # not sent: today
+
+
+def test_an_invalid_campaign_is_still_previewed_with_its_errors_and_exits_1(tmp_path: Path) -> None:
+    path = tmp_path / "long.yaml"
+    path.write_text(
+        "name: long\nbatches:\n  - {id: a, caption: '" + "x" * 400 + "', platforms: [bluesky, linkedin]}\n"
+    )
+    out = tmp_path / "site"
+    result = runner.invoke(app, ["preview", str(path), "--out", str(out)])
+    assert result.exit_code == 1 and "400 graphemes" in result.output and "shown on its card" in result.output
+    cards = {c["platform"]: c for c in page_data(out / "index.html")["cards"]}
+    assert "400 graphemes" in cards["bluesky"]["findings"][0]["text"] and cards["linkedin"]["findings"] == []
+    assert cards["bluesky"]["length"]["fits"] is False
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("name: broken\nbatches: [\n")
+    result = runner.invoke(app, ["preview", str(broken), "--out", str(tmp_path / "other")])
+    # The CLI's main() prints a PostdeckError as one red line: here it is the exception, with its place.
+    assert isinstance(result.exception, CampaignError) and f"{broken}:3:1" in str(result.exception)
+    assert not (tmp_path / "other" / "index.html").exists()
