@@ -192,3 +192,18 @@ def test_an_invalid_campaign_is_still_previewed_with_its_errors_and_exits_1(tmp_
     # The CLI's main() prints a PostdeckError as one red line: here it is the exception, with its place.
     assert isinstance(result.exception, CampaignError) and f"{broken}:3:1" in str(result.exception)
     assert not (tmp_path / "other" / "index.html").exists()
+
+
+def test_many_files_are_previewed_together(tmp_path: Path) -> None:
+    """Past validation's PARALLEL_FROM files, workers check them: the preview still needs the models."""
+    from postdeck.schemas.validation import PARALLEL_FROM
+
+    for n in range(PARALLEL_FROM + 1):
+        (tmp_path / f"c{n}.yaml").write_text(
+            f"name: c{n}\nbatches:\n  - {{id: a, caption: hi {n}, platforms: [bluesky]}}\n"
+        )
+    result = runner.invoke(app, ["preview", str(tmp_path), "--out", str(tmp_path / "site")])
+    assert result.exit_code == 0, result.output
+    data = page_data(tmp_path / "site" / "index.html")
+    assert sorted(c["name"] for c in data["campaigns"]) == sorted(f"c{n}" for n in range(PARALLEL_FROM + 1))
+    assert len(data["cards"]) == PARALLEL_FROM + 1

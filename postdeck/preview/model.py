@@ -43,7 +43,7 @@ class SiteData:
 def build(paths: Sequence[Path], reader: LedgerReader, now: datetime, out: Path) -> SiteData:
     """The preview of the campaign files `paths` against the ledger `reader`, as of `now`; media
     thumbnails are written under `out`."""
-    reports = check_files(paths)
+    reports = check_files(paths, jobs=1)  # in this process: workers send back no models, no deliveries
     unreadable = [e for r in reports if r.loaded is None for e in r.errors]
     if unreadable:
         raise CampaignErrors(unreadable)
