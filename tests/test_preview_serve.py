@@ -66,3 +66,12 @@ def test_a_broken_campaign_keeps_the_last_good_build(served) -> None:
         assert client.get("/version.json").json()["build"] == build
         path.write_text(CAMPAIGN.format(caption="fixed caption"))
         eventually(lambda: "fixed caption" in client.get("/").text, "the fixed build")
+
+
+def test_a_taken_port_is_one_clear_error(served) -> None:
+    from postdeck.errors import PostdeckError
+
+    server, path, _ = served
+    port = int(server.url.rsplit(":", 1)[1].strip("/"))
+    with pytest.raises(PostdeckError, match=f"cannot serve the preview on 127.0.0.1:{port}"):
+        PreviewServer(lambda: [path], server.out, server.reader, port=port)

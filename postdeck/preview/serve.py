@@ -55,7 +55,12 @@ class PreviewServer:
     ) -> None:
         self.discover, self.out, self.reader, self.poll, self.say = discover, out, reader, poll, say
         handler = functools.partial(_Quiet, directory=str(out))
-        self.http = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        try:
+            self.http = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        except OSError as exc:  # the port is taken, most often
+            raise PostdeckError(
+                f"cannot serve the preview on 127.0.0.1:{port}: {exc.strerror or exc}"
+            ) from None
         self._stopped = threading.Event()
         self._threads: list[threading.Thread] = []
         self._seen = snapshot(discover())
