@@ -75,3 +75,27 @@ def test_a_taken_port_is_one_clear_error(served) -> None:
     port = int(server.url.rsplit(":", 1)[1].strip("/"))
     with pytest.raises(PostdeckError, match=f"cannot serve the preview on 127.0.0.1:{port}"):
         PreviewServer(lambda: [path], server.out, server.reader, port=port)
+
+
+def test_the_command_serves_until_interrupted(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    path = tmp_path / "live.yaml"
+    path.write_text(CAMPAIGN.format(caption="from the command"))
+    command = [sys.executable, "-m", "postdeck.cli", "preview", str(path), "--out", str(tmp_path / "site")]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [*command, "--serve", "--port", "0"], stdout=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline(), process.stdout.readline()]
+        url = lines[1].split()[1]
+        assert lines[1].startswith("serving http://127.0.0.1:"), lines
+        assert "from the command" in httpx.get(url, timeout=10).text
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
