@@ -207,3 +207,13 @@ def test_many_files_are_previewed_together(tmp_path: Path) -> None:
     data = page_data(tmp_path / "site" / "index.html")
     assert sorted(c["name"] for c in data["campaigns"]) == sorted(f"c{n}" for n in range(PARALLEL_FROM + 1))
     assert len(data["cards"]) == PARALLEL_FROM + 1
+
+
+def test_cuts_say_what_each_network_does_with_links() -> None:
+    by = {
+        cut["platform"]: cut
+        for cut in cuts("New roast: https://northside-roasters.com/spring and example.com")
+    }
+    assert by["twitter"]["links"].startswith("2 link(s): X counts every link as 23")
+    assert "in full" in by["bluesky"]["links"] and "5 distinct links" in by["threads"]["links"]
+    assert all(cut["links"] == "" for cut in cuts("no links here"))

@@ -13,7 +13,7 @@ from typing import Any
 import regex
 
 from postdeck.core.platform import Platform
-from postdeck.schemas.counting import measure
+from postdeck.schemas.counting import measure, urls
 from postdeck.schemas.findings import PLATFORM_NAMES
 from postdeck.schemas.rules import platform_rules
 
@@ -24,6 +24,12 @@ UNIT_NAMES = {
     "utf8_bytes": "bytes",
     "utf16": "UTF-16 units",
     "threads": "Threads characters",
+}
+# What each network does with a link in the text (shared/reference/platforms.md §2-4).
+LINK_NOTES = {
+    Platform.TWITTER: "X counts every link as 23 characters (t.co), whatever its length",
+    Platform.BLUESKY: "Bluesky counts links in full and makes them clickable only through the post's link facets",
+    Platform.THREADS: "Threads allows 5 distinct links; the first becomes the link preview when there is no media",
 }
 _GRAPHEME = regex.compile(r"\X")
 _WORD = regex.compile(r"\S+\s*|\s+")  # each word with the space after it
@@ -47,7 +53,9 @@ def _cut(caption: str, platform: Platform) -> dict[str, Any]:
     measured = [(measure(caption, unit), limit, unit) for unit, limit in limits]
     length, limit, unit = max(measured, key=lambda m: m[0] / m[1])
     kept = caption if length <= limit else _longest_fitting(caption, limits)
+    links = urls(caption) if "." in caption else []  # every link has a dot: skip X's URL finder
     return {
+        "links": f"{len(links)} link(s): {LINK_NOTES[platform]}" if links else "",
         "platform": platform.value,
         "name": PLATFORM_NAMES[platform],
         "length": length,

@@ -275,7 +275,7 @@
       const fits = cut.length <= cut.limit;
       const shown = fits ? [caption] : [caption.slice(0, cut.keep), el("mark", { class: "cut", title: `${cut.name} cuts here` }, caption.slice(cut.keep))];
       cutList.append(
-        el("li", { "data-platform": cut.platform }, el("strong", {}, `${cut.name}: `), `${cut.length} / ${cut.limit} ${cut.unit_name}`, fits ? " — fits" : " — cut at the mark", fits ? null : el("p", { class: "caption", dir: "auto" }, ...shown)),
+        el("li", { "data-platform": cut.platform }, el("strong", {}, `${cut.name}: `), `${cut.length} / ${cut.limit} ${cut.unit_name}`, fits ? " — fits" : " — cut at the mark", cut.links ? el("p", { class: "links" }, cut.links) : null, fits ? null : el("p", { class: "caption", dir: "auto" }, ...shown)),
       );
     }
     body.append(el("section", { "aria-label": "Where networks cut" }, el("h3", {}, "Where X, Bluesky and Threads cut"), cutList));
