@@ -275,3 +275,19 @@ def test_a_served_page_reloads_itself_when_the_campaign_changes(browser: Any, tm
     finally:
         page.close()
         server.stop()
+
+
+def test_semantic_structure_names_every_control_and_image(open_page: Any) -> None:
+    page = open_page("#view=month&date=2030-03-01").page
+    assert page.locator("header h1").count() == 1 and page.locator("main nav[aria-label]").count() == 1
+    assert page.locator("table.month thead th[scope=col]").count() == 7
+    names = page.locator("button").evaluate_all(
+        "bs => bs.map(b => (b.getAttribute('aria-label') || b.textContent).trim())"
+    )
+    assert names and all(names)
+    assert page.locator("#filters input").evaluate_all(
+        "xs => xs.every(x => x.closest('label') && x.closest('fieldset').querySelector('legend'))"
+    )
+    page.locator('.card[data-platform="instagram"]').click()
+    assert page.get_by_role("dialog", name="Instagram · hostile").is_visible()
+    assert page.locator("img").evaluate_all("xs => xs.length > 0 && xs.every(x => x.alt.trim())")
