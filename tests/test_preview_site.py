@@ -182,7 +182,9 @@ def test_an_invalid_campaign_is_still_previewed_with_its_errors_and_exits_1(tmp_
     )
     out = tmp_path / "site"
     result = runner.invoke(app, ["preview", str(path), "--out", str(out)])
-    assert result.exit_code == 1 and "400 graphemes" in result.output and "shown on its card" in result.output
+    assert (
+        result.exit_code == 1 and "400 graphemes" in result.output and "shown in the preview" in result.output
+    )
     cards = {c["platform"]: c for c in page_data(out / "index.html")["cards"]}
     assert "400 graphemes" in cards["bluesky"]["findings"][0]["text"] and cards["linkedin"]["findings"] == []
     assert cards["bluesky"]["length"]["fits"] is False
@@ -217,3 +219,20 @@ def test_cuts_say_what_each_network_does_with_links() -> None:
     assert by["twitter"]["links"].startswith("2 link(s): X counts every link as 23")
     assert "in full" in by["bluesky"]["links"] and "5 distinct links" in by["threads"]["links"]
     assert all(cut["links"] == "" for cut in cuts("no links here"))
+
+
+def test_findings_on_no_card_are_kept_for_the_page(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from postdeck.ledger.sqlite import SqliteLedger
+    from postdeck.preview.generate import generate
+
+    path = tmp_path / "c.yaml"  # batch b's template fails to render: it has no card, its error stays
+    path.write_text(
+        "name: c\nbatches:\n  - {id: a, caption: fine, platforms: [bluesky]}\n"
+        "  - {id: b, caption: '{{ missing }}', platforms: [bluesky]}\n"
+    )
+    built = generate([path], tmp_path / "site", SqliteLedger(), datetime(2030, 1, 1, tzinfo=UTC))
+    data = page_data(built.index)
+    assert [c["batch"] for c in data["cards"]] == ["a"] and built.errors
+    assert [f["text"] for f in data["campaigns"][0]["findings"]] == [str(e) for e in built.errors]

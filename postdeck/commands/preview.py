@@ -46,7 +46,7 @@ def preview(
     with collector_paused():
         built = generate(files, out, reader)
     for error in built.errors:
-        printer.warning(f"{error} (shown on its card)")
+        printer.warning(f"{error} (shown in the preview)")
     printer.ok(f"preview of {built.deliveries} deliveries: {built.index.resolve().as_uri()}")
     printer.flush()
     if serve:

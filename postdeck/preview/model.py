@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from postdeck.core.platform import Platform
 from postdeck.core.status import DeliveryStatus
 from postdeck.engine.plan import Action, Change, Plan, make_plan
 from postdeck.errors import CampaignError, CampaignErrors
@@ -28,6 +29,7 @@ FORMAT = "postdeck-preview/1"
 _SENT = (DeliveryStatus.POSTED, DeliveryStatus.FAILED, DeliveryStatus.UNKNOWN)
 _BATCH_FIELD = re.compile(r"^batches\[(\d+)\]")
 _PLATFORM_PREFIX = re.compile(r"^([a-z]+): ")
+_PLATFORMS = frozenset(p.value for p in Platform)
 
 
 @dataclass
@@ -55,16 +57,17 @@ def build(paths: Sequence[Path], reader: LedgerReader, now: datetime, out: Path)
         deliveries = [item.delivery for item in report.prepared]
         plan = make_plan(campaign.name, deliveries, reader, now)
         findings = _findings_by_card(report)
+        placed = cards.add_plan(len(campaigns), ZoneInfo(campaign.timezone), plan, findings)
         campaigns.append(
             {
                 "name": campaign.name,
                 "timezone": campaign.timezone,
                 "file": str(report.path),
                 "summary": plan.counts(),
-                "findings": [f for (batch, _), found in findings.items() if not batch for f in found],
+                # on no card (the file's defaults, a batch that did not render): shown on the page
+                "findings": [f for where, found in findings.items() if where not in placed for f in found],
             }
         )
-        cards.add_plan(len(campaigns) - 1, ZoneInfo(campaign.timezone), plan, findings)
     document = {
         "format": FORMAT,
         "made_at": now.isoformat(),
@@ -96,9 +99,13 @@ class _Cards:
 
     def add_plan(
         self, campaign: int, zone: ZoneInfo, plan: Plan, findings: dict[tuple[str, str], list[dict[str, str]]]
-    ) -> None:
+    ) -> set[tuple[str, str]]:
+        """Add the plan's cards; the (batch, platform) places of `findings` that a card showed."""
+        placed: set[tuple[str, str]] = set()
         for change in plan.changes:
             self.cards.append(self._card(campaign, zone, change, findings))
+            placed |= {(change.batch_id, change.platform), (change.batch_id, "")}
+        return placed
 
     def _card(
         self,
@@ -166,7 +173,8 @@ def _findings_by_card(report: FileReport) -> dict[tuple[str, str], list[dict[str
         for finding in found:
             batch = _BATCH_FIELD.match(finding.field)
             batch_id = batch_ids.get(int(batch.group(1)), "") if batch else ""
-            platform = _PLATFORM_PREFIX.match(finding.message)
-            where = (batch_id, platform.group(1) if platform else "")
+            named = _PLATFORM_PREFIX.match(finding.message)
+            platform = named.group(1) if named and named.group(1) in _PLATFORMS else ""
+            where = (batch_id, platform)
             placed.setdefault(where, []).append({"severity": severity, "text": str(finding)})
     return placed
