@@ -192,6 +192,10 @@ def test_keyboard_opens_and_closes_a_card_and_moves_between_periods(open_page: A
     page.keyboard.press("PageDown")
     assert page.locator("#period").inner_text() == "April 2030"
     assert page.locator('.card[data-platform="facebook"]').count() == 1
+    assert page.evaluate("location.hash") == "#view=month&date=2030-04-01"  # a link to this view
+    page.evaluate("location.hash = '#view=week&date=2030-03-20'")
+    page.locator("ol.week").wait_for()
+    assert page.locator('.card[data-platform="instagram"]').count() == 1
 
 
 def test_no_request_leaves_file_and_no_console_error_in_light_and_dark(open_page: Any, site: Site) -> None:

@@ -373,6 +373,10 @@
   $("detail-close").addEventListener("click", () => $("detail").close());
   $("detail").addEventListener("close", () => opener && opener.isConnected && opener.focus());
   document.addEventListener("keydown", onKey);
+  window.addEventListener("hashchange", () => {
+    readHash(); // a link or an edited address: go where it says
+    render();
+  });
   render();
   watch();
 })();
