@@ -50,7 +50,7 @@ def build(paths: Sequence[Path], reader: LedgerReader, now: datetime, out: Path)
     if unreadable:
         raise CampaignErrors(unreadable)
     cards = _Cards(Thumbnails(out), now)
-    campaigns = []
+    campaigns: list[dict[str, Any]] = []
     for report in reports:
         assert report.loaded is not None
         campaign = report.loaded.campaign
