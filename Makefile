@@ -24,9 +24,12 @@ prefect-home:
 ## demo: publish the example campaign to the local simulators through the Prefect flow
 demo: install prefect-home
 	$(VENV)/bin/postdeck publish campaigns/example.yaml --sandbox
+	$(VENV)/bin/postdeck preview campaigns/example.yaml --out .postdeck/preview
 
 ## test: lint, then the whole test suite (end-to-end tests start a real Prefect server and worker)
+# The preview's browser tests drive Debian's chromium (never a downloaded browser): installed if missing.
 test: lint
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 	$(PY) -m pytest
 
 ## test-fast: the inner loop: no Prefect server, no PostgreSQL, no fuzzing or chaos (see the markers in
@@ -83,3 +86,4 @@ bench: install
 	$(PY) bench/memory_bench.py
 	$(PY) bench/validate_bench.py
 	$(PY) bench/cli_bench.py
+	$(PY) bench/preview_bench.py

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 from prefect.states import Failed, State
@@ -43,6 +44,7 @@ from postdeck.flows.params import PublishParams
 from postdeck.flows.reports import Progress, change_report, needs_attention, publish_artifacts
 from postdeck.ledger import flush_journal, open_ledger
 from postdeck.ledger.base import LedgerWriter
+from postdeck.preview.month_table import month_markdown
 from postdeck.providers.chain import Chain
 from postdeck.schemas.deliveries import Delivery
 from postdeck.schemas.loader import load_campaign
@@ -178,6 +180,9 @@ def publish_campaign(params: PublishParams | None = None) -> list[dict] | State:
             reports += _apply(plan, creates, ledger, loaded.campaign.owner, params)
     reports = in_campaign_order(reports, deliveries)
     publish_artifacts(loaded.campaign.name, reports, source=_describe(source))
+    # The month calendar of the run (postdeck preview draws the full one).
+    month = month_markdown(loaded.campaign.name, loaded.campaign.timezone, deliveries, reports, now)
+    create_markdown_artifact(key=f"calendar-{loaded.campaign.name}", markdown=month)
     logger.info("%s: %s", loaded.campaign.name, verdict(reports, dry_run=params.dry_run).summary())
     return _as_state(reports, dry_run=params.dry_run)
 
