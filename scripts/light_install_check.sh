@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The light install, as a pre-commit hook or a pull-request job gets it: `pip install postdeck` with no
-# extras, in a fresh venv. It must validate and plan the example campaign without Prefect or supabase-py,
+# extras, in a fresh venv. It must validate, plan and preview the example campaign without Prefect or supabase-py,
 # and `publish` must name the extra it needs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +17,8 @@ export POSTDECK_LEDGER=$PWD/.postdeck/light-home/ledger.db POSTDECK_JOURNAL=$PWD
 mkdir -p .postdeck/light-home
 "$venv/bin/postdeck" validate campaigns/example.yaml
 "$venv/bin/postdeck" plan campaigns/example.yaml > /dev/null
+"$venv/bin/postdeck" preview campaigns/example.yaml --out .postdeck/light-home/preview > /dev/null
+grep -q "<script" .postdeck/light-home/preview/index.html  # the page's script came with the wheel
 set +e
 message=$("$venv/bin/postdeck" publish campaigns/example.yaml --sandbox 2>&1)
 code=$?
