@@ -18,6 +18,7 @@ from postdeck.core.platform import Platform
 from postdeck.core.status import DeliveryStatus
 from postdeck.engine.plan import Action, Change, Plan
 from postdeck.engine.publisher import DeliveryReport
+from postdeck.engine.runs import RunStamp
 from postdeck.errors import LedgerError
 from postdeck.ledger.base import DeliveryRecord, LedgerWriter
 from postdeck.providers.base import PostOutcome, PostRequest, Target
@@ -43,8 +44,10 @@ def apply_scheduled_changes(
     ledger: LedgerWriter,
     chain: Chain,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    stamp: RunStamp | None = None,
 ) -> list[DeliveryReport]:
-    """Apply every UPDATE and CANCEL of the plan; report one line per changed delivery."""
+    """Apply every UPDATE and CANCEL of the plan; report one line per changed delivery. With a stamp,
+    each delivery changed names the run and commit that changed it."""
     reports: list[DeliveryReport] = []
     for group in _groups(plan):
         link = _link_for(group.record, chain)
@@ -66,7 +69,7 @@ def apply_scheduled_changes(
             reports += [_report(c, str(c.record.status) if c.record else "", error=str(exc)) for c in changed]
             continue
         for change in changed:
-            reports.append(_record(change, outcome, link, ledger, now()))
+            reports.append(_record(change, outcome, link, ledger, now(), stamp))
     return reports
 
 
@@ -111,10 +114,17 @@ def _request(group: _PostGroup, link: Link, chain: Chain) -> PostRequest:
 
 
 def _record(
-    change: Change, outcome: PostOutcome | None, link: Link, ledger: LedgerWriter, now: datetime
+    change: Change,
+    outcome: PostOutcome | None,
+    link: Link,
+    ledger: LedgerWriter,
+    now: datetime,
+    stamp: RunStamp | None,
 ) -> DeliveryReport:
     key = change.key
     try:
+        if stamp is not None:  # applied at the provider: this run and commit made the post what it is
+            ledger.stamp_run([key], owner=None, run_id=stamp.run_id, commit_sha=stamp.commit_sha)
         if change.action == Action.CANCEL:
             ledger.record(
                 key, Outcome(DeliveryStatus.CANCELLED, error="its batch was removed"), owner=None, now=now

@@ -97,6 +97,11 @@ def make_plan(
     return Plan(campaign, tuple(changes), made_at=now, ledger_fingerprint=ledger_fingerprint(recorded))
 
 
+def plan_shape(plan: Plan) -> list[tuple[str, str, str]]:
+    """What a plan does, for comparing two plans: each change's action, key and content hash."""
+    return [(str(c.action), c.key, c.delivery.content_hash if c.delivery else "") for c in plan.changes]
+
+
 def repost_key(delivery: Delivery) -> str:
     """The key a changed, already published delivery is published again under (`--allow-repost`).
 
