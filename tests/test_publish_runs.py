@@ -86,3 +86,53 @@ def test_a_file_outside_git_is_a_run_without_a_commit(box: Sandbox, tmp_path: Pa
 def test_a_dry_run_records_no_run(box: Sandbox, repo: Path) -> None:
     assert publish(repo / "campaigns/gate.yaml", dry_run=True).is_completed()
     assert SqliteLedger().campaign_runs("gate") == []
+
+
+def test_history_shows_the_commit_and_filters_by_it_and_runs_lists_the_runs(
+    box: Sandbox, repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.test_service_harness import run_cli
+
+    first = git(repo, "rev-parse", "HEAD")
+    assert publish(repo / "campaigns/gate.yaml").is_completed()
+    with (repo / "campaigns/gate.yaml").open("a") as out:
+        out.write("  - {id: again, platforms: [bluesky], caption: 'Second words'}\n")
+    git(repo, "commit", "-qam", "a second batch")
+    second = git(repo, "rev-parse", "HEAD")
+    assert publish(repo / "campaigns/gate.yaml").is_completed()
+
+    shown = run_cli(capsys, "history", "--format", "json").json()
+    assert {(r["id"], r["commit"]) for r in shown} == {
+        ("gate/hello/bluesky", first[:8]),
+        ("gate/again/bluesky", second[:8]),
+    }
+    only = run_cli(capsys, "history", "--commit", first[:6].upper(), "--format", "json").json()
+    assert [r["id"] for r in only] == ["gate/hello/bluesky"]
+    csv_lines = run_cli(capsys, "history", "--format", "csv").out.splitlines()
+    assert "commit" in csv_lines[0].split(",") and any(first[:8] in line for line in csv_lines[1:])
+    refused = run_cli(capsys, "history", "--commit", "main")
+    assert refused.code == 1 and "hex digits" in refused.err
+
+    listed = run_cli(capsys, "runs", "--format", "json").json()
+    assert [(r["commit_sha"], r["status"], r["outcomes"]) for r in listed] == [
+        (second, "completed", "1 posted, 1 unchanged"),
+        (first, "completed", "1 posted"),
+    ]
+    assert [
+        r["commit"] for r in run_cli(capsys, "runs", "--commit", first[:8], "--format", "json").json()
+    ] == [first[:8]]
+    table = run_cli(capsys, "runs", "--campaign", "gate")
+    assert table.code == 0 and "publish runs, newest first" in table.out
+    csv_lines = run_cli(capsys, "runs", "--campaign", "gate", "--format", "csv").out.splitlines()
+    assert csv_lines[0].split(",") == [
+        "started_at",
+        "campaign",
+        "commit",
+        "status",
+        "deliveries",
+        "outcomes",
+        "flow_run_id",
+        "id",
+    ]
+    assert second[:8] in csv_lines[1] and first[:8] in csv_lines[2]
+    assert "(none)" in run_cli(capsys, "runs", "--campaign", "nothing-here").out
