@@ -39,7 +39,14 @@ UNITS = {
     "utf16": "UTF-16",
     "threads": "Threads chars",
 }
-COLOURS = {"create": "green", "update": "yellow", "cancel": "red", "conflict": "magenta", "in-flight": "cyan"}
+COLOURS = {
+    "create": "green",
+    "update": "yellow",
+    "cancel": "red",
+    "conflict": "magenta",
+    "in-flight": "cyan",
+    "drift": "yellow",
+}
 
 
 @app.command()

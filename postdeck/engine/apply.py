@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from postdeck.core.outcome import Outcome
 from postdeck.core.platform import Platform
 from postdeck.core.status import DeliveryStatus
+from postdeck.engine.generations import REMOVED
 from postdeck.engine.plan import Action, Change, Plan
 from postdeck.engine.publisher import DeliveryReport
 from postdeck.engine.runs import RunStamp
@@ -126,9 +127,7 @@ def _record(
         if stamp is not None:  # applied at the provider: this run and commit made the post what it is
             ledger.stamp_run([key], owner=None, run_id=stamp.run_id, commit_sha=stamp.commit_sha)
         if change.action == Action.CANCEL:
-            ledger.record(
-                key, Outcome(DeliveryStatus.CANCELLED, error="its batch was removed"), owner=None, now=now
-            )
+            ledger.record(key, Outcome(DeliveryStatus.CANCELLED, error=REMOVED), owner=None, now=now)
             return _report(change, "cancelled")
         delivery = change.delivery
         # updates only: a post's record exists, and the provider answered the update

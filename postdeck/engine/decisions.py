@@ -23,9 +23,11 @@ def deliveries_of(report: FileReport, only_batches: Sequence[str] | None = None)
 
 
 def creates_of(plan: Plan, loaded: LoadedCampaign, now: datetime, *, allow_repost: bool) -> list[Delivery]:
-    """The deliveries to create now: the plan's creates under each batch's late policy (CampaignErrors
-    for `late: fail`), then, with allow_repost, the conflicts under a key of their new content."""
-    creates = apply_late_policy(loaded, [c.delivery for c in plan.of(Action.CREATE) if c.delivery], now)
+    """The deliveries to create now: the plan's creates and drifts (cancelled outside the file: the
+    file wins, under a new generation) under each batch's late policy (CampaignErrors for `late:
+    fail`), then, with allow_repost, the conflicts under a key of their new content."""
+    wanted = [c.delivery for c in plan.changes if c.action in (Action.CREATE, Action.DRIFT) and c.delivery]
+    creates = apply_late_policy(loaded, wanted, now)
     if allow_repost:
         reposts = [c.delivery for c in plan.of(Action.CONFLICT) if c.delivery]
         creates += [dataclasses.replace(d, key=repost_key(d)) for d in reposts]

@@ -23,6 +23,13 @@ from typing import Any
 
 from postdeck.core.keys import DeliveryKey, parse_ledger_key
 from postdeck.core.status import DeliveryStatus
+from postdeck.engine.generations import (
+    REMOVED,
+    current_generations,
+    lineage,
+    next_generation,
+    removed_by_a_publish,
+)
 from postdeck.errors import PlanError, StalePlanError
 from postdeck.ledger.base import DeliveryRecord, LedgerReader
 from postdeck.schemas.deliveries import CaptionLength, Delivery
@@ -37,6 +44,7 @@ class Action(StrEnum):
     UNCHANGED = "unchanged"
     CONFLICT = "conflict"  # content changed after it was published
     IN_FLIGHT = "in-flight"  # claimed by a run right now
+    DRIFT = "drift"  # cancelled outside the file (postdeck cancel): publish re-creates it (generations.py)
 
 
 @dataclass(frozen=True)
@@ -88,12 +96,17 @@ def make_plan(
 ) -> Plan:
     recorded = reader.deliveries(campaign)
     records = {r.key: r for r in recorded}
-    changes = [_change(d, _record_for(d, records), now) for d in deliveries]
+    current = current_generations(records)  # a re-created delivery's record is its latest generation's
+    changes = []
+    for delivery in deliveries:
+        if (key := current.get(delivery.key)) is not None:
+            delivery = dataclasses.replace(delivery, key=key)
+        changes.append(_change(delivery, _record_for(delivery, records), now))
     if include_cancels:
-        wanted = {d.key for d in deliveries}
+        wanted = {d.key for d in deliveries}  # generation 0: the file knows no generations
         for key, record in sorted(records.items()):
-            if delivery_of(key) not in wanted and record.status == DeliveryStatus.SCHEDULED:
-                changes.append(Change(Action.CANCEL, key, None, record, "its batch was removed"))
+            if lineage(key) not in wanted and record.status == DeliveryStatus.SCHEDULED:
+                changes.append(Change(Action.CANCEL, key, None, record, REMOVED))
     return Plan(campaign, tuple(changes), made_at=now, ledger_fingerprint=ledger_fingerprint(recorded))
 
 
@@ -144,6 +157,8 @@ def _change(delivery: Delivery, record: DeliveryRecord | None, now: datetime) ->
         return Change(Action.IN_FLIGHT, delivery.key, delivery, record, f"claimed by {record.owner}", length)
     if record.key != delivery.key:  # the repost of a changed delivery
         return Change(Action.UNCHANGED, delivery.key, delivery, record, f"reposted: {record.status}", length)
+    if record.status == DeliveryStatus.CANCELLED:
+        return _wanted_again(delivery, record, length)
     content_changed = record.content_hash != delivery.content_hash
     time_changed = record.schedule_hash != delivery.schedule_hash
     if record.status == DeliveryStatus.SCHEDULED and (content_changed or time_changed):
@@ -156,6 +171,24 @@ def _change(delivery: Delivery, record: DeliveryRecord | None, now: datetime) ->
             Action.CONFLICT, delivery.key, delivery, record, "content changed after it was published", length
         )
     return Change(Action.UNCHANGED, delivery.key, delivery, record, str(record.status), length)
+
+
+def _wanted_again(delivery: Delivery, record: DeliveryRecord, length: CaptionLength | None) -> Change:
+    """The file has a delivery whose record is cancelled: desired state wins, under the next
+    generation's key (never the old one: that post may exist), unless a person pinned the cancel."""
+    if record.keep_cancelled:
+        why = "cancelled, and kept so (postdeck cancel --keep-cancelled)"
+        return Change(Action.UNCHANGED, delivery.key, delivery, record, why, length)
+    key, generation = next_generation(delivery.key)
+    again = dataclasses.replace(delivery, key=key)
+    if removed_by_a_publish(record.error):
+        why = f"its batch was removed, then put back: created again as generation {generation}"
+        return Change(Action.CREATE, key, again, record, why, length)
+    why = (
+        f"cancelled outside the file (postdeck cancel) while the file has it: publish creates it again as "
+        f"generation {generation} (or pin the cancel: postdeck cancel {delivery.key} --keep-cancelled)"
+    )
+    return Change(Action.DRIFT, key, again, record, why, length)
 
 
 # ---- the ledger fingerprint and the stale-plan check -------------------------------------------
