@@ -12,8 +12,9 @@ import pytest
 from postdeck.ledger.sqlite import SqliteLedger
 from postdeck.sandbox.sandbox import Sandbox
 from tests.test_review_gate import git, publish
-from tests.test_service_harness import run_cli
+from tests.test_service_harness import Sims, run_cli
 
+pytest_plugins = ["tests.test_service_harness"]  # sims: the simulators over their HTTP API
 pytestmark = pytest.mark.usefixtures("prefect_api")
 
 
@@ -38,8 +39,8 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 CAMPAIGN = Path("campaigns/drift.yaml")
 
 
-def planned(capsys: pytest.CaptureFixture[str]) -> dict[str, tuple[str, str]]:
-    result = run_cli(capsys, "plan", str(CAMPAIGN), "--format", "json")
+def planned(capsys: pytest.CaptureFixture[str], *options: str) -> dict[str, tuple[str, str]]:
+    result = run_cli(capsys, "plan", str(CAMPAIGN), "--format", "json", *options)
     assert result.code == 0, result.err
     return {c["key"]: (c["action"], c["reason"]) for c in result.json()["changes"]}
 
@@ -119,3 +120,21 @@ def test_a_pinned_cancel_stays_cancelled(
     creates_before = box.postforme.create_calls
     assert publish(CAMPAIGN).is_completed()
     assert box.postforme.create_calls == creates_before and box.postforme.posts == {}
+
+
+def test_plan_refresh_shows_a_post_deleted_at_the_simulator_as_drift(
+    box: Sandbox, sims: Sims, repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert publish(CAMPAIGN).is_completed()
+    gone = SqliteLedger().get("drift/back/bluesky")
+    assert sims.pfm.delete(f"/v1/social-posts/{gone.provider_post_id}").is_success  # as a dashboard would
+    assert planned(capsys)["drift/back/bluesky"] == ("unchanged", "scheduled")  # the ledger alone cannot tell
+
+    plan = planned(capsys, "--refresh", "--sandbox")
+    assert plan["drift/back/bluesky"] == (
+        "drift",
+        f"deleted at postforme (post {gone.provider_post_id}): the ledger still has it scheduled",
+    )
+    assert plan["drift/keep/bluesky"] == ("unchanged", "scheduled")
+    table = run_cli(capsys, "plan", str(CAMPAIGN), "--refresh", "--sandbox", "--detailed-exitcode")
+    assert table.code == 2 and "drift" in table.out

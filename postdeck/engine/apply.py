@@ -51,7 +51,7 @@ def apply_scheduled_changes(
     each delivery changed names the run and commit that changed it."""
     reports: list[DeliveryReport] = []
     for group in _groups(plan):
-        link = _link_for(group.record, chain)
+        link = link_for(group.record, chain)
         changed = [c for c in group.keep if c.action == Action.UPDATE] + list(group.drop)
         if link is None:
             reason = (
@@ -94,7 +94,8 @@ def _groups(plan: Plan) -> list[_PostGroup]:
     return groups
 
 
-def _link_for(record: DeliveryRecord, chain: Chain) -> Link | None:
+def link_for(record: DeliveryRecord, chain: Chain) -> Link | None:
+    """The configured link the delivery's post went through (its provider, among its attempts)."""
     for label in record.attempted_providers:
         if record.provider and label.startswith(f"{record.provider}:") and (link := chain.link(label)):
             return link

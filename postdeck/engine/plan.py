@@ -44,7 +44,9 @@ class Action(StrEnum):
     UNCHANGED = "unchanged"
     CONFLICT = "conflict"  # content changed after it was published
     IN_FLIGHT = "in-flight"  # claimed by a run right now
-    DRIFT = "drift"  # cancelled outside the file (postdeck cancel): publish re-creates it (generations.py)
+    # What exists differs from the file: cancelled outside it (postdeck cancel), which publish creates
+    # again (generations.py); or, with `plan --refresh`, deleted or moved at the provider (refresh.py).
+    DRIFT = "drift"
 
 
 @dataclass(frozen=True)
