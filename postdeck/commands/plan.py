@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
     from postdeck.engine.plan import Change, Plan
     from postdeck.engine.source import Source
+    from postdeck.ledger.base import Ledger
     from postdeck.schemas.loader import LoadedCampaign
 
 
@@ -90,7 +91,7 @@ class Refresh:
     def __init__(self, sandbox: bool) -> None:
         self.sandbox = sandbox
 
-    def __call__(self, result: Plan, owner: str | None, ledger) -> Plan:
+    def __call__(self, result: Plan, owner: str | None, ledger: Ledger) -> Plan:
         from postdeck.engine.refresh import observe, with_drift
         from postdeck.service.chains import service_chain
 
