@@ -60,6 +60,9 @@ def test_a_reverted_removal_creates_the_batch_again_once(
         ("drift/keep/bluesky", "unchanged", "scheduled"),
         ("drift/back/bluesky", "cancel", "cancelled"),
     ]
+    removal = SqliteLedger().campaign_runs("drift")[0]  # the cancel names the run and commit that made it
+    cancelled = SqliteLedger().get("drift/back/bluesky")
+    assert (cancelled.run_id, cancelled.commit_sha) == (removal.id, git(repo, "rev-parse", "HEAD"))
     git(repo, "revert", "--no-edit", "HEAD")
     creates_before = box.postforme.create_calls
 
