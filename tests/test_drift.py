@@ -20,15 +20,15 @@ pytestmark = pytest.mark.usefixtures("prefect_api")
 
 @pytest.fixture
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """campaigns/drift.yaml with two batches scheduled three days ahead, committed on main."""
+    """campaigns/drift.yaml with two batches scheduled three days ahead (`back` first), committed on main."""
     later = (datetime.now(UTC) + timedelta(days=3)).strftime("%Y-%m-%d %H:%M")
     root = tmp_path / "team"
     (root / "campaigns").mkdir(parents=True)
     git(root, "init", "-q", "-b", "main")
     (root / "campaigns/drift.yaml").write_text(
         f"name: drift\ntimezone: UTC\nbatches:\n"
-        f"  - {{id: keep, at: '{later}', platforms: [bluesky], caption: 'Stays all along'}}\n"
         f"  - {{id: back, at: '{later}', platforms: [bluesky], caption: 'Removed, then put back'}}\n"
+        f"  - {{id: keep, at: '{later}', platforms: [bluesky], caption: 'Stays all along'}}\n"
     )
     git(root, "add", ".")
     git(root, "commit", "-q", "-m", "drift campaign")
@@ -71,7 +71,10 @@ def test_a_reverted_removal_creates_the_batch_again_once(
         "its batch was removed, then put back: created again as generation 1",
     )
     state = publish(CAMPAIGN)
-    assert ("drift/back/bluesky#1", "sent", "scheduled") in sent(state)
+    assert sent(state) == [  # in the campaign's order: the new generation where its batch is
+        ("drift/back/bluesky#1", "sent", "scheduled"),
+        ("drift/keep/bluesky", "unchanged", "scheduled"),
+    ]
     assert box.postforme.create_calls == creates_before + 1
     again = SqliteLedger().get("drift/back/bluesky#1")
     assert again.commit_sha == git(repo, "rev-parse", "HEAD")  # recorded: the revert commit sent it

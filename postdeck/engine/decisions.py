@@ -8,7 +8,8 @@ import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
 
-from postdeck.engine.plan import Action, Change, Plan, delivery_of, repost_key
+from postdeck.engine.generations import lineage
+from postdeck.engine.plan import Action, Change, Plan, repost_key
 from postdeck.schemas.deliveries import Delivery
 from postdeck.schemas.loader import LoadedCampaign
 from postdeck.schemas.timing import apply_late_policy
@@ -42,7 +43,7 @@ def reported_as_is(change: Change, *, allow_repost: bool) -> bool:
 
 
 def in_campaign_order(reports: list[dict], deliveries: Sequence[Delivery]) -> list[dict]:
-    """Reports in the campaign's order of deliveries (a repost beside the delivery it replaces);
-    cancels of removed batches last."""
+    """Reports in the campaign's order of deliveries (a repost or a later generation beside the
+    delivery it replaces); cancels of removed batches last."""
     order = {d.key: i for i, d in enumerate(deliveries)}
-    return sorted(reports, key=lambda r: order.get(delivery_of(r["key"]), len(order)))
+    return sorted(reports, key=lambda r: order.get(lineage(r["key"]), len(order)))

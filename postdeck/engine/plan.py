@@ -21,7 +21,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from postdeck.core.keys import DeliveryKey, parse_ledger_key
+from postdeck.core.keys import DeliveryKey
 from postdeck.core.status import DeliveryStatus
 from postdeck.engine.generations import (
     REMOVED,
@@ -123,11 +123,6 @@ def repost_key(delivery: Delivery) -> str:
     Derived from the new content, so a repost of the same content is claimed once, like any delivery.
     """
     return str(DeliveryKey.parse(delivery.key).repost(delivery.content_hash))
-
-
-def delivery_of(key: str) -> str:
-    """The key of the delivery a ledger key names: itself, or the original of a repost."""
-    return str(parse_ledger_key(key).delivery)
 
 
 def _record_for(delivery: Delivery, records: dict[str, DeliveryRecord]) -> DeliveryRecord | None:
