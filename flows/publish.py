@@ -182,6 +182,7 @@ def publish_campaign(params: PublishParams | None = None) -> list[dict] | State:
         else:  # one recorded run: every delivery it sends names it; its end has the counts
             owner = loaded.campaign.owner
             stamp = _start_run(plan, deliveries, ledger, params, source, owner)
+            logger.info("%s: recorded as campaign run %s (postdeck runs)", loaded.campaign.name, stamp.run_id)
             try:
                 reports += _apply(plan, creates, ledger, owner, params, stamp)
             except BaseException as exc:
