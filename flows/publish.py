@@ -25,8 +25,9 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from postdeck.engine.apply import apply_scheduled_changes
 from postdeck.engine.decisions import creates_of, deliveries_of, in_campaign_order, reported_as_is
-from postdeck.engine.plan import Action, Plan, check_plan_is_current, load_plan, make_plan
+from postdeck.engine.plan import Action, Plan, check_plan_is_current, load_plan, make_plan, plan_shape
 from postdeck.engine.publisher import DeliveryReport, publish_batch
+from postdeck.engine.runs import RunStamp, finish_run, start_run
 from postdeck.engine.source import (
     Source,
     campaign_source,
@@ -43,7 +44,7 @@ from postdeck.flows.limits import ProviderCaps, process_concurrency
 from postdeck.flows.params import PublishParams
 from postdeck.flows.reports import Progress, change_report, needs_attention, publish_artifacts
 from postdeck.ledger import flush_journal, open_ledger
-from postdeck.ledger.base import LedgerWriter
+from postdeck.ledger.base import Ledger, LedgerWriter
 from postdeck.preview.month_table import month_markdown
 from postdeck.providers.chain import Chain
 from postdeck.schemas.deliveries import Delivery
@@ -60,14 +61,19 @@ def _batch_run_name(parameters: dict) -> str:
 
 @task(name="publish-batch", task_run_name=_batch_run_name, cache_policy=NO_CACHE, retries=0)
 def publish_batch_task(
-    deliveries: list[Delivery], ledger: LedgerWriter, chain: Chain, caps: ProviderCaps, owner: str
+    deliveries: list[Delivery],
+    ledger: LedgerWriter,
+    chain: Chain,
+    caps: ProviderCaps,
+    owner: str,
+    stamp: RunStamp | None = None,
 ) -> list[dict] | State:
     """Publish one batch. No Prefect retries: the exactly-once protocol decides what may be resent.
 
     The task run ends Failed when any delivery is unresolved, so the UI, state filters and automations
     see it; its reports travel with the state either way."""
     with caps.batch():  # a place in the run's reservation of the provider limits: no server request
-        reports = publish_batch(deliveries, ledger=ledger, chain=chain, owner=owner)
+        reports = publish_batch(deliveries, ledger=ledger, chain=chain, owner=owner, stamp=stamp)
     level, line = batch_log_line(reports)
     get_run_logger().log(level, "%s", line)  # one line per batch: each goes through the Prefect API
     return _as_state([asdict(r) for r in reports])
@@ -81,11 +87,12 @@ def _as_state(rows: list[dict], *, dry_run: bool = False) -> list[dict] | State:
 
 @task(name="apply-scheduled-changes", cache_policy=NO_CACHE, retries=0)
 def apply_changes_task(
-    plan: Plan, ledger: LedgerWriter, chain: Chain, caps: ProviderCaps
+    plan: Plan, ledger: LedgerWriter, chain: Chain, caps: ProviderCaps, stamp: RunStamp | None = None
 ) -> list[dict] | State:
     """Updates and cancels of scheduled posts (a PUT or DELETE replaces the whole post: safe to redo)."""
     with caps.batch():  # its calls go one at a time: one place covers them
-        return _as_state([asdict(r) for r in apply_scheduled_changes(plan, ledger=ledger, chain=chain)])
+        applied = apply_scheduled_changes(plan, ledger=ledger, chain=chain, stamp=stamp)
+        return _as_state([asdict(r) for r in applied])
 
 
 def batch_log_line(reports: list[DeliveryReport]) -> tuple[int, str]:
@@ -176,8 +183,18 @@ def publish_campaign(params: PublishParams | None = None) -> list[dict] | State:
             reports += [
                 change_report(c, note=note) for c, kept in zip(plan.changes, as_is, strict=True) if not kept
             ]
-        else:
-            reports += _apply(plan, creates, ledger, loaded.campaign.owner, params)
+        else:  # one recorded run: every delivery it sends names it; its end has the counts
+            owner = loaded.campaign.owner
+            stamp = _start_run(plan, deliveries, ledger, params, source, owner)
+            logger.info("%s: recorded as campaign run %s (postdeck runs)", loaded.campaign.name, stamp.run_id)
+            try:
+                reports += _apply(plan, creates, ledger, owner, params, stamp)
+            except BaseException as exc:
+                finish_run(
+                    ledger, stamp, plan, reports, now=datetime.now(UTC), error=f"{type(exc).__name__}: {exc}"
+                )
+                raise
+            finish_run(ledger, stamp, plan, reports, now=datetime.now(UTC))
     reports = in_campaign_order(reports, deliveries)
     publish_artifacts(loaded.campaign.name, reports, source=_describe(source))
     # The month calendar of the run (postdeck preview draws the full one).
@@ -221,8 +238,34 @@ def _describe(source: Source) -> str:
     return f"commit {source.commit[:8]}" + (" with uncommitted changes (dirty)" if source.dirty else "")
 
 
+def _start_run(
+    plan: Plan,
+    deliveries: list[Delivery],
+    ledger: Ledger,
+    params: PublishParams,
+    source: Source,
+    owner: str | None,
+) -> RunStamp:
+    """The run's row, before anything is sent (nothing is sent if it cannot be written)."""
+    return start_run(
+        ledger,
+        plan,
+        deliveries,
+        source=source,
+        campaign_path=params.campaign,
+        flow_run_id=str(flow_run.id) if flow_run.id else None,
+        user_id=owner,
+        now=datetime.now(UTC),
+    )
+
+
 def _apply(
-    plan: Plan, creates: list[Delivery], ledger: LedgerWriter, owner: str | None, params: PublishParams
+    plan: Plan,
+    creates: list[Delivery],
+    ledger: LedgerWriter,
+    owner: str | None,
+    params: PublishParams,
+    stamp: RunStamp,
 ) -> list[dict]:
     has_scheduled_changes = bool(plan.of(Action.UPDATE) or plan.of(Action.CANCEL))
     if not creates and not has_scheduled_changes:
@@ -236,12 +279,12 @@ def _apply(
         warming_up(run, _shared_media(groups)) if groups else nullcontext(),
     ):
         futures = [
-            (batch, publish_batch_task.submit(group, ledger, run.chain, run.caps, run_owner))
+            (batch, publish_batch_task.submit(group, ledger, run.chain, run.caps, run_owner, stamp))
             for batch, group in groups.items()
         ]
         if has_scheduled_changes:
             futures.append(
-                ("updates and cancels", apply_changes_task.submit(plan, ledger, run.chain, run.caps))
+                ("updates and cancels", apply_changes_task.submit(plan, ledger, run.chain, run.caps, stamp))
             )
         progress = Progress(len(futures))
         for batch, future in futures:
@@ -258,10 +301,7 @@ def _check_saved_plan(path: Path, plan: Plan, ledger: LedgerWriter) -> None:
     saved = load_plan(path)
     check_plan_is_current(saved, ledger)
 
-    def shape(p: Plan) -> list[tuple[str, str, str]]:
-        return [(str(c.action), c.key, c.delivery.content_hash if c.delivery else "") for c in p.changes]
-
-    if saved.campaign != plan.campaign or shape(saved) != shape(plan):
+    if saved.campaign != plan.campaign or plan_shape(saved) != plan_shape(plan):
         raise PlanError(f"{path}: the campaign changed since this plan was made; run `postdeck plan` again")
 
 

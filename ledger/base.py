@@ -1,6 +1,8 @@
 """The ledger's interface, as small Protocols a caller can ask for one at a time: a reader for
-`plan`, DeliveryClaims for publishing, SocialPostLog and PostHistory for the history, MediaUrlCache
-and AccountListCache for the chain. LedgerWriter combines the writes, Ledger everything a run opens.
+`plan`, DeliveryClaims for publishing, RunStamps for which run and commit sent a delivery,
+SocialPostLog and PostHistory for the history, MediaUrlCache and AccountListCache for the chain,
+CampaignRuns for the runs, CancelPins for cancels a person keeps. LedgerWriter combines the
+writes, Ledger everything a run opens.
 
 Both backends (SQLite embedded, Supabase in production) implement these with the same meaning.
 """
@@ -53,6 +55,9 @@ class DeliveryRecord:
     user_id: str | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    run_id: str | None = None  # the campaign run that sent it (RunStamps), None before any run did
+    commit_sha: str | None = None  # the commit that run published, None outside git
+    keep_cancelled: bool = False  # cancelled and pinned so (`postdeck cancel --keep-cancelled`)
 
 
 class ClaimState(StrEnum):
@@ -107,18 +112,31 @@ class PostRecord:
 
 
 @dataclass(frozen=True)
+class RunSource:
+    """What a publish run published: the commit (None outside git), whether the working tree
+    differed from it, the campaign file, and the hashes of what was rendered and planned."""
+
+    commit_sha: str | None = None
+    dirty: bool = False
+    campaign_path: str | None = None
+    content_hash: str | None = None
+    plan_hash: str | None = None
+
+
+@dataclass(frozen=True)
 class CampaignRun:
-    """One publishing run of a campaign (a flow run), for `ledger status` and audits."""
+    """One publishing run of a campaign (a flow run), for `postdeck runs` and audits."""
 
     id: str
     campaign: str
     status: str  # running | completed | failed | cancelled | crashed
     flow_run_id: str | None = None
     user_id: str | None = None
-    summary: dict | None = None
+    summary: dict | None = None  # the counts: deliveries, unresolved, outcomes, plan
     error: str | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    source: RunSource = RunSource()
 
 
 RUN_STATUSES = ("running", "completed", "failed", "cancelled", "crashed")
@@ -188,6 +206,17 @@ class DeliveryClaims(Protocol):
         ...
 
 
+class RunStamps(Protocol):
+    """Which run, and which commit, sent a delivery: set just before the run sends it."""
+
+    def stamp_run(
+        self, keys: Sequence[str], *, owner: str | None, run_id: str, commit_sha: str | None
+    ) -> list[str]:
+        """Name `run_id` and `commit_sha` on these deliveries (with an owner, only those it has
+        claimed), in one write. Returns the keys stamped."""
+        ...
+
+
 class SocialPostLog(Protocol):
     def record_social_post(self, row: dict) -> str:
         """Append a row to the seed's social_posts history (one per provider post)."""
@@ -222,7 +251,9 @@ class AccountListCache(Protocol):
         ...
 
 
-class LedgerWriter(LedgerReader, DeliveryClaims, SocialPostLog, MediaUrlCache, AccountListCache, Protocol):
+class LedgerWriter(
+    LedgerReader, DeliveryClaims, RunStamps, SocialPostLog, MediaUrlCache, AccountListCache, Protocol
+):
     """Everything publishing writes, for callers that need all of it (the publisher, the chain)."""
 
 
@@ -266,17 +297,34 @@ class DeliverySearch(Protocol):
 
 class CampaignRuns(Protocol):
     def start_campaign_run(
-        self, campaign: str, *, flow_run_id: str | None, user_id: str | None, now: datetime
+        self,
+        campaign: str,
+        *,
+        flow_run_id: str | None,
+        user_id: str | None,
+        now: datetime,
+        source: RunSource | None = None,
     ) -> str: ...
 
     def finish_campaign_run(
         self, run_id: str, *, status: str, summary: dict, error: str | None = None, now: datetime
     ) -> None: ...
 
-    def campaign_runs(self, campaign: str | None = None, *, limit: int = 20) -> list[CampaignRun]: ...
+    def campaign_runs(
+        self, campaign: str | None = None, *, commit: str | None = None, limit: int = 20
+    ) -> list[CampaignRun]:
+        """Runs newest first (started_at descending, then id); `commit` is a SHA prefix."""
+        ...
 
 
-class Ledger(LedgerWriter, PostHistory, DeliverySearch, CampaignRuns, Protocol):
+class CancelPins(Protocol):
+    def keep_cancelled(self, keys: Sequence[str], *, now: datetime) -> list[str]:
+        """Pin these cancelled deliveries: publishing leaves them cancelled instead of re-creating
+        them from the file. Returns the keys pinned (a delivery not cancelled is not)."""
+        ...
+
+
+class Ledger(LedgerWriter, PostHistory, DeliverySearch, CampaignRuns, CancelPins, Protocol):
     """What open_ledger() and open_backend() hand a run or a command: a backend (SqliteLedger,
     SupabaseLedger) or the JournaledLedger around one. Credential rows are CredentialRows'."""
 

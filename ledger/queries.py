@@ -25,6 +25,7 @@ class DeliveryQuery:
     provider_post_id: str | None = None  # the deliveries one provider post carries
     created_since: datetime | None = None  # created at or after
     created_before: datetime | None = None  # created strictly before
+    commit: str | None = None  # sent by a run of a commit whose SHA starts so (rows.commit_prefix)
 
     def matches(self, record: DeliveryRecord) -> bool:
         """The same test in Python (backends filter in SQL; this is for merging and for tests)."""
@@ -38,6 +39,7 @@ class DeliveryQuery:
             and (self.provider_post_id is None or record.provider_post_id == self.provider_post_id)
             and (self.created_since is None or (created is not None and created >= self.created_since))
             and (self.created_before is None or (created is not None and created < self.created_before))
+            and (self.commit is None or (record.commit_sha or "").startswith(self.commit))
         )
 
 

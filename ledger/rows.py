@@ -7,19 +7,28 @@ objects and ISO times. Both end up here as DeliveryRecord and PostRecord.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any
 
 from postdeck.core.status import DeliveryStatus
-from postdeck.ledger.base import RUN_STATUSES, CampaignRun, DeliveryRecord, LedgerRefused, PostRecord
+from postdeck.ledger.base import (
+    RUN_STATUSES,
+    CampaignRun,
+    DeliveryRecord,
+    LedgerRefused,
+    PostRecord,
+    RunSource,
+)
 
 _DELIVERY_FIELDS = {f.name for f in fields(DeliveryRecord)}
 _POST_FIELDS = [f.name for f in fields(PostRecord)]
 SOCIAL_POST_COLUMNS = frozenset(_POST_FIELDS)
 _POST_TIMES = ("scheduled_for", "posted_at", "created_at")
 HISTORY_LIMIT_MAX = 1000
+_SHA_PREFIX = re.compile(r"[0-9a-f]{1,64}")
 
 
 def iso(value: datetime | None) -> str | None:
@@ -47,8 +56,10 @@ def delivery_record(row: Mapping[str, Any]) -> DeliveryRecord:
     data["attempted_providers"] = tuple(attempted)
     for name in ("lease_until", "scheduled_for", "created_at", "updated_at"):
         data[name] = parse_time(data.get(name))
-    if data.get("user_id") is not None:
-        data["user_id"] = str(data["user_id"])
+    for name in ("run_id", "user_id"):
+        if data.get(name) is not None:
+            data[name] = str(data[name])
+    data["keep_cancelled"] = bool(data.get("keep_cancelled"))  # SQLite keeps 0 and 1
     return DeliveryRecord(**data)
 
 
@@ -95,7 +106,34 @@ def campaign_run(row: Mapping[str, Any]) -> CampaignRun:
         error=row["error"],
         started_at=parse_time(row["started_at"]),
         finished_at=parse_time(row["finished_at"]),
+        source=RunSource(
+            commit_sha=row["commit_sha"],
+            dirty=bool(row["dirty"]),
+            campaign_path=row["campaign_path"],
+            content_hash=row["content_hash"],
+            plan_hash=row["plan_hash"],
+        ),
     )
+
+
+def run_source_columns(source: RunSource | None) -> dict[str, Any]:
+    """A run's source as campaign_runs columns (the same names in both backends)."""
+    source = source or RunSource()
+    return {
+        "commit_sha": source.commit_sha,
+        "dirty": source.dirty,
+        "campaign_path": source.campaign_path,
+        "content_hash": source.content_hash,
+        "plan_hash": source.plan_hash,
+    }
+
+
+def commit_prefix(prefix: str) -> str:
+    """A commit filter as given (`--commit 3f2c9a1b`): hex digits, compared lower-case."""
+    lowered = prefix.strip().lower()
+    if _SHA_PREFIX.fullmatch(lowered) is None:
+        raise LedgerRefused(f"a commit is given by hex digits of its SHA (e.g. 3f2c9a1b), not {prefix!r}")
+    return lowered
 
 
 def check_run_status(status: str) -> None:

@@ -2,8 +2,9 @@
 
 Every operation opens its own short connection, and claims use BEGIN IMMEDIATE so two claimers
 serialise (ledger.sqlite_connection, which also sorts the errors: LedgerUnavailable, retry later, or
-LedgerRefused, never retry). Deliveries, history and campaign runs are here; the caches are
-ledger.sqlite_caches', the credential rows ledger.sqlite_credentials'.
+LedgerRefused, never retry). Deliveries and history are here; campaign runs and what they stamp on
+deliveries are ledger.sqlite_runs', the caches ledger.sqlite_caches', the credential rows
+ledger.sqlite_credentials'.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from postdeck.core.status import DeliveryStatus
 from postdeck.errors import LedgerError
 from postdeck.ledger.backend import LedgerBackend
 from postdeck.ledger.base import (
-    CampaignRun,
     Claim,
     ClaimRequest,
     ClaimState,
@@ -33,9 +33,15 @@ from postdeck.ledger.base import (
     only_record,
 )
 from postdeck.ledger.queries import DeliveryQuery, PostQuery
-from postdeck.ledger.rows import campaign_run, delivery_record, iso, post_record, social_post_row
+from postdeck.ledger.rows import (
+    delivery_record,
+    iso,
+    post_record,
+    social_post_row,
+)
 from postdeck.ledger.sqlite_caches import SqliteCaches
 from postdeck.ledger.sqlite_credentials import SqliteCredentialRows
+from postdeck.ledger.sqlite_runs import SqliteRuns
 from postdeck.ledger.sqlite_sql import assignments, conditions, delivery_filters
 from postdeck.ledger.sqlite_upgrade import widen_status_check
 from postdeck.ledger.transitions import check_transition
@@ -44,14 +50,24 @@ from postdeck.settings import settings
 DEFAULT_PATH = Path(".postdeck/ledger.db")
 _JSON_POST_COLUMNS = ("platforms", "platform_post_ids", "platform_post_urls", "media_urls")
 # Columns added after a table first shipped: CREATE TABLE IF NOT EXISTS does not add them to old files.
-_ADDED_COLUMNS = (("media_uploads", "user_id", "TEXT"),)
+_ADDED_COLUMNS = (
+    ("media_uploads", "user_id", "TEXT"),
+    ("deliveries", "run_id", "TEXT"),
+    ("deliveries", "commit_sha", "TEXT"),
+    ("deliveries", "keep_cancelled", "INTEGER NOT NULL DEFAULT 0"),
+    ("campaign_runs", "commit_sha", "TEXT"),
+    ("campaign_runs", "dirty", "INTEGER NOT NULL DEFAULT 0"),
+    ("campaign_runs", "campaign_path", "TEXT"),
+    ("campaign_runs", "content_hash", "TEXT"),
+    ("campaign_runs", "plan_hash", "TEXT"),
+)
 
 
 def default_ledger_path() -> Path:
     return Path(settings().ledger)  # DEFAULT_PATH when unset
 
 
-class SqliteLedger(SqliteCaches, SqliteCredentialRows, LedgerBackend):
+class SqliteLedger(SqliteRuns, SqliteCaches, SqliteCredentialRows, LedgerBackend):
     """Ledger (deliveries, history, caches, campaign runs) and CredentialRows over a SQLite file."""
 
     def __init__(self, path: str | Path | None = None) -> None:
@@ -255,36 +271,6 @@ class SqliteLedger(SqliteCaches, SqliteCredentialRows, LedgerBackend):
                 (provider_post_id,),
             ).fetchall()
         return [post_record(r) for r in rows]
-
-    # --- campaign runs ------------------------------------------------------------------------
-
-    def start_campaign_run(
-        self, campaign: str, *, flow_run_id: str | None, user_id: str | None, now: datetime
-    ) -> str:
-        run_id = str(uuid.uuid4())
-        with self._connect() as conn:
-            conn.execute(
-                "INSERT INTO campaign_runs (id, campaign, flow_run_id, user_id, started_at) VALUES (?, ?, ?, ?, ?)",
-                (run_id, campaign, flow_run_id, user_id, iso(now)),
-            )
-        return run_id
-
-    def _finish_running(self, run_id: str, changes: dict[str, Any]) -> bool:
-        changes = {**changes, "summary": json.dumps(changes["summary"])}
-        with self._connect() as conn:
-            changed = conn.execute(
-                f"UPDATE campaign_runs SET {assignments(changes)} WHERE id = ? AND status = 'running'",
-                (*changes.values(), run_id),
-            ).rowcount
-        return changed > 0
-
-    def campaign_runs(self, campaign: str | None = None, *, limit: int = 20) -> list[CampaignRun]:
-        query, args = "SELECT * FROM campaign_runs", ()
-        if campaign is not None:
-            query, args = query + " WHERE campaign = ?", (campaign,)
-        with self._connect() as conn:
-            rows = conn.execute(query + " ORDER BY started_at DESC, id LIMIT ?", (*args, limit)).fetchall()
-        return [campaign_run(r) for r in rows]
 
 
 def _claim_in(

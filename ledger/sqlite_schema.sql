@@ -21,7 +21,10 @@ CREATE TABLE IF NOT EXISTS deliveries (
     scheduled_for       TEXT,
     user_id             TEXT,
     created_at          TEXT NOT NULL,
-    updated_at          TEXT NOT NULL
+    updated_at          TEXT NOT NULL,
+    run_id              TEXT,                      -- the campaign run that sent it
+    commit_sha          TEXT,                      -- the commit that run published
+    keep_cancelled      INTEGER NOT NULL DEFAULT 0 -- pinned cancelled (postdeck cancel --keep-cancelled)
 );
 CREATE INDEX IF NOT EXISTS deliveries_campaign ON deliveries (campaign);
 CREATE INDEX IF NOT EXISTS deliveries_status ON deliveries (status);
@@ -79,7 +82,12 @@ CREATE TABLE IF NOT EXISTS campaign_runs (
     summary     TEXT NOT NULL DEFAULT '{}',  -- JSON object
     error       TEXT,
     started_at  TEXT NOT NULL,
-    finished_at TEXT
+    finished_at TEXT,
+    commit_sha  TEXT,                    -- what was published: None outside git
+    dirty       INTEGER NOT NULL DEFAULT 0,
+    campaign_path TEXT,
+    content_hash TEXT,                   -- of every rendered delivery (engine/runs.py)
+    plan_hash   TEXT
 );
 CREATE INDEX IF NOT EXISTS campaign_runs_campaign ON campaign_runs (campaign, started_at);
 

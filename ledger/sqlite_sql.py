@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from postdeck.ledger.queries import DeliveryQuery
-from postdeck.ledger.rows import iso
+from postdeck.ledger.rows import commit_prefix, iso
 
 
 def delivery_filters(query: DeliveryQuery) -> tuple[list[str], list[Any]]:
@@ -24,6 +24,9 @@ def delivery_filters(query: DeliveryQuery) -> tuple[list[str], list[Any]]:
         ("provider_post_id", query.provider_post_id),
     )
     more, more_args = conditions(equal, since=query.created_since, before=query.created_before)
+    if query.commit is not None:
+        more.append("commit_sha LIKE ?")
+        more_args.append(commit_prefix(query.commit) + "%")  # hex digits only: no LIKE wildcard in it
     return where + more, args + more_args
 
 

@@ -4,9 +4,10 @@ Atomic steps are SQL functions from supabase/migrations called as RPCs (claim_de
 note_delivery_attempt, record_delivery_outcome, and their batch forms claim_deliveries and
 record_delivery_outcomes): PostgREST runs each in one transaction, so the claim is insert-if-absent
 with lease takeover exactly as in SQLite, and a batch is all-or-nothing (claims) or refused item by
-item (outcomes) as in SQLite. Everything else is plain table access. Deliveries and campaign runs are
-here; the calls and their error mapping are ledger.supabase_transport's, the history, caches and
-credential rows ledger.supabase_history's, supabase_caches' and supabase_credentials'.
+item (outcomes) as in SQLite. Everything else is plain table access. Deliveries are here; the calls
+and their error mapping are ledger.supabase_transport's, campaign runs and their stamps on deliveries
+ledger.supabase_runs', the history, caches and credential rows ledger.supabase_history's,
+supabase_caches' and supabase_credentials'.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from postdeck.core.outcome import Outcome
 from postdeck.errors import LedgerError, MissingExtra
 from postdeck.ledger.backend import LedgerBackend
 from postdeck.ledger.base import (
-    CampaignRun,
     Claim,
     ClaimRequest,
     ClaimState,
@@ -30,15 +30,18 @@ from postdeck.ledger.base import (
     LedgerRefused,
 )
 from postdeck.ledger.queries import DeliveryQuery, newest_first
-from postdeck.ledger.rows import campaign_run, delivery_record, iso
+from postdeck.ledger.rows import commit_prefix, delivery_record, iso
 from postdeck.ledger.supabase_caches import SupabaseCaches
 from postdeck.ledger.supabase_credentials import SupabaseCredentialRows
 from postdeck.ledger.supabase_history import SupabasePostHistory
+from postdeck.ledger.supabase_runs import SupabaseRuns
 from postdeck.ledger.supabase_transport import recorded, user_uuid
 from postdeck.settings import settings
 
 
-class SupabaseLedger(SupabasePostHistory, SupabaseCaches, SupabaseCredentialRows, LedgerBackend):
+class SupabaseLedger(
+    SupabaseRuns, SupabasePostHistory, SupabaseCaches, SupabaseCredentialRows, LedgerBackend
+):
     """Ledger (deliveries, history, caches, campaign runs) and CredentialRows over Supabase."""
 
     def __init__(
@@ -161,6 +164,8 @@ class SupabaseLedger(SupabasePostHistory, SupabaseCaches, SupabaseCredentialRows
             built = built.gte("created_at", iso(query.created_since))
         if query.created_before is not None:
             built = built.lt("created_at", iso(query.created_before))
+        if query.commit is not None:
+            built = built.like("commit_sha", commit_prefix(query.commit) + "*")  # hex only: no wildcard
         return built.order("created_at", desc=True).order("key")
 
     # --- writer ---------------------------------------------------------------------------------
@@ -326,38 +331,3 @@ class SupabaseLedger(SupabasePostHistory, SupabaseCaches, SupabaseCredentialRows
             {"p_key": key, "p_owner": owner, "p_lease_seconds": float(lease_seconds), "p_now": iso(now)},
         )
         return delivery_record(reply) if reply else None
-
-    # --- campaign runs --------------------------------------------------------------------------
-
-    def start_campaign_run(
-        self, campaign: str, *, flow_run_id: str | None, user_id: str | None, now: datetime
-    ) -> str:
-        row = {
-            "campaign": campaign,
-            "flow_run_id": flow_run_id,
-            "user_id": user_uuid(user_id, LedgerRefused),
-            "started_at": iso(now),
-        }
-        created = self._run("start run", lambda: self._table("campaign_runs").insert(row).execute().data)
-        return str(created[0]["id"])
-
-    def _finish_running(self, run_id: str, changes: dict[str, Any]) -> bool:
-        changed = self._run(
-            "finish run",
-            lambda: (
-                self._table("campaign_runs")
-                .update(changes)
-                .eq("id", run_id)
-                .eq("status", "running")
-                .execute()
-                .data
-            ),
-        )
-        return bool(changed)
-
-    def campaign_runs(self, campaign: str | None = None, *, limit: int = 20) -> list[CampaignRun]:
-        query = self._table("campaign_runs").select("*")
-        if campaign is not None:
-            query = query.eq("campaign", campaign)
-        query = query.order("started_at", desc=True).order("id").limit(limit)
-        return [campaign_run(r) for r in self._run("campaign runs", lambda: query.execute().data)]

@@ -11,6 +11,7 @@ COMMANDS = [
     ["accounts"],
     ["connect"],
     ["history"],
+    ["runs"],
     ["retry"],
     ["cancel"],
     ["resolve"],

@@ -26,7 +26,15 @@ import pytest
 from postdeck.core.outcome import Outcome
 from postdeck.core.status import DeliveryStatus
 from postdeck.errors import LedgerError
-from postdeck.ledger.base import ClaimRequest, ClaimState, DeliveryRecord, LedgerRefused, LedgerUnavailable
+from postdeck.ledger.base import (
+    ClaimRequest,
+    ClaimState,
+    DeliveryRecord,
+    LedgerRefused,
+    LedgerUnavailable,
+    RunSource,
+)
+from postdeck.ledger.queries import DeliveryQuery
 from postdeck.ledger.sqlite import SqliteLedger
 from postdeck.ledger.supabase import SupabaseLedger
 from tests.ledger_fixtures.postgrest import PostgrestEmulator, Recorder, Replayer
@@ -93,6 +101,7 @@ def other_user() -> str:
 
 def request_for(key: str, user_id: str | None = None, **extra) -> ClaimRequest:
     campaign, batch, platform = key.split("/")
+    platform = platform.partition("#")[0]  # a later generation is a key of the same platform
     fields = {
         "content_hash": "content-1",
         "schedule_hash": "schedule-1",
@@ -650,6 +659,62 @@ class LedgerContract:
             user,
         )
         assert run.finished_at == NOW + timedelta(minutes=1)
+        assert run.source == RunSource()  # a run started without its source says nothing of one
+
+    def test_a_run_keeps_what_it_published_and_is_found_by_a_commit_prefix(self, ledger, ns, user) -> None:
+        source = RunSource(
+            commit_sha="3f2c9a1b" + "0" * 32,
+            dirty=True,
+            campaign_path="campaigns/launch.yaml",
+            content_hash="c" * 64,
+            plan_hash="p" * 64,
+        )
+        first = ledger.start_campaign_run(f"{ns}-c", flow_run_id=None, user_id=user, now=NOW, source=source)
+        second = ledger.start_campaign_run(
+            f"{ns}-c", flow_run_id="fr-2", user_id=user, now=NOW + timedelta(minutes=1)
+        )
+        assert [r.id for r in ledger.campaign_runs(f"{ns}-c")] == [second, first]  # newest first
+        [run] = ledger.campaign_runs(f"{ns}-c", commit="3F2C9A")
+        assert (run.id, run.source, run.flow_run_id, run.status) == (first, source, None, "running")
+        assert ledger.campaign_runs(f"{ns}-c", commit="3f2c9a1c") == []
+        with pytest.raises(LedgerRefused, match="hex digits"):
+            ledger.campaign_runs(commit="3f2c%")
+
+    def test_a_stamp_names_the_run_and_commit_on_the_owners_deliveries(self, ledger, ns, user) -> None:
+        sha = "ab" * 20
+        run_id = ledger.start_campaign_run(f"{ns}-c", flow_run_id=None, user_id=user, now=NOW)
+        keys = [f"{ns}-c/a/twitter", f"{ns}-c/a/bluesky#1"]
+        ledger.claim_many([request_for(k) for k in keys], owner="run-1", lease_seconds=60, now=NOW)
+        ledger.claim(request_for(f"{ns}-c/b/twitter"), owner="run-2", lease_seconds=60, now=NOW)
+        every = [*keys, f"{ns}-c/b/twitter"]
+        assert ledger.stamp_run(every, owner="run-1", run_id=run_id, commit_sha=sha) == sorted(keys)
+        for key in keys:
+            assert (ledger.get(key).run_id, ledger.get(key).commit_sha) == (run_id, sha)
+        assert ledger.get(f"{ns}-c/b/twitter").run_id is None  # another run's claim
+        posted = ledger.record(keys[0], Outcome(DeliveryStatus.POSTED), owner="run-1", now=NOW)
+        assert (posted.run_id, posted.commit_sha) == (run_id, sha)  # the outcome keeps who sent it
+        found = ledger.find_deliveries(DeliveryQuery(commit=sha[:7]))
+        assert sorted(r.key for r in found) == sorted(keys)
+        assert ledger.find_deliveries(DeliveryQuery(commit="abc")) == []
+        assert ledger.stamp_run([], owner=None, run_id=run_id, commit_sha=None) == []
+        later = ledger.start_campaign_run(f"{ns}-c", flow_run_id=None, user_id=user, now=NOW)
+        assert ledger.stamp_run([keys[0]], owner=None, run_id=later, commit_sha=None) == [keys[0]]
+        assert (ledger.get(keys[0]).run_id, ledger.get(keys[0]).commit_sha) == (later, None)
+
+    def test_only_a_cancelled_delivery_is_kept_cancelled(self, ledger, ns) -> None:
+        cancelled, scheduled = f"{ns}-c/a/twitter", f"{ns}-c/a/bluesky"
+        ledger.claim_many(
+            [request_for(cancelled), request_for(scheduled)], owner="run-1", lease_seconds=60, now=NOW
+        )
+        ledger.record(cancelled, Outcome(DeliveryStatus.CANCELLED), owner="run-1", now=NOW)
+        ledger.record(scheduled, Outcome(DeliveryStatus.SCHEDULED), owner="run-1", now=NOW)
+        assert ledger.get(cancelled).keep_cancelled is False
+        later = NOW + timedelta(minutes=1)
+        assert ledger.keep_cancelled([cancelled, scheduled, f"{ns}-c/z/x"], now=later) == [cancelled]
+        kept = ledger.get(cancelled)
+        assert (kept.keep_cancelled, kept.status, kept.updated_at) == (True, "cancelled", later)
+        assert ledger.get(scheduled).keep_cancelled is False
+        assert ledger.keep_cancelled([], now=later) == []
 
     # --- credential rows (the store's encryption is tested in test_credentials.py) --------------
 
@@ -839,11 +904,19 @@ def test_a_sqlite_ledger_from_an_earlier_version_gains_the_new_table_and_column(
         conn.execute(
             "INSERT INTO media_uploads VALUES ('ab', 'late:global', 'https://m.test/1', '2030-01-01')"
         )
+        conn.execute(
+            "CREATE TABLE campaign_runs (id TEXT PRIMARY KEY, campaign TEXT NOT NULL,"
+            " flow_run_id TEXT, user_id TEXT, status TEXT NOT NULL DEFAULT 'running',"
+            " summary TEXT NOT NULL DEFAULT '{}', error TEXT, started_at TEXT NOT NULL,"
+            " finished_at TEXT)"
+        )
+        conn.execute("INSERT INTO campaign_runs (id, campaign, started_at) VALUES ('r1', 'c', '2030-01-01')")
     ledger = SqliteLedger(path)
     assert ledger.cached_media_url("ab", "late:global") == "https://m.test/1"
     with sqlite3.connect(path) as conn:
         assert "user_id" in {r[1] for r in conn.execute("PRAGMA table_info(media_uploads)")}
-    assert ledger.campaign_runs() == []
+    [run] = ledger.campaign_runs()
+    assert (run.id, run.source) == ("r1", RunSource())
 
 
 def test_a_sqlite_ledger_whose_status_check_predates_not_sent_is_rebuilt_with_its_rows(

@@ -18,12 +18,14 @@ from postdeck.ledger.supabase import SupabaseLedger
 SMALL = (
     base.LedgerReader,
     base.DeliveryClaims,
+    base.RunStamps,
     base.SocialPostLog,
     base.MediaUrlCache,
     base.AccountListCache,
     base.PostHistory,
     base.DeliverySearch,
     base.CampaignRuns,
+    base.CancelPins,
 )
 
 
@@ -45,12 +47,13 @@ def test_the_writer_is_exactly_the_small_protocols_and_the_ledger_adds_the_rest(
     writes = (
         base.LedgerReader,
         base.DeliveryClaims,
+        base.RunStamps,
         base.SocialPostLog,
         base.MediaUrlCache,
         base.AccountListCache,
     )
     assert set(members(LedgerWriter)) == {name for p in writes for name in members(p)}
-    assert len(members(LedgerWriter)) == 18  # 3 reads, 15 writes (renew_claims: the heartbeat)
+    assert len(members(LedgerWriter)) == 19  # 3 reads, 16 writes (renew_claims: the heartbeat; stamp_run)
     assert set(members(Ledger)) == {name for p in SMALL for name in members(p)} | {"ident"}
 
 

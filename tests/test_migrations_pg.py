@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 import uuid
@@ -39,7 +40,7 @@ def connect(dsn: str):
 
 
 def insert_delivery(conn, key: str = "c/b1/twitter", **values) -> None:
-    campaign, batch_id, platform = key.split("@")[0].split("/")
+    campaign, batch_id, platform = re.split("[@#~]", key)[0].split("/")
     row = {
         "key": key,
         "campaign": campaign,
@@ -193,6 +194,28 @@ BAD_ROWS = [
         "account_lists_accounts_check",
     ),
     (
+        "a later generation of another batch's delivery",
+        "insert into deliveries (key, campaign, batch_id, platform,"
+        " status, owner) values ('c/b/y#2', 'c', 'b', 'x', 'claimed', 'r')",
+        "deliveries_key_parts",
+    ),
+    (
+        "a run's commit that is not a SHA",
+        "insert into campaign_runs (campaign, commit_sha) values ('c', 'main')",
+        "campaign_runs_commit_sha_check",
+    ),
+    (
+        "a dirty run without its commit",
+        "insert into campaign_runs (campaign, dirty) values ('c', true)",
+        "campaign_runs_dirty_has_commit",
+    ),
+    (
+        "a kept cancel on a delivery not cancelled",
+        "insert into deliveries (key, campaign, batch_id, platform, status, keep_cancelled)"
+        " values ('c/b/x', 'c', 'b', 'x', 'scheduled', true)",
+        "deliveries_kept_only_when_cancelled",
+    ),
+    (
         "a finished run without an end",
         "insert into campaign_runs (campaign, status) values ('c', 'completed')",
         "campaign_runs_finished_when_done",
@@ -205,6 +228,28 @@ def test_constraints_reject(pg_dsn: str, what: str, sql: str, constraint: str) -
     with connect(pg_dsn) as conn, pytest.raises(psycopg.errors.CheckViolation) as caught:
         conn.execute(sql)
     assert caught.value.diag.constraint_name == constraint
+
+
+@pytest.mark.parametrize(
+    "key", ["c/b1/twitter#2", "c/b1/twitter~0123456789ab", "c/b1/twitter@acc#3~0123456789ab"]
+)
+def test_later_generations_and_reposts_are_keys_of_their_delivery(pg_dsn: str, key: str) -> None:
+    with connect(pg_dsn) as conn:
+        insert_delivery(conn, key)
+        assert conn.execute("select count(*) from deliveries").fetchone() == (1,)
+
+
+def test_a_delivery_names_the_run_and_commit_that_sent_it(pg_dsn: str) -> None:
+    with connect(pg_dsn) as conn:
+        (run_id,) = conn.execute(
+            "insert into campaign_runs (campaign, commit_sha, dirty) values ('c', %s, true) returning id",
+            (SHA[:40],),
+        ).fetchone()
+        insert_delivery(conn, run_id=run_id, commit_sha=SHA[:40])
+        with pytest.raises(psycopg.errors.ForeignKeyViolation):
+            insert_delivery(conn, "c/b2/twitter", run_id=str(uuid.uuid4()))
+        conn.execute("delete from campaign_runs")
+        assert conn.execute("select run_id, commit_sha from deliveries").fetchone() == (None, SHA[:40])
 
 
 def test_a_delivery_key_is_unique(pg_dsn: str) -> None:

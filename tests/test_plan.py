@@ -154,3 +154,49 @@ def test_a_status_change_alone_makes_it_stale(deliveries: list[Delivery]) -> Non
     ledger.records["c/a/twitter"] = record(deliveries[0], DeliveryStatus.POSTED)
     with pytest.raises(StalePlanError):
         check_plan_is_current(plan, ledger)
+
+
+def test_a_cancelled_delivery_the_file_still_has_is_wanted_again_under_its_next_generation(
+    deliveries: list[Delivery],
+) -> None:
+    a_x, a_bsky, b_x, b_bsky = deliveries
+    ledger = Ledger(
+        [
+            record(a_x, DeliveryStatus.CANCELLED, error="its batch was removed"),  # a removal, reverted
+            record(a_bsky, DeliveryStatus.CANCELLED),  # cancelled from the CLI
+            record(b_x, DeliveryStatus.CANCELLED, keep_cancelled=True),  # ... and pinned so
+            record(b_bsky, DeliveryStatus.CANCELLED),
+            record(dataclasses.replace(b_bsky, key="c/b/bluesky#1"), DeliveryStatus.CANCELLED),
+            record(dataclasses.replace(b_bsky, key="c/b/bluesky#2"), DeliveryStatus.SCHEDULED),
+        ]
+    )
+    plan = make_plan("c", deliveries, ledger, NOW)
+    assert [(c.key, c.action) for c in plan.changes] == [
+        ("c/a/twitter#1", Action.CREATE),
+        ("c/a/bluesky#1", Action.DRIFT),
+        ("c/b/twitter", Action.UNCHANGED),
+        ("c/b/bluesky#2", Action.UNCHANGED),  # the latest generation is the current one: no cancel
+    ]
+    create, drift, kept, _ = plan.changes
+    assert create.reason == "its batch was removed, then put back: created again as generation 1"
+    assert create.delivery.key == "c/a/twitter#1" and create.delivery.content_hash == a_x.content_hash
+    assert (
+        "postdeck cancel c/a/bluesky --keep-cancelled" in drift.reason
+        and drift.delivery.key == "c/a/bluesky#1"
+    )
+    assert kept.reason == "cancelled, and kept so (postdeck cancel --keep-cancelled)"
+
+
+def test_a_removed_batch_cancels_its_latest_generation(deliveries: list[Delivery]) -> None:
+    a_x = deliveries[0]
+    gone = dataclasses.replace(a_x, key="c/gone/twitter", batch_id="gone")
+    ledger = Ledger(
+        [
+            record(gone, DeliveryStatus.CANCELLED, error="its batch was removed"),
+            record(dataclasses.replace(gone, key="c/gone/twitter#1"), DeliveryStatus.SCHEDULED),
+        ]
+    )
+    plan = make_plan("c", deliveries, ledger, NOW)
+    assert [(c.key, c.reason) for c in plan.of(Action.CANCEL)] == [
+        ("c/gone/twitter#1", "its batch was removed")
+    ]

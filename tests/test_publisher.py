@@ -106,6 +106,26 @@ def test_no_provider_call_when_the_attempt_cannot_be_noted(ledger: SqliteLedger)
     assert {r.action for r in reports} == {"not-sent"} and provider.creates == []
 
 
+def test_a_stamped_batch_names_its_run_and_commit_and_sends_nothing_unstamped(ledger: SqliteLedger) -> None:
+    from postdeck.engine.runs import RunStamp
+
+    provider = FakeProvider("first")
+    chain = Chain([Link("f:g", provider)])
+    stamp = RunStamp("run-7", "ab" * 20)
+    publish_batch(deliveries(), ledger=ledger, chain=chain, owner="r", now=lambda: NOW, stamp=stamp)
+    assert {(ledger.get(d.key).run_id, ledger.get(d.key).commit_sha) for d in deliveries()} == {
+        ("run-7", "ab" * 20)
+    }
+
+    def down(*_a, **_k):
+        raise LedgerError("database is down")
+
+    ledger.stamp_run = down
+    others = deliveries((Platform.BLUESKY,))
+    reports = publish_batch(others, ledger=ledger, chain=chain, owner="r", now=lambda: NOW, stamp=stamp)
+    assert [r.action for r in reports] == ["not-sent"] and len(provider.creates) == 1
+
+
 def test_failover_is_recorded_with_the_provider_that_posted(ledger: SqliteLedger) -> None:
     def refuse(_request):
         raise ProviderNotSent("down", provider="first")

@@ -34,6 +34,11 @@ def git(repo: Path, *args: str) -> str:
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
+    return team_repo(tmp_path)
+
+
+def team_repo(tmp_path: Path) -> Path:
+    """A repository with campaigns/gate.yaml committed on main."""
     root = tmp_path / "team"
     (root / "campaigns").mkdir(parents=True)
     git(root, "init", "-q", "-b", "main")

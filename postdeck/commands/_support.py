@@ -108,6 +108,9 @@ def delivery_row(record: DeliveryRecord) -> dict[str, Any]:
         "user": record.user_id,
         "provider": record.provider,
         "provider_post_id": record.provider_post_id,
+        "commit": record.commit_sha[:8] if record.commit_sha else None,  # of the run that sent it
+        "commit_sha": record.commit_sha,
+        "run_id": record.run_id,
         "scheduled_for": record.scheduled_for,
         "created_at": record.created_at,
         "url": record.url,

@@ -34,10 +34,20 @@ def cancel(
     user: Annotated[
         str | None, typer.Option("--user", envvar="POSTDECK_USER", help="Only this user's deliveries.")
     ] = None,
+    keep_cancelled: Annotated[
+        bool,
+        typer.Option(
+            help="Pin the cancel (also of deliveries cancelled before): publishing the campaign leaves "
+            "them cancelled instead of creating them again from the file."
+        ),
+    ] = False,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask before cancelling with --all.")] = False,
     sandbox: Annotated[bool, typer.Option("--sandbox", help="Cancel at the local simulators.")] = False,
 ) -> None:
     """Cancel scheduled deliveries: deleted at their provider, recorded `cancelled` in the ledger.
+
+    A cancelled delivery the campaign file still has is created again by the next publish (the file
+    wins), unless the cancel is pinned with --keep-cancelled.
 
     Example: postdeck cancel --older-than 7d   |   postdeck cancel --all --exclude example/announce/twitter
     """
@@ -61,7 +71,9 @@ def cancel(
         exclude=tuple(exclude or ()),
     )
     with progress_bar("cancelling") as bar:
-        reports = open_service(sandbox=sandbox).cancel(selection, with_siblings=with_siblings, progress=bar)
+        reports = open_service(sandbox=sandbox).cancel(
+            selection, with_siblings=with_siblings, progress=bar, keep_cancelled=keep_cancelled
+        )
     print_schedule_reports(reports, title="cancel")
     left = [r.key for r in reports if r.after != "cancelled"]
     if not reports:

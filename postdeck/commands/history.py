@@ -8,7 +8,7 @@ import typer
 
 from postdeck.commands.common import app
 
-COLUMNS = ["id", "status", "platform", "provider", "scheduled_for", "created_at", "url", "error"]
+COLUMNS = ["id", "status", "platform", "provider", "commit", "scheduled_for", "created_at", "url", "error"]
 
 
 @app.command()
@@ -29,6 +29,12 @@ def history(
     user: Annotated[
         str | None, typer.Option("--user", envvar="POSTDECK_USER", help="Only this user's deliveries.")
     ] = None,
+    commit: Annotated[
+        str | None,
+        typer.Option(
+            "--commit", help="Only deliveries sent by a publish of this commit (a SHA or its start)."
+        ),
+    ] = None,
     page: Annotated[int, typer.Option(min=1, help="Page number, from 1.")] = 1,
     per_page: Annotated[int, typer.Option(min=1, max=1000, help="Deliveries per page.")] = 20,
     output: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
@@ -36,12 +42,14 @@ def history(
     """List deliveries with their status, provider and URL; the ids are what retry and cancel take.
 
     Example: postdeck history --status failed --platform twitter --since 7d --format csv
+             postdeck history --commit 3f2c9a1b   (what a publish of that commit sent)
     """
     from postdeck.commands._support import delivery_row, emit, output_format
     from postdeck.core.status import DeliveryStatus
     from postdeck.errors import PostdeckError
     from postdeck.ledger.factory import open_ledger
     from postdeck.ledger.queries import DeliveryQuery
+    from postdeck.ledger.rows import commit_prefix
     from postdeck.service.schedules import list_deliveries
     from postdeck.timeparse import parse_since
 
@@ -60,6 +68,7 @@ def history(
         campaign=campaign,
         user_id=user,
         created_since=parse_since(since) if since else None,
+        commit=commit_prefix(commit) if commit is not None else None,
     )
     records = list_deliveries(open_ledger(), query, page=page, per_page=per_page)
     title = f"deliveries, page {page}" + ("" if records else " (none)")

@@ -2,7 +2,8 @@
 
 Validates the campaign first (an invalid campaign has no plan), then compares it with the ledger.
 Output: a rich table, Markdown (for pull-request comments) or JSON (the same document `--out`
-saves for `publish --plan`). Imports no Prefect and no provider client.
+saves for `publish --plan`). Imports no Prefect, and no provider client unless `--refresh` asks the
+providers first.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 
     from postdeck.engine.plan import Change, Plan
     from postdeck.engine.source import Source
+    from postdeck.ledger.base import Ledger
     from postdeck.schemas.loader import LoadedCampaign
 
 
@@ -39,7 +41,14 @@ UNITS = {
     "utf16": "UTF-16",
     "threads": "Threads chars",
 }
-COLOURS = {"create": "green", "update": "yellow", "cancel": "red", "conflict": "magenta", "in-flight": "cyan"}
+COLOURS = {
+    "create": "green",
+    "update": "yellow",
+    "cancel": "red",
+    "conflict": "magenta",
+    "in-flight": "cyan",
+    "drift": "yellow",
+}
 
 
 @app.command()
@@ -54,6 +63,13 @@ def plan(
         str | None,
         typer.Option(help="Plan the campaign as it is at this git ref (a deleted file plans its cancels)."),
     ] = None,
+    refresh: Annotated[
+        bool,
+        typer.Option(
+            help="First ask the providers for every scheduled post: one deleted or moved there is drift."
+        ),
+    ] = False,
+    sandbox: Annotated[bool, typer.Option(help="With --refresh: ask the local simulators.")] = False,
 ) -> None:
     """Show what publishing would create, update, cancel or leave alone.
 
@@ -61,23 +77,44 @@ def plan(
     """
     from postdeck.engine.source import Source, campaign_source
 
+    refreshing = Refresh(sandbox) if refresh else None
     if ref is None:  # the working tree as it is: no git needed
-        _plan(Source(campaign, None), output, out, detailed_exitcode)
+        _plan(Source(campaign, None), output, out, detailed_exitcode, refreshing)
         return
     with campaign_source(str(campaign), ref) as source:
-        _plan(source, output, out, detailed_exitcode)
+        _plan(source, output, out, detailed_exitcode, refreshing)
 
 
-def _plan(source: Source, output: Format, out: Path | None, detailed_exitcode: bool) -> None:
+class Refresh:
+    """`--refresh`: the plan after asking the campaign owner's providers (or the simulators)."""
+
+    def __init__(self, sandbox: bool) -> None:
+        self.sandbox = sandbox
+
+    def __call__(self, result: Plan, owner: str | None, ledger: Ledger) -> Plan:
+        from postdeck.engine.refresh import observe, with_drift
+        from postdeck.service.chains import service_chain
+
+        records = [c.record for c in result.changes if c.record is not None]
+        with service_chain(owner, ledger, sandbox=self.sandbox) as chain:
+            return with_drift(result, observe(records, chain))
+
+
+def _plan(
+    source: Source, output: Format, out: Path | None, detailed_exitcode: bool, refresh: Refresh | None = None
+) -> None:
     from postdeck.commands.output import Printer, folded
     from postdeck.engine.plan import make_plan
     from postdeck.ledger.factory import open_backend
     from postdeck.schemas.loader import load_campaign
     from postdeck.schemas.validation import check_file
 
+    ledger = open_backend()
     if source.deleted:  # nothing of it should exist: the plan cancels what is scheduled
-        name = load_campaign(source.path).campaign.name
-        _show(make_plan(name, [], open_backend(), datetime.now(UTC)), {}, output, out, detailed_exitcode)
+        gone = load_campaign(source.path).campaign
+        result = make_plan(gone.name, [], ledger, datetime.now(UTC))
+        result = refresh(result, gone.owner, ledger) if refresh else result
+        _show(result, {}, output, out, detailed_exitcode)
         return
     with collector_paused():
         report = check_file(source.path)
@@ -92,7 +129,8 @@ def _plan(source: Source, output: Format, out: Path | None, detailed_exitcode: b
     printer.flush()
     now = datetime.now(UTC)
     deliveries = [item.delivery for item in report.prepared]
-    result = make_plan(report.loaded.campaign.name, deliveries, open_backend(), now)
+    result = make_plan(report.loaded.campaign.name, deliveries, ledger, now)
+    result = refresh(result, report.loaded.campaign.owner, ledger) if refresh else result
     _show(result, late_notes(report.loaded, result, now), output, out, detailed_exitcode)
 
 

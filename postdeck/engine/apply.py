@@ -16,8 +16,10 @@ from datetime import UTC, datetime
 from postdeck.core.outcome import Outcome
 from postdeck.core.platform import Platform
 from postdeck.core.status import DeliveryStatus
+from postdeck.engine.generations import REMOVED
 from postdeck.engine.plan import Action, Change, Plan
 from postdeck.engine.publisher import DeliveryReport
+from postdeck.engine.runs import RunStamp
 from postdeck.errors import LedgerError
 from postdeck.ledger.base import DeliveryRecord, LedgerWriter
 from postdeck.providers.base import PostOutcome, PostRequest, Target
@@ -43,11 +45,13 @@ def apply_scheduled_changes(
     ledger: LedgerWriter,
     chain: Chain,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    stamp: RunStamp | None = None,
 ) -> list[DeliveryReport]:
-    """Apply every UPDATE and CANCEL of the plan; report one line per changed delivery."""
+    """Apply every UPDATE and CANCEL of the plan; report one line per changed delivery. With a stamp,
+    each delivery changed names the run and commit that changed it."""
     reports: list[DeliveryReport] = []
     for group in _groups(plan):
-        link = _link_for(group.record, chain)
+        link = link_for(group.record, chain)
         changed = [c for c in group.keep if c.action == Action.UPDATE] + list(group.drop)
         if link is None:
             reason = (
@@ -66,7 +70,7 @@ def apply_scheduled_changes(
             reports += [_report(c, str(c.record.status) if c.record else "", error=str(exc)) for c in changed]
             continue
         for change in changed:
-            reports.append(_record(change, outcome, link, ledger, now()))
+            reports.append(_record(change, outcome, link, ledger, now(), stamp))
     return reports
 
 
@@ -90,7 +94,8 @@ def _groups(plan: Plan) -> list[_PostGroup]:
     return groups
 
 
-def _link_for(record: DeliveryRecord, chain: Chain) -> Link | None:
+def link_for(record: DeliveryRecord, chain: Chain) -> Link | None:
+    """The configured link the delivery's post went through (its provider, among its attempts)."""
     for label in record.attempted_providers:
         if record.provider and label.startswith(f"{record.provider}:") and (link := chain.link(label)):
             return link
@@ -111,17 +116,21 @@ def _request(group: _PostGroup, link: Link, chain: Chain) -> PostRequest:
 
 
 def _record(
-    change: Change, outcome: PostOutcome | None, link: Link, ledger: LedgerWriter, now: datetime
+    change: Change,
+    outcome: PostOutcome | None,
+    link: Link,
+    ledger: LedgerWriter,
+    now: datetime,
+    stamp: RunStamp | None,
 ) -> DeliveryReport:
     key = change.key
     try:
+        if stamp is not None:  # applied at the provider: this run and commit made the post what it is
+            ledger.stamp_run([key], owner=None, run_id=stamp.run_id, commit_sha=stamp.commit_sha)
         if change.action == Action.CANCEL:
-            ledger.record(
-                key,
-                Outcome(DeliveryStatus.CANCELLED, error=change.reason or "its batch was removed"),
-                owner=None,
-                now=now,
-            )
+            # The plan's reason (a removed batch, an occurrence that left its repeat rule): a publish's cancel.
+            reason = change.reason or REMOVED
+            ledger.record(key, Outcome(DeliveryStatus.CANCELLED, error=reason), owner=None, now=now)
             return _report(change, "cancelled")
         delivery = change.delivery
         # updates only: a post's record exists, and the provider answered the update

@@ -10,7 +10,8 @@ from datetime import datetime
 from typing import Any
 
 from postdeck.core.keys import base_batch_id
-from postdeck.engine.plan import Action, Change, Plan, delivery_of, repost_key
+from postdeck.engine.generations import lineage
+from postdeck.engine.plan import Action, Change, Plan, repost_key
 from postdeck.schemas.deliveries import Delivery
 from postdeck.schemas.loader import LoadedCampaign
 from postdeck.schemas.timing import apply_late_policy
@@ -29,9 +30,11 @@ def deliveries_of(report: FileReport, only_batches: Sequence[str] | None = None)
 
 
 def creates_of(plan: Plan, loaded: LoadedCampaign, now: datetime, *, allow_repost: bool) -> list[Delivery]:
-    """The deliveries to create now: the plan's creates under each batch's late policy (CampaignErrors
-    for `late: fail`), then, with allow_repost, the conflicts under a key of their new content."""
-    creates = apply_late_policy(loaded, [c.delivery for c in plan.of(Action.CREATE) if c.delivery], now)
+    """The deliveries to create now: the plan's creates and drifts (cancelled outside the file: the
+    file wins, under a new generation) under each batch's late policy (CampaignErrors for `late:
+    fail`), then, with allow_repost, the conflicts under a key of their new content."""
+    wanted = [c.delivery for c in plan.changes if c.action in (Action.CREATE, Action.DRIFT) and c.delivery]
+    creates = apply_late_policy(loaded, wanted, now)
     if allow_repost:
         reposts = [c.delivery for c in plan.of(Action.CONFLICT) if c.delivery]
         creates += [dataclasses.replace(d, key=repost_key(d)) for d in reposts]
@@ -46,7 +49,7 @@ def reported_as_is(change: Change, *, allow_repost: bool) -> bool:
 
 
 def in_campaign_order(reports: list[dict[str, Any]], deliveries: Sequence[Delivery]) -> list[dict[str, Any]]:
-    """Reports in the campaign's order of deliveries (a repost beside the delivery it replaces);
-    cancels of removed batches last."""
+    """Reports in the campaign's order of deliveries (a repost or a later generation beside the
+    delivery it replaces); cancels of removed batches last."""
     order = {d.key: i for i, d in enumerate(deliveries)}
-    return sorted(reports, key=lambda r: order.get(delivery_of(r["key"]), len(order)))
+    return sorted(reports, key=lambda r: order.get(lineage(r["key"]), len(order)))

@@ -21,8 +21,16 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from postdeck.core.keys import DeliveryKey, parse_ledger_key
+from postdeck.core.keys import DeliveryKey
 from postdeck.core.status import DeliveryStatus
+from postdeck.engine.generations import (
+    LEFT_RULE,
+    REMOVED,
+    current_generations,
+    lineage,
+    next_generation,
+    removed_by_a_publish,
+)
 from postdeck.errors import PlanError, StalePlanError
 from postdeck.ledger.base import DeliveryRecord, LedgerReader
 from postdeck.schemas.deliveries import CaptionLength, Delivery
@@ -37,6 +45,9 @@ class Action(StrEnum):
     UNCHANGED = "unchanged"
     CONFLICT = "conflict"  # content changed after it was published
     IN_FLIGHT = "in-flight"  # claimed by a run right now
+    # What exists differs from the file: cancelled outside it (postdeck cancel), which publish creates
+    # again (generations.py); or, with `plan --refresh`, deleted or moved at the provider (refresh.py).
+    DRIFT = "drift"
 
 
 @dataclass(frozen=True)
@@ -90,25 +101,27 @@ def make_plan(
 ) -> Plan:
     recorded = reader.deliveries(campaign)
     records = {r.key: r for r in recorded}
+    current = current_generations(records)  # a re-created delivery's record is its latest generation's
     changes: list[Change] = []
     later: list[str] = []
     for delivery in deliveries:
+        if (key := current.get(delivery.key)) is not None:
+            delivery = dataclasses.replace(delivery, key=key)
         record = _record_for(delivery, records)
         if record is None and delivery.beyond_horizon(now):
-            later.append(
-                delivery.key
-            )  # not planned yet: the scheduled sync publishes it once it comes within the horizon
+            # Not planned yet: the scheduled sync publishes it once it comes within the horizon.
+            later.append(delivery.key)
             continue
         changes.append(_change(delivery, record, now))
     if include_cancels:
-        wanted = {d.key for d in deliveries}  # every occurrence of a rule, beyond the horizon too
+        # Generation 0 (the file knows no generations); every occurrence of a rule, beyond the horizon too.
+        wanted = {d.key for d in deliveries}
         for key, record in sorted(records.items()):
-            if delivery_of(key) not in wanted and record.status == DeliveryStatus.SCHEDULED:
-                occurrence = DeliveryKey.parse(delivery_of(key)).occurrence is not None
+            if lineage(key) not in wanted and record.status == DeliveryStatus.SCHEDULED:
+                occurrence = DeliveryKey.parse(lineage(key)).occurrence is not None
                 if occurrence and _is_past(record, now):
                     continue  # an occurrence whose time has passed is history, whatever the rule says now
-                reason = "its occurrence left the repeat rule" if occurrence else "its batch was removed"
-                changes.append(Change(Action.CANCEL, key, None, record, reason))
+                changes.append(Change(Action.CANCEL, key, None, record, LEFT_RULE if occurrence else REMOVED))
     return Plan(
         campaign,
         tuple(changes),
@@ -122,17 +135,17 @@ def _is_past(record: DeliveryRecord, now: datetime) -> bool:
     return record.scheduled_for is not None and record.scheduled_for <= now
 
 
+def plan_shape(plan: Plan) -> list[tuple[str, str, str]]:
+    """What a plan does, for comparing two plans: each change's action, key and content hash."""
+    return [(str(c.action), c.key, c.delivery.content_hash if c.delivery else "") for c in plan.changes]
+
+
 def repost_key(delivery: Delivery) -> str:
     """The key a changed, already published delivery is published again under (`--allow-repost`).
 
     Derived from the new content, so a repost of the same content is claimed once, like any delivery.
     """
     return str(DeliveryKey.parse(delivery.key).repost(delivery.content_hash))
-
-
-def delivery_of(key: str) -> str:
-    """The key of the delivery a ledger key names: itself, or the original of a repost."""
-    return str(parse_ledger_key(key).delivery)
 
 
 def _record_for(delivery: Delivery, records: dict[str, DeliveryRecord]) -> DeliveryRecord | None:
@@ -176,6 +189,8 @@ def _change(delivery: Delivery, record: DeliveryRecord | None, now: datetime) ->
     if record.status == DeliveryStatus.NOT_SENT:
         # Found at no provider: publishing claims it again, looks it up once more, then sends it.
         return Change(Action.CREATE, delivery.key, delivery, record, f"send again ({record.error})", length)
+    if record.status == DeliveryStatus.CANCELLED:
+        return _wanted_again(delivery, record, length)
     content_changed = record.content_hash != delivery.content_hash
     time_changed = record.schedule_hash != delivery.schedule_hash
     if delivery.horizon_days is not None and _is_past(record, now) and (content_changed or time_changed):
@@ -192,6 +207,24 @@ def _change(delivery: Delivery, record: DeliveryRecord | None, now: datetime) ->
             Action.CONFLICT, delivery.key, delivery, record, "content changed after it was published", length
         )
     return Change(Action.UNCHANGED, delivery.key, delivery, record, str(record.status), length)
+
+
+def _wanted_again(delivery: Delivery, record: DeliveryRecord, length: CaptionLength | None) -> Change:
+    """The file has a delivery whose record is cancelled: desired state wins, under the next
+    generation's key (never the old one: that post may exist), unless a person pinned the cancel."""
+    if record.keep_cancelled:
+        why = "cancelled, and kept so (postdeck cancel --keep-cancelled)"
+        return Change(Action.UNCHANGED, delivery.key, delivery, record, why, length)
+    key, generation = next_generation(delivery.key)
+    again = dataclasses.replace(delivery, key=key)
+    if removed_by_a_publish(record.error):
+        why = f"its batch was removed, then put back: created again as generation {generation}"
+        return Change(Action.CREATE, key, again, record, why, length)
+    why = (
+        f"cancelled outside the file (postdeck cancel) while the file has it: publish creates it again as "
+        f"generation {generation} (or pin the cancel: postdeck cancel {delivery.key} --keep-cancelled)"
+    )
+    return Change(Action.DRIFT, key, again, record, why, length)
 
 
 # ---- the ledger fingerprint and the stale-plan check -------------------------------------------

@@ -5,7 +5,8 @@
    leave it. Claim not recordable → never call a provider for it. A dead owner's claim (no beat for
    the heartbeat timeout), or a not-sent delivery → look its post key up at every provider it may
    have reached before sending anything.
-2. Send through the failover chain (providers.chain), which records where a create may go first.
+2. Name the run and commit sending them (a publish run's RunStamp), then send through the failover
+   chain (providers.chain), which records where a create may go first.
    What no provider was asked to create, for a reason that passes (circuit open, provider
    unreachable), is released rather than recorded as failed: the next run sends it.
 3. Record every outcome (a batch's in one transaction, journaled first: ledger.journal).
@@ -25,6 +26,7 @@ from postdeck.core.outcome import Outcome
 from postdeck.core.status import DeliveryStatus
 from postdeck.engine.heartbeat import keep_alive
 from postdeck.engine.plan import held_note
+from postdeck.engine.runs import RunStamp
 from postdeck.errors import LedgerError
 from postdeck.ledger.base import ClaimRequest, ClaimState, LedgerWriter
 from postdeck.providers.chain import Chain, SendItem
@@ -60,8 +62,10 @@ def publish_batch(
     owner: str,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     lease_seconds: float | None = None,
+    stamp: RunStamp | None = None,
 ) -> list[DeliveryReport]:
     """Publish one batch's deliveries exactly once. Never raises for a provider failure: it reports.
+    With a stamp (a publish run's), each delivery sent names that run and its commit.
 
     Writes to the ledger do not grow with the batch: one for all its claims, one before each create
     (the attempt), one for all its outcomes, and a history row per provider post (and a heartbeat
@@ -70,7 +74,9 @@ def publish_batch(
         return []
     lease = settings().claim_heartbeat_timeout if lease_seconds is None else lease_seconds
     with keep_alive(ledger, owner, timeout=lease, now=now):
-        return _publish(deliveries, ledger=ledger, chain=chain, owner=owner, now=now, lease_seconds=lease)
+        return _publish(
+            deliveries, ledger=ledger, chain=chain, owner=owner, now=now, lease_seconds=lease, stamp=stamp
+        )
 
 
 def _publish(
@@ -81,6 +87,7 @@ def _publish(
     owner: str,
     now: Callable[[], datetime],
     lease_seconds: float,
+    stamp: RunStamp | None,
 ) -> list[DeliveryReport]:
     try:
         claims = ledger.claim_many(
@@ -114,7 +121,7 @@ def _publish(
             else:
                 settled.append((delivery, recovered, "recovered"))
     if to_send:
-        sent = _send(to_send, chain=chain, ledger=ledger, owner=owner)
+        sent = _send(to_send, chain=chain, ledger=ledger, owner=owner, stamp=stamp)
         if isinstance(sent, LedgerError):
             # The attempt could not be recorded, so no create was made; the claims expire with their lease.
             for d in to_send:
@@ -143,10 +150,17 @@ def _recover(delivery: Delivery, key: str | None, labels: tuple[str, ...], chain
 
 
 def _send(
-    deliveries: list[Delivery], *, chain: Chain, ledger: LedgerWriter, owner: str
+    deliveries: list[Delivery], *, chain: Chain, ledger: LedgerWriter, owner: str, stamp: RunStamp | None
 ) -> dict[str, Outcome] | LedgerError:
     """The chain's outcome for each delivery, or the ledger error that stopped it before any create."""
     first = deliveries[0]
+    if stamp is not None:  # before any create: what is sent always names its run
+        try:
+            ledger.stamp_run(
+                [d.key for d in deliveries], owner=owner, run_id=stamp.run_id, commit_sha=stamp.commit_sha
+            )
+        except LedgerError as exc:
+            return exc
 
     def on_attempt(keys: list[str], label: str, key: str) -> None:
         ledger.note_attempt(keys, owner=owner, provider=label, post_key=key)  # raises → nothing is sent

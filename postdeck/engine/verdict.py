@@ -16,7 +16,7 @@ RESOLVED_STATUSES = frozenset({"posted", "scheduled", "cancelled"})
 # Actions that leave a delivery where it was, whatever its status: someone or something must act.
 UNRESOLVED_ACTIONS = frozenset({"not-sent", "held", "in-flight", "conflict"})
 # What a dry run reports for the changes it would make: nothing was attempted, nothing went wrong.
-PLANNED_ACTIONS = frozenset({"create", "update", "cancel"})
+PLANNED_ACTIONS = frozenset({"create", "update", "cancel", "drift"})
 
 
 def outcome_word(report: Mapping[str, str | None], *, dry_run: bool = False) -> str:

@@ -7,6 +7,7 @@ already published is recorded as such, not cancelled.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
@@ -60,6 +61,17 @@ def cancel(
             if progress:
                 progress(record)
     return reports
+
+
+def pin(
+    reports: list[ScheduleReport], *, ledger, now: Clock = lambda: datetime.now(UTC)
+) -> list[ScheduleReport]:
+    """Pin every reported delivery that is cancelled (now or before): publishing its campaign leaves
+    it cancelled instead of creating it again from the file (`postdeck cancel --keep-cancelled`)."""
+    pinned = set(ledger.keep_cancelled([r.key for r in reports if r.after == "cancelled"], now=now()))
+    return [
+        dataclasses.replace(r, action="kept cancelled", error=None) if r.key in pinned else r for r in reports
+    ]
 
 
 def _cancel_post(

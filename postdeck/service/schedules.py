@@ -23,7 +23,7 @@ class ScheduleReport:
     platform: str
     before: str
     after: str
-    action: str  # retried | cancelled | refreshed | skipped
+    action: str  # retried | cancelled | refreshed | skipped | kept cancelled
     provider: str | None = None
     url: str | None = None
     error: str | None = None

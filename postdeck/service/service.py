@@ -338,14 +338,23 @@ class SocialPostingService:
         )
 
     def cancel(
-        self, selection: Selection, *, with_siblings: bool = False, progress: Tracker | None = None
+        self,
+        selection: Selection,
+        *,
+        with_siblings: bool = False,
+        progress: Tracker | None = None,
+        keep_cancelled: bool = False,
     ) -> list[schedules.ScheduleReport]:
-        """Cancel scheduled deliveries (seed 002's schedules.delete) at their provider and in the ledger."""
-        return self._per_owner(
+        """Cancel scheduled deliveries (seed 002's schedules.delete) at their provider and in the ledger.
+
+        With keep_cancelled, every selected delivery that ends cancelled (now or before) is pinned so:
+        publishing the campaign leaves it cancelled instead of creating it again from the file."""
+        reports = self._per_owner(
             selection,
             progress,
             lambda group, **common: cancelling.cancel(group, with_siblings=with_siblings, **common),
         )
+        return cancelling.pin(reports, ledger=self.ledger) if keep_cancelled else reports
 
     def _per_owner(
         self,
