@@ -10,12 +10,13 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from postdeck.core.platform import Platform
 from postdeck.engine.publisher import publish_batch
 from postdeck.errors import LedgerError, PostdeckError
 from postdeck.ledger.base import DeliveryRecord
+from postdeck.ledger.queries import DeliveryQuery
 from postdeck.providers.chain import Chain
 from postdeck.providers.errors import ProviderError
 from postdeck.schemas.deliveries import Delivery
@@ -35,6 +36,15 @@ class NotConnected(PostdeckError):
 def new_owner(kind: str = "api") -> str:
     """Who holds the claims of this call: unique per call, readable in the ledger."""
     return f"{kind}:{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def sent_in(ledger) -> Callable[[list[str]], bool]:
+    """`prepare`'s `sent`: whether the ledger holds any of these delivery keys (claimed or sent)."""
+
+    def sent(keys: list[str]) -> bool:
+        return bool(ledger.find_deliveries(DeliveryQuery(keys=tuple(keys)), limit=1))
+
+    return sent
 
 
 def connected_platforms(chain: Chain) -> set[Platform]:

@@ -36,7 +36,7 @@ from postdeck.service.adhoc import AdhocPost, posts_dir, prepare
 from postdeck.service.calendar import calendar_caption
 from postdeck.service.campaign_batches import batch_deliveries, campaigns_dir, find_campaign
 from postdeck.service.chains import service_chain
-from postdeck.service.posting import connected_platforms, new_owner, send
+from postdeck.service.posting import connected_platforms, new_owner, send, sent_in
 from postdeck.service.results import AccountInfo, PostResult
 from postdeck.service.selection import Selection, select
 from postdeck.service.styles import get_style
@@ -270,7 +270,7 @@ class SocialPostingService:
                 style_settings=get_style(style, self.styles_file) if style else {},
                 idempotency_key=idempotency_key,
             )
-            deliveries = prepare(post, folder=self.posts_folder, sent=self._sent)
+            deliveries = prepare(post, folder=self.posts_folder, sent=sent_in(self.ledger))
             return send(deliveries, ledger=self.ledger, chain=chain, owner=new_owner())
 
     @_never_raises(_failure)
@@ -308,9 +308,6 @@ class SocialPostingService:
             raise PostdeckError(f"{path} is published with the keys of {owner}, not {user_id}")
         with self.chain(owner or user_id) as chain:
             return send(deliveries, ledger=self.ledger, chain=chain, owner=new_owner())
-
-    def _sent(self, keys: list[str]) -> bool:
-        return bool(self.ledger.find_deliveries(DeliveryQuery(keys=tuple(keys)), limit=1))
 
     # --- history ----------------------------------------------------------------------------------
 
