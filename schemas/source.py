@@ -3,7 +3,7 @@
 PyYAML's composer gives nodes with start marks; we build plain Python values from them and keep a
 map from each value's path (tuple of keys and indexes) to its location, so a validation error on
 `batches[2].caption` can point at the line that wrote it. Duplicate mapping keys, which PyYAML
-silently overwrites, are reported as errors here.
+silently overwrites, are reported as errors here, and so are tags other than the core schema's.
 
 Campaign files are untrusted, so two YAML features are bounded: nesting (at most MAX_DEPTH levels)
 and aliases (together they may repeat at most MAX_ALIAS_VALUES values: each alias is built as a
@@ -167,9 +167,13 @@ class _Builder:
         if self._in_alias:
             self._count_repeat(node, key)
         if isinstance(node, yaml.ScalarNode):
-            return node.value if node.tag == _STR else self._scalar(node, key)
+            if node.tag == _STR:
+                return node.value
+            return self._scalar(node, key) if self._tag_allowed(node, key) else None
         if depth >= MAX_DEPTH:
             raise _too_deep(self._location(node), _short(key))
+        if not self._tag_allowed(node, key):
+            return None
         if id(node) not in self._built:
             self._built.add(id(node))
             return self._collection(node, key, depth)
@@ -199,6 +203,8 @@ class _Builder:
                 "write the keys out, or use `styles`",
             )
             return None
+        if not self._tag_allowed(node, (*parent, str(getattr(node, "value", "?")))):
+            return None
         name = yaml.SafeLoader.construct_scalar(_LOADER, node) if isinstance(node, yaml.ScalarNode) else None
         if not isinstance(name, str):
             self._error(node, "mapping keys must be plain strings", parent, "quote the key")
@@ -212,6 +218,21 @@ class _Builder:
             )
             return None
         return name
+
+    def _tag_allowed(self, node: yaml.Node, key: PathKey) -> bool:
+        """Only the core schema's tags (and times written plainly): `!!binary`, `!!set`, `!!python/…`
+        or a custom `!foo` would make values no campaign field means, or code-shaped ones."""
+        tag = foreign_tag(node)
+        if tag is None:
+            return True
+        self._error(
+            node,
+            f"YAML tag `{tag}` is not allowed",
+            key,
+            "remove the tag: campaign files use plain YAML (text, numbers, true/false, null, lists, "
+            "mappings; times written without a tag)",
+        )
+        return False
 
     def _scalar(self, node: yaml.ScalarNode, key: PathKey) -> Any:
         try:
@@ -265,6 +286,31 @@ class _Builder:
 
 
 _STR = "tag:yaml.org,2002:str"
+_YAML = "tag:yaml.org,2002:"
+_CORE_SCALARS = frozenset(_YAML + name for name in ("str", "int", "float", "bool", "null"))
+_COLLECTION_TAGS = {yaml.SequenceNode: _YAML + "seq", yaml.MappingNode: _YAML + "map"}
+_TIMESTAMP = _YAML + "timestamp"
+
+
+def foreign_tag(node: yaml.Node) -> str | None:
+    """The node's tag as written (`!!binary`, `!foo`) when it is not the core schema's, else None.
+    A timestamp is allowed only when YAML read it from plain text (`at: 2030-06-01`), not by a tag
+    on quoted text (`!!timestamp "2030-06-01"`)."""
+    tag = node.tag
+    if isinstance(node, yaml.ScalarNode):
+        if tag in _CORE_SCALARS:
+            return None
+        if (
+            tag == _TIMESTAMP
+            and not node.style
+            and _LOADER.resolve(yaml.ScalarNode, node.value, (True, False)) == tag
+        ):
+            return None
+    elif _COLLECTION_TAGS.get(type(node)) == tag:
+        return None
+    return "!!" + tag.removeprefix(_YAML) if tag.startswith(_YAML) else tag
+
+
 # One loader instance is enough to construct scalars (it keeps no state between scalar constructions).
 _LOADER = yaml.SafeLoader("")
 

@@ -132,3 +132,30 @@ def test_content_and_schedule_hashes_are_separate(tmp_path: Path) -> None:
     [edited] = expand(load_campaign(write(tmp_path, base % ("hello", "2030-06-01 09:00"), "3.yaml")))
     assert one.content_hash == moved.content_hash and one.schedule_hash != moved.schedule_hash
     assert one.schedule_hash == edited.schedule_hash and one.content_hash != edited.content_hash
+
+
+def test_core_schema_tags_and_plain_times_still_load(tmp_path: Path) -> None:
+    # The tags refused are the others (tests/bad_campaigns/69-74): these are the core schema's.
+    path = write(
+        tmp_path,
+        "name: !!str tagged\n"
+        "batches:\n"
+        "  - id: a\n"
+        "    at: 2030-06-01\n"  # a time read from plain text, without a tag
+        "    caption: '{{ n }} {{ s }}'\n"
+        "    vars: {n: !!int '7', s: !!str 123, f: !!float '1.5', b: !!bool 'true', z: !!null ''}\n"
+        "    platforms: !!seq [bluesky]\n",
+    )
+    (delivery,) = expand(load_campaign(path))
+    assert delivery.key == "tagged/a/bluesky" and delivery.caption == "7 123"
+
+
+def test_a_refused_tag_names_file_line_and_field(tmp_path: Path) -> None:
+    path = write(
+        tmp_path, "name: bad\nbatches:\n  - id: a\n    caption: !!binary aGVsbG8=\n    platforms: [x]\n"
+    )
+    with pytest.raises(CampaignErrors) as info:
+        load_campaign(path)
+    (error,) = info.value.errors
+    assert (error.location.path, error.location.line, error.field) == (str(path), 4, "batches[0].caption")
+    assert "`!!binary`" in error.message

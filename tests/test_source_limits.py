@@ -88,7 +88,8 @@ def test_scalars_python_cannot_read_are_located_errors(tmp_path: Path) -> None:
         _load(tmp_path, "name: x\nvars:\n  tag: !foo bar\n  big: " + "1" * 5000 + "\n  day: 2030-13-45\n")
     errors = caught.value.errors
     assert [(e.field, e.location.line) for e in errors] == [("vars.tag", 3), ("vars.big", 4), ("vars.day", 5)]
-    assert all("cannot read this value" in e.message and "quote it" in e.fix for e in errors)
+    assert "YAML tag `!foo` is not allowed" in errors[0].message and "remove the tag" in errors[0].fix
+    assert all("cannot read this value" in e.message and "quote it" in e.fix for e in errors[1:])
 
 
 def test_locations_are_made_once_and_fall_back_to_the_nearest_ancestor(tmp_path: Path) -> None:
