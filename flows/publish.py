@@ -47,7 +47,7 @@ from postdeck.schemas.deliveries import Delivery
 from postdeck.schemas.loader import load_campaign
 from postdeck.schemas.media import MediaRef
 from postdeck.schemas.validation import require_valid
-from postdeck.settings import settings
+from postdeck.settings import file_limits, settings
 
 
 def _batch_run_name(parameters: dict) -> str:
@@ -144,9 +144,11 @@ def publish_campaign(params: PublishParams | None = None) -> list[dict] | State:
     _require_reviewed_ref(params)
     with campaign_source(params.campaign, params.ref) as source:
         if source.deleted:  # gone at this commit: nothing of it should exist, so cancel what is scheduled
-            loaded, deliveries = load_campaign(source.path), []
+            loaded, deliveries = load_campaign(source.path, limits=file_limits()), []
         else:
-            report = require_valid(source.path)  # what passes `validate` is what gets published
+            report = require_valid(
+                source.path, limits=file_limits()
+            )  # what passes `validate` is what gets published
             loaded = report.loaded
             assert loaded is not None
             deliveries = deliveries_of(report, params.batches)  # rendered once, by the validation

@@ -20,6 +20,7 @@ from postdeck.errors import CampaignError
 from postdeck.flows.chains import publishing_chain
 from postdeck.ledger import flush_journal, open_ledger
 from postdeck.schemas.loader import LoadedCampaign, load_campaign
+from postdeck.settings import file_limits
 
 
 @flow(name="sync-post-status", log_prints=False)
@@ -78,9 +79,10 @@ def _campaigns(where: Path) -> dict[str, LoadedCampaign]:
         [where] if where.is_file() else sorted(p for p in where.rglob("*.y*ml") if "templates" not in p.parts)
     )
     loaded = {}
+    limits = file_limits()
     for file in files:
         try:
-            campaign = load_campaign(file)
+            campaign = load_campaign(file, limits=limits)
         except CampaignError:
             continue
         loaded[campaign.campaign.name] = campaign

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from postdeck.errors import CampaignError, CampaignErrors
 from postdeck.schemas.campaign import Batch, Campaign
+from postdeck.schemas.file_limits import DEFAULT_LIMITS, FileLimits
 from postdeck.schemas.source import SourceDocument, dotted, load_yaml_with_locations
 from postdeck.schemas.structure import structure_errors
 
@@ -43,19 +44,21 @@ class LoadedCampaign:
         return [(self.source_index(i), b) for i, b in enumerate(self.campaign.batches)]
 
 
-def load_campaign(path: str | Path) -> LoadedCampaign:
+def load_campaign(path: str | Path, *, limits: FileLimits = DEFAULT_LIMITS) -> LoadedCampaign:
     """Load and validate one campaign file. Raises CampaignErrors listing every problem found."""
-    loaded, errors = read_campaign(path)
+    loaded, errors = read_campaign(path, limits=limits)
     if errors or loaded is None:
         raise CampaignErrors(errors)
     return loaded
 
 
-def read_campaign(path: str | Path) -> tuple[LoadedCampaign | None, list[CampaignError]]:
+def read_campaign(
+    path: str | Path, *, limits: FileLimits = DEFAULT_LIMITS
+) -> tuple[LoadedCampaign | None, list[CampaignError]]:
     """Every problem of the file, and the valid part of the campaign (None if nothing is usable)."""
     path = Path(path)
     try:
-        source = load_yaml_with_locations(path)
+        source = load_yaml_with_locations(path, limits=limits)
     except CampaignErrors as exc:
         return None, list(exc.errors)
     except CampaignError as exc:

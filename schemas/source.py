@@ -21,6 +21,13 @@ from typing import Any
 import yaml
 
 from postdeck.errors import CampaignError, CampaignErrors, Location
+from postdeck.schemas.file_limits import (
+    DEFAULT_LIMITS,
+    FileLimits,
+    check_batches,
+    check_size,
+    check_text_size,
+)
 
 PathKey = tuple[str | int, ...]
 
@@ -54,11 +61,17 @@ class SourceDocument:
         return where
 
 
-def load_yaml_with_locations(path: Path, text: str | None = None) -> SourceDocument:
-    """Parse one YAML document; raise CampaignError (with the line) for syntax errors or duplicate keys."""
+def load_yaml_with_locations(
+    path: Path, text: str | None = None, *, limits: FileLimits = DEFAULT_LIMITS
+) -> SourceDocument:
+    """Parse one YAML document; raise CampaignError (with the line) for syntax errors or duplicate keys,
+    and for a file over the size limits (checked before it is read or parsed: file_limits.py)."""
     if text is None:
+        check_size(path, limits)
         text = _read(path)
-    node = _compose(path, text)
+    else:
+        check_text_size(path, text, limits)
+    node = _compose(path, text, limits)
     if node is None:
         raise CampaignError(
             "the file is empty", location=Location(str(path), 1, 1), fix="write a campaign (name:, batches:)"
@@ -83,9 +96,10 @@ def _read(path: Path) -> str:
         ) from None
 
 
-def _compose(path: Path, text: str) -> yaml.Node | None:
+def _compose(path: Path, text: str, limits: FileLimits) -> yaml.Node | None:
     try:
         _check_nesting(path, text)
+        check_batches(path, text, limits, _COMPOSER)
         return yaml.compose(text, Loader=_COMPOSER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark

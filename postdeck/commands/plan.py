@@ -74,13 +74,14 @@ def _plan(source: Source, output: Format, out: Path | None, detailed_exitcode: b
     from postdeck.ledger.factory import open_backend
     from postdeck.schemas.loader import load_campaign
     from postdeck.schemas.validation import check_file
+    from postdeck.settings import file_limits
 
     if source.deleted:  # nothing of it should exist: the plan cancels what is scheduled
-        name = load_campaign(source.path).campaign.name
+        name = load_campaign(source.path, limits=file_limits()).campaign.name
         _show(make_plan(name, [], open_backend(), datetime.now(UTC)), {}, output, out, detailed_exitcode)
         return
     with collector_paused():
-        report = check_file(source.path)
+        report = check_file(source.path, limits=file_limits())
     printer = Printer()
     for line in folded(report.warnings):
         printer.warning(line)

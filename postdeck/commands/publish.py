@@ -126,8 +126,11 @@ def _check_before_prefect(campaign: Path, *, ref: str | None, sandbox: bool, dry
     structurally invalid file, and no credentials at all (nothing to publish with)."""
     if ref is None:
         from postdeck.schemas.loader import load_campaign
+        from postdeck.settings import file_limits
 
-        loaded = load_campaign(campaign)  # a located CampaignError (the flow renders and checks the rest)
+        loaded = load_campaign(
+            campaign, limits=file_limits()
+        )  # a located CampaignError (the flow renders and checks the rest)
         owner = loaded.campaign.owner
     else:
         owner = "unknown until the ref is read"

@@ -31,6 +31,7 @@ def validate(
     from postdeck.commands.findings_out import annotations, in_github_actions
     from postdeck.commands.output import Printer, findings
     from postdeck.schemas.validation import check_files
+    from postdeck.settings import file_limits
 
     if output not in ("text", "json"):
         raise typer.BadParameter(f"unknown format {output!r}: text or json", param_hint="--format")
@@ -39,7 +40,7 @@ def validate(
     for path in missing:
         printer.error(f"{path}: no such file or folder")
     with collector_paused():
-        reports = check_files(files, jobs=jobs or None)
+        reports = check_files(files, jobs=jobs or None, limits=file_limits())
     if in_github_actions():  # annotations on the pull request's diff, beside the normal output
         for line in annotations(
             [e for r in reports for e in r.errors], [] if quiet else [w for r in reports for w in r.warnings]
