@@ -135,7 +135,7 @@ def test_content_and_schedule_hashes_are_separate(tmp_path: Path) -> None:
 
 
 def test_core_schema_tags_and_plain_times_still_load(tmp_path: Path) -> None:
-    # The tags refused are the others (tests/bad_campaigns/69-74): these are the core schema's.
+    # The tags refused are the others (tests/bad_campaigns/70-75): these are the core schema's.
     path = write(
         tmp_path,
         "name: !!str tagged\n"

@@ -42,7 +42,7 @@ def test_validate_exit_codes_and_located_errors(tmp_path: Path) -> None:
     good = campaign(tmp_path)
     assert invoke("validate", str(good)).exit_code == 0
     bad = tmp_path / "bad.yaml"
-    bad.write_text("name: c\nbatches:\n  - {id: a, caption: hi, platforms: [bluesky], colour: red}\n")
+    bad.write_text("name: c-bad\nbatches:\n  - {id: a, caption: hi, platforms: [bluesky], colour: red}\n")
     result = invoke("validate", str(tmp_path))
     assert result.exit_code == 1
     assert f"{bad}:3:" in result.output and "colour: unknown field" in result.output

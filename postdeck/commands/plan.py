@@ -62,13 +62,23 @@ def plan(
     from postdeck.engine.source import Source, campaign_source
 
     if ref is None:  # the working tree as it is: no git needed
-        _plan(Source(campaign, None), output, out, detailed_exitcode)
+        _plan(Source(campaign, None), output, out, detailed_exitcode, clashes=_name_clashes(campaign))
         return
     with campaign_source(str(campaign), ref) as source:
         _plan(source, output, out, detailed_exitcode)
 
 
-def _plan(source: Source, output: Format, out: Path | None, detailed_exitcode: bool) -> None:
+def _name_clashes(campaign: Path) -> list:
+    """The files beside the campaign (in the working tree) that have its name."""
+    from postdeck.schemas.campaign_names import name_clashes
+    from postdeck.settings import file_limits
+
+    return name_clashes([campaign], limits=file_limits())
+
+
+def _plan(
+    source: Source, output: Format, out: Path | None, detailed_exitcode: bool, *, clashes: list = ()
+) -> None:
     from postdeck.commands.output import Printer, folded
     from postdeck.engine.plan import make_plan
     from postdeck.ledger.factory import open_backend
@@ -85,8 +95,8 @@ def _plan(source: Source, output: Format, out: Path | None, detailed_exitcode: b
     printer = Printer()
     for line in folded(report.warnings):
         printer.warning(line)
-    if not report.ok or report.loaded is None:
-        for error in report.errors:
+    if clashes or not report.ok or report.loaded is None:
+        for error in [*clashes, *report.errors]:
             printer.error(str(error))
         printer.flush()
         raise typer.Exit(1)

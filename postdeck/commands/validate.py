@@ -30,6 +30,7 @@ def validate(
     """
     from postdeck.commands.findings_out import annotations, in_github_actions
     from postdeck.commands.output import Printer, findings
+    from postdeck.schemas.campaign_names import name_clashes
     from postdeck.schemas.validation import check_files
     from postdeck.settings import file_limits
 
@@ -41,6 +42,9 @@ def validate(
         printer.error(f"{path}: no such file or folder")
     with collector_paused():
         reports = check_files(files, jobs=jobs or None, limits=file_limits())
+        by_path = {str(report.path): report for report in reports}
+        for clash in name_clashes(files, limits=file_limits()):  # they would share ledger keys
+            by_path[clash.location.path].findings.add("error", clash)
     if in_github_actions():  # annotations on the pull request's diff, beside the normal output
         for line in annotations(
             [e for r in reports for e in r.errors], [] if quiet else [w for r in reports for w in r.warnings]
