@@ -34,7 +34,7 @@ from postdeck.engine.source import (
     require_on_branch,
     resolve_ref,
 )
-from postdeck.engine.verdict import verdict
+from postdeck.engine.verdict import outcome_word, verdict
 from postdeck.errors import PlanError, PostdeckError
 from postdeck.flows.chains import publishing_chain, warming_up
 from postdeck.flows.limits import ProviderCaps, process_concurrency
@@ -89,14 +89,18 @@ def batch_log_line(reports: list[DeliveryReport]) -> tuple[int, str]:
     """One batch in one log line: counts by action and status, then each delivery that needs a look."""
     if not reports:
         return logging.INFO, "nothing to publish"
-    counts = Counter(f"{r.action} {r.status}" for r in reports)
+    # In the verdict's words: a create that failed is `failed`, never `sent` (the attempt's action).
+    words = [outcome_word({"action": r.action, "status": r.status}) for r in reports]
+    counts = Counter(words)
     providers = sorted({r.provider for r in reports if r.provider})
     line = f"{reports[0].batch_id}: " + ", ".join(f"{n} {what}" for what, n in sorted(counts.items()))
     line += f" via {', '.join(providers)}" if providers else ""
     problems = [r for r in reports if needs_attention(r.status, r.action)]
     if not problems:
         return logging.INFO, line
-    details = "; ".join(f"{r.key} {r.action} {r.status}: {r.error or ''}" for r in problems)
+    details = "; ".join(
+        f"{r.key} {outcome_word({'action': r.action, 'status': r.status})}: {r.error or ''}" for r in problems
+    )
     return logging.WARNING, f"{line}. Needs attention: {details}"
 
 
