@@ -137,6 +137,7 @@ def test_network_failure_is_returned(box: Sandbox, workdir, ledger, monkeypatch)
     result = service.create_post(USER, "into the void", ["twitter"])
     assert not result.success
     assert result.error.startswith("postforme: ConnectError"), result.error
+    assert "; late: ConnectError" in result.error  # both were down: both are named
     assert ledger.find_deliveries(DeliveryQuery()) == []  # nothing claimed when no provider answers
 
 

@@ -18,7 +18,7 @@ from postdeck.errors import LedgerError, PostdeckError
 from postdeck.ledger.base import DeliveryRecord
 from postdeck.ledger.queries import DeliveryQuery
 from postdeck.providers.chain import Chain
-from postdeck.providers.errors import ProviderError
+from postdeck.providers.errors import ProviderError, every_failure
 from postdeck.schemas.deliveries import Delivery
 from postdeck.service.results import PostResult, post_result
 
@@ -48,8 +48,8 @@ def sent_in(ledger) -> Callable[[list[str]], bool]:
 
 
 def connected_platforms(chain: Chain) -> set[Platform]:
-    """Platforms some provider of the chain can post to. Raises the first ProviderError only when no
-    provider could be asked at all (one that is down is skipped: the others may serve)."""
+    """Platforms some provider of the chain can post to. Raises a ProviderError naming every provider
+    only when none could be asked at all (one that is down is skipped: the others may serve)."""
     found: set[Platform] = set()
     errors: list[ProviderError] = []
     asked = 0
@@ -62,7 +62,7 @@ def connected_platforms(chain: Chain) -> set[Platform]:
         except ProviderError as exc:
             errors.append(exc)
     if not asked and errors:
-        raise errors[0]
+        raise every_failure(errors)
     return found
 
 

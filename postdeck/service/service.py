@@ -28,7 +28,7 @@ from postdeck.ledger.base import DeliveryRecord, PostRecord
 from postdeck.ledger.credentials import CredentialStore, StoredCredentials
 from postdeck.ledger.queries import DeliveryQuery
 from postdeck.providers.chain import Chain
-from postdeck.providers.errors import ProviderError
+from postdeck.providers.errors import ProviderError, every_failure
 from postdeck.providers.factory import credential_store
 from postdeck.service import cancelling, retrying, schedules
 from postdeck.service.accounts import list_accounts
@@ -178,7 +178,7 @@ class SocialPostingService:
                 except ProviderError as exc:
                     errors.append(exc)
             if errors:
-                raise errors[0]
+                raise every_failure(errors)
             raise PostdeckError(f"no {provider} credentials are configured" if provider else "no providers")
 
     @_never_raises(lambda exc: [])
