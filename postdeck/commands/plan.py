@@ -104,12 +104,38 @@ def _plan(
     now = datetime.now(UTC)
     deliveries = [item.delivery for item in report.prepared]
     result = make_plan(report.loaded.campaign.name, deliveries, open_backend(), now)
-    _show(result, late_notes(report.loaded, result, now), output, out, detailed_exitcode)
+    _show(
+        result,
+        late_notes(report.loaded, result, now),
+        output,
+        out,
+        detailed_exitcode,
+        late=_late(report, result, now),
+    )
+
+
+def _late(report, result: Plan, now: datetime) -> list:
+    """The errors a publish of this plan would stop with: creates under `late: fail` already due."""
+    from postdeck.engine.decisions import creates_of
+    from postdeck.errors import CampaignErrors
+
+    try:
+        creates_of(result, report.loaded, now, allow_repost=False)
+    except CampaignErrors as exc:
+        return list(exc.errors)
+    return []
 
 
 def _show(
-    result: Plan, notes: dict[str, str], output: Format, out: Path | None, detailed_exitcode: bool
+    result: Plan,
+    notes: dict[str, str],
+    output: Format,
+    out: Path | None,
+    detailed_exitcode: bool,
+    *,
+    late: list = (),
 ) -> None:
+    """The plan; exit 1 after it when publishing it would fail (a due batch under `late: fail`)."""
     from postdeck.engine.plan import plan_json, save_plan
 
     if out is not None:
@@ -120,6 +146,14 @@ def _show(
         typer.echo(plan_markdown(result, notes))
     else:
         common.console.print(plan_table(result, notes))
+    if late:
+        from postdeck.commands.output import Printer
+
+        printer = Printer()
+        for error in late:
+            printer.error(str(error))
+        printer.flush()
+        raise typer.Exit(1)
     if detailed_exitcode and result.has_changes:
         raise typer.Exit(2)
 
