@@ -87,20 +87,40 @@ def sort_errors(errors: list[CampaignError]) -> list[CampaignError]:
     )
 
 
+# Top-level fields whose error need not stop the rest of the file being rendered and checked: an
+# unknown field is left out, these fall back to their defaults. The others (styles, defaults,
+# accounts, cadence, vars, name) shape every delivery: checking without them would report errors
+# that are not there.
+_SET_ASIDE = frozenset({"timezone", "owner", "late", "retry_failed", "retry_window_hours"})
+
+
 def _valid_part(source: SourceDocument, exc: ValidationError) -> LoadedCampaign | None:
-    """The campaign without its invalid batches, when the rest of it is valid."""
-    bad = {e["loc"][1] for e in exc.errors() if e["loc"][:1] == ("batches",) and len(e["loc"]) > 1}
-    if not bad or any(e["loc"][:1] != ("batches",) or len(e["loc"]) < 2 for e in exc.errors()):
+    """The campaign without its invalid batches and set-aside fields, when the rest of it is valid:
+    `validate` reports the content errors of the rest in the same run."""
+    bad: set[int] = set()
+    dropped: set[str] = set()
+    for error in exc.errors():
+        loc = error["loc"]
+        if loc[:1] == ("batches",) and len(loc) > 1 and isinstance(loc[1], int):
+            bad.add(loc[1])
+        elif loc[0] in _SET_ASIDE or (len(loc) == 1 and error["type"] == "extra_forbidden"):
+            dropped.add(str(loc[0]))
+        else:
+            return None
+    batches = source.data.get("batches")
+    if not isinstance(batches, list):
         return None
-    keep = tuple(i for i in range(len(source.data["batches"])) if i not in bad)
+    keep = tuple(i for i in range(len(batches)) if i not in bad)
     if not keep:
         return None
-    data = {**source.data, "batches": [source.data["batches"][i] for i in keep]}
+    data = {k: v for k, v in source.data.items() if k not in dropped}
+    data["batches"] = [batches[i] for i in keep]
     try:
         campaign = Campaign.model_validate(data)
     except ValidationError:
         return None
-    return LoadedCampaign(campaign=campaign, path=source.path, source=source, batch_indexes=keep)
+    indexes = keep if bad else None
+    return LoadedCampaign(campaign=campaign, path=source.path, source=source, batch_indexes=indexes)
 
 
 def _located_errors(exc: ValidationError, source: SourceDocument) -> list[CampaignError]:

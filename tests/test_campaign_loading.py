@@ -159,3 +159,35 @@ def test_a_refused_tag_names_file_line_and_field(tmp_path: Path) -> None:
     (error,) = info.value.errors
     assert (error.location.path, error.location.line, error.field) == (str(path), 4, "batches[0].caption")
     assert "`!!binary`" in error.message
+
+
+@pytest.mark.parametrize(
+    ("structural", "at"),
+    [
+        ("colour: red\n", "colour: unknown field"),  # an unknown top-level field
+        ("timezone: Mars/Base\n", "unknown timezone 'Mars/Base'"),
+        ("late: sometimes\n", "'sometimes' is not one of"),
+        ("retry_window_hours: soon\n", "retry_window_hours"),
+    ],
+)
+def test_content_errors_come_with_the_structural_ones_in_one_pass(
+    tmp_path: Path, structural: str, at: str
+) -> None:
+    """validate reports the rest of the file's errors (a caption too long, an undefined variable, a
+    wrong batch) in the same run as a structural one, not after it is fixed."""
+    from postdeck.schemas.validation import check_file
+
+    path = write(
+        tmp_path,
+        "name: c\n" + structural + "batches:\n"
+        "  - {id: a, caption: hi, platforms: [bluesky], colour: red}\n"
+        f"  - {{id: b, caption: {'x' * 400}, platforms: [bluesky]}}\n"
+        "  - {id: c, caption: '{{ missing }}', platforms: [bluesky]}\n",
+    )
+    report = check_file(path)
+    messages = [str(e) for e in report.errors]
+    assert not report.ok and len(messages) == 4, messages
+    assert at in messages[0] and "batches[0].colour: unknown field" in messages[1]
+    assert "400 graphemes" in messages[2] and "'missing' is undefined" in messages[3]
+    with pytest.raises(CampaignErrors):  # a partial campaign is for reporting only: never loaded
+        load_campaign(path)
