@@ -35,7 +35,7 @@ from postdeck.engine.source import (
     resolve_ref,
 )
 from postdeck.engine.verdict import outcome_word, verdict
-from postdeck.errors import PlanError, PostdeckError
+from postdeck.errors import CampaignErrors, PlanError, PostdeckError
 from postdeck.flows.chains import publishing_chain, warming_up
 from postdeck.flows.limits import ProviderCaps, process_concurrency
 from postdeck.flows.params import PublishParams
@@ -43,6 +43,7 @@ from postdeck.flows.reports import Progress, change_report, needs_attention, pub
 from postdeck.ledger import flush_journal, open_ledger
 from postdeck.ledger.base import LedgerWriter
 from postdeck.providers.chain import Chain
+from postdeck.schemas.campaign_names import name_clashes
 from postdeck.schemas.deliveries import Delivery
 from postdeck.schemas.loader import load_campaign
 from postdeck.schemas.media import MediaRef
@@ -150,9 +151,11 @@ def publish_campaign(params: PublishParams | None = None) -> list[dict] | State:
         if source.deleted:  # gone at this commit: nothing of it should exist, so cancel what is scheduled
             loaded, deliveries = load_campaign(source.path, limits=file_limits()), []
         else:
-            report = require_valid(
-                source.path, limits=file_limits()
-            )  # what passes `validate` is what gets published
+            # What passes `validate` is what gets published; a file beside it of its name (at the ref
+            # too) would share its ledger keys.
+            report = require_valid(source.path, limits=file_limits())
+            if clashes := name_clashes([source.path], limits=file_limits()):
+                raise CampaignErrors(clashes)
             loaded = report.loaded
             assert loaded is not None
             deliveries = deliveries_of(report, params.batches)  # rendered once, by the validation

@@ -61,3 +61,24 @@ def test_distinct_names_and_files_without_a_plain_name_pass(tmp_path: Path) -> N
     (folder / "templates" / "x.yaml").write_text("name: alpha\n")  # a subfolder: another namespace
     (folder / "broken.yaml").write_text("  name: alpha\nnot: [closed\n")  # not a top-level name
     assert name_clashes([a]) == []
+
+
+def test_plan_at_a_git_ref_finds_the_clash_in_that_commit(tmp_path: Path, capsys) -> None:
+    import subprocess
+
+    repo = tmp_path / "repo"
+    first = write(repo / "campaigns", "spring.yaml", "spring")
+    write(repo / "campaigns", "copy.yaml", "spring")
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True)
+
+    git("init", "-q")
+    git("-c", "user.name=t", "-c", "user.email=t@example.com", "add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "two of one name")
+    (repo / "campaigns" / "copy.yaml").unlink()  # gone from the working tree, still in the commit
+    assert run_cli(capsys, "plan", str(first)).code == 0
+    run = run_cli(capsys, "plan", str(first), "--ref", "HEAD")
+    assert (
+        run.code == 1 and "campaign name 'spring' is also the name of" in run.err and "copy.yaml:2" in run.err
+    )

@@ -62,26 +62,17 @@ def plan(
     from postdeck.engine.source import Source, campaign_source
 
     if ref is None:  # the working tree as it is: no git needed
-        _plan(Source(campaign, None), output, out, detailed_exitcode, clashes=_name_clashes(campaign))
+        _plan(Source(campaign, None), output, out, detailed_exitcode)
         return
     with campaign_source(str(campaign), ref) as source:
         _plan(source, output, out, detailed_exitcode)
 
 
-def _name_clashes(campaign: Path) -> list:
-    """The files beside the campaign (in the working tree) that have its name."""
-    from postdeck.schemas.campaign_names import name_clashes
-    from postdeck.settings import file_limits
-
-    return name_clashes([campaign], limits=file_limits())
-
-
-def _plan(
-    source: Source, output: Format, out: Path | None, detailed_exitcode: bool, *, clashes: list = ()
-) -> None:
+def _plan(source: Source, output: Format, out: Path | None, detailed_exitcode: bool) -> None:
     from postdeck.commands.output import Printer, folded
     from postdeck.engine.plan import make_plan
     from postdeck.ledger.factory import open_backend
+    from postdeck.schemas.campaign_names import name_clashes
     from postdeck.schemas.loader import load_campaign
     from postdeck.schemas.validation import check_file
     from postdeck.settings import file_limits
@@ -92,6 +83,7 @@ def _plan(
         return
     with collector_paused():
         report = check_file(source.path, limits=file_limits())
+    clashes = name_clashes([source.path], limits=file_limits())  # files beside it (at the ref) of its name
     printer = Printer()
     for line in folded(report.warnings):
         printer.warning(line)
