@@ -58,11 +58,13 @@ def read_campaign(
     """Every problem of the file, and the valid part of the campaign (None if nothing is usable)."""
     path = Path(path)
     try:
-        source = load_yaml_with_locations(path, limits=limits)
+        source = load_yaml_with_locations(path, limits=limits, lenient=True)
     except CampaignErrors as exc:
         return None, list(exc.errors)
     except CampaignError as exc:
         return None, [exc]
+    if source.errors and (not isinstance(source.data, dict) or () in source.covered):
+        return None, list(source.errors)
     if not isinstance(source.data, dict):
         error = CampaignError(
             "a campaign file must be a mapping (name:, timezone:, batches:, ...)",
@@ -70,12 +72,22 @@ def read_campaign(
             fix="start the file with `name:` and `batches:`",
         )
         return None, [error]
-    errors = structure_errors(source)
+    # A value a YAML error left out of a batch sets the batch aside; one elsewhere (defaults, styles,
+    # vars...) shapes every delivery, so only the fields' own errors are checked, not how they fit.
+    yaml_batches = {
+        p[1] for p in source.covered if p[:1] == ("batches",) and len(p) > 1 and isinstance(p[1], int)
+    }
+    elsewhere = any(p[:1] != ("batches",) or len(p) < 2 for p in source.covered)
+    errors = list(source.errors) + ([] if elsewhere else structure_errors(source))
     try:
         campaign = Campaign.model_validate(source.data)
     except ValidationError as exc:
         errors += _located_errors(exc, source)
-        return _valid_part(source, exc), sort_errors(errors)
+        return None if elsewhere else _valid_part(source, exc.errors(), yaml_batches), sort_errors(errors)
+    if elsewhere:
+        return None, sort_errors(errors)
+    if yaml_batches:
+        return _valid_part(source, [], yaml_batches), sort_errors(errors)
     return LoadedCampaign(campaign=campaign, path=path, source=source), sort_errors(errors)
 
 
@@ -94,12 +106,13 @@ def sort_errors(errors: list[CampaignError]) -> list[CampaignError]:
 _SET_ASIDE = frozenset({"timezone", "owner", "late", "retry_failed", "retry_window_hours"})
 
 
-def _valid_part(source: SourceDocument, exc: ValidationError) -> LoadedCampaign | None:
-    """The campaign without its invalid batches and set-aside fields, when the rest of it is valid:
-    `validate` reports the content errors of the rest in the same run."""
-    bad: set[int] = set()
+def _valid_part(source: SourceDocument, invalid: list, bad: set[int]) -> LoadedCampaign | None:
+    """The campaign without its invalid batches (those of pydantic's errors, and `bad`) and set-aside
+    fields, when the rest of it is valid: `validate` reports the content errors of the rest in the
+    same run."""
+    bad = set(bad)
     dropped: set[str] = set()
-    for error in exc.errors():
+    for error in invalid:
         loc = error["loc"]
         if loc[:1] == ("batches",) and len(loc) > 1 and isinstance(loc[1], int):
             bad.add(loc[1])
@@ -127,6 +140,8 @@ def _located_errors(exc: ValidationError, source: SourceDocument) -> list[Campai
     errors: list[CampaignError] = []
     for error in exc.errors():
         loc = _useful_loc(tuple(error["loc"]))
+        if source.is_covered(loc):
+            continue  # the consequence of a YAML error already reported there (a value left out)
         errors.append(
             CampaignError(_message(error), location=source.location(loc), field=dotted(loc), fix=_fix(error))
         )

@@ -48,6 +48,13 @@ class SourceDocument:
     data: Any
     # (line, column) of each value; made a Location (and kept) when first asked for.
     locations: dict[PathKey, tuple[int, int] | Location] = field(default_factory=dict)
+    # Read leniently: the YAML-level errors (a duplicate key, a tag...), whose values were left out,
+    # and the paths they make unreliable (a later error under one of them is their consequence).
+    errors: list[CampaignError] = field(default_factory=list)
+    covered: frozenset[PathKey] = frozenset()
+
+    def is_covered(self, key: PathKey) -> bool:
+        return any(key[: len(path)] == path for path in self.covered)
 
     def location(self, key: PathKey) -> Location:
         """The location of the value at key, or of its nearest ancestor that has one."""
@@ -62,10 +69,12 @@ class SourceDocument:
 
 
 def load_yaml_with_locations(
-    path: Path, text: str | None = None, *, limits: FileLimits = DEFAULT_LIMITS
+    path: Path, text: str | None = None, *, limits: FileLimits = DEFAULT_LIMITS, lenient: bool = False
 ) -> SourceDocument:
     """Parse one YAML document; raise CampaignError (with the line) for syntax errors or duplicate keys,
-    and for a file over the size limits (checked before it is read or parsed: file_limits.py)."""
+    and for a file over the size limits (checked before it is read or parsed: file_limits.py).
+    `lenient`: errors of single values or keys (duplicates, tags, unreadable scalars) come back in the
+    document, those values left out, so the rest of the file can still be checked."""
     if text is None:
         check_size(path, limits)
         text = _read(path)
@@ -78,9 +87,15 @@ def load_yaml_with_locations(
         )
     builder = _Builder(path, text)
     data = builder.build(node, (), 0)
-    if builder.errors:
+    if builder.errors and not lenient:
         raise CampaignErrors(builder.errors)
-    return SourceDocument(path=path, data=data, locations=builder.locations)
+    return SourceDocument(
+        path=path,
+        data=data,
+        locations=builder.locations,
+        errors=builder.errors,
+        covered=frozenset(builder.covered),
+    )
 
 
 def _read(path: Path) -> str:
@@ -171,6 +186,7 @@ class _Builder:
         self.text = text
         self.locations: dict[PathKey, tuple[int, int] | Location] = {}
         self.errors: list[CampaignError] = []
+        self.covered: set[PathKey] = set()  # where the errors are: what is under them is unreliable
         self._lines: list[str] | None = None
         self._built: set[int] = set()  # collection nodes built once: meeting one again is an alias
         self._in_alias = 0
@@ -208,7 +224,14 @@ class _Builder:
         return result
 
     def _key(self, node: yaml.Node, parent: PathKey, siblings: dict[Any, Any]) -> str | None:
-        """The key's name, or None (and an error) for a merge key, a non-string or a duplicate."""
+        """The key's name, or None (and an error) for a merge key, a non-string or a duplicate: the
+        mapping is then unreliable as a whole (a merged or tagged key's value is missing from it)."""
+        name = self._key_name(node, parent, siblings)
+        if name is None:
+            self.covered.add(parent)
+        return name
+
+    def _key_name(self, node: yaml.Node, parent: PathKey, siblings: dict[Any, Any]) -> str | None:
         if node.tag == "tag:yaml.org,2002:merge":
             self._error(
                 node,
@@ -273,6 +296,7 @@ class _Builder:
             )
 
     def _error(self, node: yaml.Node, message: str, key: PathKey, fix: str) -> None:
+        self.covered.add(key)
         self.errors.append(
             CampaignError(
                 message, location=self._location(node), field=_dotted(key) or "(top level)", fix=fix

@@ -152,7 +152,7 @@ def test_core_schema_tags_and_plain_times_still_load(tmp_path: Path) -> None:
 
 def test_a_refused_tag_names_file_line_and_field(tmp_path: Path) -> None:
     path = write(
-        tmp_path, "name: bad\nbatches:\n  - id: a\n    caption: !!binary aGVsbG8=\n    platforms: [x]\n"
+        tmp_path, "name: bad\nbatches:\n  - id: a\n    caption: !!binary aGVsbG8=\n    platforms: [bluesky]\n"
     )
     with pytest.raises(CampaignErrors) as info:
         load_campaign(path)
@@ -191,3 +191,32 @@ def test_content_errors_come_with_the_structural_ones_in_one_pass(
     assert "400 graphemes" in messages[2] and "'missing' is undefined" in messages[3]
     with pytest.raises(CampaignErrors):  # a partial campaign is for reporting only: never loaded
         load_campaign(path)
+
+
+def test_yaml_errors_in_one_batch_do_not_hide_the_others(tmp_path: Path) -> None:
+    from postdeck.schemas.validation import check_file
+
+    path = write(
+        tmp_path,
+        "name: c\nbatches:\n"
+        "  - {id: a, caption: hi, caption: again, platforms: [bluesky]}\n"  # a duplicate key
+        "  - {id: b, caption: !!binary aGVsbG8=, platforms: [bluesky]}\n"  # a refused tag
+        "  - {id: c, caption: !foo hi, platforms: [myspace]}\n"  # a tag and a wrong platform
+        f"  - {{id: d, caption: {'x' * 400}, platforms: [bluesky]}}\n",  # content: too long
+    )
+    messages = [str(e) for e in check_file(path).errors]
+    assert len(messages) == 5, messages
+    assert "batches[0].caption: duplicate key 'caption'" in messages[0]
+    assert "batches[1].caption: YAML tag `!!binary`" in messages[1]
+    assert "batches[2].caption: YAML tag `!foo`" in messages[2] and "'myspace'" in messages[3]
+    assert "batches[3].caption" in messages[4] and "400 graphemes" in messages[4]
+    with pytest.raises(CampaignErrors):
+        load_campaign(path)
+    # Outside the batches, a value left out shapes every delivery: only the YAML error is reported.
+    other = write(
+        tmp_path,
+        "name: c\ndefaults: {platforms: !!set {bluesky}}\nbatches:\n  - {id: a, caption: hi}\n",
+        "d.yaml",
+    )
+    (error,) = check_file(other).errors
+    assert "defaults.platforms: YAML tag `!!set`" in str(error)
