@@ -36,8 +36,8 @@ from postdeck.engine.source import (
     require_on_branch,
     resolve_ref,
 )
-from postdeck.engine.verdict import verdict
-from postdeck.errors import PlanError, PostdeckError
+from postdeck.engine.verdict import outcome_word, verdict
+from postdeck.errors import CampaignErrors, PlanError, PostdeckError
 from postdeck.flows.chains import publishing_chain, warming_up
 from postdeck.flows.crashed import expire_crashed_claims
 from postdeck.flows.limits import ProviderCaps, process_concurrency
@@ -47,11 +47,12 @@ from postdeck.ledger import flush_journal, open_ledger
 from postdeck.ledger.base import Ledger, LedgerWriter
 from postdeck.preview.month_table import month_markdown
 from postdeck.providers.chain import Chain
+from postdeck.schemas.campaign_names import name_clashes
 from postdeck.schemas.deliveries import Delivery
 from postdeck.schemas.loader import load_campaign
 from postdeck.schemas.media import MediaRef
 from postdeck.schemas.validation import require_valid
-from postdeck.settings import settings
+from postdeck.settings import file_limits, settings
 
 
 def _batch_run_name(parameters: dict) -> str:
@@ -99,14 +100,18 @@ def batch_log_line(reports: list[DeliveryReport]) -> tuple[int, str]:
     """One batch in one log line: counts by action and status, then each delivery that needs a look."""
     if not reports:
         return logging.INFO, "nothing to publish"
-    counts = Counter(f"{r.action} {r.status}" for r in reports)
+    # In the verdict's words: a create that failed is `failed`, never `sent` (the attempt's action).
+    words = [outcome_word({"action": r.action, "status": r.status}) for r in reports]
+    counts = Counter(words)
     providers = sorted({r.provider for r in reports if r.provider})
     line = f"{reports[0].batch_id}: " + ", ".join(f"{n} {what}" for what, n in sorted(counts.items()))
     line += f" via {', '.join(providers)}" if providers else ""
     problems = [r for r in reports if needs_attention(r.status, r.action)]
     if not problems:
         return logging.INFO, line
-    details = "; ".join(f"{r.key} {r.action} {r.status}: {r.error or ''}" for r in problems)
+    details = "; ".join(
+        f"{r.key} {outcome_word({'action': r.action, 'status': r.status})}: {r.error or ''}" for r in problems
+    )
     return logging.WARNING, f"{line}. Needs attention: {details}"
 
 
@@ -154,9 +159,13 @@ def publish_campaign(params: PublishParams | None = None) -> list[dict] | State:
     _require_reviewed_ref(params)
     with campaign_source(params.campaign, params.ref) as source:
         if source.deleted:  # gone at this commit: nothing of it should exist, so cancel what is scheduled
-            loaded, deliveries = load_campaign(source.path), []
+            loaded, deliveries = load_campaign(source.path, limits=file_limits()), []
         else:
-            report = require_valid(source.path)  # what passes `validate` is what gets published
+            # What passes `validate` is what gets published; a file beside it of its name (at the ref
+            # too) would share its ledger keys.
+            report = require_valid(source.path, limits=file_limits())
+            if clashes := name_clashes([source.path], limits=file_limits()):
+                raise CampaignErrors(clashes)
             loaded = report.loaded
             assert loaded is not None
             deliveries = deliveries_of(report, params.batches)  # rendered once, by the validation

@@ -22,6 +22,7 @@ from prefect.artifacts import (
 from postdeck.engine.plan import Action, Change
 from postdeck.engine.progress import batch_done
 from postdeck.engine.publisher import DeliveryReport
+from postdeck.engine.verdict import outcome_word, verdict
 
 COLUMNS = ("batch_id", "platform", "action", "status", "provider", "url", "error")
 MAX_TABLE_ROWS = 1_000  # ~170 kB of event: far under Prefect's 1.5 MB, enough for a campaign's problems
@@ -121,11 +122,19 @@ def _left_out_row(left_out: list[dict]) -> dict:
 
 
 def summary_markdown(campaign: str, reports: list[dict], *, source: str | None = None) -> str:
-    by_action = Counter(r["action"] for r in reports)
+    # Outcomes in the verdict's words (a create that failed is `failed`, not `sent`), then statuses.
+    outcome = verdict(reports)
     by_status = Counter(r["status"] for r in reports if r["status"])
     lines = [f"## {campaign}", ""] + ([f"Published from {source}.", ""] if source else [])
-    lines += [f"{len(reports)} deliveries.", "", "| action | count |", "|---|---|"]
-    lines += [f"| {a} | {n} |" for a, n in sorted(by_action.items())]
+    lines += [
+        f"{len(reports)} deliveries.",
+        "",
+        outcome.summary() + ".",
+        "",
+        "| outcome | count |",
+        "|---|---|",
+    ]
+    lines += [f"| {a} | {n} |" for a, n in sorted(outcome.counts.items())]
     lines += ["", "| status | count |", "|---|---|"] + [
         f"| {s} | {n} |" for s, n in sorted(by_status.items())
     ]
@@ -138,9 +147,7 @@ def summary_markdown(campaign: str, reports: list[dict], *, source: str | None =
     problems = [r for r in reports if needs_attention(r["status"], r["action"])]
     if problems:
         lines += ["", "### Needs attention", ""]
-        lines += _capped(
-            [f"- `{r['key']}`: {r['action']} {r['status']}: {r.get('error') or ''}" for r in problems]
-        )
+        lines += _capped([f"- `{r['key']}`: {outcome_word(r)}: {r.get('error') or ''}" for r in problems])
     return "\n".join(lines)
 
 

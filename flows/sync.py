@@ -28,6 +28,7 @@ from postdeck.ledger import flush_journal, open_ledger
 from postdeck.ledger.base import LedgerWriter
 from postdeck.schemas.loader import LoadedCampaign, load_campaign
 from postdeck.schemas.validation import require_valid
+from postdeck.settings import file_limits
 
 
 @flow(name="sync-post-status", log_prints=False)
@@ -93,7 +94,9 @@ def _publish_occurrences(
         if not any(batch.repeat for batch in campaign.campaign.batches):
             continue
         try:
-            report = require_valid(campaign.path)  # what passes `validate` is what gets published
+            report = require_valid(
+                campaign.path, limits=file_limits()
+            )  # what passes `validate` is what gets published
             require_committed(campaign, [p.delivery for p in report.prepared])
         except CampaignError as exc:
             logger.warning("%s: not publishing its occurrences: %s", campaign.path, exc)
@@ -129,9 +132,10 @@ def _campaigns(where: Path) -> dict[str, LoadedCampaign]:
         [where] if where.is_file() else sorted(p for p in where.rglob("*.y*ml") if "templates" not in p.parts)
     )
     loaded = {}
+    limits = file_limits()
     for file in files:
         try:
-            campaign = load_campaign(file)
+            campaign = load_campaign(file, limits=limits)
         except CampaignError:
             continue
         loaded[campaign.campaign.name] = campaign

@@ -15,13 +15,16 @@ import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_core import PydanticUseDefault
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 from postdeck.errors import PostdeckError
+
+if TYPE_CHECKING:
+    from postdeck.schemas.file_limits import FileLimits
 
 PREFIX = "POSTDECK_"
 
@@ -154,6 +157,20 @@ class Settings(BaseSettings):
         validation_alias=_alias("POSTDECK_PROVIDER_CONCURRENCY"),
         description="provider calls in flight per provider from one process (and task workers)",
         json_schema_extra=_expects("a whole number of at least 1"),
+    )
+    campaign_max_bytes: int = Field(
+        5_000_000,
+        ge=1,
+        validation_alias=_alias("POSTDECK_CAMPAIGN_MAX_BYTES"),
+        description="the largest campaign file read, in bytes (checked before it is read)",
+        json_schema_extra=_expects("a whole number of bytes of at least 1, e.g. 5000000"),
+    )
+    campaign_max_batches: int = Field(
+        20_000,
+        ge=1,
+        validation_alias=_alias("POSTDECK_CAMPAIGN_MAX_BATCHES"),
+        description="the most batches one campaign file may have (checked before it is parsed)",
+        json_schema_extra=_expects("a whole number of at least 1, e.g. 20000"),
     )
     sandbox_rate_scale: float | None = Field(
         None,
@@ -309,6 +326,14 @@ class _MappingSource(EnvSettingsSource):
 
     def _load_env_vars(self) -> Mapping[str, str | None]:
         return dict(self._given)  # case-sensitive names; blank values are dropped by _blank_is_unset
+
+
+def file_limits(config: Settings | None = None) -> FileLimits:
+    """The size limits of campaign files, for the schemas' loaders (which take them as arguments)."""
+    from postdeck.schemas.file_limits import FileLimits
+
+    config = config or settings()
+    return FileLimits(max_bytes=config.campaign_max_bytes, max_batches=config.campaign_max_batches)
 
 
 def settings(environ: Mapping[str, str] | None = None) -> Settings:

@@ -122,6 +122,17 @@ class ProviderMaybeSent(ProviderError):
     kind = FailureKind.MAYBE_SENT
 
 
+def every_failure(errors: list[ProviderError]) -> ProviderError:
+    """One error saying what every provider tried answered (`postforme: …; late: …`): the first
+    alone would say PostForMe was down when LATE was too. Of the first one's class."""
+    if len(errors) == 1:
+        return errors[0]
+    first = errors[0]
+    own = str(first).removeprefix(f"{first.provider}: ")  # its status, call and request id included
+    rest = "; ".join(str(error) for error in errors[1:])
+    return type(first)(f"{own}; {rest}", provider=first.provider, code=first.code)
+
+
 ERROR_CLASSES: dict[FailureKind, type[ProviderError]] = {
     FailureKind.NOT_SENT: ProviderNotSent,
     FailureKind.REJECTED: ProviderRejected,

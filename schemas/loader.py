@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from postdeck.errors import CampaignError, CampaignErrors
 from postdeck.schemas.campaign import Batch, Campaign
+from postdeck.schemas.file_limits import DEFAULT_LIMITS, FileLimits
 from postdeck.schemas.source import SourceDocument, dotted, load_yaml_with_locations
 from postdeck.schemas.structure import structure_errors
 
@@ -43,26 +44,28 @@ class LoadedCampaign:
         return [(self.source_index(i), b) for i, b in enumerate(self.campaign.batches)]
 
 
-def load_campaign(path: str | Path) -> LoadedCampaign:
+def load_campaign(path: str | Path, *, limits: FileLimits = DEFAULT_LIMITS) -> LoadedCampaign:
     """Load and validate one campaign file. Raises CampaignErrors listing every problem found."""
-    loaded, errors = read_campaign(path)
+    loaded, errors = read_campaign(path, limits=limits)
     if errors or loaded is None:
         raise CampaignErrors(errors)
     return loaded
 
 
 def read_campaign(
-    path: str | Path, text: str | None = None
+    path: str | Path, text: str | None = None, *, limits: FileLimits = DEFAULT_LIMITS
 ) -> tuple[LoadedCampaign | None, list[CampaignError]]:
     """Every problem of the file, and the valid part of the campaign (None if nothing is usable).
     Given `text`, that is read as the file at `path` would be (a file not written yet)."""
     path = Path(path)
     try:
-        source = load_yaml_with_locations(path, text)
+        source = load_yaml_with_locations(path, text, limits=limits, lenient=True)
     except CampaignErrors as exc:
         return None, list(exc.errors)
     except CampaignError as exc:
         return None, [exc]
+    if source.errors and (not isinstance(source.data, dict) or () in source.covered):
+        return None, list(source.errors)
     if not isinstance(source.data, dict):
         error = CampaignError(
             "a campaign file must be a mapping (name:, timezone:, batches:, ...)",
@@ -70,12 +73,22 @@ def read_campaign(
             fix="start the file with `name:` and `batches:`",
         )
         return None, [error]
-    errors = structure_errors(source)
+    # A value a YAML error left out of a batch sets the batch aside; one elsewhere (defaults, styles,
+    # vars...) shapes every delivery, so only the fields' own errors are checked, not how they fit.
+    yaml_batches = {
+        p[1] for p in source.covered if p[:1] == ("batches",) and len(p) > 1 and isinstance(p[1], int)
+    }
+    elsewhere = any(p[:1] != ("batches",) or len(p) < 2 for p in source.covered)
+    errors = list(source.errors) + ([] if elsewhere else structure_errors(source))
     try:
         campaign = Campaign.model_validate(source.data)
     except ValidationError as exc:
         errors += _located_errors(exc, source)
-        return _valid_part(source, exc), sort_errors(errors)
+        return None if elsewhere else _valid_part(source, exc.errors(), yaml_batches), sort_errors(errors)
+    if elsewhere:
+        return None, sort_errors(errors)
+    if yaml_batches:
+        return _valid_part(source, [], yaml_batches), sort_errors(errors)
     return LoadedCampaign(campaign=campaign, path=path, source=source), sort_errors(errors)
 
 
@@ -87,26 +100,49 @@ def sort_errors(errors: list[CampaignError]) -> list[CampaignError]:
     )
 
 
-def _valid_part(source: SourceDocument, exc: ValidationError) -> LoadedCampaign | None:
-    """The campaign without its invalid batches, when the rest of it is valid."""
-    bad = {e["loc"][1] for e in exc.errors() if e["loc"][:1] == ("batches",) and len(e["loc"]) > 1}
-    if not bad or any(e["loc"][:1] != ("batches",) or len(e["loc"]) < 2 for e in exc.errors()):
+# Top-level fields whose error need not stop the rest of the file being rendered and checked: an
+# unknown field is left out, these fall back to their defaults. The others (styles, defaults,
+# accounts, cadence, vars, name) shape every delivery: checking without them would report errors
+# that are not there.
+_SET_ASIDE = frozenset({"timezone", "owner", "late", "retry_failed", "retry_window_hours"})
+
+
+def _valid_part(source: SourceDocument, invalid: list, bad: set[int]) -> LoadedCampaign | None:
+    """The campaign without its invalid batches (those of pydantic's errors, and `bad`) and set-aside
+    fields, when the rest of it is valid: `validate` reports the content errors of the rest in the
+    same run."""
+    bad = set(bad)
+    dropped: set[str] = set()
+    for error in invalid:
+        loc = error["loc"]
+        if loc[:1] == ("batches",) and len(loc) > 1 and isinstance(loc[1], int):
+            bad.add(loc[1])
+        elif loc[0] in _SET_ASIDE or (len(loc) == 1 and error["type"] == "extra_forbidden"):
+            dropped.add(str(loc[0]))
+        else:
+            return None
+    batches = source.data.get("batches")
+    if not isinstance(batches, list):
         return None
-    keep = tuple(i for i in range(len(source.data["batches"])) if i not in bad)
+    keep = tuple(i for i in range(len(batches)) if i not in bad)
     if not keep:
         return None
-    data = {**source.data, "batches": [source.data["batches"][i] for i in keep]}
+    data = {k: v for k, v in source.data.items() if k not in dropped}
+    data["batches"] = [batches[i] for i in keep]
     try:
         campaign = Campaign.model_validate(data)
     except ValidationError:
         return None
-    return LoadedCampaign(campaign=campaign, path=source.path, source=source, batch_indexes=keep)
+    indexes = keep if bad else None
+    return LoadedCampaign(campaign=campaign, path=source.path, source=source, batch_indexes=indexes)
 
 
 def _located_errors(exc: ValidationError, source: SourceDocument) -> list[CampaignError]:
     errors: list[CampaignError] = []
     for error in exc.errors():
         loc = _useful_loc(tuple(error["loc"]))
+        if source.is_covered(loc):
+            continue  # the consequence of a YAML error already reported there (a value left out)
         errors.append(
             CampaignError(_message(error), location=source.location(loc), field=dotted(loc), fix=_fix(error))
         )

@@ -1,5 +1,6 @@
 """Render caption templates. Templates are untrusted input: Jinja's sandbox, StrictUndefined, NFC output,
-and limits on steps, sizes and work (template_limits.py) against templates that exhaust CPU or memory.
+`|int` and `|float` that refuse what they cannot convert (template_numbers.py), and limits on steps,
+sizes and work (template_limits.py) against templates that exhaust CPU or memory.
 
 One `Renderer` per templates folder: `{% include %}` reads only that folder (template_loader.py),
 and compiled templates are cached by their source.
@@ -25,6 +26,7 @@ from postdeck.schemas.template_loader import (
     check_includes,
     referenced_variables,
 )
+from postdeck.schemas.template_numbers import NUMBER_FILTERS, ConversionError
 
 # `{{ name }}` and nothing else Jinja would read: rendered by substitution, which is what Jinja
 # does for it (str() of the value), without compiling a template per caption.
@@ -59,6 +61,8 @@ class Renderer:
             keep_trailing_newline=False,
             loader=FolderLoader(templates) if templates is not None else None,
         )
+        # `|int` and `|float` refuse what they cannot convert instead of rendering 0 (template_numbers.py).
+        self.env.filters.update({n: limits.limited_filter(n, f) for n, f in NUMBER_FILTERS.items()})
         # `|tojson` of an undefined value names the variable, like every other place it shows.
         self.env.policies["json.dumps_kwargs"] = {
             **self.env.policies.get("json.dumps_kwargs", {}),
@@ -199,6 +203,8 @@ def _campaign_error(exc: Exception, source: str, location: Location, field: str)
         return CampaignError(
             f"template over a limit: {exc.message}", location=location, field=field, fix=exc.fix
         )
+    if isinstance(exc, ConversionError):
+        return CampaignError(f"template error: {exc.message}", location=location, field=field, fix=exc.fix)
     if isinstance(exc, jinja2.TemplateSyntaxError):
         return _syntax_error(exc, source, location, field)
     if isinstance(exc, jinja2.UndefinedError):

@@ -3,7 +3,7 @@
 PyYAML's composer gives nodes with start marks; we build plain Python values from them and keep a
 map from each value's path (tuple of keys and indexes) to its location, so a validation error on
 `batches[2].caption` can point at the line that wrote it. Duplicate mapping keys, which PyYAML
-silently overwrites, are reported as errors here.
+silently overwrites, are reported as errors here, and so are tags other than the core schema's.
 
 Campaign files are untrusted, so two YAML features are bounded: nesting (at most MAX_DEPTH levels)
 and aliases (together they may repeat at most MAX_ALIAS_VALUES values: each alias is built as a
@@ -21,6 +21,13 @@ from typing import Any
 import yaml
 
 from postdeck.errors import CampaignError, CampaignErrors, Location
+from postdeck.schemas.file_limits import (
+    DEFAULT_LIMITS,
+    FileLimits,
+    check_batches,
+    check_size,
+    check_text_size,
+)
 
 PathKey = tuple[str | int, ...]
 
@@ -41,6 +48,13 @@ class SourceDocument:
     data: Any
     # (line, column) of each value; made a Location (and kept) when first asked for.
     locations: dict[PathKey, tuple[int, int] | Location] = field(default_factory=dict)
+    # Read leniently: the YAML-level errors (a duplicate key, a tag...), whose values were left out,
+    # and the paths they make unreliable (a later error under one of them is their consequence).
+    errors: list[CampaignError] = field(default_factory=list)
+    covered: frozenset[PathKey] = frozenset()
+
+    def is_covered(self, key: PathKey) -> bool:
+        return any(key[: len(path)] == path for path in self.covered)
 
     def location(self, key: PathKey) -> Location:
         """The location of the value at key, or of its nearest ancestor that has one."""
@@ -54,20 +68,34 @@ class SourceDocument:
         return where
 
 
-def load_yaml_with_locations(path: Path, text: str | None = None) -> SourceDocument:
-    """Parse one YAML document; raise CampaignError (with the line) for syntax errors or duplicate keys."""
+def load_yaml_with_locations(
+    path: Path, text: str | None = None, *, limits: FileLimits = DEFAULT_LIMITS, lenient: bool = False
+) -> SourceDocument:
+    """Parse one YAML document; raise CampaignError (with the line) for syntax errors or duplicate keys,
+    and for a file over the size limits (checked before it is read or parsed: file_limits.py).
+    `lenient`: errors of single values or keys (duplicates, tags, unreadable scalars) come back in the
+    document, those values left out, so the rest of the file can still be checked."""
     if text is None:
+        check_size(path, limits)
         text = _read(path)
-    node = _compose(path, text)
+    else:
+        check_text_size(path, text, limits)
+    node = _compose(path, text, limits)
     if node is None:
         raise CampaignError(
             "the file is empty", location=Location(str(path), 1, 1), fix="write a campaign (name:, batches:)"
         )
     builder = _Builder(path, text)
     data = builder.build(node, (), 0)
-    if builder.errors:
+    if builder.errors and not lenient:
         raise CampaignErrors(builder.errors)
-    return SourceDocument(path=path, data=data, locations=builder.locations)
+    return SourceDocument(
+        path=path,
+        data=data,
+        locations=builder.locations,
+        errors=builder.errors,
+        covered=frozenset(builder.covered),
+    )
 
 
 def _read(path: Path) -> str:
@@ -83,9 +111,10 @@ def _read(path: Path) -> str:
         ) from None
 
 
-def _compose(path: Path, text: str) -> yaml.Node | None:
+def _compose(path: Path, text: str, limits: FileLimits) -> yaml.Node | None:
     try:
         _check_nesting(path, text)
+        check_batches(path, text, limits, _COMPOSER)
         return yaml.compose(text, Loader=_COMPOSER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -157,6 +186,7 @@ class _Builder:
         self.text = text
         self.locations: dict[PathKey, tuple[int, int] | Location] = {}
         self.errors: list[CampaignError] = []
+        self.covered: set[PathKey] = set()  # where the errors are: what is under them is unreliable
         self._lines: list[str] | None = None
         self._built: set[int] = set()  # collection nodes built once: meeting one again is an alias
         self._in_alias = 0
@@ -167,9 +197,13 @@ class _Builder:
         if self._in_alias:
             self._count_repeat(node, key)
         if isinstance(node, yaml.ScalarNode):
-            return node.value if node.tag == _STR else self._scalar(node, key)
+            if node.tag == _STR:
+                return node.value
+            return self._scalar(node, key) if self._tag_allowed(node, key) else None
         if depth >= MAX_DEPTH:
             raise _too_deep(self._location(node), _short(key))
+        if not self._tag_allowed(node, key):
+            return None
         if id(node) not in self._built:
             self._built.add(id(node))
             return self._collection(node, key, depth)
@@ -190,7 +224,14 @@ class _Builder:
         return result
 
     def _key(self, node: yaml.Node, parent: PathKey, siblings: dict[Any, Any]) -> str | None:
-        """The key's name, or None (and an error) for a merge key, a non-string or a duplicate."""
+        """The key's name, or None (and an error) for a merge key, a non-string or a duplicate: the
+        mapping is then unreliable as a whole (a merged or tagged key's value is missing from it)."""
+        name = self._key_name(node, parent, siblings)
+        if name is None:
+            self.covered.add(parent)
+        return name
+
+    def _key_name(self, node: yaml.Node, parent: PathKey, siblings: dict[Any, Any]) -> str | None:
         if node.tag == "tag:yaml.org,2002:merge":
             self._error(
                 node,
@@ -198,6 +239,8 @@ class _Builder:
                 (*parent, "<<"),
                 "write the keys out, or use `styles`",
             )
+            return None
+        if not self._tag_allowed(node, (*parent, str(getattr(node, "value", "?")))):
             return None
         name = yaml.SafeLoader.construct_scalar(_LOADER, node) if isinstance(node, yaml.ScalarNode) else None
         if not isinstance(name, str):
@@ -212,6 +255,21 @@ class _Builder:
             )
             return None
         return name
+
+    def _tag_allowed(self, node: yaml.Node, key: PathKey) -> bool:
+        """Only the core schema's tags (and times written plainly): `!!binary`, `!!set`, `!!python/…`
+        or a custom `!foo` would make values no campaign field means, or code-shaped ones."""
+        tag = foreign_tag(node)
+        if tag is None:
+            return True
+        self._error(
+            node,
+            f"YAML tag `{tag}` is not allowed",
+            key,
+            "remove the tag: campaign files use plain YAML (text, numbers, true/false, null, lists, "
+            "mappings; times written without a tag)",
+        )
+        return False
 
     def _scalar(self, node: yaml.ScalarNode, key: PathKey) -> Any:
         try:
@@ -238,6 +296,7 @@ class _Builder:
             )
 
     def _error(self, node: yaml.Node, message: str, key: PathKey, fix: str) -> None:
+        self.covered.add(key)
         self.errors.append(
             CampaignError(
                 message, location=self._location(node), field=_dotted(key) or "(top level)", fix=fix
@@ -265,6 +324,31 @@ class _Builder:
 
 
 _STR = "tag:yaml.org,2002:str"
+_YAML = "tag:yaml.org,2002:"
+_CORE_SCALARS = frozenset(_YAML + name for name in ("str", "int", "float", "bool", "null"))
+_COLLECTION_TAGS = {yaml.SequenceNode: _YAML + "seq", yaml.MappingNode: _YAML + "map"}
+_TIMESTAMP = _YAML + "timestamp"
+
+
+def foreign_tag(node: yaml.Node) -> str | None:
+    """The node's tag as written (`!!binary`, `!foo`) when it is not the core schema's, else None.
+    A timestamp is allowed only when YAML read it from plain text (`at: 2030-06-01`), not by a tag
+    on quoted text (`!!timestamp "2030-06-01"`)."""
+    tag = node.tag
+    if isinstance(node, yaml.ScalarNode):
+        if tag in _CORE_SCALARS:
+            return None
+        if (
+            tag == _TIMESTAMP
+            and not node.style
+            and _LOADER.resolve(yaml.ScalarNode, node.value, (True, False)) == tag
+        ):
+            return None
+    elif _COLLECTION_TAGS.get(type(node)) == tag:
+        return None
+    return "!!" + tag.removeprefix(_YAML) if tag.startswith(_YAML) else tag
+
+
 # One loader instance is enough to construct scalars (it keeps no state between scalar constructions).
 _LOADER = yaml.SafeLoader("")
 

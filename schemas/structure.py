@@ -24,6 +24,8 @@ def structure_errors(source: SourceDocument) -> list[CampaignError]:
     errors: list[CampaignError] = []
 
     def error(key: PathKey, message: str, fix: str) -> None:
+        if source.is_covered(key):
+            return  # the consequence of a YAML error there (its value was left out)
         errors.append(CampaignError(message, location=source.location(key), field=dotted(key), fix=fix))
 
     default_platforms = defaults.get("platforms") if isinstance(defaults.get("platforms"), list) else []

@@ -40,16 +40,42 @@ def apply_late_policy(loaded: LoadedCampaign, creates: Sequence[Delivery], now: 
         if policy == "publish_now":
             kept.append(dataclasses.replace(delivery, at=None))
         elif policy == "fail" and delivery.batch_id not in errors:
-            key = ("batches", loaded.source_index(position), *time_key(batch))
-            errors[delivery.batch_id] = CampaignError(
-                f"batch '{delivery.batch_id}' was due at {delivery.at.isoformat()}, which has passed",
-                location=loaded.source.location(key),
-                field=dotted(key),
-                fix="move it into the future, or set `late: skip` or `late: publish_now`",
-            )
+            errors[delivery.batch_id] = _late_error(loaded, position, delivery)
     if errors:
         raise CampaignErrors(list(errors.values()))
     return kept
+
+
+def late_failures(
+    loaded: LoadedCampaign, deliveries: Sequence[Delivery], now: datetime
+) -> list[tuple[tuple[str, ...], CampaignError]]:
+    """For `validate`, which has no ledger: each batch under `late: fail` whose time has passed, with
+    the keys of its late deliveries (the caller drops those the ledger has: they were published)."""
+    campaign = loaded.campaign
+    positions = {batch.id: i for i, batch in enumerate(campaign.batches)}
+    late: dict[str, tuple[list[str], CampaignError]] = {}
+    for delivery in deliveries:
+        if delivery.at is None or delivery.at > now:
+            continue
+        position = positions[delivery.batch_id]
+        if (campaign.batches[position].late or campaign.late) != "fail":
+            continue
+        if delivery.batch_id not in late:
+            late[delivery.batch_id] = ([], _late_error(loaded, position, delivery))
+        late[delivery.batch_id][0].append(delivery.key)
+    return [(tuple(keys), error) for keys, error in late.values()]
+
+
+def _late_error(loaded: LoadedCampaign, position: int, delivery: Delivery) -> CampaignError:
+    batch = loaded.campaign.batches[position]
+    key = ("batches", loaded.source_index(position), *time_key(batch))
+    assert delivery.at is not None
+    return CampaignError(
+        f"batch '{delivery.batch_id}' was due at {delivery.at.isoformat()}, which has passed",
+        location=loaded.source.location(key),
+        field=dotted(key),
+        fix="move it into the future, or set `late: skip` or `late: publish_now`",
+    )
 
 
 def check_not_in_past(loaded: LoadedCampaign, creates: Sequence[Delivery], now: datetime) -> None:

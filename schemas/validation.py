@@ -15,6 +15,7 @@ import pickle
 import signal
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +25,12 @@ from postdeck.schemas.check_media import check_media
 from postdeck.schemas.check_options import check_options
 from postdeck.schemas.check_text import check_text
 from postdeck.schemas.expansion import Prepared, expand_all
+from postdeck.schemas.file_limits import DEFAULT_LIMITS, FileLimits
 from postdeck.schemas.findings import Findings
 from postdeck.schemas.loader import LoadedCampaign, read_campaign, sort_errors
 from postdeck.schemas.render import Renderer
 from postdeck.schemas.rules import platform_rules
+from postdeck.schemas.timing import late_failures
 
 PARALLEL_FROM = 8  # files; below this, starting workers costs more than it saves
 
@@ -39,6 +42,9 @@ class FileReport:
     prepared: list[Prepared] = field(default_factory=list)  # likewise empty
     findings: Findings = field(default_factory=Findings)
     entries: list[Entry] = field(default_factory=list)  # for the calendar rules
+    # Batches under `late: fail` whose time had passed (with their delivery keys), when checked
+    # with a `now`: errors unless the ledger has them (validate's caller knows the ledger).
+    late: list[tuple[tuple[str, ...], CampaignError]] = field(default_factory=list)
 
     @property
     def errors(self) -> list[CampaignError]:
@@ -53,31 +59,37 @@ class FileReport:
         return not self.findings.errors
 
 
-def check_file(path: Path, text: str | None = None) -> FileReport:
+def check_file(path: Path, text: str | None = None, *, limits: FileLimits = DEFAULT_LIMITS) -> FileReport:
     """Every problem of one file (the calendar checks see this file alone). Given `text`, that is
     checked as the file at `path` (its media and templates found beside it) before it is written."""
-    report = _check_one(path, text=text)
+    report = _check_one(path, text=text, limits=limits)
     check_calendar(report.entries, platform_rules(), report.findings)
     return report
 
 
-def require_valid(path: Path) -> FileReport:
+def require_valid(path: Path, *, limits: FileLimits = DEFAULT_LIMITS) -> FileReport:
     """For publishing: the file's report if it is valid, else CampaignErrors listing every error."""
-    report = check_file(path)
+    report = check_file(path, limits=limits)
     if not report.ok:
         raise CampaignErrors(report.errors)
     return report
 
 
-def check_files(paths: Iterable[Path], *, jobs: int | None = None) -> list[FileReport]:
+def check_files(
+    paths: Iterable[Path],
+    *,
+    jobs: int | None = None,
+    limits: FileLimits = DEFAULT_LIMITS,
+    now: datetime | None = None,
+) -> list[FileReport]:
     """Every problem of each file; caps and duplicates count across all of them (shared accounts)."""
     paths = list(paths)
     jobs = jobs if jobs is not None else _default_jobs(len(paths))
     if jobs > 1 and hasattr(os, "fork"):
-        reports = _parallel(paths, jobs)
+        reports = _parallel(paths, jobs, limits, now)
     else:
         renderers: dict[Path, Renderer] = {}  # shared by the files of one folder, for this run only
-        reports = [_check_one(path, renderers) for path in paths]
+        reports = [_check_one(path, renderers, limits, now) for path in paths]
     calendar = Findings()
     check_calendar([entry for report in reports for entry in report.entries], platform_rules(), calendar)
     by_path = {str(report.path): report for report in reports}
@@ -99,9 +111,13 @@ def check_prepared(items: Sequence[Prepared]) -> Findings:
 
 
 def _check_one(
-    path: Path, renderers: dict[Path, Renderer] | None = None, text: str | None = None
+    path: Path,
+    renderers: dict[Path, Renderer] | None = None,
+    limits: FileLimits = DEFAULT_LIMITS,
+    now: datetime | None = None,
+    text: str | None = None,
 ) -> FileReport:
-    loaded, errors = read_campaign(path, text)
+    loaded, errors = read_campaign(path, text, limits=limits)
     report = FileReport(path=path, loaded=loaded)
     report.findings.errors += errors
     if loaded is None:
@@ -111,6 +127,8 @@ def _check_one(
     report.entries = entries_of(prepared, platform_rules())
     report.findings.errors += render_errors
     report.findings.extend(check_prepared(prepared))
+    if now is not None:
+        report.late = late_failures(loaded, [item.delivery for item in prepared], now)
     return report
 
 
@@ -126,19 +144,19 @@ def _default_jobs(files: int) -> int:
 # more than a child's whole share of a 100-file run on two cores.
 
 
-def _parallel(paths: list[Path], jobs: int) -> list[FileReport]:
+def _parallel(paths: list[Path], jobs: int, limits: FileLimits, now: datetime | None) -> list[FileReport]:
     """Children check all slices but the first, which this process checks meanwhile. A child that
     fails has its slice checked here instead (so any error is raised here, with its traceback)."""
     platform_rules()  # load once, before forking, so that no child reads it again
     slices = [paths[i::jobs] for i in range(jobs)]
-    children = [(chunk, _fork(chunk)) for chunk in slices[1:]]
+    children = [(chunk, _fork(chunk, limits, now)) for chunk in slices[1:]]
     try:
         renderers: dict[Path, Renderer] = {}
-        done = [_check_one(path, renderers) for path in slices[0]]
+        done = [_check_one(path, renderers, limits, now) for path in slices[0]]
         while children:
             chunk, child = children.pop(0)
             slim = _collect(child)
-            done += slim if slim is not None else [_check_one(path, renderers) for path in chunk]
+            done += slim if slim is not None else [_check_one(path, renderers, limits, now) for path in chunk]
     finally:
         for _, child in children:  # only left if this process failed: leave no child behind
             _abandon(child)
@@ -146,7 +164,7 @@ def _parallel(paths: list[Path], jobs: int) -> list[FileReport]:
     return [reports[str(path)] for path in paths]
 
 
-def _fork(chunk: list[Path]) -> tuple[int, int] | None:
+def _fork(chunk: list[Path], limits: FileLimits, now: datetime | None = None) -> tuple[int, int] | None:
     """(pid, read end of its pipe) of a child checking `chunk`; None if no child could start."""
     try:
         read, write = os.pipe()
@@ -161,7 +179,7 @@ def _fork(chunk: list[Path]) -> tuple[int, int] | None:
     try:
         os.close(read)
         gc.disable()  # short-lived: its garbage goes with it
-        data = pickle.dumps(_check_slice(chunk), protocol=pickle.HIGHEST_PROTOCOL)
+        data = pickle.dumps(_check_slice(chunk, limits, now), protocol=pickle.HIGHEST_PROTOCOL)
         with os.fdopen(write, "wb") as pipe:
             pipe.write(data)
         status = 0
@@ -192,23 +210,27 @@ def _abandon(child: tuple[int, int] | None) -> None:
     os.waitpid(pid, 0)
 
 
-Slim = tuple[str, list[CampaignError], list[CampaignError], list[tuple[Any, ...]]]
+Slim = tuple[str, list[CampaignError], list[CampaignError], list[tuple[Any, ...]], list[Any]]
 
 
-def _check_slice(paths: list[Path]) -> list[Slim]:
+def _check_slice(paths: list[Path], limits: FileLimits, now: datetime | None = None) -> list[Slim]:
     """In a child: check files, and send back only what the parent needs (no models, no sources),
     as plain tuples (pickling the Entry named tuples one by one took several times longer)."""
     slim: list[Slim] = []
     renderers: dict[Path, Renderer] = {}
     for path in paths:
-        report = _check_one(path, renderers)
+        report = _check_one(path, renderers, limits, now)
         findings = report.findings
-        slim.append((str(path), findings.errors, findings.warnings, [tuple(e) for e in report.entries]))
+        entries = [tuple(e) for e in report.entries]
+        slim.append((str(path), findings.errors, findings.warnings, entries, report.late))
     return slim
 
 
 def _unslim(item: Slim) -> FileReport:
-    path, errors, warnings, entries = item
+    path, errors, warnings, entries, late = item
     return FileReport(
-        path=Path(path), findings=Findings(errors, warnings), entries=[Entry._make(e) for e in entries]
+        path=Path(path),
+        findings=Findings(errors, warnings),
+        entries=[Entry._make(e) for e in entries],
+        late=late,
     )

@@ -132,3 +132,91 @@ def test_content_and_schedule_hashes_are_separate(tmp_path: Path) -> None:
     [edited] = expand(load_campaign(write(tmp_path, base % ("hello", "2030-06-01 09:00"), "3.yaml")))
     assert one.content_hash == moved.content_hash and one.schedule_hash != moved.schedule_hash
     assert one.schedule_hash == edited.schedule_hash and one.content_hash != edited.content_hash
+
+
+def test_core_schema_tags_and_plain_times_still_load(tmp_path: Path) -> None:
+    # The tags refused are the others (tests/bad_campaigns/70-75): these are the core schema's.
+    path = write(
+        tmp_path,
+        "name: !!str tagged\n"
+        "batches:\n"
+        "  - id: a\n"
+        "    at: 2030-06-01\n"  # a time read from plain text, without a tag
+        "    caption: '{{ n }} {{ s }}'\n"
+        "    vars: {n: !!int '7', s: !!str 123, f: !!float '1.5', b: !!bool 'true', z: !!null ''}\n"
+        "    platforms: !!seq [bluesky]\n",
+    )
+    (delivery,) = expand(load_campaign(path))
+    assert delivery.key == "tagged/a/bluesky" and delivery.caption == "7 123"
+
+
+def test_a_refused_tag_names_file_line_and_field(tmp_path: Path) -> None:
+    path = write(
+        tmp_path, "name: bad\nbatches:\n  - id: a\n    caption: !!binary aGVsbG8=\n    platforms: [bluesky]\n"
+    )
+    with pytest.raises(CampaignErrors) as info:
+        load_campaign(path)
+    (error,) = info.value.errors
+    assert (error.location.path, error.location.line, error.field) == (str(path), 4, "batches[0].caption")
+    assert "`!!binary`" in error.message
+
+
+@pytest.mark.parametrize(
+    ("structural", "at"),
+    [
+        ("colour: red\n", "colour: unknown field"),  # an unknown top-level field
+        ("timezone: Mars/Base\n", "unknown timezone 'Mars/Base'"),
+        ("late: sometimes\n", "'sometimes' is not one of"),
+        ("retry_window_hours: soon\n", "retry_window_hours"),
+    ],
+)
+def test_content_errors_come_with_the_structural_ones_in_one_pass(
+    tmp_path: Path, structural: str, at: str
+) -> None:
+    """validate reports the rest of the file's errors (a caption too long, an undefined variable, a
+    wrong batch) in the same run as a structural one, not after it is fixed."""
+    from postdeck.schemas.validation import check_file
+
+    path = write(
+        tmp_path,
+        "name: c\n" + structural + "batches:\n"
+        "  - {id: a, caption: hi, platforms: [bluesky], colour: red}\n"
+        f"  - {{id: b, caption: {'x' * 400}, platforms: [bluesky]}}\n"
+        "  - {id: c, caption: '{{ missing }}', platforms: [bluesky]}\n",
+    )
+    report = check_file(path)
+    messages = [str(e) for e in report.errors]
+    assert not report.ok and len(messages) == 4, messages
+    assert at in messages[0] and "batches[0].colour: unknown field" in messages[1]
+    assert "400 graphemes" in messages[2] and "'missing' is undefined" in messages[3]
+    with pytest.raises(CampaignErrors):  # a partial campaign is for reporting only: never loaded
+        load_campaign(path)
+
+
+def test_yaml_errors_in_one_batch_do_not_hide_the_others(tmp_path: Path) -> None:
+    from postdeck.schemas.validation import check_file
+
+    path = write(
+        tmp_path,
+        "name: c\nbatches:\n"
+        "  - {id: a, caption: hi, caption: again, platforms: [bluesky]}\n"  # a duplicate key
+        "  - {id: b, caption: !!binary aGVsbG8=, platforms: [bluesky]}\n"  # a refused tag
+        "  - {id: c, caption: !foo hi, platforms: [myspace]}\n"  # a tag and a wrong platform
+        f"  - {{id: d, caption: {'x' * 400}, platforms: [bluesky]}}\n",  # content: too long
+    )
+    messages = [str(e) for e in check_file(path).errors]
+    assert len(messages) == 5, messages
+    assert "batches[0].caption: duplicate key 'caption'" in messages[0]
+    assert "batches[1].caption: YAML tag `!!binary`" in messages[1]
+    assert "batches[2].caption: YAML tag `!foo`" in messages[2] and "'myspace'" in messages[3]
+    assert "batches[3].caption" in messages[4] and "400 graphemes" in messages[4]
+    with pytest.raises(CampaignErrors):
+        load_campaign(path)
+    # Outside the batches, a value left out shapes every delivery: only the YAML error is reported.
+    other = write(
+        tmp_path,
+        "name: c\ndefaults: {platforms: !!set {bluesky}}\nbatches:\n  - {id: a, caption: hi}\n",
+        "d.yaml",
+    )
+    (error,) = check_file(other).errors
+    assert "defaults.platforms: YAML tag `!!set`" in str(error)

@@ -216,3 +216,14 @@ def test_scheduled_times_keep_their_seconds(capsys, box, sims: Sims, ledger, wor
     assert run_cli(capsys, "post", "exact", *exact).code == 0  # the same post: not sent twice
     assert sorted(scheduled_at(p) for p in sims.pfm_posts())[-1] == datetime(2099, 6, 1, 9, 0, 30, tzinfo=UTC)
     assert sims.pfm_stats()["create_calls"] == 2
+
+
+def test_both_providers_down_names_both(capsys, box, workdir, ledger, monkeypatch) -> None:
+    from tests.test_service_providers import closed_port_url
+
+    monkeypatch.setenv("POSTDECK_SANDBOX_POSTFORME_URL", closed_port_url())
+    monkeypatch.setenv("POSTDECK_SANDBOX_LATE_URL", closed_port_url() + "/api")
+    run = run_cli(capsys, "post", "into the void", "--to", "twitter", "--sandbox")
+    text = run.out + run.err
+    assert run.code == 1 and "postforme: ConnectError" in text and "late: ConnectError" in text, text
+    assert ledger.find_deliveries(DeliveryQuery()) == []  # nothing claimed when no provider answers

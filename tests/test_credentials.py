@@ -368,7 +368,9 @@ def test_the_cli_prints_one_red_line_not_a_traceback(cli_env: Path, monkeypatch,
     monkeypatch.setenv("ENCRYPTION_KEY", OLD)  # the wrong key
     monkeypatch.delenv("POSTDECK_DEBUG", raising=False)
     monkeypatch.setattr("sys.argv", ["postdeck", "credentials", "show", "--user", USER])
-    main()  # show reports an unreadable key per provider, without failing
+    with pytest.raises(SystemExit) as shown:
+        main()  # show reports an unreadable key per provider, and exits 1: no stored key can be read
+    assert shown.value.code == 1
     monkeypatch.setattr("sys.argv", ["postdeck", "credentials", "refresh", "--user", USER])
     with pytest.raises(SystemExit) as exited:
         main()
@@ -376,3 +378,16 @@ def test_the_cli_prints_one_red_line_not_a_traceback(cli_env: Path, monkeypatch,
     assert exited.value.code == 1 and "Traceback" not in out.err
     assert "cannot be decrypted: ENCRYPTION_KEY is wrong" in out.err and "ENCRYPTION_KEY is wrong" in out.out
     assert not any(secret in out.out + out.err for secret in (*TEST_KEYS.values(), NEW, OLD))
+
+
+def test_show_exits_1_while_any_stored_key_cannot_be_read(cli_env: Path, monkeypatch) -> None:
+    monkeypatch.setenv("ENCRYPTION_KEY", OLD)
+    CredentialStore(SqliteLedger(cli_env)).save(USER, "late", TEST_KEYS["late"])
+    monkeypatch.setenv("ENCRYPTION_KEY", NEW)
+    CredentialStore(SqliteLedger(cli_env)).save(USER, "postforme", TEST_KEYS["postforme"])
+    runner = CliRunner()
+    shown = runner.invoke(app, ["credentials", "show", "--user", USER])  # the LATE key needs OLD
+    assert shown.exit_code == 1 and "unreadable" in shown.output and "late:" in shown.output
+    monkeypatch.setenv("ENCRYPTION_KEY", f"{NEW},{OLD}")
+    readable = runner.invoke(app, ["credentials", "show", "--user", USER])
+    assert readable.exit_code == 0 and "unreadable" not in readable.output

@@ -102,10 +102,22 @@ def test_a_batch_logs_one_line_and_warns_when_a_delivery_needs_attention() -> No
         return DeliveryReport(f"c/b1/{platform}", "b1", platform, "sent", status, "postforme", None, error)
 
     level, line = batch_log_line([report("twitter", "scheduled"), report("linkedin", "scheduled")])
-    assert (level, line) == (logging.INFO, "b1: 2 sent scheduled via postforme")
+    assert (level, line) == (logging.INFO, "b1: 2 scheduled via postforme")
     level, line = batch_log_line([report("twitter", "scheduled"), report("bluesky", "failed", "too long")])
     assert level == logging.WARNING
-    assert (
-        line
-        == "b1: 1 sent failed, 1 sent scheduled via postforme. Needs attention: c/b1/bluesky sent failed: too long"
+    assert line == "b1: 1 failed, 1 scheduled via postforme. Needs attention: c/b1/bluesky failed: too long"
+
+
+def test_a_run_whose_every_delivery_failed_never_says_sent() -> None:
+    """Every create was attempted (action `sent`) and every one failed: no line may read `3 sent`."""
+    from postdeck.engine.publisher import DeliveryReport
+    from postdeck.flows.publish import batch_log_line
+
+    failed = reports(3, failed={0, 1, 2})
+    text = summary_markdown("down", failed)
+    assert "3 deliveries: 3 failed." in text and "| failed | 3 |" in text
+    assert "sent" not in text
+    _, line = batch_log_line(
+        [DeliveryReport(**{k: r[k] for k in DeliveryReport.__dataclass_fields__}) for r in failed]
     )
+    assert line.startswith("b00000: 3 failed via postforme") and " sent" not in line

@@ -42,7 +42,7 @@ def test_validate_exit_codes_and_located_errors(tmp_path: Path) -> None:
     good = campaign(tmp_path)
     assert invoke("validate", str(good)).exit_code == 0
     bad = tmp_path / "bad.yaml"
-    bad.write_text("name: c\nbatches:\n  - {id: a, caption: hi, platforms: [bluesky], colour: red}\n")
+    bad.write_text("name: c-bad\nbatches:\n  - {id: a, caption: hi, platforms: [bluesky], colour: red}\n")
     result = invoke("validate", str(tmp_path))
     assert result.exit_code == 1
     assert f"{bad}:3:" in result.output and "colour: unknown field" in result.output
@@ -131,3 +131,52 @@ def test_validate_and_plan_start_without_prefect_or_provider_clients(command: li
         "postdeck.flows",
     )
     assert not [m for m in modules if m.split(".")[0] in forbidden or m.startswith(forbidden)]
+
+
+def past_campaign(folder: Path, late: str | None = None) -> Path:
+    path = folder / "c.yaml"
+    policy = f"late: {late}\n" if late else ""
+    path.write_text(
+        "name: c\ntimezone: UTC\n" + policy + "batches:\n"
+        "  - {id: a, at: '2020-01-01 09:00', caption: hello, platforms: [bluesky, twitter]}\n"
+        "  - {id: b, at: '2099-01-01 09:00', caption: later, platforms: [bluesky]}\n"
+    )
+    return path
+
+
+def test_a_past_time_under_late_fail_fails_validate_and_plan(tmp_path: Path) -> None:
+    path = past_campaign(tmp_path)  # `late: fail` is the default
+    checked = invoke("validate", str(path))
+    assert checked.exit_code == 1 and "batch 'a' was due at 2020-01-01T09:00:00+00:00" in checked.output
+    assert f"{path}:4:17: batches[0].at:" in checked.output and "late: skip" in checked.output
+    planned = invoke("plan", str(path))
+    assert planned.exit_code == 1 and "create" in planned.stdout  # the plan is shown, then the error
+    assert "batch 'a' was due at" in planned.output
+    data = invoke("plan", str(path), "--format", "json")
+    assert data.exit_code == 1 and json.loads(data.stdout)["summary"] == {"create": 3}
+    # Another policy decides otherwise: nothing fails.
+    for late in ("skip", "publish_now"):
+        past_campaign(tmp_path, late)
+        assert invoke("validate", str(path)).exit_code == 0, late
+        assert invoke("plan", str(path)).exit_code == 0, late
+
+
+def test_a_past_batch_already_in_the_ledger_passes(tmp_path: Path) -> None:
+    path = past_campaign(tmp_path)
+    ledger, now = SqliteLedger(), datetime.now(UTC)
+    for d in expand(load_campaign(path)):
+        if d.batch_id == "a":  # published when it was due
+            request = ClaimRequest(
+                d.key,
+                d.campaign,
+                d.batch_id,
+                d.platform.value,
+                d.content_hash,
+                d.schedule_hash,
+                d.caption,
+                d.at,
+            )
+            ledger.claim(request, owner="test", lease_seconds=60, now=now)
+            ledger.record(d.key, Outcome(DeliveryStatus.POSTED, provider="test"), owner="test", now=now)
+    assert invoke("validate", str(path)).exit_code == 0
+    assert invoke("plan", str(path)).exit_code == 0

@@ -118,6 +118,43 @@ def test_literals_of_defined_values_still_render() -> None:
     assert out == "['Spring', 2] {'k': 'Northside'}"
 
 
+# --- `|int` and `|float` never render 0 for what they cannot read ----------------------------------
+
+NOT_NUMBERS = [
+    ("{{ ('9'*100000)|int }}", "digits"),
+    ("{{ ('9'*100000)|int(0) }}", "digits"),  # a fallback does not hide a number too long to read
+    ("{{ ('9'*100000)|float }}", "digits"),
+    ("{{ 'abc'|int }}", "whole number"),
+    ("{{ 'abc'|float }}", "number"),
+    ("{{ caption|int }}", "'Spring'"),
+    ("{{ items|float }}", "number"),
+    ("{{ '1e999'|float }}", "finite"),
+    ("{{ 'nan'|float }}", "finite"),
+    ("{{ '1e999'|int }}", "whole number"),
+    ("{{ ''|int }}", "whole number"),
+]
+
+
+@pytest.mark.parametrize(("source", "said"), NOT_NUMBERS)
+def test_int_and_float_refuse_what_they_cannot_convert(source: str, said: str) -> None:
+    """Jinja's filters render 0 for these; a caption would publish `0` without a word."""
+    with pytest.raises(CampaignError) as caught:
+        Renderer().render(source, dict(VARIABLES), location=LOCATION, field="caption")
+    assert caught.value.location == LOCATION and caught.value.field == "caption"
+    assert said in caught.value.message and caught.value.fix
+
+
+def test_int_and_float_convert_numbers_and_honour_an_explicit_fallback() -> None:
+    out = Renderer().render(
+        "{{ '42'|int }} {{ '42.7'|int }} {{ '0x1A'|int(0, 16) }} {{ 3.9|int }} {{ '2.5'|float }} "
+        "{{ 'abc'|int(7) }} {{ 'abc'|float(default=0.5) }} {{ 'nan'|float(1.0) }} {{ true|int }}",
+        dict(VARIABLES),
+        location=LOCATION,
+        field="caption",
+    )
+    assert out == "42 42 26 3 2.5 7 0.5 1.0 1"
+
+
 # --- includes ------------------------------------------------------------------------------------
 
 

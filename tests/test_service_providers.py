@@ -137,6 +137,7 @@ def test_network_failure_is_returned(box: Sandbox, workdir, ledger, monkeypatch)
     result = service.create_post(USER, "into the void", ["twitter"])
     assert not result.success
     assert result.error.startswith("postforme: ConnectError"), result.error
+    assert "; late: ConnectError" in result.error  # both were down: both are named
     assert ledger.find_deliveries(DeliveryQuery()) == []  # nothing claimed when no provider answers
 
 
@@ -160,3 +161,17 @@ def test_scheduling_in_the_past_is_refused(service: SocialPostingService, sims: 
     )
     assert not result.success and "has passed" in result.error
     assert sims.pfm_stats()["create_calls"] == 0
+
+
+def test_a_refused_post_never_blocks_another_through_a_provider_class(
+    box: Sandbox, sims: Sims, ledger, workdir
+) -> None:
+    # YouTube needs a video: refused before anything is sent, so the ledger holds nothing of it. The
+    # same words to X through the same provider class must still go out (not fail with YouTube's errors).
+    provider = PostForMeProvider(api_key=SANDBOX_POSTFORME_KEY, base_url=box.postforme_url)
+    refused = provider.post(content="Same words", platforms=["youtube"])
+    assert not refused.success and "youtube" in (refused.error or "").lower()
+    assert ledger.find_deliveries(DeliveryQuery()) == [] and sims.pfm_stats()["create_calls"] == 0
+    other = provider.post(content="Same words", platforms=["twitter"])
+    assert other.success, other.error
+    assert set(other.statuses) == {"twitter"} and sims.pfm_stats()["create_calls"] == 1

@@ -13,6 +13,7 @@ from postdeck.ledger.journal_file import DEFAULT_JOURNAL
 from postdeck.ledger.sqlite import DEFAULT_PATH
 from postdeck.providers.account_cache import DEFAULT_MAX_AGE, MAX_AGE_LIMIT
 from postdeck.providers.factory import chain_links
+from postdeck.schemas.file_limits import MAX_BATCHES, MAX_BYTES
 from postdeck.service.adhoc import DEFAULT_POSTS_DIR
 from postdeck.service.campaign_batches import DEFAULT_CAMPAIGNS_DIR
 from postdeck.service.styles import DEFAULT_STYLES
@@ -31,6 +32,7 @@ def test_the_defaults_are_the_modules_own() -> None:
     assert timedelta(seconds=config.account_list_max_age) == DEFAULT_MAX_AGE
     assert config.provider_concurrency == 16 and config.sandbox_rate_scale is None
     assert (config.not_sent_after, config.claim_heartbeat_timeout) == (900, 60)  # README's bound
+    assert (config.campaign_max_bytes, config.campaign_max_batches) == (MAX_BYTES, MAX_BATCHES)
     assert config.postforme_api_key is None and config.supabase_url is None
     assert not (config.debug or config.no_progress or config.force_color)
 

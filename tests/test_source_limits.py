@@ -10,8 +10,10 @@ import yaml
 
 from postdeck.errors import CampaignError, CampaignErrors
 from postdeck.schemas import source
+from postdeck.schemas.file_limits import MAX_BATCHES, MAX_BYTES, FileLimits
 from postdeck.schemas.source import MAX_ALIAS_VALUES, MAX_DEPTH, load_yaml_with_locations
 from tests.test_security_templates import nested
+from tests.test_service_harness import run_cli
 
 
 def _load(tmp_path: Path, text: str) -> source.SourceDocument:
@@ -88,7 +90,8 @@ def test_scalars_python_cannot_read_are_located_errors(tmp_path: Path) -> None:
         _load(tmp_path, "name: x\nvars:\n  tag: !foo bar\n  big: " + "1" * 5000 + "\n  day: 2030-13-45\n")
     errors = caught.value.errors
     assert [(e.field, e.location.line) for e in errors] == [("vars.tag", 3), ("vars.big", 4), ("vars.day", 5)]
-    assert all("cannot read this value" in e.message and "quote it" in e.fix for e in errors)
+    assert "YAML tag `!foo` is not allowed" in errors[0].message and "remove the tag" in errors[0].fix
+    assert all("cannot read this value" in e.message and "quote it" in e.fix for e in errors[1:])
 
 
 def test_locations_are_made_once_and_fall_back_to_the_nearest_ancestor(tmp_path: Path) -> None:
@@ -98,3 +101,76 @@ def test_locations_are_made_once_and_fall_back_to_the_nearest_ancestor(tmp_path:
     assert doc.location(("vars", "caption")) is first
     assert doc.location(("vars", "missing", 3)).line == 3
     assert doc.location(()).line == 1
+
+
+# --- the size of one file: bytes before it is read, batches before it is parsed ------------------------
+
+
+def _batches(count: int, flow: bool = False) -> str:
+    items = [f"{{id: b{i}}}" for i in range(count)]
+    body = (
+        "batches: [" + ", ".join(items) + "]\n"
+        if flow
+        else "batches:\n" + "".join(f"  - {i}\n" for i in items)
+    )
+    return "name: big\n" + body
+
+
+def test_a_file_over_the_byte_limit_is_refused_before_it_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("name: x\nvars: {pad: '" + "x" * (MAX_BYTES + 10) + "'}\n")
+    monkeypatch.setattr(source, "_read", lambda p: pytest.fail("the file was read"))
+    with pytest.raises(CampaignError) as caught:
+        load_yaml_with_locations(path)
+    error = caught.value
+    assert error.location.path == str(path) and f"over the limit of {MAX_BYTES:,} bytes" in error.message
+    assert f"{path.stat().st_size:,} bytes" in error.message and "POSTDECK_CAMPAIGN_MAX_BYTES" in error.fix
+    # Text given (a file read from git) is held to the same limit.
+    with pytest.raises(CampaignError, match="over the limit of 100 bytes"):
+        load_yaml_with_locations(path, "name: x\n" + "#" * 200, limits=FileLimits(max_bytes=100))
+
+
+@pytest.mark.parametrize("flow", [False, True])
+def test_a_file_over_the_batch_limit_is_refused_at_the_first_batch_too_many(
+    tmp_path: Path, flow: bool
+) -> None:
+    # 200,000 batches under the byte limit: refused by the event scan, without composing the file.
+    path = tmp_path / "c.yaml"
+    path.write_text(_batches(200_000, flow))
+    assert path.stat().st_size < MAX_BYTES
+    with pytest.raises(CampaignError) as caught:
+        load_yaml_with_locations(path)
+    error = caught.value
+    assert f"more than {MAX_BATCHES:,} batches" in error.message and error.field == f"batches[{MAX_BATCHES}]"
+    assert (
+        error.location.line == (2 if flow else MAX_BATCHES + 3)
+        and "POSTDECK_CAMPAIGN_MAX_BATCHES" in error.fix
+    )
+
+
+def test_a_file_at_the_batch_limit_loads(tmp_path: Path) -> None:
+    limits = FileLimits(max_batches=3)
+    for flow in (False, True):
+        path = tmp_path / "c.yaml"
+        path.write_text(_batches(3, flow) + "vars: {many: [1, 2, 3, 4, 5], more: [[a, b, c, d]]}\n")
+        assert len(load_yaml_with_locations(path, limits=limits).data["batches"]) == 3
+        path.write_text(_batches(4, flow))
+        with pytest.raises(CampaignError, match="more than 3 batches"):
+            load_yaml_with_locations(path, limits=limits)
+
+
+def test_validate_and_plan_take_the_limits_from_the_settings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(_batches(3))
+    monkeypatch.setenv("POSTDECK_CAMPAIGN_MAX_BATCHES", "2")
+    for command in ("validate", "plan"):
+        run = run_cli(capsys, command, str(path))
+        assert run.code == 1 and "more than 2 batches in one file" in run.out + run.err, (command, run)
+    monkeypatch.setenv("POSTDECK_CAMPAIGN_MAX_BATCHES", "3")
+    monkeypatch.setenv("POSTDECK_CAMPAIGN_MAX_BYTES", "50")
+    run = run_cli(capsys, "validate", str(path))
+    assert run.code == 1 and "over the limit of 50 bytes" in run.out + run.err

@@ -103,7 +103,7 @@ def test_a_child_that_fails_has_its_files_checked_in_the_parent(
     files = [campaign(tmp_path, 1, name=f"c{i}") for i in range(4)]
     expected = [[str(w) for w in r.warnings] for r in validation.check_files(files, jobs=1)]
 
-    def broken(paths: list[Path]) -> list:
+    def broken(paths: list[Path], limits: object, now: object = None) -> list:
         raise RuntimeError("the child broke")
 
     monkeypatch.setattr(validation, "_check_slice", broken)
@@ -117,12 +117,14 @@ def test_children_are_reaped_when_this_process_fails(tmp_path: Path, monkeypatch
     started: list[int] = []
     fork = validation._fork
 
-    def fork_and_note(chunk: list[Path]) -> tuple[int, int] | None:
-        child = fork(chunk)
+    def fork_and_note(chunk: list[Path], limits: object, now: object = None) -> tuple[int, int] | None:
+        child = fork(chunk, limits, now)
         started.extend([child[0]] if child else [])
         return child
 
-    def broken(path: Path, renderers: dict | None = None) -> validation.FileReport:
+    def broken(
+        path: Path, renderers: dict | None = None, limits: object = None, now: object = None
+    ) -> validation.FileReport:
         raise RuntimeError("this process broke")
 
     monkeypatch.setattr(validation, "_fork", fork_and_note)

@@ -69,6 +69,7 @@ def set_key(
 @credentials_app.command()
 def show(user: UserOpt) -> None:
     """Which providers have a key for a user, and whether each one can be decrypted. Never the key.
+    Exits 1 when a stored key cannot be read (publishing would skip that provider).
 
     Example: postdeck credentials show --user 6f1c…
     """
@@ -91,6 +92,8 @@ def show(user: UserOpt) -> None:
             common.console.print(
                 f"[red]{status.provider}:[/red] {status.problem}", highlight=False, soft_wrap=True
             )
+    if any(status.problem for status in statuses):
+        raise typer.Exit(1)
 
 
 @credentials_app.command()

@@ -106,23 +106,26 @@ def _plan(
     from postdeck.commands.output import Printer, folded
     from postdeck.engine.plan import make_plan
     from postdeck.ledger.factory import open_backend
+    from postdeck.schemas.campaign_names import name_clashes
     from postdeck.schemas.loader import load_campaign
     from postdeck.schemas.validation import check_file
+    from postdeck.settings import file_limits
 
     ledger = open_backend()
     if source.deleted:  # nothing of it should exist: the plan cancels what is scheduled
-        gone = load_campaign(source.path).campaign
+        gone = load_campaign(source.path, limits=file_limits()).campaign
         result = make_plan(gone.name, [], ledger, datetime.now(UTC))
         result = refresh(result, gone.owner, ledger) if refresh else result
         _show(result, {}, output, out, detailed_exitcode)
         return
     with collector_paused():
-        report = check_file(source.path)
+        report = check_file(source.path, limits=file_limits())
+    clashes = name_clashes([source.path], limits=file_limits())  # files beside it (at the ref) of its name
     printer = Printer()
     for line in folded(report.warnings):
         printer.warning(line)
-    if not report.ok or report.loaded is None:
-        for error in report.errors:
+    if clashes or not report.ok or report.loaded is None:
+        for error in [*clashes, *report.errors]:
             printer.error(str(error))
         printer.flush()
         raise typer.Exit(1)
@@ -131,12 +134,38 @@ def _plan(
     deliveries = [item.delivery for item in report.prepared]
     result = make_plan(report.loaded.campaign.name, deliveries, ledger, now)
     result = refresh(result, report.loaded.campaign.owner, ledger) if refresh else result
-    _show(result, late_notes(report.loaded, result, now), output, out, detailed_exitcode)
+    _show(
+        result,
+        late_notes(report.loaded, result, now),
+        output,
+        out,
+        detailed_exitcode,
+        late=_late(report, result, now),
+    )
+
+
+def _late(report, result: Plan, now: datetime) -> list:
+    """The errors a publish of this plan would stop with: creates under `late: fail` already due."""
+    from postdeck.engine.decisions import creates_of
+    from postdeck.errors import CampaignErrors
+
+    try:
+        creates_of(result, report.loaded, now, allow_repost=False)
+    except CampaignErrors as exc:
+        return list(exc.errors)
+    return []
 
 
 def _show(
-    result: Plan, notes: dict[str, str], output: Format, out: Path | None, detailed_exitcode: bool
+    result: Plan,
+    notes: dict[str, str],
+    output: Format,
+    out: Path | None,
+    detailed_exitcode: bool,
+    *,
+    late: list = (),
 ) -> None:
+    """The plan; exit 1 after it when publishing it would fail (a due batch under `late: fail`)."""
     from postdeck.engine.plan import plan_json, save_plan
 
     if out is not None:
@@ -147,6 +176,14 @@ def _show(
         typer.echo(plan_markdown(result, notes))
     else:
         common.console.print(plan_table(result, notes))
+    if late:
+        from postdeck.commands.output import Printer
+
+        printer = Printer()
+        for error in late:
+            printer.error(str(error))
+        printer.flush()
+        raise typer.Exit(1)
     if detailed_exitcode and result.has_changes:
         raise typer.Exit(2)
 

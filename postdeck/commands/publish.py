@@ -135,11 +135,18 @@ def _print_reports(reports: list[dict], *, dry_run: bool) -> None:
 
 def _check_before_prefect(campaign: Path, *, ref: str | None, sandbox: bool, dry_run: bool) -> None:
     """What fails without the flow fails before any server start or Prefect import: a missing or
-    structurally invalid file, and no credentials at all (nothing to publish with)."""
+    structurally invalid file, a file beside it of the same name, and no credentials at all (nothing
+    to publish with)."""
     if ref is None:
+        from postdeck.errors import CampaignErrors
+        from postdeck.schemas.campaign_names import name_clashes
         from postdeck.schemas.loader import load_campaign
+        from postdeck.settings import file_limits
 
-        loaded = load_campaign(campaign)  # a located CampaignError (the flow renders and checks the rest)
+        # A located CampaignError (the flow renders and checks the rest).
+        loaded = load_campaign(campaign, limits=file_limits())
+        if clashes := name_clashes([campaign], limits=file_limits()):  # they would share ledger keys
+            raise CampaignErrors(clashes)
         owner = loaded.campaign.owner
     else:
         owner = "unknown until the ref is read"

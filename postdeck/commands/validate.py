@@ -5,6 +5,7 @@ Imports only the schemas package (no Prefect, no provider clients, no HTTP), and
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -30,7 +31,9 @@ def validate(
     """
     from postdeck.commands.findings_out import annotations, in_github_actions
     from postdeck.commands.output import Printer, findings
+    from postdeck.schemas.campaign_names import name_clashes
     from postdeck.schemas.validation import check_files
+    from postdeck.settings import file_limits
 
     if output not in ("text", "json"):
         raise typer.BadParameter(f"unknown format {output!r}: text or json", param_hint="--format")
@@ -39,7 +42,11 @@ def validate(
     for path in missing:
         printer.error(f"{path}: no such file or folder")
     with collector_paused():
-        reports = check_files(files, jobs=jobs or None)
+        reports = check_files(files, jobs=jobs or None, limits=file_limits(), now=datetime.now(UTC))
+        by_path = {str(report.path): report for report in reports}
+        for clash in name_clashes(files, limits=file_limits()):  # they would share ledger keys
+            by_path[clash.location.path].findings.add("error", clash)
+        _late_errors(reports)
     if in_github_actions():  # annotations on the pull request's diff, beside the normal output
         for line in annotations(
             [e for r in reports for e in r.errors], [] if quiet else [w for r in reports for w in r.warnings]
@@ -63,6 +70,35 @@ def validate(
         raise typer.Exit(1)
     printer.ok(summary)
     printer.flush()
+
+
+def _late_errors(reports: list) -> None:
+    """A batch under `late: fail` whose time has passed is an error (publish would fail on it),
+    unless the ledger has its deliveries: published already, the plan leaves them alone. The
+    ledger is opened only when some batch is late."""
+    late = [(report, keys, error) for report in reports for keys, error in report.late]
+    if not late:
+        return
+    recorded = _recorded([key for _, keys, _ in late for key in keys])
+    for report, keys, error in late:
+        if not set(keys) <= recorded:
+            report.findings.add("error", error)
+
+
+def _recorded(keys: list[str]) -> set[str]:
+    from postdeck.errors import PostdeckError
+    from postdeck.ledger.factory import open_backend
+    from postdeck.ledger.queries import DeliveryQuery
+    from postdeck.ledger.sqlite import default_ledger_path
+    from postdeck.settings import settings
+
+    if not settings().supabase_url and not default_ledger_path().exists():
+        return set()  # no ledger yet (and validate creates none)
+    try:
+        records = open_backend().find_deliveries(DeliveryQuery(keys=tuple(keys)))
+    except PostdeckError:  # no ledger to ask: nothing counts as published
+        return set()
+    return {record.key for record in records}
 
 
 def _print_json(reports: list, missing: list[Path], *, quiet: bool) -> None:

@@ -84,12 +84,13 @@ def prepare(
     *,
     folder: Path,
     now: datetime | None = None,
-    sent: Callable[[list[str]], bool] = lambda keys: True,
+    sent: Callable[[list[str]], bool],
 ) -> list[Delivery]:
     """Write (or reuse) the post's campaign file and return its deliveries, one per asked platform.
 
-    `sent(keys)` says whether the ledger has any of these delivery keys: a file whose post was never
-    sent (validation failed, no account was connected) may be replaced by a different post."""
+    `sent(keys)` says whether the ledger has any of these delivery keys (posting.sent_in(ledger)): a
+    file whose post was never sent (validation failed, no account was connected) may be replaced by a
+    different post. Required: a default could only guess, and guessing "sent" blocks later posts."""
     if not post.content.strip() and not post.media:
         raise PostdeckError("a post needs text or media")
     if not post.platforms:

@@ -20,7 +20,7 @@ from postdeck.errors import PostdeckError
 from postdeck.schemas.deliveries import Delivery
 from postdeck.schemas.timing import apply_late_policy
 from postdeck.schemas.validation import require_valid
-from postdeck.settings import settings
+from postdeck.settings import file_limits, settings
 
 DEFAULT_CAMPAIGNS_DIR = Path("campaigns")
 
@@ -56,7 +56,7 @@ def batch_deliveries(
     now: datetime | None = None,
 ) -> list[Delivery]:
     """The deliveries of one batch, validated like `postdeck validate`, the late policy applied."""
-    report = require_valid(path)
+    report = require_valid(path, limits=file_limits())
     loaded = report.loaded
     assert loaded is not None
     batches = loaded.campaign.batches

@@ -10,14 +10,15 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from postdeck.core.platform import Platform
 from postdeck.engine.publisher import publish_batch
 from postdeck.errors import LedgerError, PostdeckError
 from postdeck.ledger.base import DeliveryRecord
+from postdeck.ledger.queries import DeliveryQuery
 from postdeck.providers.chain import Chain
-from postdeck.providers.errors import ProviderError
+from postdeck.providers.errors import ProviderError, every_failure
 from postdeck.schemas.deliveries import Delivery
 from postdeck.service.results import PostResult, post_result
 
@@ -37,9 +38,18 @@ def new_owner(kind: str = "api") -> str:
     return f"{kind}:{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+def sent_in(ledger) -> Callable[[list[str]], bool]:
+    """`prepare`'s `sent`: whether the ledger holds any of these delivery keys (claimed or sent)."""
+
+    def sent(keys: list[str]) -> bool:
+        return bool(ledger.find_deliveries(DeliveryQuery(keys=tuple(keys)), limit=1))
+
+    return sent
+
+
 def connected_platforms(chain: Chain) -> set[Platform]:
-    """Platforms some provider of the chain can post to. Raises the first ProviderError only when no
-    provider could be asked at all (one that is down is skipped: the others may serve)."""
+    """Platforms some provider of the chain can post to. Raises a ProviderError naming every provider
+    only when none could be asked at all (one that is down is skipped: the others may serve)."""
     found: set[Platform] = set()
     errors: list[ProviderError] = []
     asked = 0
@@ -52,7 +62,7 @@ def connected_platforms(chain: Chain) -> set[Platform]:
         except ProviderError as exc:
             errors.append(exc)
     if not asked and errors:
-        raise errors[0]
+        raise every_failure(errors)
     return found
 
 

@@ -30,7 +30,7 @@ from postdeck.providers.late import LateClient
 from postdeck.providers.media import sniff_content_type
 from postdeck.providers.postforme import PostForMeClient
 from postdeck.service.adhoc import AdhocPost, posts_dir, prepare
-from postdeck.service.posting import new_owner, send
+from postdeck.service.posting import new_owner, send, sent_in
 from postdeck.service.results import PROVIDER_NAMES, AccountInfo, PostResult
 from postdeck.timeparse import parse_when, require_future
 
@@ -135,7 +135,7 @@ class _ClientProvider(SocialPostingProvider):
                 media=tuple(media_urls or ()),
                 scheduled_for=when,
             )
-            deliveries = prepare(post, folder=self.posts_folder)
+            deliveries = prepare(post, folder=self.posts_folder, sent=sent_in(self.ledger))
             chain = build_chain([Link(f"{self.client.name}:direct", self.client)], self.ledger)
             return send(deliveries, ledger=self.ledger, chain=chain, owner=new_owner("provider"))
         except ValueError as exc:  # an unknown platform name

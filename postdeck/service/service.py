@@ -25,7 +25,7 @@ from postdeck.ledger.base import DeliveryRecord, PostRecord
 from postdeck.ledger.credentials import CredentialStore, StoredCredentials
 from postdeck.ledger.queries import DeliveryQuery
 from postdeck.providers.chain import Chain
-from postdeck.providers.errors import ProviderError
+from postdeck.providers.errors import ProviderError, every_failure
 from postdeck.providers.factory import credential_store
 from postdeck.service import arguments, cancelling, retrying, schedules
 from postdeck.service.accounts import list_accounts
@@ -34,7 +34,7 @@ from postdeck.service.calendar import calendar_caption
 from postdeck.service.campaign_batches import batch_deliveries, campaigns_dir, find_campaign
 from postdeck.service.chains import service_chain
 from postdeck.service.never_raises import failure, never_raises
-from postdeck.service.posting import new_owner, send
+from postdeck.service.posting import new_owner, send, sent_in
 from postdeck.service.results import AccountInfo, PostResult
 from postdeck.service.selection import Selection, Tracker, select
 from postdeck.service.styles import get_style
@@ -141,7 +141,7 @@ class SocialPostingService:
                 except ProviderError as exc:
                     errors.append(exc)
             if errors:
-                raise errors[0]
+                raise every_failure(errors)
             raise PostdeckError(f"no {provider} credentials are configured" if provider else "no providers")
 
     @never_raises(lambda exc: [])
@@ -233,7 +233,7 @@ class SocialPostingService:
                 style_settings=get_style(style, self.styles_file) if style else {},
                 idempotency_key=idempotency_key,
             )
-            deliveries = prepare(post, folder=self.posts_folder, sent=self._sent)
+            deliveries = prepare(post, folder=self.posts_folder, sent=sent_in(self.ledger))
             return send(deliveries, ledger=self.ledger, chain=chain, owner=new_owner())
 
     @never_raises(failure)
@@ -271,9 +271,6 @@ class SocialPostingService:
             raise PostdeckError(f"{path} is published with the keys of {owner}, not {user_id}")
         with self.chain(owner or user_id) as chain:
             return send(deliveries, ledger=self.ledger, chain=chain, owner=new_owner())
-
-    def _sent(self, keys: list[str]) -> bool:
-        return bool(self.ledger.find_deliveries(DeliveryQuery(keys=tuple(keys)), limit=1))
 
     # --- history ----------------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from postdeck.schemas.deliveries import Delivery
 from postdeck.schemas.validation import require_valid
 from postdeck.service.adhoc import spec_path
 from postdeck.service.campaign_batches import CampaignNotFound, find_campaign
+from postdeck.settings import file_limits
 
 
 class SourceError(PostdeckError):
@@ -35,7 +36,7 @@ def rebuild(
             path = find_campaign(record.campaign, campaigns)
         except CampaignNotFound as exc:
             raise SourceError(f"cannot rebuild {record.key}: {exc}") from None
-    report = require_valid(path)
+    report = require_valid(path, limits=file_limits())
     delivery = next((p.delivery for p in report.prepared if p.delivery.key == record.key), None)
     if delivery is None:
         raise SourceError(f"cannot rebuild {record.key}: {path} no longer has it")
