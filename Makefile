@@ -7,7 +7,7 @@ export PREFECT_HOME ?= $(CURDIR)/.postdeck/prefect
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export DO_NOT_TRACK ?= 1
 
-.PHONY: install prefect-home demo test lint up down run-example limits clean bench
+.PHONY: install prefect-home demo test test-floors lint up down run-example limits clean bench
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -28,6 +28,11 @@ demo: install prefect-home
 ## test: lint, then the whole test suite (end-to-end tests start a real Prefect server and worker)
 test: lint
 	$(PY) -m pytest
+
+## test-floors: the ledger contract suite on the lowest supabase/postgrest versions pyproject.toml allows
+# (a separate venv, installed once: scripts/test_floors.sh; about a minute)
+test-floors: install
+	VENV=$(VENV) scripts/test_floors.sh
 
 ## lint: ruff, the layer contracts of pyproject.toml ([tool.importlinter]), mypy --strict on postdeck/core
 # lint-imports walks folders, so it runs in the tree of links that scripts/in_package_tree.py lays
