@@ -71,3 +71,14 @@ def test_the_seed_applies_after_the_migrations_and_its_user_sees_only_their_row(
         assert rows == [("Hello from the postdeck demo user", "posted")]
         with as_role(conn, "authenticated", "00000000-0000-4000-8000-000000000001"):
             assert conn.execute("select count(*) from social_posts").fetchone() == (0,)
+
+
+def test_the_example_workflow_plans_pull_requests_with_the_read_only_path_only() -> None:
+    import yaml
+
+    workflow = yaml.safe_load((SUPABASE.parent / "examples" / "github-workflow-campaigns.yml").read_text())
+    job = workflow["jobs"]["validate-and-plan"]
+    assert "pull_request" in job["if"]
+    env = {name for step in job["steps"] for name in step.get("env", {})}
+    assert {"SUPABASE_URL", "SUPABASE_PUBLISHABLE_KEY", "SUPABASE_PLAN_TOKEN"} <= env
+    assert "SUPABASE_SECRET_KEY" not in str(job) and "SUPABASE_SERVICE_ROLE_KEY" not in str(job)
