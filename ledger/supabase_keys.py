@@ -28,12 +28,14 @@ import hmac
 import json
 import time
 from enum import StrEnum
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from postdeck.errors import LedgerError
-from postdeck.settings import Settings
+
+if TYPE_CHECKING:  # the factory imports this module: `postdeck plan` on SQLite loads no HTTP library
+    import httpx
+
+    from postdeck.settings import Settings
 
 PLANNER_ROLE = "postdeck_planner"
 # Where a server's key is read from, first found wins: the new secret key, then the legacy JWT one
