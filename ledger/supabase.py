@@ -36,7 +36,7 @@ from postdeck.ledger.supabase_caches import SupabaseCaches
 from postdeck.ledger.supabase_client import connect, ledger_http
 from postdeck.ledger.supabase_credentials import SupabaseCredentialRows
 from postdeck.ledger.supabase_history import SupabasePostHistory
-from postdeck.ledger.supabase_keys import require_secret, server_key
+from postdeck.ledger.supabase_keys import KeyKind, apikey_only, key_kind, require_secret, server_key
 from postdeck.ledger.supabase_reads import SupabaseDeliveryReads
 from postdeck.ledger.supabase_transport import recorded, user_uuid
 from postdeck.settings import settings
@@ -86,13 +86,19 @@ class SupabaseLedger(
     def from_client(cls, client: Any) -> SupabaseLedger:
         """The ledger on a supabase-py client the caller made (seed 000's `service.init(supabase)`).
 
-        The caller keeps the client: its key, session and HTTP connections are left as they are."""
+        The caller keeps the client: its key, session and HTTP connections are left as they are, except
+        that with an sb_secret_ key its requests stop carrying that key as a bearer token (see
+        ledger.supabase_keys). A publishable or anon key is refused: it cannot record outcomes."""
         url = str(getattr(client, "supabase_url", "") or "").rstrip("/")
         if not url or not hasattr(client, "table") or not hasattr(client, "rpc"):
             raise LedgerError("service.init() needs a supabase-py client (supabase.create_client(url, key))")
         key = getattr(client, "supabase_key", None)
         if isinstance(key, str):
             require_secret(key, "the supabase-py client's key")
+            session = getattr(getattr(client, "postgrest", None), "session", None)
+            if key_kind(key) == KeyKind.SECRET and isinstance(session, httpx.Client):
+                # Only drops the bearer copy of the sb_secret_ key, which the gateway refuses anyway.
+                apikey_only(session, key)
         ledger = cls.__new__(cls)
         ledger.url = url
         ledger.client = client

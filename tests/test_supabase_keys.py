@@ -148,3 +148,17 @@ def test_postdeck_config_lists_both_generations_and_masks_them() -> None:
     assert rows["SUPABASE_SECRET_KEY"]["value"] == f"sb_s…({len(SECRET_KEY)} chars)"
     assert "deprecated" in rows["SUPABASE_SERVICE_ROLE_KEY"]["description"]
     assert {"SUPABASE_PUBLISHABLE_KEY", "SUPABASE_PLAN_TOKEN", "SUPABASE_JWT_SECRET"} <= set(rows)
+
+
+@pytest.mark.postgres
+def test_a_callers_supabase_py_client_with_a_secret_key_works_and_a_publishable_one_is_refused(
+    pg_dsn: str,
+) -> None:
+    from supabase import ClientOptions, create_client
+
+    http = httpx.Client(transport=httpx.MockTransport(PostgrestEmulator(pg_dsn)))
+    seeds = create_client(URL, SECRET_KEY, options=ClientOptions(httpx_client=http))  # as seed 000 makes it
+    assert SupabaseLedger.from_client(seeds).deliveries("c") == []
+    public = create_client(URL, PUBLISHABLE_KEY, options=ClientOptions(httpx_client=http))
+    with pytest.raises(LedgerError, match="holds a publishable key"):
+        SupabaseLedger.from_client(public)
