@@ -7,7 +7,7 @@ export PREFECT_HOME ?= $(CURDIR)/.postdeck/prefect
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export DO_NOT_TRACK ?= 1
 
-.PHONY: install prefect-home demo test test-fast test-light lint up down run-example limits clean bench
+.PHONY: install prefect-home demo test test-fast test-light test-floors lint up down run-example limits clean bench
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -43,6 +43,11 @@ test-fast: install
 ## and publish names the extra it needs (scripts/light_install_check.sh)
 test-light:
 	scripts/light_install_check.sh
+
+## test-floors: the ledger contract suite on the lowest supabase/postgrest versions pyproject.toml allows
+# (a separate venv, installed once: scripts/test_floors.sh; about a minute)
+test-floors: install
+	VENV=$(VENV) scripts/test_floors.sh
 
 ## lint: ruff, the layer contracts of pyproject.toml ([tool.importlinter]), mypy --strict on postdeck/core
 ## and postdeck/engine (--follow-imports=silent: the packages they import are not strict yet)

@@ -1,6 +1,6 @@
 """The ledger: every delivery, its outcome, the post history and users' encrypted provider keys.
 
-ledger = open_ledger()        # Supabase if SUPABASE_URL + SUPABASE_SERVICE_ROLE_KEY, else SQLite; journaled
+ledger = open_ledger()        # Supabase if SUPABASE_URL + SUPABASE_SECRET_KEY, else SQLite; journaled
 flush_journal(ledger)         # at the start of a run: write outcomes an earlier outage kept locally
 """
 

@@ -1,4 +1,5 @@
-"""The production ledger: Supabase (PostgREST) through supabase-py, with the service role key.
+"""The production ledger: Supabase (PostgREST) through supabase-py, with a secret key (sb_secret_…, or
+the legacy service-role JWT; ledger.supabase_keys says how each is sent).
 
 Atomic steps are SQL functions from supabase/migrations called as RPCs (claim_delivery,
 note_delivery_attempt, record_delivery_outcome, and their batch forms claim_deliveries and
@@ -20,7 +21,7 @@ import httpx
 from pydantic import SecretStr
 
 from postdeck.core.outcome import Outcome
-from postdeck.errors import LedgerError, MissingExtra
+from postdeck.errors import LedgerError
 from postdeck.ledger.backend import LedgerBackend
 from postdeck.ledger.base import (
     Claim,
@@ -32,15 +33,23 @@ from postdeck.ledger.base import (
 from postdeck.ledger.queries import DeliveryQuery, newest_first
 from postdeck.ledger.rows import commit_prefix, delivery_record, iso
 from postdeck.ledger.supabase_caches import SupabaseCaches
+from postdeck.ledger.supabase_client import connect, ledger_http
 from postdeck.ledger.supabase_credentials import SupabaseCredentialRows
 from postdeck.ledger.supabase_history import SupabasePostHistory
+from postdeck.ledger.supabase_keys import KeyKind, apikey_only, key_kind, require_secret, server_key
+from postdeck.ledger.supabase_reads import SupabaseDeliveryReads
 from postdeck.ledger.supabase_runs import SupabaseRuns
 from postdeck.ledger.supabase_transport import recorded, user_uuid
 from postdeck.settings import settings
 
 
 class SupabaseLedger(
-    SupabaseRuns, SupabasePostHistory, SupabaseCaches, SupabaseCredentialRows, LedgerBackend
+    SupabaseRuns,
+    SupabaseDeliveryReads,
+    SupabasePostHistory,
+    SupabaseCaches,
+    SupabaseCredentialRows,
+    LedgerBackend,
 ):
     """Ledger (deliveries, history, caches, campaign runs) and CredentialRows over Supabase."""
 
@@ -51,33 +60,26 @@ class SupabaseLedger(
         *,
         http_client: httpx.Client | None = None,
         timeout: float = 15.0,
+        key_variable: str = "SUPABASE_SECRET_KEY",
     ) -> None:
-        MissingExtra.require("supabase", extra="supabase", needed_for="the Supabase ledger")
-        from supabase import ClientOptions, create_client
-
         secret = key.get_secret_value() if isinstance(key, SecretStr) else key
         if not url or not secret:
-            raise LedgerError("the Supabase ledger needs SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY")
+            raise LedgerError("the Supabase ledger needs SUPABASE_URL and SUPABASE_SECRET_KEY")
+        require_secret(secret, key_variable)  # a publishable key or a plan token cannot write
         self.url = url.rstrip("/")
-        self._http = http_client or httpx.Client(timeout=httpx.Timeout(timeout, connect=5.0))
-        options = ClientOptions(
-            httpx_client=self._http,
-            postgrest_client_retry=False,  # fail fast: the journal, not a sleeping retry, keeps outcomes
-            auto_refresh_token=False,
-            persist_session=False,
-        )
-        try:
-            self.client = create_client(self.url, secret, options=options)
-        except Exception as exc:  # supabase-py validates the URL and key shapes
-            raise LedgerError(
-                f"cannot use the Supabase project at {self.url}: {type(exc).__name__}"
-            ) from None
+        self.key_variable = key_variable
+        self._http = ledger_http(http_client, timeout)
+        self.client = connect(self.url, secret, self._http)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> SupabaseLedger | None:
         config = settings(environ)
-        url, key = config.supabase_url, config.get("SUPABASE_SERVICE_ROLE_KEY")
-        return cls(url, key) if url and key else None
+        found = server_key(config)
+        return (
+            cls(config.supabase_url, found[0], key_variable=found[1])
+            if config.supabase_url and found
+            else None
+        )
 
     @property
     def ident(self) -> str:
@@ -90,10 +92,19 @@ class SupabaseLedger(
     def from_client(cls, client: Any) -> SupabaseLedger:
         """The ledger on a supabase-py client the caller made (seed 000's `service.init(supabase)`).
 
-        The caller keeps the client: its key, session and HTTP connections are left as they are."""
+        The caller keeps the client: its key, session and HTTP connections are left as they are, except
+        that with an sb_secret_ key its requests stop carrying that key as a bearer token (see
+        ledger.supabase_keys). A publishable or anon key is refused: it cannot record outcomes."""
         url = str(getattr(client, "supabase_url", "") or "").rstrip("/")
         if not url or not hasattr(client, "table") or not hasattr(client, "rpc"):
             raise LedgerError("service.init() needs a supabase-py client (supabase.create_client(url, key))")
+        key = getattr(client, "supabase_key", None)
+        if isinstance(key, str):
+            require_secret(key, "the supabase-py client's key")
+            session = getattr(getattr(client, "postgrest", None), "session", None)
+            if key_kind(key) == KeyKind.SECRET and isinstance(session, httpx.Client):
+                # Only drops the bearer copy of the sb_secret_ key, which the gateway refuses anyway.
+                apikey_only(session, key)
         ledger = cls.__new__(cls)
         ledger.url = url
         ledger.client = client
@@ -104,26 +115,7 @@ class SupabaseLedger(
         if self._http is not None:  # None: the client belongs to the caller (from_client)
             self._http.close()
 
-    # --- reader ---------------------------------------------------------------------------------
-
-    def get(self, key: str) -> DeliveryRecord | None:
-        rows = self._run("get", lambda: self._table("deliveries").select("*").eq("key", key).execute().data)
-        return delivery_record(rows[0]) if rows else None
-
-    def deliveries(self, campaign: str) -> list[DeliveryRecord]:
-        rows = self._select_all(
-            "deliveries", lambda: self._table("deliveries").select("*").eq("campaign", campaign).order("key")
-        )
-        return [delivery_record(r) for r in rows]
-
-    def all_deliveries(self, *, status: str | None = None) -> list[DeliveryRecord]:
-        def build():
-            query = self._table("deliveries").select("*")
-            if status:
-                query = query.eq("status", status)
-            return query.order("created_at").order("key")
-
-        return [delivery_record(r) for r in self._select_all("all deliveries", build)]
+    # --- reader (get, deliveries, all_deliveries: SupabaseDeliveryReads) ---------------------------
 
     def find_deliveries(
         self, query: DeliveryQuery, *, limit: int | None = None, offset: int = 0

@@ -36,6 +36,7 @@ class SupabaseTransport:
 
     url: str
     client: Any
+    key_variable: str = "SUPABASE_SECRET_KEY"  # named when the gateway refuses the key
 
     def _run(self, what: str, call: Callable[[], T]) -> T:
         from postgrest.exceptions import APIError
@@ -48,7 +49,7 @@ class SupabaseTransport:
                 f"Supabase ledger {host} is unreachable ({what}): {type(exc).__name__}"
             ) from None
         except APIError as exc:
-            raise _api_error(host, what, exc) from None
+            raise _api_error(host, what, exc, self.key_variable) from None
 
     def _table(self, name: str):
         return self.client.table(name)
@@ -100,7 +101,7 @@ def recorded(reply: Mapping[str, Any]) -> DeliveryRecord | LedgerError:
     return LedgerError(f"{message} [{code}]")
 
 
-def _api_error(host: str, what: str, exc: Any) -> LedgerError:
+def _api_error(host: str, what: str, exc: Any, variable: str) -> LedgerError:
     code = str(exc.code or "")
     message = exc.message or "request failed"
     if code.startswith(REFUSED_CODES):
@@ -113,7 +114,5 @@ def _api_error(host: str, what: str, exc: Any) -> LedgerError:
             "(e.g. `supabase db push`)"
         )
     if code.startswith("PGRST3") or "api key" in message.lower() or code in ("401", "403"):
-        return LedgerError(
-            f"Supabase {host} refused the service role key ({what}): check SUPABASE_SERVICE_ROLE_KEY"
-        )
+        return LedgerError(f"Supabase {host} refused the key ({what}): check {variable}")
     return LedgerError(f"Supabase ledger {host} ({what}): {message} [{code}]")

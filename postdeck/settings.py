@@ -239,10 +239,41 @@ class Settings(BaseSettings):
     supabase_url: str | None = Field(
         None,
         validation_alias=_alias("SUPABASE_URL"),
-        description=("the Supabase project of the ledger (with the service-role key; else the SQLite file)"),
+        description=("the Supabase project of the ledger (with a secret key or the plan token; else SQLite)"),
+    )
+    supabase_secret_key: SecretStr | None = Field(
+        None,
+        validation_alias=_alias("SUPABASE_SECRET_KEY"),
+        description=("Supabase's secret key (sb_secret_…): publishing, sync, the API (sent as apikey only)"),
     )
     supabase_service_role_key: SecretStr | None = Field(
-        None, validation_alias=_alias("SUPABASE_SERVICE_ROLE_KEY"), description="Supabase's service-role key"
+        None,
+        validation_alias=_alias("SUPABASE_SERVICE_ROLE_KEY"),
+        description=(
+            "Supabase's legacy JWT service-role key (deprecated: Supabase retires the legacy keys; "
+            "SUPABASE_SECRET_KEY wins when both are set)"
+        ),
+    )
+    supabase_publishable_key: SecretStr | None = Field(
+        None,
+        validation_alias=_alias("SUPABASE_PUBLISHABLE_KEY"),
+        description=(
+            "Supabase's publishable key (sb_publishable_…, or the legacy anon key): the read-only plan path's apikey"
+        ),
+    )
+    supabase_plan_token: SecretStr | None = Field(
+        None,
+        validation_alias=_alias("SUPABASE_PLAN_TOKEN"),
+        description=(
+            "a JWT with role postdeck_planner: `postdeck plan` reads deliveries with it, nothing can write"
+        ),
+    )
+    supabase_jwt_secret: SecretStr | None = Field(
+        None,
+        validation_alias=_alias("SUPABASE_JWT_SECRET"),
+        description=(
+            "the project's JWT secret, only to mint SUPABASE_PLAN_TOKEN (python -m postdeck.ledger.plan_token)"
+        ),
     )
 
     @field_validator("*", mode="before")

@@ -14,8 +14,7 @@ What is searched:
   journals, simulator state, plans), read as bytes at the end of the session.
 
 The keys: TEST_SECRETS below (distinctive values the tests use as credentials), plus any value the
-secret environment variables (POSTFORME_API_KEY, LATE_API_KEY, SUPABASE_SERVICE_ROLE_KEY,
-ENCRYPTION_KEY) hold while a test runs. The sandbox keys are public constants, not secrets.
+secret environment variables (SECRET_ENV) hold while a test runs. The sandbox keys are public constants, not secrets.
 """
 
 from __future__ import annotations
@@ -31,6 +30,8 @@ from typing import Any
 
 import pytest
 
+from tests.ledger_fixtures import keys
+
 # Distinctive values tests use as secrets (grep the tests for them): keys saved with `credentials set`,
 # wrong keys sent to the simulators, keys put in the environment, webhook secrets, the Supabase key.
 TEST_SECRETS: tuple[str, ...] = (
@@ -42,6 +43,9 @@ TEST_SECRETS: tuple[str, ...] = (
     "revoked-key",  # test_service_providers: POSTFORME_API_KEY
     "not-a-key-but-a-secret",  # test_credentials: a bad ENCRYPTION_KEY entry
     "test-service-role-key",  # SUPABASE_SERVICE_ROLE_KEY of the ledger tests
+    keys.SECRET_KEY,  # tests/ledger_fixtures/keys.py: the test project's secret keys (not the publishable one)
+    keys.LEGACY_SERVICE_KEY,
+    keys.JWT_SECRET,
     "whsec_abc",  # webhook secrets (test_follow_up_and_webhooks)
     "s3cret",
     "sk_wrong",  # test_late_sim_sdk
@@ -49,7 +53,15 @@ TEST_SECRETS: tuple[str, ...] = (
 )
 # Public by design: printed in docs, sent by every sandbox run.
 PUBLIC_KEYS = frozenset({"sandbox-postforme-key", "sandbox-late-key"})
-SECRET_ENV = ("POSTFORME_API_KEY", "LATE_API_KEY", "SUPABASE_SERVICE_ROLE_KEY", "ENCRYPTION_KEY")
+SECRET_ENV = (
+    "POSTFORME_API_KEY",
+    "LATE_API_KEY",
+    "SUPABASE_SECRET_KEY",
+    "SUPABASE_SERVICE_ROLE_KEY",
+    "SUPABASE_PLAN_TOKEN",
+    "SUPABASE_JWT_SECRET",
+    "ENCRYPTION_KEY",
+)
 MIN_SECRET_LENGTH = 6  # shorter values ("k") would match ordinary text
 MAX_FILE_BYTES = 64 * 1024 * 1024
 

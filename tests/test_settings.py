@@ -139,7 +139,7 @@ def test_the_report_masks_secrets_and_says_where_each_value_comes_from() -> None
         "variable": "SUPABASE_SERVICE_ROLE_KEY",
         "value": f"sb_s…({len(SECRET)} chars)",
         "source": "environment",
-        "description": "Supabase's service-role key",
+        "description": Settings.model_fields["supabase_service_role_key"].description,
     }
     assert rows["ENCRYPTION_KEY"]["value"] == "set (5 chars)"
     assert (

@@ -1,39 +1,34 @@
-"""PostgREST for tests: a tiny handler serving the embedded PostgreSQL, and record/replay transports.
+"""PostgREST for tests: a tiny handler serving the embedded PostgreSQL.
 
 `PostgrestEmulator` answers the subset of PostgREST's HTTP API that ledger/supabase.py uses (table
 select/insert/upsert/update/delete with eq/gte/cs/in/is filters, order, limit/offset; POST /rpc/<function>)
-the way PostgREST does it: one transaction per request, `SET LOCAL ROLE` and `request.jwt.claims`
-from the bearer token, rows as PostgreSQL's own JSON, PostgreSQL errors as PostgREST error bodies.
+the way PostgREST behind Supabase's gateway does it: one transaction per request, `SET LOCAL ROLE` and
+`request.jwt.claims` from the key or the bearer token (see the class), rows as PostgreSQL's own JSON,
+PostgreSQL errors as PostgREST error bodies.
 Anything else is answered 501, so a backend that starts using more of the API fails loudly here.
 
-`Recorder` wraps a handler and keeps every exchange; `Replayer` serves recorded exchanges and
-asserts that each request is exactly the recorded one (method, path, query, the headers below, body).
+Recording and replaying its exchanges: tests/ledger_fixtures/recording.py (Recorder, Replayer, also
+importable from here).
 """
 
 from __future__ import annotations
 
 import base64
 import csv
+import hmac
 import json
-import threading
+import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import httpx
 
-Handler = Callable[[httpx.Request], httpx.Response]
-KEY_PLACEHOLDER = "<service-role-key>"
-# The headers that carry meaning for PostgREST (X-Client-Info names the OS: left out on purpose).
-RECORDED_HEADERS = (
-    "accept",
-    "content-type",
-    "prefer",
-    "accept-profile",
-    "content-profile",
-    "apikey",
-    "authorization",
-)
+from postdeck.ledger.supabase_keys import jwt_claims, jwt_signature
+from tests.ledger_fixtures.keys import JWT_SECRET, PROJECT_KEYS
+from tests.ledger_fixtures.recording import Handler, Recorder, Replayer
+
+__all__ = ["Handler", "PostgrestEmulator", "Recorder", "Replayer"]
+
 RESERVED_PARAMS = {"select", "order", "limit", "offset", "on_conflict", "columns"}
 OPERATORS = {
     "eq": "=",
@@ -54,11 +49,29 @@ class Unsupported(Exception):
 
 
 class PostgrestEmulator:
-    """Serves /rest/v1 from a PostgreSQL database; `down = True` makes every request fail to connect."""
+    """Serves /rest/v1 from a PostgreSQL database; `down = True` makes every request fail to connect.
 
-    def __init__(self, dsn: str, *, service_key: str) -> None:
+    In front of it, Supabase's API gateway as its documentation and supabase-py #1228/#1230 show it:
+    `apikey` must be one of the project's keys (else 401 "Invalid API key"); without an Authorization
+    header the request runs as that key's role (a secret key: service_role; publishable: anon); with
+    one, it must be a JWT signed with the project's secret (else 401 PGRST301, as PostgREST answers an
+    opaque `sb_…` key sent as a bearer token), and the request runs as its `role` claim (legacy JWT keys
+    travel so). `service_key`: an older test's opaque key, taken as service_role in both headers."""
+
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        service_key: str | None = None,
+        keys: dict[str, str] | None = None,
+        jwt_secret: str = JWT_SECRET,
+    ) -> None:
         self.dsn = dsn
-        self.service_key = service_key
+        self.keys = dict(PROJECT_KEYS if keys is None else keys)
+        self._opaque = {service_key} if service_key and jwt_claims(service_key) is None else set()
+        if service_key:
+            self.keys[service_key] = "service_role"
+        self.jwt_secret = jwt_secret
         self.down = False
         self._columns: dict[str, dict[str, str]] = {}
 
@@ -66,14 +79,8 @@ class PostgrestEmulator:
         if self.down:
             raise httpx.ConnectError("connection refused (the test stopped the database)", request=request)
         claims = self._claims(request)
-        if claims is None:
-            return _json(
-                401,
-                {
-                    "message": "Invalid API key",
-                    "hint": "Double check your Supabase anon or service_role API key.",
-                },
-            )
+        if isinstance(claims, httpx.Response):
+            return claims
         parts = request.url.path.removeprefix("/rest/v1/").split("/")
         try:
             if parts[0] == "rpc" and len(parts) == 2 and request.method == "POST":
@@ -86,17 +93,37 @@ class PostgrestEmulator:
                 501, {"code": "PGRST501", "message": f"not emulated: {exc}", "details": None, "hint": None}
             )
 
-    # --- requests -------------------------------------------------------------------------------
+    # --- the gateway ----------------------------------------------------------------------------
 
-    def _claims(self, request: httpx.Request) -> dict[str, Any] | None:
-        token = request.headers.get("authorization", "").removeprefix("Bearer ")
-        if token == self.service_key and request.headers.get("apikey") == self.service_key:
-            return {"role": "service_role"}
-        try:  # a user's JWT: trusted unverified, this is a test double
-            payload = token.split(".")[1]
-            return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-        except (IndexError, ValueError):
-            return None
+    def _claims(self, request: httpx.Request) -> dict[str, Any] | httpx.Response:
+        role = self.keys.get(request.headers.get("apikey", ""))
+        if role is None:
+            return _json(
+                401,
+                {
+                    "message": "Invalid API key",
+                    "hint": "Double check your Supabase `anon` or `service_role` API key.",
+                },
+            )
+        authorization = request.headers.get("authorization")
+        if authorization is None:
+            return {"role": role}
+        token = authorization.removeprefix("Bearer ")
+        if token in self._opaque:
+            return {"role": self.keys[token]}
+        parts = token.split(".")
+        if len(parts) != 3:
+            return _jwt_error(f"Expected 3 parts in JWT; got {len(parts)}")
+        expected = jwt_signature(self.jwt_secret, f"{parts[0]}.{parts[1]}".encode())
+        given = base64.urlsafe_b64decode(parts[2] + "=" * (-len(parts[2]) % 4))
+        if not hmac.compare_digest(expected, given):
+            return _jwt_error("JWSError JWSInvalidSignature")
+        claims = jwt_claims(token) or {}
+        if claims.get("exp", float("inf")) < time.time():
+            return _jwt_error("JWT expired", code="PGRST303")
+        return claims
+
+    # --- requests -------------------------------------------------------------------------------
 
     def _transaction(self, claims: dict[str, Any], work: Callable[[Any], httpx.Response]) -> httpx.Response:
         import psycopg
@@ -334,6 +361,10 @@ def _json(status: int, body: Any) -> httpx.Response:
     )
 
 
+def _jwt_error(message: str, *, code: str = "PGRST301") -> httpx.Response:
+    return _json(401, {"code": code, "details": None, "hint": None, "message": message})
+
+
 def _error(exc: Any, claims: dict[str, Any]) -> httpx.Response:
     state = exc.sqlstate or "XX000"
     status = STATUS_BY_SQLSTATE.get(state, 500 if state.startswith(("XX", "53", "08")) else 400)
@@ -349,95 +380,3 @@ def _error(exc: Any, claims: dict[str, Any]) -> httpx.Response:
             "message": diag.message_primary,
         },
     )
-
-
-# --- record and replay ------------------------------------------------------------------------------
-
-
-def describe(request: httpx.Request, key: str) -> dict[str, Any]:
-    """A request as recorded: the service key itself is never written to a fixture."""
-    headers = {}
-    for name in RECORDED_HEADERS:
-        if name in request.headers:
-            headers[name] = request.headers[name].replace(key, KEY_PLACEHOLDER)
-    return {
-        "method": request.method,
-        "path": request.url.path,
-        "query": [list(item) for item in request.url.params.multi_items()],
-        "headers": headers,
-        "body": json.loads(request.content) if request.content else None,
-    }
-
-
-def _canonical(body: Any) -> bytes:
-    """supabase-py's own encoding of a JSON body (compact, UTF-8): exact bytes, key order included."""
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-class Recorder:
-    def __init__(self, handler: Handler, key: str) -> None:
-        self.handler = handler
-        self.key = key
-        self.exchanges: list[dict[str, Any]] = []
-        self._lock = threading.Lock()
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        response = self.handler(request)
-        with self._lock:
-            self.exchanges.append(
-                {
-                    "request": describe(request, self.key),
-                    "response": {
-                        "status": response.status_code,
-                        "content_type": response.headers.get("content-type"),
-                        "body": json.loads(response.content) if response.content else None,
-                    },
-                }
-            )
-        return response
-
-    def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.exchanges, indent=1, ensure_ascii=False) + "\n")
-
-
-class Replayer:
-    """Serves recorded replies; every request must equal the next recorded one (or, unordered, any unused one)."""
-
-    def __init__(self, path: Path, key: str, *, ordered: bool = True) -> None:
-        self.path = path
-        self.key = key
-        self.ordered = ordered
-        self.exchanges: list[dict[str, Any]] = json.loads(path.read_text())
-        self.used = [False] * len(self.exchanges)
-        self._lock = threading.Lock()
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        seen = describe(request, self.key)
-        with self._lock:
-            index = self._match(seen, request)
-            self.used[index] = True
-        reply = self.exchanges[index]["response"]
-        headers = {"content-type": reply["content_type"]} if reply["content_type"] else {}
-        content = json.dumps(reply["body"]).encode() if reply["body"] is not None else b""
-        return httpx.Response(reply["status"], content=content, headers=headers)
-
-    def _match(self, seen: dict[str, Any], request: httpx.Request) -> int:
-        unused = [i for i, used in enumerate(self.used) if not used]
-        candidates = unused[:1] if self.ordered else unused
-        for index in candidates:
-            recorded = self.exchanges[index]["request"]
-            if recorded == seen and (
-                recorded["body"] is None or _canonical(recorded["body"]) == request.content
-            ):
-                return index
-        expected = self.exchanges[candidates[0]]["request"] if candidates else "no more requests"
-        raise AssertionError(
-            f"{self.path.name}: supabase-py sent a request that was not recorded\n"
-            f"  sent:     {json.dumps(seen)}\n  expected: {json.dumps(expected)}\n"
-            "re-record with POSTDECK_RECORD_LEDGER_FIXTURES=1 if the change is intended"
-        )
-
-    def assert_done(self) -> None:
-        missing = [self.exchanges[i]["request"] for i, used in enumerate(self.used) if not used]
-        assert not missing, f"{self.path.name}: recorded requests never sent: {json.dumps(missing)[:2000]}"
