@@ -10,11 +10,12 @@ cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 FLOORS=${FLOORS_VENV:-.venv-floors}
 
-# "supabase>=2.34.0" in pyproject.toml → 2.34.0; postgrest, supabase-auth, realtime, storage3 and
+# "supabase>=2.34.0" in pyproject.toml (the supabase extra) → 2.34.0; postgrest, supabase-auth, realtime, storage3 and
 # supabase-functions are released together with supabase, same version, and it pins them exactly.
 floor=$("$VENV/bin/python" - <<'PY'
 import re, tomllib
-deps = tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]
+project = tomllib.load(open("pyproject.toml", "rb"))["project"]
+deps = project["dependencies"] + project["optional-dependencies"]["supabase"]  # the `supabase` extra
 (spec,) = [d for d in deps if re.match(r"supabase\s*>=", d)]
 print(re.search(r">=\s*([0-9.]+)", spec).group(1))
 PY
