@@ -84,13 +84,14 @@ class Delivery:
 
     def caption_length(self) -> CaptionLength | None:
         """The caption against its tightest limit (the highest length/limit ratio)."""
-        return self._length(self.caption)
+        return self.text_length(self.caption)
 
     def thread_lengths(self) -> tuple[CaptionLength | None, ...]:
         """Each thread part against its tightest limit, in order (the caption's is caption_length)."""
-        return tuple(self._length(part.caption) for part in self.thread)
+        return tuple(self.text_length(part.caption) for part in self.thread)
 
-    def _length(self, text: str) -> CaptionLength | None:
+    def text_length(self, text: str) -> CaptionLength | None:
+        """Any text of this delivery (a thread part, the first comment) against its tightest limit."""
         from postdeck.schemas.counting import measure  # twitter-text loads only when asked
 
         measured = [CaptionLength(measure(text, lim.unit), lim.value, lim.unit) for lim in self.limits]

@@ -47,6 +47,16 @@ class Change:
     record: DeliveryRecord | None  # None for a create
     reason: str = ""
     length: CaptionLength | None = None  # the caption against its tightest limit, in the platform's unit
+    part_lengths: tuple[CaptionLength | None, ...] = ()  # each thread part's, in order
+
+    @property
+    def route(self) -> str:
+        """'' when any provider of the chain can publish it; else which provider(s) and why."""
+        if self.delivery is None or not (self.delivery.thread or self.delivery.options):
+            return ""
+        from postdeck.schemas.routing import route
+
+        return route(self.delivery).reason
 
     @property
     def batch_id(self) -> str:
@@ -88,7 +98,7 @@ def make_plan(
 ) -> Plan:
     recorded = reader.deliveries(campaign)
     records = {r.key: r for r in recorded}
-    changes = [_change(d, _record_for(d, records), now) for d in deliveries]
+    changes = [_with_parts(_change(d, _record_for(d, records), now)) for d in deliveries]
     if include_cancels:
         wanted = {d.key for d in deliveries}
         for key, record in sorted(records.items()):
@@ -119,6 +129,13 @@ def _record_for(delivery: Delivery, records: dict[str, DeliveryRecord]) -> Deliv
     ):
         return records.get(repost_key(delivery), record)  # reposted already: that record is the current one
     return record
+
+
+def _with_parts(change: Change) -> Change:
+    """A thread's change carries the length of each part too (the plan shows every part)."""
+    if change.delivery is None or not change.delivery.thread:
+        return change
+    return dataclasses.replace(change, part_lengths=change.delivery.thread_lengths())
 
 
 def _change(delivery: Delivery, record: DeliveryRecord | None, now: datetime) -> Change:
@@ -222,16 +239,25 @@ def _change_to_dict(change: Change) -> dict[str, Any]:
     from postdeck.schemas.delivery_json import delivery_to_dict
 
     length = change.length
-    return {
+    data = {
         "action": change.action.value,
         "key": change.key,
         "batch_id": change.batch_id,
         "platform": change.platform,
         "reason": change.reason,
-        "length": {"length": length.length, "limit": length.limit, "unit": length.unit} if length else None,
+        "length": _length_to_dict(length),
         "delivery": delivery_to_dict(change.delivery) if change.delivery else None,
         "record": _record_to_dict(change.record) if change.record else None,
     }
+    if change.part_lengths:  # only a thread's, so every other change reads as before
+        data["part_lengths"] = [_length_to_dict(n) for n in change.part_lengths]
+    if route := change.route:
+        data["route"] = route
+    return data
+
+
+def _length_to_dict(length: CaptionLength | None) -> dict[str, Any] | None:
+    return {"length": length.length, "limit": length.limit, "unit": length.unit} if length else None
 
 
 def plan_from_dict(data: dict[str, Any]) -> Plan:
@@ -248,6 +274,7 @@ def plan_from_dict(data: dict[str, Any]) -> Plan:
                 record=_record_from_dict(c["record"]) if c.get("record") else None,
                 reason=c.get("reason", ""),
                 length=CaptionLength(**c["length"]) if c.get("length") else None,
+                part_lengths=tuple(CaptionLength(**n) if n else None for n in c.get("part_lengths") or []),
             )
             for c in data["changes"]
         )
