@@ -202,3 +202,46 @@ def test_without_a_provider_that_can_thread_nothing_is_posted_and_the_outcome_sa
     assert report.status == "failed"
     assert report.error is not None and "skipped, via Zernio (LATE) only: a thread on X" in report.error
     assert sims.postforme.targets() == [] and sims.late.targets() == []
+
+
+def test_an_edited_part_of_a_scheduled_thread_updates_the_one_post_at_late(
+    sims: Sandbox, campaign: Path, tmp_path: Path
+) -> None:
+    from postdeck.engine.apply import apply_scheduled_changes
+    from postdeck.engine.plan import Action, make_plan
+
+    ledger = SqliteLedger(tmp_path / "ledger.db")
+    chain = chain_of(sims)
+    text = campaign.read_text(encoding="utf-8")
+    campaign.write_text(
+        text.replace("  - id: thread\n", "  - id: thread\n    at: 2031-01-01 09:00\n"), "utf-8"
+    )
+    [sent] = publish_batch(
+        batch(campaign, "thread"), ledger=ledger, chain=chain, owner="run", now=lambda: NOW
+    )
+    assert (sent.status, sent.provider) == ("scheduled", "late")
+    campaign.write_text(
+        campaign.read_text("utf-8").replace("3/4 and publishes", "3/4 then publishes"), "utf-8"
+    )
+    plan = make_plan("launch", batch(campaign, "thread"), ledger, NOW)
+    assert [c.action for c in plan.changes] == [Action.UPDATE]
+    [report] = apply_scheduled_changes(plan, ledger=ledger, chain=chain, now=lambda: NOW)
+    assert report.status == "scheduled"
+    [post] = sims.late.posts.values()  # the same post, its third part edited: still one thread
+    items = post["platforms"][0]["platformSpecificData"]["threadItems"]
+    assert [i["content"] for i in items][2] == "3/4 then publishes exactly once"
+    assert len(items) == 4 and sims.postforme.targets() == []
+
+
+def test_post_for_me_s_body_refuses_a_thread_or_a_first_comment_the_chain_should_have_routed_away() -> None:
+    from postdeck.core.platform import Platform
+    from postdeck.providers.base import Target, ThreadPost
+    from postdeck.providers.postforme_wire import configuration
+
+    with pytest.raises(ValueError, match="Post for Me cannot publish a thread"):
+        configuration(Target(Platform.TWITTER, "spc_1", "a", thread=(ThreadPost("b"),)), "a")
+    with pytest.raises(ValueError, match="or a first comment"):
+        configuration(Target(Platform.INSTAGRAM, "spc_1", "a", {"first_comment": "#x"}), "a")
+    assert configuration(Target(Platform.INSTAGRAM, "spc_1", "a", {"placement": "reels"}), "a") == {
+        "placement": "reels"
+    }
