@@ -49,6 +49,14 @@ class ConnectLink:
 
 
 @dataclass(frozen=True)
+class ThreadPost:
+    """A post of a thread after the target's caption: a reply to the one before, with its own media."""
+
+    caption: str
+    media_urls: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Target:
     """One platform account a post goes to, with that platform's own caption and options."""
 
@@ -58,6 +66,8 @@ class Target:
     # Per-platform options in postdeck's vocabulary (e.g. {"title": ..., "privacy": ...});
     # each client maps them to its vendor's fields.
     options: dict = field(default_factory=dict)
+    # The posts after the caption when this target is a thread (only providers that can thread get one).
+    thread: tuple[ThreadPost, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from datetime import datetime
 from postdeck.core.outcome import Outcome
 from postdeck.core.platform import Platform
 from postdeck.providers.links import AttemptHook, PostKeyFn
+from postdeck.schemas.delivery import ThreadPart
 from postdeck.schemas.media import MediaRef
 
 
@@ -21,6 +22,13 @@ class SendItem:
     platform: Platform
     caption: str
     options: dict = field(default_factory=dict)
+    thread: tuple[ThreadPart, ...] = ()
+    # The providers that can carry it as written (schemas.routing), and why only those; None: any.
+    providers: tuple[str, ...] | None = None
+    route: str = ""
+
+    def goes_to(self, provider: str) -> bool:
+        return self.providers is None or provider in self.providers
 
 
 @dataclass
@@ -50,3 +58,17 @@ class Sending:
     def attempting(self, keys: list[str], label: str, post_key: str) -> None:
         self.on_attempt(keys, label, post_key)
         self.tried.update(keys)
+
+
+def offered_to(
+    provider: str, label: str, items: list[SendItem], reasons: dict[str, list[str]]
+) -> list[SendItem]:
+    """Routing by capability: the items this provider can publish as written. The others (a thread, a
+    first comment it cannot post) are not offered to it, and say so; the next provider that can gets them."""
+    offered = []
+    for item in items:
+        if item.goes_to(provider):
+            offered.append(item)
+        else:
+            reasons[item.key].append(f"{label}: skipped, {item.route}")
+    return offered

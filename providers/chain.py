@@ -39,8 +39,8 @@ from postdeck.core.platform import Platform
 from postdeck.core.status import DeliveryStatus
 from postdeck.providers.account_cache import AccountCache
 from postdeck.providers.attempts import Created, GaveUp, ProviderCalls, Refused, RetryPolicy, Undecided
-from postdeck.providers.base import Account, PostOutcome, PostRequest, Target, TargetStatus
-from postdeck.providers.batch import Sending, SendItem, Step
+from postdeck.providers.base import Account, PostOutcome, PostRequest, Target, TargetStatus, ThreadPost
+from postdeck.providers.batch import Sending, SendItem, Step, offered_to
 from postdeck.providers.breaker import CircuitBreaker
 from postdeck.providers.errors import FailureKind, ProviderError, ProviderRejected
 from postdeck.providers.link_accounts import AccountFinder
@@ -188,19 +188,22 @@ class Chain:
                 self._note(reasons, remaining, f"{link.label}: skipped, circuit open for {wait:.0f}s more")
                 run.passing.update(item.key for item in remaining)
                 continue
+            offered = offered_to(name, link.label, remaining, reasons)
+            if not offered:
+                continue
             try:
                 accounts = self.accounts_of(link)
             except ProviderError as exc:
                 log.warning("%s: cannot list accounts, trying the next provider: %s", link.label, exc)
-                self._note(reasons, remaining, f"{link.label}: cannot list accounts: {exc}")
+                self._note(reasons, offered, f"{link.label}: cannot list accounts: {exc}")
                 if exc.status != 401:  # a refused key disabled the link; anything else passes
-                    run.passing.update(item.key for item in remaining)
+                    run.passing.update(item.key for item in offered)
                 continue
-            servable = [item for item in remaining if item.platform in accounts]
+            servable = [item for item in offered if item.platform in accounts]
             run.placed.update(
-                item.key for item in remaining if item.platform in accounts or item.platform in link.excluded
+                item.key for item in offered if item.platform in accounts or item.platform in link.excluded
             )
-            for item in remaining:
+            for item in offered:
                 if item.platform in link.excluded:
                     why = link.excluded[item.platform]
                     reasons[item.key].append(
@@ -250,8 +253,18 @@ class Chain:
         keys = [item.key for item in items]
         post_key = post_key_for(keys)
         name = link.provider.name
-        try:
+        try:  # the batch's media, and each thread part's own
             media_urls = tuple(self.media_urls(link, media))
+            targets = tuple(
+                Target(
+                    item.platform,
+                    accounts[item.platform].id,
+                    item.caption,
+                    item.options,
+                    tuple(ThreadPost(p.caption, tuple(self.media_urls(link, p.media))) for p in item.thread),
+                )
+                for item in items
+            )
         except ProviderError as exc:
             self.calls.unwell(link, exc)
             return Step(
@@ -261,10 +274,7 @@ class Chain:
         request = PostRequest(
             post_key=post_key,
             caption=items[0].caption,
-            targets=tuple(
-                Target(item.platform, accounts[item.platform].id, item.caption, item.options)
-                for item in items
-            ),
+            targets=targets,
             media_urls=media_urls,
             scheduled_at=scheduled_at,
         )

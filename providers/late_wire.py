@@ -36,6 +36,12 @@ _TIKTOK_PRIVACY = {
     "self": "SELF_ONLY",
     "self_only": "SELF_ONLY",
 }
+# Where LATE takes platformSpecificData.threadItems and .firstComment (reference providers.md §2.8;
+# schemas/platform_rules.yaml `features` says the same, for validation and routing).
+THREAD_PLATFORMS = frozenset({Platform.TWITTER, Platform.THREADS, Platform.BLUESKY})
+FIRST_COMMENT_PLATFORMS = frozenset(
+    {Platform.FACEBOOK, Platform.INSTAGRAM, Platform.LINKEDIN, Platform.YOUTUBE}
+)
 _PLATFORM_NAMES = {p.value for p in Platform}  # LATE's names are postdeck's (X is `twitter` at both)
 
 
@@ -104,7 +110,22 @@ def platform_specific_data(target: Target) -> dict[str, Any]:
         case Platform.INSTAGRAM:
             if str(options.get("placement", "")).lower() in ("story", "stories"):
                 data["contentType"] = "story"
+    if options.get("first_comment") and target.platform in FIRST_COMMENT_PLATFORMS:
+        data["firstComment"] = options["first_comment"]
     return data
+
+
+def thread_items(target: Target, media_urls: tuple[str, ...]) -> list[dict[str, Any]]:
+    """`threadItems`: the whole thread, the caption (with the post's media) first. With threadItems
+    LATE publishes these and uses `content` only for display [ZSPEC TwitterPlatformData]."""
+    posts = [(target.caption, media_urls), *((p.caption, p.media_urls) for p in target.thread)]
+    items = []
+    for caption, urls in posts:
+        item: dict[str, Any] = {"content": caption}
+        if urls:
+            item["mediaItems"] = [{"type": media_type(url), "url": url} for url in urls]
+        items.append(item)
+    return items
 
 
 def post_body(request: PostRequest) -> dict[str, Any]:
@@ -116,6 +137,12 @@ def post_body(request: PostRequest) -> dict[str, Any]:
         if target.caption != request.caption:
             entry["customContent"] = target.caption
         specific = platform_specific_data(target)
+        if target.thread:
+            if target.platform not in THREAD_PLATFORMS:
+                raise ValueError(
+                    f"LATE cannot publish a thread on {target.platform}"
+                )  # routing keeps it away
+            specific["threadItems"] = thread_items(target, request.media_urls)
         if specific:
             entry["platformSpecificData"] = specific
         platforms.append(entry)

@@ -66,6 +66,9 @@ def parse_time(text: Any) -> datetime | None:
 
 def configuration(target: Target, shared_caption: str) -> dict[str, Any]:
     """A target's platform configuration: its own caption, plus the options Post for Me knows."""
+    if target.thread or target.options.get("first_comment"):
+        # Post for Me has neither (reference providers.md §1.6): the chain routes these elsewhere.
+        raise ValueError(f"Post for Me cannot publish a thread or a first comment on {target.platform}")
     config: dict[str, Any] = {}
     if target.caption != shared_caption:
         config["caption"] = target.caption

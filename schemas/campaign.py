@@ -174,6 +174,16 @@ class Repeat(_Strict):
         return self
 
 
+class ThreadPart(_Strict):
+    """One post of a thread after the batch's caption: a reply to the one before."""
+
+    caption: str = Field(min_length=1, description="A Jinja template (sandboxed), like the batch's caption.")
+    media: list[str] = Field(
+        default_factory=list,
+        description="This part's own media: paths relative to the campaign file, or https URLs.",
+    )
+
+
 class Batch(_Strict):
     """One post of the calendar, sent to each of its platforms."""
 
@@ -194,6 +204,20 @@ class Batch(_Strict):
     truncate: bool | None = Field(default=None, description="Shorten over-long captions (every platform).")
     late: LatePolicy | None = Field(default=None, description="Overrides the campaign's `late` policy.")
     repeat: Repeat | None = Field(default=None, description="Post this batch again and again (needs `at`).")
+    thread: list[ThreadPart] | None = Field(
+        default=None,
+        min_length=1,
+        description="Makes the batch a thread: the caption (with the batch's media) is its first post, "
+        "these parts follow in order, each a reply to the one before. Published as one post, through a "
+        "provider that can thread on every platform of the batch (Zernio/LATE: X, Threads, Bluesky).",
+    )
+    first_comment: str | None = Field(
+        default=None,
+        min_length=1,
+        description="A comment posted under the post as it is published (a Jinja template), on every "
+        "platform of the batch; only through a provider that can (Zernio/LATE: Facebook, Instagram, "
+        "LinkedIn, YouTube). A platform block's first_comment wins over this.",
+    )
 
     twitter: TwitterBatch | None = None
     bluesky: BlueskyBatch | None = None

@@ -25,13 +25,15 @@ def check_options(item: Prepared, rules: PlatformRules, chain: list[str], out: F
                 message = f"{PLATFORM_NAMES[delivery.platform]} needs `{name}`"
                 out.add("error", item.error(item.platform_key, prefix + message, fix))
             continue
-        for provider in chain:
-            kept = rule.provider_values.get(provider)
-            if kept is not None and value not in kept:
-                who = PROVIDER_NAMES.get(provider, provider)
-                message = f"{name} '{value}' would not reach {PLATFORM_NAMES[delivery.platform]} as written"
-                reason = f": {rule.note}" if rule.note else f" ({who} keeps only {', '.join(kept)})"
-                out.add("error", item.error(at, prefix + message + reason, f"use one of {', '.join(kept)}"))
+        # A value some provider keeps routes the delivery to those (schemas.routing); only a value
+        # no provider of the chain keeps cannot be published as written.
+        refusing = [(p, rule.provider_values[p]) for p in chain if p in rule.provider_values]
+        if chain and len(refusing) == len(chain) and all(value not in kept for _, kept in refusing):
+            provider, kept = refusing[0]
+            who = PROVIDER_NAMES.get(provider, provider)
+            message = f"{name} '{value}' would not reach {PLATFORM_NAMES[delivery.platform]} as written"
+            reason = f": {rule.note}" if rule.note else f" ({who} keeps only {', '.join(kept)})"
+            out.add("error", item.error(at, prefix + message + reason, f"use one of {', '.join(kept)}"))
         if name == "link":
             _link(item, str(value), rule.max_length.limit if rule.max_length else None, out)
 

@@ -8,10 +8,10 @@ that import them from this one.
 from __future__ import annotations
 
 from postdeck.errors import CampaignErrors
-from postdeck.schemas.delivery import CaptionLength, Delivery, TextLimit
+from postdeck.schemas.delivery import CaptionLength, Delivery, TextLimit, ThreadPart
 from postdeck.schemas.loader import LoadedCampaign
 
-__all__ = ["CaptionLength", "Delivery", "TextLimit", "expand"]
+__all__ = ["CaptionLength", "Delivery", "TextLimit", "ThreadPart", "expand"]
 
 
 def expand(loaded: LoadedCampaign, *, only_batches: list[str] | None = None) -> list[Delivery]:

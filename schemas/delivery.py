@@ -41,6 +41,14 @@ class CaptionLength:
 
 
 @dataclass(frozen=True)
+class ThreadPart:
+    """A post of a thread after the delivery's caption, with its own media."""
+
+    caption: str
+    media: tuple[MediaRef, ...] = ()
+
+
+@dataclass(frozen=True)
 class Delivery:
     key: str
     campaign: str
@@ -53,6 +61,8 @@ class Delivery:
     options: dict = field(default_factory=dict)
     # The text limits of this platform (and account); derived, so not part of equality or hashes.
     limits: tuple[TextLimit, ...] = field(default=(), compare=False)
+    # The posts after the caption when the delivery is a thread (one create, one key for all of them).
+    thread: tuple[ThreadPart, ...] = ()
     # An occurrence of a repeating batch: its rule as the plan shows it, and how far ahead the
     # campaign plans occurrences (None: not an occurrence).
     repeat: str = ""
@@ -68,10 +78,16 @@ class Delivery:
 
     @property
     def content_hash(self) -> str:
-        material = json.dumps(
-            {"caption": self.caption, "media": [m.digest for m in self.media], "options": self.options},
-            sort_keys=True,
-        )
+        content: dict = {
+            "caption": self.caption,
+            "media": [m.digest for m in self.media],
+            "options": self.options,
+        }
+        if self.thread:  # only when there is one: the hashes of every other delivery stay as they were
+            content["thread"] = [
+                {"caption": p.caption, "media": [m.digest for m in p.media]} for p in self.thread
+            ]
+        material = json.dumps(content, sort_keys=True)
         return hashlib.sha256(material.encode()).hexdigest()
 
     @property
@@ -80,9 +96,15 @@ class Delivery:
 
     def caption_length(self) -> CaptionLength | None:
         """The caption against its tightest limit (the highest length/limit ratio)."""
+        return self.text_length(self.caption)
+
+    def thread_lengths(self) -> tuple[CaptionLength | None, ...]:
+        """Each thread part against its tightest limit, in order (the caption's is caption_length)."""
+        return tuple(self.text_length(part.caption) for part in self.thread)
+
+    def text_length(self, text: str) -> CaptionLength | None:
+        """Any text of this delivery (a thread part, the first comment) against its tightest limit."""
         from postdeck.schemas.counting import measure  # twitter-text loads only when asked
 
-        measured = [
-            CaptionLength(measure(self.caption, lim.unit), lim.value, lim.unit) for lim in self.limits
-        ]
+        measured = [CaptionLength(measure(text, lim.unit), lim.value, lim.unit) for lim in self.limits]
         return max(measured, key=lambda m: m.length / m.limit, default=None)

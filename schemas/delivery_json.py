@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Any
 
 from postdeck.core.platform import Platform
-from postdeck.schemas.delivery import Delivery, TextLimit
+from postdeck.schemas.delivery import Delivery, TextLimit, ThreadPart
 from postdeck.schemas.media import MediaRef
 
 
 def delivery_to_dict(delivery: Delivery) -> dict[str, Any]:
-    return {
+    data = {
         "key": delivery.key,
         "campaign": delivery.campaign,
         "batch_id": delivery.batch_id,
@@ -27,6 +27,11 @@ def delivery_to_dict(delivery: Delivery) -> dict[str, Any]:
         "content_hash": delivery.content_hash,
         "schedule_hash": delivery.schedule_hash,
     }
+    if delivery.thread:  # only a thread's: other deliveries' JSON stays as it was
+        data["thread"] = [
+            {"caption": p.caption, "media": [_media_to_dict(m) for m in p.media]} for p in delivery.thread
+        ]
+    return data
 
 
 def delivery_from_dict(data: dict[str, Any]) -> Delivery:
@@ -45,6 +50,10 @@ def delivery_from_dict(data: dict[str, Any]) -> Delivery:
         ),
         repeat=data.get("repeat") or "",
         horizon_days=data.get("horizon_days"),
+        thread=tuple(
+            ThreadPart(p["caption"], tuple(_media_from_dict(m) for m in p.get("media", [])))
+            for p in data.get("thread") or []
+        ),
     )
     for name in ("content_hash", "schedule_hash"):  # a hand-edited plan must not publish other content
         if name in data and data[name] != getattr(delivery, name):

@@ -18,7 +18,7 @@ from postdeck.core.keys import DeliveryKey
 from postdeck.core.platform import Platform
 from postdeck.errors import CampaignError, Location
 from postdeck.schemas.campaign import Batch
-from postdeck.schemas.delivery import Delivery, TextLimit
+from postdeck.schemas.delivery import Delivery, TextLimit, ThreadPart
 from postdeck.schemas.findings import PLATFORM_KEYS
 from postdeck.schemas.loader import LoadedCampaign, sort_errors
 from postdeck.schemas.media import MediaRef, resolve_media
@@ -100,6 +100,10 @@ def expand_all(
             continue
         base: PathKey = ("batches", index)
         media = tuple(_media(loaded, batch.media, base, media_cache, errors))
+        part_media = [
+            tuple(_media(loaded, part.media, (*base, "thread", j), media_cache, errors))
+            for j, part in enumerate(batch.thread or ())
+        ]
         when = (*base, *time_key(batch))
         for slot in _slots(loaded, batch, index, times[position], errors):
             at = slot.at
@@ -120,6 +124,10 @@ def expand_all(
                 try:
                     caption, truncated = captions.caption(resolved, variables, platform)
                     options = _options(loaded, captions.renderer, resolved, variables, caption)
+                    thread = tuple(
+                        ThreadPart(captions.part(part.caption, (*base, "thread", j, "caption"), variables), m)
+                        for j, (part, m) in enumerate(zip(batch.thread or (), part_media, strict=True))
+                    )
                 except CampaignError as exc:
                     errors.append(exc)
                     continue
@@ -136,6 +144,7 @@ def expand_all(
                     owner=owner,
                     options=options,
                     limits=_text_limits(platform, resolved.premium),
+                    thread=thread,
                     repeat=slot.rule,
                     horizon_days=campaign.horizon_days if slot.rule else None,
                 )
@@ -254,6 +263,11 @@ class _Captions:
         # Truncate the body inside the wrapper, so that the wrapper's own text stays whole.
         shortened = truncate(body, platform_rules().of(platform).text_limits(premium=resolved.premium), wrap)
         return shortened, shortened != text
+
+    def part(self, template: str, at: PathKey, variables: dict[str, Any]) -> str:
+        """A thread part: rendered like a caption, without the wrapper (that dresses the first post)
+        and never shortened (a part too long is an error)."""
+        return self._render(template, at, variables)
 
     def _wrap(self, template: str, at: PathKey, variables: dict[str, Any], caption: str) -> str:
         """The wrapper template rendered around `caption`."""

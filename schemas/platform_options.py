@@ -58,6 +58,13 @@ class PlatformSettings(_Strict):
         description="Shorten an over-long caption to the platform's limit, on a word boundary with "
         "an ellipsis, counting the platform's own way. Off by default: too long is an error.",
     )
+    first_comment: str | None = Field(
+        default=None,
+        min_length=1,
+        description="A comment posted under the post as it is published (a Jinja template, checked like "
+        "a caption). Only some providers can (Zernio/LATE on Facebook, Instagram, LinkedIn, YouTube): "
+        "the post goes only through those.",
+    )
 
 
 class TwitterSettings(PlatformSettings):

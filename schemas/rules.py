@@ -130,6 +130,18 @@ class OptionRule(_Data):
     max_length: Number | None = None
 
 
+class Feature(_Data):
+    """Something only some providers publish on a platform (a thread, a first comment)."""
+
+    providers: list[str]
+    source: str
+    as_of: date
+    note: str = ""
+
+
+FeatureName = Literal["thread", "first_comment"]
+
+
 class Forbidden(_Data):
     chars: str
     source: str
@@ -145,6 +157,7 @@ class Rewrites(_Data):
 
 
 class PlatformRules(_Data):
+    features: dict[FeatureName, Feature] = Field(default_factory=dict)
     text: list[Number]
     text_premium: list[Number] = Field(default_factory=list)
     entities: dict[Literal["hashtags", "mentions", "cashtags", "links"], list[Number]] = Field(

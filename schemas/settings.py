@@ -54,7 +54,7 @@ class Resolver:
         values, origin = {**shared.values, **own}, {**shared.origin, **own_at}
         name = _KEYS[platform]
         block = getattr(batch, name)
-        if block is None:  # the batch sets no provider option: the campaign's layers decide them
+        if block is None and "first_comment" not in own:  # no provider option of the batch's own
             options, option_at = shared.options, shared.option_at
         else:
             _apply([(block, ("batches", index, name))], platform, values, origin)
@@ -128,7 +128,7 @@ Layers = list[tuple[BaseModel | None, PathKey]]
 _KEYS = {p: p.value for p in Platform}
 
 
-_BATCH_FIELDS = frozenset({"template", "truncate", "caption", "handle", "premium"})
+_BATCH_FIELDS = frozenset({"template", "truncate", "caption", "handle", "premium", "first_comment"})
 """What a batch itself may set (its provider options live in its platform blocks)."""
 
 

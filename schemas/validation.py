@@ -21,6 +21,7 @@ from typing import Any
 
 from postdeck.errors import CampaignError, CampaignErrors
 from postdeck.schemas.check_calendar import Entry, check_calendar, entries_of
+from postdeck.schemas.check_features import check_route, extra_texts
 from postdeck.schemas.check_media import check_media
 from postdeck.schemas.check_options import check_options
 from postdeck.schemas.check_text import check_text
@@ -29,6 +30,7 @@ from postdeck.schemas.file_limits import DEFAULT_LIMITS, FileLimits
 from postdeck.schemas.findings import Findings
 from postdeck.schemas.loader import LoadedCampaign, read_campaign, sort_errors
 from postdeck.schemas.render import Renderer
+from postdeck.schemas.routing import route
 from postdeck.schemas.rules import platform_rules
 from postdeck.schemas.timing import late_failures
 
@@ -104,9 +106,20 @@ def check_prepared(items: Sequence[Prepared]) -> Findings:
     out = Findings()
     for item in items:
         platform = rules.of(item.delivery.platform)
-        check_text(item, platform, rules.chain, out)
-        check_options(item, platform, rules.chain, out)
-        check_media(item, platform, rules.chain, out)
+        chain = rules.chain
+        if item.delivery.thread or len(item.delivery.options) > 0:
+            # Routed by what it needs: only the providers it can go to hold it to their rules.
+            routed = route(item.delivery, rules=rules)
+            check_route(item, routed, rules, out)
+            if routed.restricted and routed.providers:
+                chain = list(routed.providers)
+            for part in extra_texts(item):
+                check_text(part, platform, chain, out)
+                if part.has_media:
+                    check_media(part, platform, chain, out)
+        check_text(item, platform, chain, out)
+        check_options(item, platform, chain, out)
+        check_media(item, platform, chain, out)
     return out
 
 

@@ -259,13 +259,14 @@ def test_load_campaign_stays_strict(tmp_path: Path) -> None:
 def test_every_platform_has_options_or_none(tmp_path: Path) -> None:
     from postdeck.schemas.platform_options import OPTION_FIELDS
 
-    assert OPTION_FIELDS[Platform.YOUTUBE] == ("title", "privacy")
-    assert OPTION_FIELDS[Platform.TIKTOK] == ("privacy",)
-    assert OPTION_FIELDS[Platform.PINTEREST] == ("board", "link")
-    assert OPTION_FIELDS[Platform.FACEBOOK] == ("page", "placement")
-    assert OPTION_FIELDS[Platform.LINKEDIN] == ("organization",)
-    assert OPTION_FIELDS[Platform.INSTAGRAM] == ("placement",)
-    assert OPTION_FIELDS[Platform.TWITTER] == ()
+    # first_comment is every platform's (validate refuses it where no provider can post one)
+    assert OPTION_FIELDS[Platform.YOUTUBE] == ("first_comment", "title", "privacy")
+    assert OPTION_FIELDS[Platform.TIKTOK] == ("first_comment", "privacy")
+    assert OPTION_FIELDS[Platform.PINTEREST] == ("first_comment", "board", "link")
+    assert OPTION_FIELDS[Platform.FACEBOOK] == ("first_comment", "page", "placement")
+    assert OPTION_FIELDS[Platform.LINKEDIN] == ("first_comment", "organization")
+    assert OPTION_FIELDS[Platform.INSTAGRAM] == ("first_comment", "placement")
+    assert OPTION_FIELDS[Platform.TWITTER] == ("first_comment",)
 
 
 def test_campaign_error_is_raised_by_expand_for_render_problems(tmp_path: Path) -> None:

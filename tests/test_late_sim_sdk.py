@@ -465,3 +465,92 @@ def test_fault_replies_speak_the_wire_format(sdk: RecordingLate, sim: LateSim) -
     assert unavailable.value.status_code == 503
     assert sdk.profiles.list().profiles  # and then it answers again
     assert sim.stats()["faults_fired"] == {"throttle": 1, "status": 1}
+
+
+def test_thread_items_and_first_comment_round_trip_as_the_sdk_models_name_them(
+    sdk: RecordingLate, sim: LateSim
+) -> None:
+    """postdeck's own createPost body (late_wire) for a thread and a first comment: every key it puts in
+    platformSpecificData is a field of late-sdk's model for that platform, and the simulator takes
+    it, publishes it and echoes it back as the SDK parses it."""
+    from late.models._generated.models import InstagramPlatformData, TwitterPlatformData
+
+    from postdeck.core.platform import Platform
+    from postdeck.providers.base import PostRequest, Target, ThreadPost
+    from postdeck.providers.late_wire import post_body
+
+    ids = account_ids(sdk)
+    pic = "https://media.zernio.com/temp/1_a_pic.png"
+    request = PostRequest(
+        post_key="pk-thread",
+        caption="1/4 the launch",
+        targets=(
+            Target(
+                Platform.TWITTER,
+                ids["twitter"],
+                "1/4 the launch",
+                thread=(ThreadPost("2/4 why", (pic,)), ThreadPost("3/4 how"), ThreadPost("4/4 when")),
+            ),
+            Target(
+                Platform.INSTAGRAM, ids["instagram"], "1/4 the launch", {"first_comment": "#launch #spring"}
+            ),
+        ),
+        media_urls=(pic,),
+    )
+    body = post_body(request)
+    twitter, instagram = (t["platformSpecificData"] for t in body["platforms"])
+    for data, model in ((twitter, TwitterPlatformData), (instagram, InstagramPlatformData)):
+        parsed = model.model_validate(data).model_dump(exclude_unset=True, mode="json")
+        assert dropped_keys(data, parsed) == [], model.__name__
+    assert [item["content"] for item in twitter["threadItems"]] == [
+        "1/4 the launch",
+        "2/4 why",
+        "3/4 how",
+        "4/4 when",
+    ]
+    assert twitter["threadItems"][0]["mediaItems"] == [{"type": "image", "url": pic}]  # the caption's media
+    assert instagram == {"firstComment": "#launch #spring"}
+
+    reply = sdk.posts.create(
+        content=body["content"],
+        platforms=body["platforms"],
+        media_items=body["mediaItems"],
+        publish_now=True,
+        metadata=body["metadata"],
+    )
+    assert_sdk_understands(sdk.last, reply)
+    echoed = {t.platform: t.platformSpecificData for t in reply.post.platforms}
+    assert echoed["twitter"]["threadItems"] == twitter["threadItems"]
+    assert echoed["instagram"] == {"firstComment": "#launch #spring"}
+    published = {row["platform"]: row for row in sim.targets()}
+    assert published["twitter"]["thread"] == ["1/4 the launch", "2/4 why", "3/4 how", "4/4 when"]
+    assert published["instagram"]["first_comment"] == "#launch #spring"
+    assert published["instagram"]["status"] == "published"
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"threadItems": "no"}, "threadItems must be an array of objects"),
+        ({"threadItems": [{"content": 3}]}, "threadItems[].content must be a string"),
+        (
+            {"threadItems": [{"content": "a", "mediaItems": [{"url": "https://x.test/a.png"}]}]},
+            "needs a type",
+        ),
+        ({"threadItems": [{}]}, "Each thread item needs content or media"),
+        ({"firstComment": ["no"]}, "firstComment must be a string"),
+    ],
+)
+def test_malformed_thread_items_or_first_comment_are_400(
+    sdk: RecordingLate, sim: LateSim, data: dict, message: str
+) -> None:
+    ids = account_ids(sdk)
+    with pytest.raises(LateAPIError) as info:
+        sdk.posts.create(
+            content="hi",
+            platforms=[{"platform": "twitter", "accountId": ids["twitter"], "platformSpecificData": data}],
+            publish_now=True,
+        )
+    assert sdk.last_response.status_code == 400
+    assert message in str(info.value)
+    assert sim.targets() == []

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from postdeck.engine.plan import Change, Plan
     from postdeck.engine.source import Source
     from postdeck.ledger.base import Ledger
+    from postdeck.schemas.deliveries import CaptionLength
     from postdeck.schemas.loader import LoadedCampaign
 
 
@@ -208,10 +209,25 @@ def late_notes(loaded: LoadedCampaign, plan: Plan, now: datetime) -> dict[str, s
 
 
 def length_text(change: Change) -> str:
-    if change.length is None:
-        return ""
-    length = change.length
-    return f"{length.length}/{length.limit} {UNITS.get(length.unit, length.unit)}"
+    """The caption's length; a thread's part by part, and the first comment's, on lines of their own."""
+    lines = [_length(change.length)] if change.length is not None else []
+    parts = len(change.part_lengths) + 1
+    lines += [f"({i}/{parts}) {_length(n)}" for i, n in enumerate(change.part_lengths, start=2)]
+    if lines and parts > 1:
+        lines[0] = f"(1/{parts}) {lines[0]}"
+    comment = _first_comment(change)
+    if comment is not None and change.delivery is not None:
+        lines.append(f"comment {_length(change.delivery.text_length(comment))}")
+    return "\n".join(lines)
+
+
+def _length(length: CaptionLength | None) -> str:
+    return f"{length.length}/{length.limit} {UNITS.get(length.unit, length.unit)}" if length else ""
+
+
+def _first_comment(change: Change) -> str | None:
+    comment = change.delivery.options.get("first_comment") if change.delivery else None
+    return comment if isinstance(comment, str) else None
 
 
 def when_text(change: Change) -> str:
@@ -224,17 +240,34 @@ def when_text(change: Change) -> str:
 
 
 def media_text(change: Change) -> str:
-    return ", ".join(m.filename for m in change.delivery.media) if change.delivery else ""
+    if change.delivery is None:
+        return ""
+    text = ", ".join(m.filename for m in change.delivery.media)
+    parts = [", ".join(m.filename for m in p.media) for p in change.delivery.thread]
+    if any(parts):  # a thread whose parts carry media: which part has which
+        whole = [text, *parts]
+        return "\n".join(f"({i}/{len(whole)}) {m}" for i, m in enumerate(whole, start=1) if m)
+    return text
 
 
 def caption_text(change: Change) -> str:
-    if change.delivery is not None:
-        return change.delivery.caption
-    return change.record.caption or "" if change.record else ""
+    """The caption; a thread's every part, numbered; the first comment under it."""
+    delivery = change.delivery
+    if delivery is None:
+        return change.record.caption or "" if change.record else ""
+    if not delivery.thread and _first_comment(change) is None:
+        return delivery.caption
+    parts = [delivery.caption, *(p.caption for p in delivery.thread)]
+    lines = (
+        [f"({i}/{len(parts)}) {text}" for i, text in enumerate(parts, start=1)] if len(parts) > 1 else parts
+    )
+    if (comment := _first_comment(change)) is not None:
+        lines.append(f"first comment: {comment}")
+    return "\n".join(lines)
 
 
 def note_text(change: Change, notes: dict[str, str]) -> str:
-    return "; ".join(n for n in (change.reason, notes.get(change.key, "")) if n)
+    return "; ".join(n for n in (change.reason, change.route, notes.get(change.key, "")) if n)
 
 
 def summary_text(plan: Plan) -> str:
@@ -287,7 +320,7 @@ def plan_table(plan: Plan, notes: dict[str, str]) -> Table:
     for change in plan.changes:
         colour = COLOURS.get(change.action.value, "white")
         length = length_text(change)
-        if change.length is not None and not change.length.fits:
+        if any(n is not None and not n.fits for n in (change.length, *change.part_lengths)):
             length = f"[red]{length}[/red]"
         table.add_row(
             f"[{colour}]{change.action}[/{colour}]",

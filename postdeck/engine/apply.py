@@ -22,7 +22,7 @@ from postdeck.engine.publisher import DeliveryReport
 from postdeck.engine.runs import RunStamp
 from postdeck.errors import LedgerError
 from postdeck.ledger.base import DeliveryRecord, LedgerWriter
-from postdeck.providers.base import PostOutcome, PostRequest, Target
+from postdeck.providers.base import PostOutcome, PostRequest, Target, ThreadPost
 from postdeck.providers.chain import Chain, Link, to_outcome
 from postdeck.providers.errors import ProviderError
 from postdeck.schemas.deliveries import Delivery
@@ -109,7 +109,16 @@ def _request(group: _PostGroup, link: Link, chain: Chain) -> PostRequest:
     return PostRequest(
         post_key=group.record.post_key or "",
         caption=first.caption,
-        targets=tuple(Target(d.platform, accounts[d.platform].id, d.caption, d.options) for d in deliveries),
+        targets=tuple(
+            Target(
+                d.platform,
+                accounts[d.platform].id,
+                d.caption,
+                d.options,
+                tuple(ThreadPost(p.caption, tuple(chain.media_urls(link, p.media))) for p in d.thread),
+            )
+            for d in deliveries
+        ),
         media_urls=tuple(chain.media_urls(link, first.media)),
         scheduled_at=first.at,
     )

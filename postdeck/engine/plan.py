@@ -58,6 +58,16 @@ class Change:
     record: DeliveryRecord | None  # None for a create
     reason: str = ""
     length: CaptionLength | None = None  # the caption against its tightest limit, in the platform's unit
+    part_lengths: tuple[CaptionLength | None, ...] = ()  # each thread part's, in order
+
+    @property
+    def route(self) -> str:
+        """'' when any provider of the chain can publish it; else which provider(s) and why."""
+        if self.delivery is None or not (self.delivery.thread or self.delivery.options):
+            return ""
+        from postdeck.schemas.routing import route
+
+        return route(self.delivery).reason
 
     @property
     def batch_id(self) -> str:
@@ -112,7 +122,7 @@ def make_plan(
             # Not planned yet: the scheduled sync publishes it once it comes within the horizon.
             later.append(delivery.key)
             continue
-        changes.append(_change(delivery, record, now))
+        changes.append(_with_parts(_change(delivery, record, now)))
     if include_cancels:
         # Generation 0 (the file knows no generations); every occurrence of a rule, beyond the horizon too.
         wanted = {d.key for d in deliveries}
@@ -166,6 +176,13 @@ def held_note(record: DeliveryRecord) -> str:
         return f"claimed by {record.owner}"
     at = record.lease_until.astimezone(UTC)
     return f"claimed by {record.owner}; taken over at {at:%Y-%m-%d %H:%M:%S} UTC if that run has stopped"
+
+
+def _with_parts(change: Change) -> Change:
+    """A thread's change carries the length of each part too (the plan shows every part)."""
+    if change.delivery is None or not change.delivery.thread:
+        return change
+    return dataclasses.replace(change, part_lengths=change.delivery.thread_lengths())
 
 
 def _change(delivery: Delivery, record: DeliveryRecord | None, now: datetime) -> Change:
@@ -297,17 +314,26 @@ def _change_to_dict(change: Change) -> dict[str, Any]:
     from postdeck.schemas.delivery_json import delivery_to_dict
 
     length = change.length
-    return {
+    data: dict[str, Any] = {
         "action": change.action.value,
         "key": change.key,
         "batch_id": change.batch_id,
         "platform": change.platform,
         "repeat": change.delivery.repeat if change.delivery else "",
         "reason": change.reason,
-        "length": {"length": length.length, "limit": length.limit, "unit": length.unit} if length else None,
+        "length": _length_to_dict(length),
         "delivery": delivery_to_dict(change.delivery) if change.delivery else None,
         "record": _record_to_dict(change.record) if change.record else None,
     }
+    if change.part_lengths:  # only a thread's, so every other change reads as before
+        data["part_lengths"] = [_length_to_dict(n) for n in change.part_lengths]
+    if route := change.route:
+        data["route"] = route
+    return data
+
+
+def _length_to_dict(length: CaptionLength | None) -> dict[str, Any] | None:
+    return {"length": length.length, "limit": length.limit, "unit": length.unit} if length else None
 
 
 def plan_from_dict(data: dict[str, Any]) -> Plan:
@@ -324,6 +350,7 @@ def plan_from_dict(data: dict[str, Any]) -> Plan:
                 record=_record_from_dict(c["record"]) if c.get("record") else None,
                 reason=c.get("reason", ""),
                 length=CaptionLength(**c["length"]) if c.get("length") else None,
+                part_lengths=tuple(CaptionLength(**n) if n else None for n in c.get("part_lengths") or []),
             )
             for c in data["changes"]
         )

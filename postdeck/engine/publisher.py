@@ -31,6 +31,7 @@ from postdeck.errors import LedgerError
 from postdeck.ledger.base import ClaimRequest, ClaimState, LedgerWriter
 from postdeck.providers.chain import Chain, SendItem
 from postdeck.schemas.deliveries import Delivery
+from postdeck.schemas.routing import route
 from postdeck.settings import settings
 
 log = logging.getLogger("postdeck.engine.publisher")
@@ -167,7 +168,7 @@ def _send(
 
     try:
         return chain.send(
-            [SendItem(d.key, d.platform, d.caption, d.options) for d in deliveries],
+            [send_item(d) for d in deliveries],
             post_key_for=lambda keys: str(PostKey.of(first.campaign, first.batch_id, keys)),
             media=first.media,
             scheduled_at=first.at,
@@ -175,6 +176,20 @@ def _send(
         )
     except LedgerError as exc:
         return exc
+
+
+def send_item(delivery: Delivery) -> SendItem:
+    """A delivery as the chain carries it, with the providers it may go to (routing by capability)."""
+    routed = route(delivery)
+    return SendItem(
+        delivery.key,
+        delivery.platform,
+        delivery.caption,
+        delivery.options,
+        delivery.thread,
+        routed.providers if routed.restricted else None,
+        routed.reason,
+    )
 
 
 def _release(

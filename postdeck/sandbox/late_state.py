@@ -55,6 +55,7 @@ from postdeck.sandbox.common import (
     write_json_atomic,
 )
 from postdeck.sandbox.faults import FaultInjector, seconds_header
+from postdeck.sandbox.late_platform_data import platform_data_problem, published_extras
 
 SANDBOX_LATE_KEY = "sandbox-late-key"
 SANDBOX_USERNAME = "postdeck_sandbox"
@@ -641,6 +642,8 @@ class LateSim(SimClock):
                 return error(400, "customContent must be a string", param="platforms")
             if "platformSpecificData" in target and not isinstance(target["platformSpecificData"], dict):
                 return error(400, "platformSpecificData must be an object", param="platforms")
+            if (problem := platform_data_problem(target, MEDIA_ITEM_TYPES)) is not None:
+                return error(400, problem, param="platforms")
         media = body.get("mediaItems", [])
         if not isinstance(media, list):
             return error(400, "mediaItems must be an array", param="mediaItems")
@@ -1065,6 +1068,7 @@ class LateSim(SimClock):
                             "caption": target.get("customContent") or post.get("content") or "",
                             "platform": target["platform"],
                             "status": status,
+                            **published_extras(target),
                         }
                     )
             return rows
