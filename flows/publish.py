@@ -45,6 +45,7 @@ from postdeck.flows.params import PublishParams
 from postdeck.flows.reports import Progress, change_report, needs_attention, publish_artifacts
 from postdeck.ledger import flush_journal, open_ledger
 from postdeck.ledger.base import Ledger, LedgerWriter
+from postdeck.ledger.journal_guard import require_ledger_has_journaled
 from postdeck.preview.month_table import month_markdown
 from postdeck.providers.chain import Chain
 from postdeck.schemas.campaign_names import name_clashes
@@ -177,6 +178,8 @@ def publish_campaign(params: PublishParams | None = None) -> list[dict] | State:
         logger.info("%s: publishing %s", loaded.campaign.name, _describe(source))
         ledger = open_ledger()
         flush_journal(ledger)  # outcomes an earlier database outage kept locally go in first
+        # A new or replaced ledger would plan what the journal saw posted as creates: refuse.
+        require_ledger_has_journaled(ledger, ledger.journal, loaded.campaign.name)
         now = datetime.now(UTC)
         expire_crashed_claims(ledger, loaded.campaign.name, now)  # a crashed run's claims: taken over now
         plan = make_plan(

@@ -147,6 +147,10 @@ class JournaledLedger:
     def __init__(self, inner: Ledger, journal: Journal | None = None) -> None:
         self.inner = inner
         self.journal = journal or Journal()
+        # What this process claimed and attempted, by key: journaled with the outcome, so a lost
+        # ledger can be rebuilt from the journal alone (ledger.rebuild).
+        self._claimed: dict[str, dict[str, Any]] = {}
+        self._attempted: dict[str, tuple[str, ...]] = {}
 
     @property
     def ident(self) -> str:
@@ -196,18 +200,23 @@ class JournaledLedger:
         return self.inner.get_post(post_id)
 
     def claim(self, request: ClaimRequest, *, owner: str, lease_seconds: float, now: datetime) -> Claim:
-        return self.inner.claim(request, owner=owner, lease_seconds=lease_seconds, now=now)
+        return self.claim_many([request], owner=owner, lease_seconds=lease_seconds, now=now)[0]
 
     def claim_many(
         self, requests: Sequence[ClaimRequest], *, owner: str, lease_seconds: float, now: datetime
     ) -> list[Claim]:
-        return self.inner.claim_many(requests, owner=owner, lease_seconds=lease_seconds, now=now)
+        claims = self.inner.claim_many(requests, owner=owner, lease_seconds=lease_seconds, now=now)
+        for request in requests:
+            self._claimed[request.key] = asdict(request)
+        return claims
 
     def release(self, keys: Sequence[str], *, owner: str) -> list[str]:
         return self.inner.release(keys, owner=owner)  # not journaled: an unreleased claim just expires
 
     def note_attempt(self, keys: list[str], *, owner: str, provider: str, post_key: str) -> None:
         self.inner.note_attempt(keys, owner=owner, provider=provider, post_key=post_key)
+        for key in keys:
+            self._attempted[key] = tuple(dict.fromkeys((*self._attempted.get(key, ()), provider)))
 
     def renew_claims(self, owner: str, *, lease_seconds: float, now: datetime) -> int:
         return self.inner.renew_claims(owner, lease_seconds=lease_seconds, now=now)  # a missed beat: retried
@@ -252,7 +261,15 @@ class JournaledLedger:
             return []
         entry_ids = self._journal_many(
             [
-                {"op": "record", "key": key, "outcome": asdict(outcome), "owner": owner, "now": iso(now)}
+                {
+                    "op": "record",
+                    "key": key,
+                    "outcome": asdict(outcome),
+                    "owner": owner,
+                    "now": iso(now),
+                    "claim": self._claimed.get(key),
+                    "attempted": self._attempted.get(key, ()),
+                }
                 for key, outcome in outcomes
             ]
         )

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from postdeck.ledger.journal_memory import JournalMemory, Known, recorded_sightings, settled_sightings
 from postdeck.ledger.rows import iso
 from postdeck.settings import settings
 
@@ -77,28 +78,44 @@ class Journal:
         with self.locked():
             self._write(lines, durable=False)
 
-    def pending(self) -> list[dict[str, Any]]:
-        """Entries not settled yet, oldest first."""
-        entries: dict[str, dict[str, Any]] = {}
-        settled: set[str] = set()
+    @property
+    def memory(self) -> JournalMemory:
+        """What compaction keeps of settled outcomes (ledger.journal_memory)."""
+        return JournalMemory(self.path)
+
+    def lines(self) -> list[dict[str, Any]]:
+        """Every complete line of the file, oldest first."""
         if not self.path.exists():
             return []
+        items = []
         for number, line in enumerate(self.path.read_text().splitlines(), start=1):
             try:
-                item = json.loads(line)
+                items.append(json.loads(line))
             except ValueError:
                 # A torn last line: the process died while writing it, before any ledger write.
                 log.warning("%s:%d is not a complete entry; skipped", self.path, number)
-                continue
-            if "settled" in item:
-                settled.add(item["settled"])
-            else:
-                entries[item["id"]] = item
-        return [e for entry_id, e in entries.items() if entry_id not in settled]
+        return items
+
+    def pending(self) -> list[dict[str, Any]]:
+        """Entries not settled yet, oldest first."""
+        return _pending(self.lines())
+
+    def known(self, ledger: str) -> dict[str, Known]:
+        """Every delivery of the ledger `ledger` (its ident) this journal saw recorded, by key: what
+        compaction remembered, updated by what the file holds now (settled or waiting)."""
+        known = {key: k for (ident, key), k in self.memory.read().items() if ident == ledger}
+        for item in recorded_sightings(self.lines()):
+            if item.ledger == ledger:
+                older = known.get(item.key)
+                known[item.key] = item.merged_over(older) if older else item
+        return known
 
     def compact(self) -> None:
-        """Rewrite the file with only the pending entries (call while holding the lock)."""
-        pending = self.pending()
+        """Rewrite the file with only the pending entries (call while holding the lock); the settled
+        outcomes go to the memory first, so the journal never forgets that a post went out."""
+        lines = self.lines()
+        self.memory.remember(settled_sightings(lines))
+        pending = _pending(lines)
         if not pending:
             self.path.unlink(missing_ok=True)
             return
@@ -126,6 +143,12 @@ class Journal:
                 os.fsync(handle.fileno())
         if created and durable:
             _fsync_dir(self.path.parent)
+
+
+def _pending(lines: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    settled = {item["settled"] for item in lines if "settled" in item}
+    entries = {item["id"]: item for item in lines if "settled" not in item}
+    return [e for entry_id, e in entries.items() if entry_id not in settled]
 
 
 def _jsonable(value: Any) -> Any:

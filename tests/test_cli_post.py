@@ -227,3 +227,22 @@ def test_both_providers_down_names_both(capsys, box, workdir, ledger, monkeypatc
     text = run.out + run.err
     assert run.code == 1 and "postforme: ConnectError" in text and "late: ConnectError" in text, text
     assert ledger.find_deliveries(DeliveryQuery()) == []  # nothing claimed when no provider answers
+
+
+def test_a_post_whose_ledger_was_deleted_is_refused_not_sent_again(capsys, box, sims: Sims, workdir) -> None:
+    """Issue 18, A, for single posts: the ledger lost, the same post would have gone out twice."""
+    from postdeck.ledger.sqlite import SqliteLedger
+
+    first = run_cli(capsys, "post", "Only once", "--to", "twitter", "--sandbox")
+    assert first.code == 0, first.err
+    SqliteLedger().path.unlink()
+
+    again = run_cli(capsys, "post", "Only once", "--to", "twitter", "--sandbox")
+    assert again.code != 0
+    assert "postdeck ledger rebuild" in again.err and "Nothing was sent" in again.err
+    assert sims.pfm_stats()["create_calls"] == 1
+    rebuilt = run_cli(capsys, "ledger", "rebuild")
+    assert rebuilt.code == 0, rebuilt.err
+    third = run_cli(capsys, "post", "Only once", "--to", "twitter", "--sandbox")
+    assert third.code == 0 and "(already, nothing sent)" in third.out, third.out + third.err
+    assert sims.pfm_stats()["create_calls"] == 1

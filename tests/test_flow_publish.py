@@ -283,3 +283,27 @@ def test_publish_on_a_terminal_draws_live_progress_on_stderr_and_not_when_piped(
     path.write_text(path.read_text().replace("name: live", "name: piped-live"))
     assert _cli_publish(monkeypatch, str(path), "--sandbox") == 0
     assert "/2" not in piped.getvalue()
+
+
+def test_a_ledger_deleted_after_a_publish_refuses_the_next_one_until_rebuilt(isolated_postdeck: Path) -> None:
+    """Issue 18, A: the ledger file deleted, the next publish sent every posted delivery again."""
+    from typer.testing import CliRunner
+
+    from postdeck.cli import app
+    from postdeck.flows.params import PublishParams
+    from postdeck.flows.publish import publish_campaign
+    from postdeck.ledger.journal_guard import LedgerLostDeliveries
+
+    publish_campaign(params=PublishParams(campaign=EXAMPLE, sandbox=True))
+    creates = sandbox_creates(isolated_postdeck)
+    (isolated_postdeck / "ledger.db").unlink()
+
+    with pytest.raises(LedgerLostDeliveries, match="does not have 18 deliveries"):
+        publish_campaign(params=PublishParams(campaign=EXAMPLE, sandbox=True))
+    assert sandbox_creates(isolated_postdeck) == creates
+
+    rebuilt = CliRunner().invoke(app, ["ledger", "rebuild", "--campaign", "example"])
+    assert rebuilt.exit_code == 0 and "18 deliveries restored" in rebuilt.output, rebuilt.output
+    again = publish_campaign(params=PublishParams(campaign=EXAMPLE, sandbox=True))
+    assert {(r["action"], r["status"]) for r in again} == {("unchanged", "posted")}
+    assert sandbox_creates(isolated_postdeck) == creates

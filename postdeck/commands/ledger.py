@@ -46,18 +46,48 @@ def flush() -> None:
 
 
 @ledger_app.command()
+def rebuild(
+    campaign: Annotated[str | None, typer.Option(help="Only this campaign's deliveries.")] = None,
+) -> None:
+    """Put back the deliveries a new or replaced ledger lost, from what the journal saw recorded.
+
+    A publish refuses while the ledger lacks deliveries the journal remembers (they would be sent
+    again); this restores them (outcome, post key, where each create went). Nothing is sent.
+    Example: postdeck ledger rebuild --campaign spring-launch
+    """
+    from postdeck.ledger.factory import open_ledger
+    from postdeck.ledger.journal import replay
+    from postdeck.ledger.rebuild import rebuild_from_journal
+
+    ledger = open_ledger()
+    report = rebuild_from_journal(ledger, ledger.journal, campaign=campaign)
+    flushed = replay(ledger)  # outcomes kept for deliveries the ledger lacked go in now
+    common.console.print(
+        f"{len(report.restored)} deliveries restored from {ledger.journal.path} into {ledger.ident}"
+        + (f", {flushed.applied} waiting outcomes written" if flushed.applied else ""),
+        highlight=False,
+    )
+    for key, why in report.skipped:
+        common.console.print(f"  not restored: {key}: {why}", highlight=False)
+    if report.skipped:
+        raise typer.Exit(1)
+
+
+@ledger_app.command()
 def status() -> None:
     """Which ledger is in use, its deliveries by status, and outcomes waiting in the journal.
 
     Example: postdeck ledger status
     """
     from postdeck.ledger.factory import open_ledger
+    from postdeck.ledger.journal_guard import missing_from_ledger
 
     ledger = open_ledger()
     counts: dict[str, int] = {}
     for record in ledger.all_deliveries():
         counts[record.status] = counts.get(record.status, 0) + 1
     waiting = [e for e in ledger.journal.pending() if e.get("ledger") == ledger.ident]
+    lost = missing_from_ledger(ledger, ledger.journal)
     common.console.print(f"ledger: {ledger.ident}", highlight=False)
     common.console.print(
         "deliveries: " + (", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "none"), highlight=False
@@ -65,6 +95,12 @@ def status() -> None:
     common.console.print(
         f"journal: {len(waiting)} outcomes waiting in {ledger.journal.path}", highlight=False
     )
+    if lost:
+        common.console.print(
+            f"lost: {len(lost)} deliveries the journal saw recorded are not in this ledger; "
+            "publishing refuses until `postdeck ledger rebuild` puts them back",
+            highlight=False,
+        )
 
 
 @ledger_app.command()

@@ -16,6 +16,7 @@ from postdeck.core.platform import Platform
 from postdeck.engine.publisher import publish_batch
 from postdeck.errors import LedgerError, PostdeckError
 from postdeck.ledger.base import DeliveryRecord
+from postdeck.ledger.journal_guard import require_keys_not_lost
 from postdeck.ledger.queries import DeliveryQuery
 from postdeck.providers.chain import Chain
 from postdeck.providers.errors import ProviderError, every_failure
@@ -79,6 +80,7 @@ def require_connected(chain: Chain, platforms: Iterable[Platform]) -> None:
 def send(deliveries: Sequence[Delivery], *, ledger, chain: Chain, owner: str) -> PostResult:
     """Publish the deliveries (each exactly once) and read back what the ledger recorded."""
     new = [d for d in deliveries if _record(ledger, d.key) is None]
+    require_keys_not_lost(ledger, [d.key for d in new])  # a new ledger would post them again
     # Checked before anything is claimed: a "not connected" answer is not recorded as a failed post,
     # so the same call succeeds once the account is connected. Done deliveries need no account.
     require_connected(chain, [d.platform for d in new])

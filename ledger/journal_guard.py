@@ -1,0 +1,73 @@
+"""A ledger that lost deliveries the journal saw recorded must not publish: it would send them again.
+
+The ledger is what says "already posted". If its database is new or was replaced (the SQLite file
+deleted, a Supabase project restored from an old backup) while the journal remembers outcomes of
+the campaign in it (ledger.journal_memory), every one of those deliveries would plan as a create.
+So a publish first compares the two and refuses, naming `postdeck ledger rebuild`, which puts the
+missing records back from the journal before anything is sent.
+"""
+
+from __future__ import annotations
+
+from postdeck.core.keys import parse_ledger_key
+from postdeck.errors import LedgerError
+from postdeck.ledger.base import Ledger
+from postdeck.ledger.journal_file import Journal
+from postdeck.ledger.journal_memory import Known
+
+
+class LedgerLostDeliveries(LedgerError):
+    """The ledger lacks deliveries the journal saw recorded in it: publishing would repeat them."""
+
+
+def missing_from_ledger(ledger: Ledger, journal: Journal, campaign: str | None = None) -> list[Known]:
+    """What the journal saw recorded in this ledger (of `campaign`, or of every campaign) that the
+    ledger does not have now."""
+    known = journal.known(ledger.ident)
+    if campaign is not None:
+        known = {key: k for key, k in known.items() if _campaign_of(key) == campaign}
+    if not known:
+        return []
+    if campaign is not None:
+        present = {r.key for r in ledger.deliveries(campaign)}
+    else:
+        present = {r.key for r in ledger.all_deliveries()}
+    return [k for key, k in known.items() if key not in present]
+
+
+def require_ledger_has_journaled(ledger: Ledger, journal: Journal, campaign: str) -> None:
+    """Refuse to publish `campaign` when the ledger lost deliveries of it that the journal recorded."""
+    missing = missing_from_ledger(ledger, journal, campaign)
+    if not missing:
+        return
+    posted = sum(1 for k in missing if k.outcome.get("status") in ("posted", "scheduled"))
+    example = missing[0]
+    raise LedgerLostDeliveries(
+        f"{campaign}: the ledger ({ledger.ident}) does not have {len(missing)} deliveries that the journal "
+        f"{journal.path} saw recorded in it ({posted} posted or scheduled; e.g. {example.key}: "
+        f"{example.outcome.get('status')}); it is new or was replaced, and publishing would send them "
+        "again. Nothing was sent. Run `postdeck ledger rebuild` to put them back from the journal"
+    )
+
+
+def require_keys_not_lost(ledger: Ledger, keys: list[str]) -> None:
+    """The same refusal for single posts (`postdeck post`, the Python API): any of `keys` the ledger
+    lacks but its journal saw recorded. A ledger with no journal (a caller's client) is not checked."""
+    journal = getattr(ledger, "journal", None)
+    if not keys or not isinstance(journal, Journal):
+        return
+    known = journal.known(ledger.ident)
+    lost = [key for key in keys if key in known]
+    if lost:
+        raise LedgerLostDeliveries(
+            f"the ledger ({ledger.ident}) does not have {lost[0]}, which the journal {journal.path} saw "
+            f"recorded as {known[lost[0]].outcome.get('status')}; it is new or was replaced, and posting "
+            "would send it again. Nothing was sent. Run `postdeck ledger rebuild` to put it back"
+        )
+
+
+def _campaign_of(key: str) -> str | None:
+    try:
+        return parse_ledger_key(key).delivery.campaign
+    except ValueError:  # an ad-hoc post's key, or one of an older format: no campaign to match
+        return None
