@@ -26,6 +26,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from postdeck.engine.apply import apply_scheduled_changes
 from postdeck.engine.decisions import creates_of, deliveries_of, in_campaign_order, reported_as_is
 from postdeck.engine.plan import Action, Plan, check_plan_is_current, load_plan, make_plan, plan_shape
+from postdeck.engine.provider_census import require_not_at_providers
 from postdeck.engine.publisher import DeliveryReport, publish_batch
 from postdeck.engine.runs import RunStamp, finish_run, start_run
 from postdeck.engine.source import (
@@ -274,7 +275,7 @@ def _start_run(
 def _apply(
     plan: Plan,
     creates: list[Delivery],
-    ledger: LedgerWriter,
+    ledger: Ledger,
     owner: str | None,
     params: PublishParams,
     stamp: RunStamp,
@@ -290,6 +291,10 @@ def _apply(
         run.caps.reserve(len(groups) + has_scheduled_changes),  # the cross-worker slots, once per run
         warming_up(run, _shared_media(groups)) if groups else nullcontext(),
     ):
+        if creates and all(c.record is None for c in plan.changes):
+            # The ledger knows nothing of this campaign: unless the providers do (it was lost with
+            # its journal), this is its first publish.
+            require_not_at_providers(run.chain, creates, ledger=ledger.ident, path=params.campaign)
         futures = [
             (batch, publish_batch_task.submit(group, ledger, run.chain, run.caps, run_owner, stamp))
             for batch, group in groups.items()

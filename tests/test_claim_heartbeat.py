@@ -13,7 +13,7 @@ import pytest
 from postdeck.core.keys import DeliveryKey
 from postdeck.core.platform import Platform
 from postdeck.engine.heartbeat import keep_alive
-from postdeck.engine.publisher import _claim_request
+from postdeck.engine.publisher import claim_request
 from postdeck.ledger.base import ClaimState
 from postdeck.ledger.sqlite import SqliteLedger
 from postdeck.schemas.deliveries import Delivery, expand
@@ -39,20 +39,20 @@ def test_a_live_runs_heartbeat_keeps_its_claims_held_past_their_first_lease(tmp_
         str(DeliveryKey("c", "a", Platform.TWITTER)), "c", "a", Platform.TWITTER, "hi", (), None
     )
     claimed_at = datetime.now(UTC)
-    ledger.claim(_claim_request(delivery), owner="alive", lease_seconds=0.3, now=claimed_at)
+    ledger.claim(claim_request(delivery), owner="alive", lease_seconds=0.3, now=claimed_at)
     with keep_alive(ledger, "alive", timeout=0.3, now=lambda: datetime.now(UTC)) as beat:
         _wait_for(lambda: beat.beats >= 2)
         lease = ledger.get(delivery.key).lease_until
         assert lease is not None and lease > claimed_at + timedelta(seconds=0.3)
         other = ledger.claim(
-            _claim_request(delivery), owner="next", lease_seconds=60, now=lease - timedelta(seconds=0.01)
+            claim_request(delivery), owner="next", lease_seconds=60, now=lease - timedelta(seconds=0.01)
         )
         assert other.state == ClaimState.HELD
     # Stopped (the run ended or died): past its last lease, the claim is taken over.
     last = ledger.get(delivery.key).lease_until
     assert last is not None
     later = ledger.claim(
-        _claim_request(delivery), owner="next", lease_seconds=60, now=last + timedelta(seconds=1)
+        claim_request(delivery), owner="next", lease_seconds=60, now=last + timedelta(seconds=1)
     )
     assert later.state == ClaimState.RECOVERED
 
@@ -79,7 +79,7 @@ def test_a_dead_runs_claim_is_taken_over_after_the_heartbeat_timeout_and_sent_on
     (delivery,) = expand(load_campaign(path))
     # A run claimed it, then died before any create: its last heartbeat was 6 s ago.
     SqliteLedger().claim(
-        _claim_request(delivery),
+        claim_request(delivery),
         owner="flow-run:dead",
         lease_seconds=5,
         now=datetime.now(UTC) - timedelta(seconds=6),
@@ -98,7 +98,7 @@ def test_the_cli_says_when_a_held_delivery_will_be_taken_over(
     path.write_text(CAMPAIGN.format(name="held"))
     (delivery,) = expand(load_campaign(path))
     claimed = SqliteLedger().claim(
-        _claim_request(delivery), owner="flow-run:other", lease_seconds=60, now=datetime.now(UTC)
+        claim_request(delivery), owner="flow-run:other", lease_seconds=60, now=datetime.now(UTC)
     )
     assert _cli_publish(monkeypatch, str(path), "--sandbox") == 1
     out = " ".join(capsys.readouterr().out.split())  # the table wraps its cells
@@ -137,8 +137,8 @@ def test_a_run_prefect_says_crashed_has_its_claims_taken_over_at_once(
     dead_one, live_one = expand(load_campaign(path))
     now = datetime.now(UTC)
     ledger = SqliteLedger()
-    ledger.claim(_claim_request(dead_one), owner=crashed, lease_seconds=600, now=now)
-    ledger.claim(_claim_request(live_one), owner=running, lease_seconds=600, now=now)
+    ledger.claim(claim_request(dead_one), owner=crashed, lease_seconds=600, now=now)
+    ledger.claim(claim_request(live_one), owner=running, lease_seconds=600, now=now)
 
     assert _cli_publish(monkeypatch, str(path), "--sandbox") == 1  # the running run's claim is held
     assert ledger.get(dead_one.key).status == "posted"  # taken over at once, not in 10 minutes
@@ -156,7 +156,7 @@ def test_only_a_crashed_owner_has_its_leases_ended(tmp_path: Path) -> None:
         d = Delivery(
             str(DeliveryKey("c", batch, Platform.TWITTER)), "c", batch, Platform.TWITTER, "hi", (), None
         )
-        ledger.claim(_claim_request(d), owner=owner, lease_seconds=600, now=now)
+        ledger.claim(claim_request(d), owner=owner, lease_seconds=600, now=now)
     asked: list[str] = []
     dead = expire_crashed_claims(ledger, "c", now, crashed=lambda o: asked.append(o) or o == "flow-run:dead")
     assert dead == ["flow-run:dead"] and sorted(asked) == ["flow-run:alive", "flow-run:dead", "process:1"]

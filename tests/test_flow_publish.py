@@ -165,7 +165,7 @@ def test_the_cli_exits_1_while_another_live_run_holds_a_delivery(
     """A delivery claimed by a live run is unresolved in this one: exit 1, never a quiet 0."""
     from datetime import UTC, datetime
 
-    from postdeck.engine.publisher import _claim_request
+    from postdeck.engine.publisher import claim_request
     from postdeck.schemas.deliveries import expand
     from postdeck.schemas.loader import load_campaign
 
@@ -175,7 +175,7 @@ def test_the_cli_exits_1_while_another_live_run_holds_a_delivery(
     )
     (delivery,) = expand(load_campaign(path))
     SqliteLedger().claim(
-        _claim_request(delivery), owner="flow-run:other", lease_seconds=600, now=datetime.now(UTC)
+        claim_request(delivery), owner="flow-run:other", lease_seconds=600, now=datetime.now(UTC)
     )
     assert _cli_publish(monkeypatch, str(path), "--sandbox") == 1
     assert "1 delivery: 1 in-flight" in capsys.readouterr().out  # the plan saw the claim first
@@ -304,6 +304,37 @@ def test_a_ledger_deleted_after_a_publish_refuses_the_next_one_until_rebuilt(iso
 
     rebuilt = CliRunner().invoke(app, ["ledger", "rebuild", "--campaign", "example"])
     assert rebuilt.exit_code == 0 and "18 deliveries restored" in rebuilt.output, rebuilt.output
+    again = publish_campaign(params=PublishParams(campaign=EXAMPLE, sandbox=True))
+    assert {(r["action"], r["status"]) for r in again} == {("unchanged", "posted")}
+    assert sandbox_creates(isolated_postdeck) == creates
+
+
+def test_a_ledger_lost_with_its_journal_is_found_out_by_the_providers_posts_and_rebuilt_from_them(
+    isolated_postdeck: Path,
+) -> None:
+    """Issue 18, A: a new machine (no ledger, no journal) would publish the campaign again."""
+    from typer.testing import CliRunner
+
+    from postdeck.cli import app
+    from postdeck.flows.params import PublishParams
+    from postdeck.flows.publish import publish_campaign
+    from postdeck.ledger.journal_guard import LedgerLostDeliveries
+
+    publish_campaign(params=PublishParams(campaign=EXAMPLE, sandbox=True))
+    creates = sandbox_creates(isolated_postdeck)
+    for name in ("ledger.db", "journal.jsonl", "journal.known.jsonl"):
+        (isolated_postdeck / name).unlink(missing_ok=True)
+
+    with pytest.raises(LedgerLostDeliveries, match="postforme already has 3 of its posts"):
+        publish_campaign(params=PublishParams(campaign=EXAMPLE, sandbox=True))
+    assert sandbox_creates(isolated_postdeck) == creates
+
+    rebuilt = CliRunner().invoke(app, ["ledger", "rebuild", "--from-providers", EXAMPLE, "--sandbox"])
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert "18 deliveries restored from the providers" in rebuilt.output
+    records = SqliteLedger().deliveries("example")
+    assert len(records) == 18 and {r.status for r in records} == {DeliveryStatus.POSTED}
+    assert all(r.url and r.post_key and r.attempted_providers for r in records)
     again = publish_campaign(params=PublishParams(campaign=EXAMPLE, sandbox=True))
     assert {(r["action"], r["status"]) for r in again} == {("unchanged", "posted")}
     assert sandbox_creates(isolated_postdeck) == creates

@@ -71,9 +71,9 @@ def test_a_crash_before_any_create_is_sent_after_the_lease(ledger: SqliteLedger)
     provider = FakeProvider("first")
     chain = Chain([Link("first:g", provider)])
     for d in deliveries():  # claimed, then the run died before reaching a provider
-        from postdeck.engine.publisher import _claim_request
+        from postdeck.engine.publisher import claim_request
 
-        ledger.claim(_claim_request(d), owner="dead", lease_seconds=60, now=NOW)
+        ledger.claim(claim_request(d), owner="dead", lease_seconds=60, now=NOW)
     reports = publish_batch(
         deliveries(), ledger=ledger, chain=chain, owner="next", now=lambda: NOW + timedelta(minutes=5)
     )
@@ -193,10 +193,10 @@ def test_a_failure_no_one_can_fix_by_waiting_is_still_recorded_as_failed(ledger:
 def test_an_unsent_delivery_the_ledger_knew_before_is_recorded_failed_not_forgotten(
     ledger: SqliteLedger,
 ) -> None:
-    from postdeck.engine.publisher import _claim_request
+    from postdeck.engine.publisher import claim_request
 
     for d in deliveries():  # a dead run claimed them and died before any create
-        ledger.claim(_claim_request(d), owner="dead", lease_seconds=60, now=NOW)
+        ledger.claim(claim_request(d), owner="dead", lease_seconds=60, now=NOW)
     provider = FakeProvider("first")
     breaker = CircuitBreaker(threshold=1, cooldown=60)
     breaker.failure("first", "connection refused")

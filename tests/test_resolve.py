@@ -12,7 +12,7 @@ from postdeck.core.keys import DeliveryKey
 from postdeck.core.outcome import Outcome
 from postdeck.core.platform import Platform
 from postdeck.core.status import DeliveryStatus
-from postdeck.engine.publisher import _claim_request, publish_batch
+from postdeck.engine.publisher import claim_request, publish_batch
 from postdeck.ledger.factory import open_ledger
 from postdeck.providers.chain import Chain, Link
 from postdeck.schemas.deliveries import Delivery
@@ -37,7 +37,7 @@ def delivery() -> Delivery:
 
 def unknown_delivery() -> None:
     ledger = open_ledger()
-    ledger.claim(_claim_request(delivery()), owner="run-1", lease_seconds=60, now=datetime.now(UTC))
+    ledger.claim(claim_request(delivery()), owner="run-1", lease_seconds=60, now=datetime.now(UTC))
     ledger.note_attempt([KEY], owner="run-1", provider="first:g", post_key="pk-1")
     ledger.record(
         KEY,

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from postdeck.commands import common
 from postdeck.commands.common import app
+
+if TYPE_CHECKING:
+    from postdeck.ledger.base import Ledger
 
 ledger_app = typer.Typer(
     help="The ledger: deliveries, outcomes and post history (Supabase or the local SQLite file).",
@@ -48,12 +52,23 @@ def flush() -> None:
 @ledger_app.command()
 def rebuild(
     campaign: Annotated[str | None, typer.Option(help="Only this campaign's deliveries.")] = None,
+    from_providers: Annotated[
+        Path | None,
+        typer.Option(
+            "--from-providers",
+            help="Also ask the providers for this campaign file's posts (when the journal is gone too).",
+        ),
+    ] = None,
+    sandbox: Annotated[bool, typer.Option(help="With --from-providers: ask the local simulators.")] = False,
 ) -> None:
-    """Put back the deliveries a new or replaced ledger lost, from what the journal saw recorded.
+    """Put back the deliveries a new or replaced ledger lost, from what the journal saw recorded (and,
+    with --from-providers FILE, from the posts the providers have of that campaign, by post key).
 
-    A publish refuses while the ledger lacks deliveries the journal remembers (they would be sent
+    A publish refuses while the ledger lacks deliveries the journal remembers, or, on a campaign's
+    first publish into a ledger, while the providers already have its posts (they would be sent
     again); this restores them (outcome, post key, where each create went). Nothing is sent.
     Example: postdeck ledger rebuild --campaign spring-launch
+    Example: postdeck ledger rebuild --from-providers campaigns/spring-launch.yaml
     """
     from postdeck.ledger.factory import open_ledger
     from postdeck.ledger.journal import replay
@@ -67,10 +82,30 @@ def rebuild(
         + (f", {flushed.applied} waiting outcomes written" if flushed.applied else ""),
         highlight=False,
     )
+    if from_providers is not None:
+        found = _rebuild_from_providers(ledger, from_providers, sandbox=sandbox)
+        common.console.print(
+            f"{found} deliveries restored from the providers' posts of {from_providers}", highlight=False
+        )
     for key, why in report.skipped:
         common.console.print(f"  not restored: {key}: {why}", highlight=False)
     if report.skipped:
         raise typer.Exit(1)
+
+
+def _rebuild_from_providers(ledger: Ledger, path: Path, *, sandbox: bool) -> int:
+    from postdeck.engine.provider_census import rebuild_from_providers
+    from postdeck.errors import CampaignErrors
+    from postdeck.schemas.validation import check_file
+    from postdeck.service.chains import service_chain
+    from postdeck.settings import file_limits
+
+    report = check_file(path, limits=file_limits())
+    if not report.ok or report.loaded is None:
+        raise CampaignErrors(report.errors)
+    deliveries = [item.delivery for item in report.prepared]
+    with service_chain(report.loaded.campaign.owner, ledger, sandbox=sandbox) as chain:
+        return len(rebuild_from_providers(ledger, chain, deliveries, now=datetime.now(UTC)))
 
 
 @ledger_app.command()

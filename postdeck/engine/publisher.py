@@ -92,7 +92,7 @@ def _publish(
 ) -> list[DeliveryReport]:
     try:
         claims = ledger.claim_many(
-            [_claim_request(d) for d in deliveries], owner=owner, lease_seconds=lease_seconds, now=now()
+            [claim_request(d) for d in deliveries], owner=owner, lease_seconds=lease_seconds, now=now()
         )
     except LedgerError as exc:  # none of them is claimed: none is sent
         return [_report(d, "not-sent", DeliveryStatus.CLAIMED, error=f"not sent: {exc}") for d in deliveries]
@@ -268,7 +268,8 @@ def _record(
     return reports
 
 
-def _claim_request(delivery: Delivery) -> ClaimRequest:
+def claim_request(delivery: Delivery) -> ClaimRequest:
+    """The claim of one delivery, as publishing makes it (and a rebuild from the providers)."""
     return ClaimRequest(
         key=delivery.key,
         campaign=delivery.campaign,

@@ -16,7 +16,7 @@ import pytest
 from postdeck.core.keys import PostKey
 from postdeck.core.status import DeliveryStatus
 from postdeck.engine.plan import Action, make_plan
-from postdeck.engine.publisher import _claim_request
+from postdeck.engine.publisher import claim_request
 from postdeck.ledger.sqlite import SqliteLedger
 from postdeck.providers.chain import SendItem
 from postdeck.providers.factory import build_chain, close_chain, sandbox_links
@@ -40,7 +40,7 @@ def campaign(folder: Path) -> list[Delivery]:
 def crash_after_the_create(deliveries: list[Delivery], ledger: SqliteLedger, box: Sandbox) -> None:
     """What the dead run did: claimed (with a lease long over), noted the attempt, created, died."""
     for delivery in deliveries:
-        ledger.claim(_claim_request(delivery), owner=DEAD, lease_seconds=60, now=CRASHED_AT)
+        ledger.claim(claim_request(delivery), owner=DEAD, lease_seconds=60, now=CRASHED_AT)
     links = sandbox_links(
         box.postforme_url, box.late_url, postforme_key=SANDBOX_POSTFORME_KEY, late_key=SANDBOX_LATE_KEY
     )
