@@ -25,9 +25,10 @@ from postdeck.engine.resend import resend_failed
 from postdeck.errors import CampaignError
 from postdeck.flows.chains import publishing_chain
 from postdeck.ledger import flush_journal, open_ledger
-from postdeck.ledger.base import LedgerWriter
+from postdeck.ledger.base import CancelRequest, CancelRequests, LedgerWriter
 from postdeck.schemas.loader import LoadedCampaign, load_campaign
 from postdeck.schemas.validation import require_valid
+from postdeck.service.cancel_requests import handle_cancel_requests
 from postdeck.settings import file_limits
 
 
@@ -44,6 +45,7 @@ def sync_post_status(sandbox: bool = False, campaigns: str = "campaigns") -> lis
     loaded = _campaigns(Path(campaigns))
     run_owner = f"flow-run:{flow_run.id or uuid.uuid4()}"
     occurrences = _publish_occurrences(loaded, ledger, run_owner, sandbox=sandbox)
+    occurrences += _cancel_requested(ledger, sandbox=sandbox)
     open_records = [r for status in OPEN_STATUSES for r in ledger.all_deliveries(status=str(status))]
     if not open_records:
         logger.info("no scheduled or unknown deliveries to follow")
@@ -123,6 +125,33 @@ def _publish_occurrences(
                         }
                     )
         logger.info("%s: %d occurrences came within the horizon and were published", name, len(groups))
+    return rows
+
+
+def _cancel_requested(ledger: LedgerWriter, *, sandbox: bool) -> list[dict]:
+    """Act on users' open cancel requests (Supabase only), each owner's through its own chain; one
+    row each (key, before "cancel requested", after what came of it)."""
+    if not isinstance(ledger, CancelRequests):
+        return []
+    by_owner: dict[str | None, list[CancelRequest]] = {}
+    for request in ledger.open_cancel_requests():
+        by_owner.setdefault(request.user_id, []).append(request)
+    rows = []
+    for owner, requests in by_owner.items():
+        with publishing_chain(owner, ledger, sandbox=sandbox) as run, run.caps.reserve(1), run.caps.batch():
+            for r in handle_cancel_requests(requests, ledger=ledger, chain=run.chain):
+                after = "cancelled" if r.result == "cancelled" else ("closed" if r.closed else "open")
+                rows.append(
+                    {
+                        "key": r.key,
+                        "before": "cancel requested",
+                        "after": after,
+                        "url": None,
+                        "error": r.result,
+                    }
+                )
+    if rows:
+        get_run_logger().info("%d cancel requests handled", sum(r["after"] != "open" for r in rows))
     return rows
 
 

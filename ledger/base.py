@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from postdeck.core.outcome import Outcome
 from postdeck.core.status import DeliveryStatus
@@ -321,6 +321,31 @@ class CancelPins(Protocol):
     def keep_cancelled(self, keys: Sequence[str], *, now: datetime) -> list[str]:
         """Pin these cancelled deliveries: publishing leaves them cancelled instead of re-creating
         them from the file. Returns the keys pinned (a delivery not cancelled is not)."""
+        ...
+
+
+@dataclass(frozen=True)
+class CancelRequest:
+    """A signed-in user's request to cancel one of their deliveries (Supabase's
+    request_delivery_cancel): a request only; the sync flow acts on it with the service role."""
+
+    id: str
+    delivery_key: str
+    user_id: str | None = None
+    reason: str | None = None
+    requested_at: datetime | None = None
+
+
+@runtime_checkable
+class CancelRequests(Protocol):
+    """Only Supabase has them (SQLite has no signed-in users: its CLI cancels at once)."""
+
+    def open_cancel_requests(self, *, limit: int = 100) -> list[CancelRequest]:
+        """Requests not handled yet, oldest first."""
+        ...
+
+    def close_cancel_request(self, request_id: str, *, result: str, now: datetime) -> None:
+        """Mark a request handled, with what came of it (cancelled, or why not)."""
         ...
 
 

@@ -33,6 +33,7 @@ from postdeck.ledger.base import (
 from postdeck.ledger.queries import DeliveryQuery, newest_first
 from postdeck.ledger.rows import commit_prefix, delivery_record, iso
 from postdeck.ledger.supabase_caches import SupabaseCaches
+from postdeck.ledger.supabase_cancel_requests import SupabaseCancelRequests
 from postdeck.ledger.supabase_client import connect, ledger_http
 from postdeck.ledger.supabase_credentials import SupabaseCredentialRows
 from postdeck.ledger.supabase_history import SupabasePostHistory
@@ -45,6 +46,7 @@ from postdeck.settings import settings
 
 class SupabaseLedger(
     SupabaseRuns,
+    SupabaseCancelRequests,
     SupabaseDeliveryReads,
     SupabasePostHistory,
     SupabaseCaches,

@@ -27,6 +27,7 @@ from postdeck.core.outcome import Outcome
 from postdeck.core.status import DeliveryStatus
 from postdeck.errors import LedgerError
 from postdeck.ledger.base import (
+    CancelRequests,
     ClaimRequest,
     ClaimState,
     DeliveryRecord,
@@ -731,6 +732,22 @@ class LedgerContract:
         assert (kept.keep_cancelled, kept.status, kept.updated_at) == (True, "cancelled", later)
         assert ledger.get(scheduled).keep_cancelled is False
         assert ledger.keep_cancelled([], now=later) == []
+
+    def test_a_users_cancel_request_is_read_open_then_closed_with_its_result(self, ledger, ns, user) -> None:
+        if not isinstance(ledger, CancelRequests):
+            pytest.skip("SQLite has no signed-in users to ask: its CLI cancels at once")
+        key = f"{ns}-c/a/twitter"
+        ledger.claim(request_for(key, user), owner="run-1", lease_seconds=60, now=NOW)
+        ledger.record(key, Outcome(DeliveryStatus.SCHEDULED), owner="run-1", now=NOW)
+        # What request_delivery_cancel inserts for a signed-in user (tests/test_cancel_requests_pg.py
+        # makes it through the function itself).
+        ledger._table("delivery_cancel_requests").insert(
+            {"delivery_key": key, "user_id": user, "reason": "wrong date"}
+        ).execute()
+        (request,) = ledger.open_cancel_requests()
+        assert (request.delivery_key, request.user_id, request.reason) == (key, user, "wrong date")
+        ledger.close_cancel_request(request.id, result="cancelled", now=NOW)
+        assert ledger.open_cancel_requests() == []
 
     # --- credential rows (the store's encryption is tested in test_credentials.py) --------------
 
