@@ -221,6 +221,8 @@ def _require_reviewed_ref(params: PublishParams) -> None:
     """Where a deployment is set to publish reviewed commits only (POSTDECK_REQUIRE_REF=1, as the
     production deployment is), a run without `ref` is refused before anything is read."""
     if settings().require_ref and not params.ref:
+        if flow_run.id:  # named before this was known: it publishes no commit at all
+            _rename_run(run_name(params.campaign, "no-ref"))
         raise PlanError(
             f"{params.campaign}: this deployment publishes a reviewed commit only: give `ref` "
             '(a commit SHA, branch or tag), e.g. --param params=\'{"campaign": ..., "ref": "main"}\''
