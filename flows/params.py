@@ -35,6 +35,11 @@ class PublishParams(BaseModel):
     plan: str | None = Field(
         default=None, description="A saved plan (postdeck plan --out); refused if the ledger moved since."
     )
+    expect_plan: str | None = Field(
+        default=None,
+        description="The hash of the reviewed plan (`postdeck plan` shows it; 12+ hex digits): refused, "
+        "nothing sent, unless this run's plan is that plan.",
+    )
     secret_blocks: dict[str, str] = Field(
         default_factory=dict,
         description="Prefect Secret block names holding provider keys, e.g. {'postforme': 'postforme-key'}.",

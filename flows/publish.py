@@ -25,7 +25,15 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from postdeck.engine.apply import apply_scheduled_changes
 from postdeck.engine.decisions import creates_of, deliveries_of, in_campaign_order, reported_as_is
-from postdeck.engine.plan import Action, Plan, check_plan_is_current, load_plan, make_plan, plan_shape
+from postdeck.engine.plan import (
+    Action,
+    Plan,
+    check_plan_is_current,
+    load_plan,
+    make_plan,
+    plan_shape,
+    require_reviewed_plan,
+)
 from postdeck.engine.provider_census import require_not_at_providers
 from postdeck.engine.publisher import DeliveryReport, publish_batch
 from postdeck.engine.runs import RunStamp, finish_run, start_run
@@ -188,6 +196,8 @@ def publish_campaign(params: PublishParams | None = None) -> list[dict] | State:
         )
         if params.plan:
             _check_saved_plan(Path(params.plan), plan, ledger)
+        if params.expect_plan:
+            require_reviewed_plan(plan, params.expect_plan)  # Atlantis-style: apply what was reviewed
         creates = creates_of(plan, loaded, now, allow_repost=params.allow_repost)
         as_is = [reported_as_is(c, allow_repost=params.allow_repost) for c in plan.changes]
         reports = [change_report(c) for c, kept in zip(plan.changes, as_is, strict=True) if kept]

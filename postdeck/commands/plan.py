@@ -304,7 +304,7 @@ def plan_table(plan: Plan, notes: dict[str, str]) -> Table:
     from rich.table import Table
 
     table = Table(
-        title=f"plan: {plan.campaign} ({summary_text(plan)})",
+        title=f"plan {reviewed_hash(plan)}: {plan.campaign} ({summary_text(plan)})",
         caption=_escape(later_text(plan)) if plan.later else None,
         show_lines=True,
         expand=True,
@@ -335,12 +335,21 @@ def plan_table(plan: Plan, notes: dict[str, str]) -> Table:
     return table
 
 
+def reviewed_hash(plan: Plan) -> str:
+    """The plan's hash as a reviewer sees it (`publish --expect-plan` takes it)."""
+    from postdeck.engine.plan import REVIEWED_HASH_LENGTH, plan_hash
+
+    return plan_hash(plan)[:REVIEWED_HASH_LENGTH]
+
+
 def plan_markdown(plan: Plan, notes: dict[str, str]) -> str:
     """A pull-request comment: a summary, then one row per delivery."""
     lines = [
         f"### postdeck plan: `{plan.campaign}`",
         "",
         f"**{summary_text(plan)}**",
+        "",
+        f"Plan `{reviewed_hash(plan)}`: publishing with `expect_plan` set to it applies exactly this plan.",
         "",
         "| action | batch | platform | when (UTC) | caption | length | media | note |",
         "|---|---|---|---|---|---|---|---|",

@@ -31,6 +31,12 @@ def publish(
     plan: Annotated[
         str | None, typer.Option(help="Apply this saved plan (postdeck plan --out); refused if stale.")
     ] = None,
+    expect_plan: Annotated[
+        str | None,
+        typer.Option(
+            help="The reviewed plan's hash (postdeck plan shows it): refused unless it is this plan."
+        ),
+    ] = None,
     allow_dirty: Annotated[
         bool, typer.Option(help="Publish although the campaign's files differ from HEAD (marked dirty).")
     ] = False,
@@ -67,6 +73,7 @@ def publish(
         batches=batch or None,
         ref=ref,
         plan=plan,
+        expect_plan=expect_plan,
         allow_repost=allow_repost,
         allow_dirty=allow_dirty,
     )

@@ -150,6 +150,28 @@ def plan_shape(plan: Plan) -> list[tuple[str, str, str]]:
     return [(str(c.action), c.key, c.delivery.content_hash if c.delivery else "") for c in plan.changes]
 
 
+def plan_hash(plan: Plan) -> str:
+    """Of what the plan does (its shape, as a saved plan is compared by `publish --plan`): the hash a
+    reviewer sees under the plan and a publish can be held to (`expect_plan`)."""
+    return hashlib.sha256(json.dumps([plan.campaign, plan_shape(plan)]).encode()).hexdigest()
+
+
+REVIEWED_HASH_LENGTH = 12  # what `postdeck plan` shows; a publish accepts any prefix at least this long
+
+
+def require_reviewed_plan(plan: Plan, expected: str) -> None:
+    """Refuse to publish anything but the reviewed plan (Atlantis-style): `expected` is the hash, or a
+    prefix of it, that `postdeck plan` showed the reviewer."""
+    wanted = expected.strip().lower()
+    actual = plan_hash(plan)
+    if len(wanted) < REVIEWED_HASH_LENGTH or not actual.startswith(wanted):
+        raise PlanError(
+            f"{plan.campaign}: the plan is {actual[:REVIEWED_HASH_LENGTH]}, not the reviewed plan "
+            f"{wanted[:REVIEWED_HASH_LENGTH] or '(empty)'}: the campaign or its ledger changed since it "
+            "was planned; nothing was sent. Plan it again and have that plan reviewed"
+        )
+
+
 def repost_key(delivery: Delivery) -> str:
     """The key a changed, already published delivery is published again under (`--allow-repost`).
 
@@ -305,6 +327,7 @@ def _head(plan: Plan) -> dict[str, Any]:
         "campaign": plan.campaign,
         "made_at": plan.made_at.isoformat() if plan.made_at else None,
         "ledger_fingerprint": plan.ledger_fingerprint,
+        "plan_hash": plan_hash(plan),
         "summary": plan.counts(),
         "later": list(plan.later),
     }

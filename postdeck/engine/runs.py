@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from postdeck.engine.plan import Plan, plan_shape
+from postdeck.engine.plan import Plan, plan_hash
 from postdeck.engine.source import Source
 from postdeck.engine.verdict import verdict
 from postdeck.errors import LedgerError
@@ -36,11 +36,6 @@ def content_hash(deliveries: Sequence[Delivery]) -> str:
     """Of what was rendered: every delivery's key, content and schedule hashes, in any order."""
     rows = sorted(json.dumps([d.key, d.content_hash, d.schedule_hash]) for d in deliveries)
     return hashlib.sha256("\n".join(rows).encode()).hexdigest()
-
-
-def plan_hash(plan: Plan) -> str:
-    """Of what the plan does: the same shape a saved plan is compared by (`publish --plan`)."""
-    return hashlib.sha256(json.dumps([plan.campaign, plan_shape(plan)]).encode()).hexdigest()
 
 
 def start_run(
