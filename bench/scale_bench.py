@@ -26,7 +26,7 @@ def fill_ledger(campaign: Path, ledger: Path) -> int:
     """Every delivery recorded as scheduled, as after a publish (written directly: no provider)."""
     from postdeck.core.outcome import Outcome
     from postdeck.core.status import DeliveryStatus
-    from postdeck.engine.publisher import _claim_request
+    from postdeck.engine.publisher import claim_request
     from postdeck.ledger.sqlite import SqliteLedger
     from postdeck.schemas.deliveries import expand
     from postdeck.schemas.loader import load_campaign
@@ -35,7 +35,7 @@ def fill_ledger(campaign: Path, ledger: Path) -> int:
     now = datetime.now(UTC)
     deliveries = expand(load_campaign(campaign))
     for delivery in deliveries:
-        store.claim(_claim_request(delivery), owner="bench", lease_seconds=60, now=now)
+        store.claim(claim_request(delivery), owner="bench", lease_seconds=60, now=now)
         store.record(
             delivery.key, Outcome(DeliveryStatus.SCHEDULED, provider="postforme"), owner="bench", now=now
         )

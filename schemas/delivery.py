@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime, timedelta
 
 from postdeck.core.platform import Platform
@@ -76,7 +77,9 @@ class Delivery:
             and self.at > now + timedelta(days=self.horizon_days)
         )
 
-    @property
+    # Cached: a plan, its JSON and its hash each ask for it (a frozen dataclass keeps the value in
+    # the instance's __dict__; equality and dataclasses.replace never see it).
+    @cached_property
     def content_hash(self) -> str:
         content: dict = {
             "caption": self.caption,
@@ -90,7 +93,7 @@ class Delivery:
         material = json.dumps(content, sort_keys=True)
         return hashlib.sha256(material.encode()).hexdigest()
 
-    @property
+    @cached_property
     def schedule_hash(self) -> str:
         return hashlib.sha256((self.at.isoformat() if self.at else "now").encode()).hexdigest()
 
