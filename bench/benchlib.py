@@ -202,6 +202,7 @@ def fresh_state(folder: Path, sims: Simulators) -> Iterator[Path]:
     os.environ.update(
         POSTDECK_LEDGER=str(folder / "ledger.db"),
         POSTDECK_JOURNAL=str(folder / "journal.jsonl"),
+        POSTDECK_RUNS_DIR=str(folder / "runs"),  # each publish run's preview site
         **sims.env(),
     )
     for name in ("POSTFORME_API_KEY", "LATE_API_KEY", "SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY"):

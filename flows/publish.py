@@ -56,6 +56,7 @@ from postdeck.ledger import flush_journal, open_ledger
 from postdeck.ledger.base import Ledger, LedgerWriter
 from postdeck.ledger.journal_guard import require_ledger_has_journaled
 from postdeck.preview.month_table import month_markdown
+from postdeck.preview.run_site import write_run_site
 from postdeck.providers.chain import Chain
 from postdeck.schemas.campaign_names import name_clashes
 from postdeck.schemas.deliveries import Delivery
@@ -218,10 +219,19 @@ def publish_campaign(params: PublishParams | None = None) -> list[dict] | State:
                 )
                 raise
             finish_run(ledger, stamp, plan, reports, now=datetime.now(UTC))
+        # The run's full preview site, beside it; written while a ref's checkout (its media) is there.
+        site = write_run_site(
+            loaded.campaign, params.campaign, plan, reports, run_id=str(flow_run.id or uuid.uuid4()),
+            now=now, source=_describe(source), dry_run=params.dry_run,
+        )  # fmt: skip
     reports = in_campaign_order(reports, deliveries)
     publish_artifacts(loaded.campaign.name, reports, source=_describe(source))
-    # The month calendar of the run (postdeck preview draws the full one).
-    month = month_markdown(loaded.campaign.name, loaded.campaign.timezone, deliveries, reports, now)
+    if site.problem:
+        logger.warning("%s: the run's preview site was not written: %s", loaded.campaign.name, site.problem)
+    # The month calendar of the run, linking the full site.
+    month = month_markdown(
+        loaded.campaign.name, loaded.campaign.timezone, deliveries, reports, now, site=site.for_markdown
+    )
     create_markdown_artifact(key=f"calendar-{loaded.campaign.name}", markdown=month)
     logger.info("%s: %s", loaded.campaign.name, verdict(reports, dry_run=params.dry_run).summary())
     return _as_state(reports, dry_run=params.dry_run)

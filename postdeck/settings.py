@@ -111,6 +111,11 @@ class Settings(BaseSettings):
         validation_alias=_alias("POSTDECK_SANDBOX_DIR"),
         description=("the simulators' state of `postdeck sandbox`"),
     )
+    runs_dir: Path = Field(
+        Path(".postdeck/runs"),
+        validation_alias=_alias("POSTDECK_RUNS_DIR"),
+        description=("where each publish-campaign run writes its preview site (<flow run id>/preview/)"),
+    )
 
     # --- limits ---------------------------------------------------------------------------------
     account_list_max_age: float = Field(

@@ -43,7 +43,7 @@ _SECRET_ENV = (
 
 @pytest.fixture(autouse=True)
 def isolated_postdeck(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Each test gets its own ledger, journal and sandbox state, and no provider keys."""
+    """Each test gets its own ledger, journal, sandbox state and runs folder, and no provider keys."""
     for name in _SECRET_ENV:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.delenv("POSTDECK_SANDBOX_RATE_SCALE", raising=False)  # sandbox clients assume no limits
@@ -52,6 +52,7 @@ def isolated_postdeck(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("POSTDECK_LEDGER", str(state / "ledger.db"))
     monkeypatch.setenv("POSTDECK_SANDBOX_DIR", str(state / "sandbox"))
     monkeypatch.setenv("POSTDECK_JOURNAL", str(state / "journal.jsonl"))
+    monkeypatch.setenv("POSTDECK_RUNS_DIR", str(state / "runs"))  # the publish flow's preview sites
     return state
 
 

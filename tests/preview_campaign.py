@@ -92,3 +92,33 @@ def review_site(folder: Path) -> Site:
     write_campaign(folder, NEW_CAPTION)
     built = generate([path], folder / "site", ledger, datetime(2030, 2, 1, tzinfo=UTC))
     return Site(path, built, built.index.as_uri())
+
+
+def drift_site(folder: Path) -> Site:
+    """Two batches: `fresh` (a create) and `cancelled`, scheduled and then cancelled outside the file
+    (`postdeck cancel`) while the file still has it: drift, which publishing creates again."""
+    path = folder / "drift.yaml"
+    path.write_text(
+        "name: drifting\ntimezone: UTC\nbatches:\n"
+        "  - {id: fresh, at: 2030-03-04 10:00, caption: New one, platforms: [bluesky]}\n"
+        "  - {id: cancelled, at: 2030-03-05 10:00, caption: Cancelled elsewhere, platforms: [bluesky]}\n",
+        encoding="utf-8",
+    )
+    ledger = SqliteLedger()
+    now = datetime(2030, 1, 1, tzinfo=UTC)
+    [d] = [d for d in expand(load_campaign(path)) if d.batch_id == "cancelled"]
+    request = ClaimRequest(
+        d.key, d.campaign, d.batch_id, d.platform.value, d.content_hash, d.schedule_hash, d.caption, d.at
+    )
+    ledger.claim(request, owner="test", lease_seconds=60, now=now)
+    ledger.record(
+        d.key,
+        Outcome(DeliveryStatus.SCHEDULED, provider="late", provider_post_id="p-9"),
+        owner="test",
+        now=now,
+    )
+    ledger.record(
+        d.key, Outcome(DeliveryStatus.CANCELLED, error="cancelled by postdeck cancel"), owner=None, now=now
+    )
+    built = generate([path], folder / "site", ledger, datetime(2030, 2, 1, tzinfo=UTC))
+    return Site(path, built, built.index.as_uri())

@@ -295,3 +295,121 @@ def test_semantic_structure_names_every_control_and_image(open_page: Any) -> Non
     page.locator('.card[data-platform="instagram"]').click()
     assert page.get_by_role("dialog", name="Instagram · hostile").is_visible()
     assert page.locator("img").evaluate_all("xs => xs.length > 0 && xs.every(x => x.alt.trim())")
+
+
+def test_a_drift_card_is_in_the_legend_and_the_filters_like_every_action(
+    browser: Any, tmp_path: Path
+) -> None:
+    from tests.preview_campaign import drift_site
+
+    site = drift_site(tmp_path)
+    watched = Watched(browser.new_page(viewport={"width": 1300, "height": 900}))
+    page = watched.page
+    page.goto(site.url + "#view=month&date=2030-03-01")
+    card = page.locator('td[data-day="2030-03-05"] .card')
+    assert card.get_attribute("data-action") == "drift" and card.locator(".badge.a-drift").count() == 1
+    badge = card.locator(".badge.a-drift")
+    plain = page.locator('td[data-day="2030-03-04"] .card .badge.a-create')
+    assert badge.evaluate("b => getComputedStyle(b).borderTopColor") != page.locator(
+        "#filters fieldset"
+    ).first.evaluate("f => getComputedStyle(f).borderTopColor")  # drawn in a colour of its own
+    assert plain.count() == 1
+    actions = page.get_by_role("group", name="Plan action")
+    actions.get_by_label("drift").uncheck()
+    assert page.locator('.card[data-action="drift"]').count() == 0 and page.locator(".card").count() == 1
+    actions.get_by_label("drift").check()
+    assert page.locator('.card[data-action="drift"]').count() == 1
+    legend = page.locator("#legend")
+    legend.locator("summary").click()
+    shown = legend.locator("dt", has=page.locator(".badge.a-drift"))
+    assert shown.count() == 1
+    meaning = shown.evaluate("dt => dt.nextElementSibling.textContent")
+    assert "cancelled outside" in meaning and "plan --refresh" in meaning
+    # every action and status of the plan and ledger, whether or not a card has it
+    assert legend.locator("dt .badge").evaluate_all("bs => bs.map(b => b.textContent)") == [
+        "create", "update", "cancel", "unchanged", "conflict", "in-flight", "drift",
+        "claimed", "posted", "scheduled", "failed", "unknown", "cancelled", "not-sent", "not in the ledger",
+    ]  # fmt: skip
+    card.click()
+    assert "cancelled outside the file" in page.locator("dialog#detail").inner_text()
+    assert watched.errors() == []
+    page.close()
+
+
+def test_a_video_shows_its_poster_or_a_placeholder_with_name_and_duration(
+    browser: Any, tmp_path: Path
+) -> None:
+    from tests.mp4_boxes import mp4_with_frame
+    from tests.test_preview_video import RED, jpeg
+
+    (tmp_path / "media").mkdir()
+    (tmp_path / "media" / "frame.mp4").write_bytes(mp4_with_frame(jpeg((320, 180), RED), seconds=5))
+    (tmp_path / "media" / "teaser.mp4").write_bytes(mp4_with_frame(None, codec=b"avc1", seconds=83))
+    path = tmp_path / "video.yaml"
+    path.write_text(
+        "name: video\ntimezone: UTC\nbatches:\n"
+        "  - {id: clip, at: 2030-03-04 10:00, caption: A clip, platforms: [twitter], media: [media/frame.mp4]}\n"
+        "  - {id: h264, at: 2030-03-05 10:00, caption: A teaser, platforms: [twitter], media: [media/teaser.mp4]}\n"
+    )
+    built = generate([path], tmp_path / "site", SqliteLedger())
+    watched = Watched(browser.new_page(viewport={"width": 1300, "height": 900}))
+    page = watched.page
+    page.goto(built.index.as_uri() + "#view=month&date=2030-03-01")
+    page.locator('td[data-day="2030-03-04"] .card').click()
+    poster = page.locator("dialog figure.thumb img")
+    assert poster.evaluate("img => img.complete && img.naturalWidth > 0")
+    assert poster.get_attribute("alt") == "video frame.mp4 (poster: its first frame, 16:9, 0:05)"
+    assert page.locator("dialog figure.thumb figcaption").inner_text() == "frame.mp4 · 16:9 · 0:05"
+    page.keyboard.press("Escape")
+    page.locator('td[data-day="2030-03-05"] .card').click()
+    placeholder = page.locator("dialog figure.thumb .placeholder")
+    text = placeholder.inner_text()
+    assert "video" in text and "1:23" in text and "H.264" in text
+    assert placeholder.get_attribute("aria-label").startswith("video teaser.mp4 (1:23; ")
+    assert page.locator("dialog figure.thumb figcaption").inner_text() == "teaser.mp4 · 1:23"
+    assert watched.errors() == []
+    page.close()
+
+
+def test_the_site_of_a_publish_run_says_which_run_and_what_it_did(browser: Any, tmp_path: Path) -> None:
+    """The page the publish flow writes beside a run (model.build_run): the run in the header, each
+    card's status as the run left it and what the run did with it."""
+    from datetime import UTC
+
+    from postdeck.engine.plan import make_plan
+    from postdeck.preview.model import build_run
+    from postdeck.preview.site import write_site
+    from postdeck.schemas.validation import check_file
+
+    path = tmp_path / "run.yaml"
+    path.write_text(
+        "name: run\ntimezone: UTC\nbatches:\n"
+        "  - {id: ok, at: 2030-03-04 10:00, caption: Went out, platforms: [bluesky, twitter]}\n"
+    )
+    deliveries = [item.delivery for item in check_file(path).prepared]
+    now = datetime(2030, 3, 1, tzinfo=UTC)
+    plan = make_plan("run", deliveries, SqliteLedger(), now)
+    reports = [
+        {"key": d.key, "action": "sent", "status": "scheduled", "url": None, "error": None}
+        if d.platform.value == "bluesky"
+        else {"key": d.key, "action": "sent", "status": "failed", "url": None, "error": "rejected: spam"}
+        for d in deliveries
+    ]
+    title = "publish-campaign run 1234 of run.yaml (commit abcd1234)"
+    data = build_run(
+        "run", "UTC", str(path), plan, reports, now, tmp_path / "site", title=title, dry_run=False
+    )
+    index = write_site(data.document, tmp_path / "site")
+    watched = Watched(browser.new_page(viewport={"width": 1300, "height": 900}))
+    page = watched.page
+    page.goto(index.as_uri() + "#view=month&date=2030-03-01")
+    assert page.locator("header p.run").inner_text().startswith(title)
+    assert page.locator('.card[data-platform="bluesky"]').get_attribute("data-status") == "scheduled"
+    page.locator('.card[data-platform="twitter"]').click()
+    rows = page.locator("dialog .facts dt").evaluate_all(
+        "dts => Object.fromEntries(dts.map(dt => [dt.textContent, dt.nextElementSibling.textContent]))"
+    )
+    assert rows["After the run"] == "failed — rejected: spam"  # the status the run came to
+    assert rows["This run"] == "failed — rejected: spam"  # what it did (sent, and it failed)
+    assert watched.errors() == []
+    page.close()

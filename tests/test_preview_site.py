@@ -236,3 +236,27 @@ def test_findings_on_no_card_are_kept_for_the_page(tmp_path: Path) -> None:
     data = page_data(built.index)
     assert [c["batch"] for c in data["cards"]] == ["a"] and built.errors
     assert [f["text"] for f in data["campaigns"][0]["findings"]] == [str(e) for e in built.errors]
+
+
+def test_the_legend_names_every_plan_action_and_ledger_status(tmp_path: Path) -> None:
+    """Drawn from the plan's and the ledger's own lists: an action added there (drift, by plan
+    --refresh and by a cancel outside the file) cannot be missing from the page's legend."""
+    from postdeck.core.status import DeliveryStatus
+    from postdeck.engine.plan import Action
+
+    legend = page_data(review_site(tmp_path).built.index)["legend"]
+    assert [a["value"] for a in legend["actions"]] == [a.value for a in Action]
+    assert [s["value"] for s in legend["statuses"]] == [*(s.value for s in DeliveryStatus), "none"]
+    assert all(entry["text"] for entry in legend["actions"] + legend["statuses"])
+    drift = next(a for a in legend["actions"] if a["value"] == "drift")
+    assert "cancelled outside" in drift["text"] and "plan --refresh" in drift["text"]
+
+
+def test_a_delivery_cancelled_outside_the_file_is_a_drift_card(tmp_path: Path) -> None:
+    from tests.preview_campaign import drift_site
+
+    site = drift_site(tmp_path)
+    cards = {c["batch"]: c for c in page_data(site.built.index)["cards"]}
+    assert (cards["cancelled"]["action"], cards["cancelled"]["status"]) == ("drift", "cancelled")
+    assert "cancelled outside the file" in cards["cancelled"]["reason"]
+    assert cards["fresh"]["action"] == "create"

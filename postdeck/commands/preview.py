@@ -20,7 +20,10 @@ def preview(
         ".postdeck/preview"
     ),
     serve: Annotated[
-        bool, typer.Option("--serve", help="Serve it on 127.0.0.1 and rebuild when a campaign file changes.")
+        bool,
+        typer.Option(
+            "--serve", help="Serve it on 127.0.0.1 and rebuild when a campaign file or the ledger changes."
+        ),
     ] = False,
     port: Annotated[int, typer.Option(help="The port for --serve (0: any free one).")] = 8765,
 ) -> None:
@@ -52,6 +55,13 @@ def preview(
     if serve:
         from postdeck.preview.serve import serve_forever
 
-        serve_forever(lambda: campaign_files(paths)[0], out, reader, port=port, say=typer.echo)
+        serve_forever(
+            lambda: campaign_files(paths)[0],
+            out,
+            reader,
+            campaigns=built.campaigns,
+            port=port,
+            say=typer.echo,
+        )
     elif built.errors:
         raise typer.Exit(1)

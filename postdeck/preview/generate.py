@@ -18,9 +18,11 @@ class Built:
     index: Path
     deliveries: int
     errors: list[CampaignError]
+    campaigns: tuple[str, ...] = ()  # the names previewed (whose ledger rows --serve watches)
 
 
 def generate(paths: Sequence[Path], out: Path, reader: LedgerReader, now: datetime | None = None) -> Built:
     """Write the preview of `paths` into `out`; returns where its index is and what it holds."""
     data = build(paths, reader, now or datetime.now(UTC), out)
-    return Built(write_site(data.document, out), data.deliveries, data.errors)
+    names = tuple(c["name"] for c in data.document["campaigns"])
+    return Built(write_site(data.document, out), data.deliveries, data.errors, names)

@@ -4,12 +4,14 @@ what validation found, placed on its day in its campaign's timezone.
 Built the way `postdeck plan` builds its plan (check the files, then make_plan against the ledger),
 so the calendar shows exactly what publishing would do. A campaign with errors is still shown (its
 errors on the cards they belong to); one that cannot be read at all raises CampaignErrors.
+build_run makes the same page from what a publish run knows instead: its plan, and its reports'
+statuses and links (the publish flow writes it beside the run).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -18,7 +20,9 @@ from zoneinfo import ZoneInfo
 
 from postdeck.core.platform import Platform
 from postdeck.core.status import DeliveryStatus
+from postdeck.engine.generations import lineage
 from postdeck.engine.plan import Action, Change, Plan, make_plan
+from postdeck.engine.verdict import outcome_word
 from postdeck.errors import CampaignError, CampaignErrors
 from postdeck.ledger.base import LedgerReader
 from postdeck.preview.text import UNIT_NAMES, caption_diff, cuts
@@ -30,6 +34,41 @@ _SENT = (DeliveryStatus.POSTED, DeliveryStatus.FAILED, DeliveryStatus.UNKNOWN)
 _BATCH_FIELD = re.compile(r"^batches\[(\d+)\]")
 _PLATFORM_PREFIX = re.compile(r"^([a-z]+): ")
 _PLATFORMS = frozenset(p.value for p in Platform)
+_OUTCOME_ERRORS = frozenset({"failed", "unknown", "not-sent"})  # a report's error is the outcome's then
+
+# The page's legend: every action of the plan and status of the ledger, whether a card has it or not.
+ACTION_MEANINGS: dict[Action, str] = {
+    Action.CREATE: "publishing sends it: no post of it exists yet (or a stopped run's claim is taken over)",
+    Action.UPDATE: "a scheduled post whose content or time changed: publishing changes it at the provider",
+    Action.CANCEL: "a scheduled post whose batch was removed from the file: publishing cancels it",
+    Action.UNCHANGED: "already as the file says: publishing leaves it",
+    Action.CONFLICT: "its content changed after it was published: refused unless --allow-repost",
+    Action.IN_FLIGHT: "claimed by a run that is publishing it right now",
+    Action.DRIFT: (
+        "what exists differs from the file: cancelled outside it (postdeck cancel), which publishing "
+        "creates again; plan --refresh also finds posts deleted or moved at the provider (this page "
+        "asks no provider)"
+    ),
+}
+STATUS_MEANINGS: dict[str, str] = {
+    DeliveryStatus.CLAIMED: "a run holds it while it sends",
+    DeliveryStatus.POSTED: "live, with its link",
+    DeliveryStatus.SCHEDULED: "accepted by a provider for its time",
+    DeliveryStatus.FAILED: "refused: the reason is on the card",
+    DeliveryStatus.UNKNOWN: "sent, but whether it arrived could not be told: looked up before any resend",
+    DeliveryStatus.CANCELLED: "cancelled (its post too, if it had one)",
+    DeliveryStatus.NOT_SENT: "found at no provider: the next publish looks it up once more, then sends it",
+    "none": "not in the ledger: never published",
+}
+
+
+def legend() -> dict[str, list[dict[str, str]]]:
+    return {
+        "actions": [{"value": a.value, "text": ACTION_MEANINGS.get(a, "")} for a in Action],
+        "statuses": [
+            {"value": str(s), "text": STATUS_MEANINGS.get(s, "")} for s in [*DeliveryStatus, "none"]
+        ],
+    }
 
 
 @dataclass
@@ -68,23 +107,55 @@ def build(paths: Sequence[Path], reader: LedgerReader, now: datetime, out: Path)
                 "findings": [f for where, found in findings.items() if where not in placed for f in found],
             }
         )
-    document = {
+    return SiteData(_document(now, campaigns, cards), [e for r in reports for e in r.errors])
+
+
+def build_run(
+    name: str,
+    timezone: str,
+    file: str,
+    plan: Plan,
+    reports: Sequence[Mapping[str, Any]],
+    now: datetime,
+    out: Path,
+    *,
+    title: str,
+    dry_run: bool,
+) -> SiteData:
+    """The preview of one publish run: the plan it made at `now`, each card with the status, link and
+    error its report came to (the run's rows: key, action, status, url, error). Reads no file and no
+    ledger: the run's campaign may be a checkout of a ref that is gone by the end of the run."""
+    by_key: dict[str, Mapping[str, Any]] = {}
+    for report in reports:
+        by_key.setdefault(lineage(report["key"]), report)
+        by_key[report["key"]] = report  # the exact key first; a repost by its original's lineage
+    cards = _Cards(Thumbnails(out), now, dry_run=dry_run)
+    cards.add_plan(0, ZoneInfo(timezone), plan, {}, by_key)
+    campaign = {"name": name, "timezone": timezone, "file": file, "summary": plan.counts(), "findings": []}
+    document = _document(now, [campaign], cards)
+    document["run"] = {"title": title, "dry_run": dry_run}
+    return SiteData(document)
+
+
+def _document(now: datetime, campaigns: list[dict[str, Any]], cards: _Cards) -> dict[str, Any]:
+    return {
         "format": FORMAT,
         "made_at": now.isoformat(),
         "campaigns": campaigns,
+        "legend": legend(),
         "captions": cards.captions,
         "cuts": cards.cuts,
         "cards": cards.cards,
     }
-    return SiteData(document, [e for r in reports for e in r.errors])
 
 
 class _Cards:
     """Cards, with captions (and their cuts) stored once each: a campaign's platforms often share one."""
 
-    def __init__(self, thumbs: Thumbnails, now: datetime) -> None:
+    def __init__(self, thumbs: Thumbnails, now: datetime, *, dry_run: bool = False) -> None:
         self.thumbs = thumbs
         self.now = now
+        self.dry_run = dry_run
         self.cards: list[dict[str, Any]] = []
         self.captions: list[str] = []
         self.cuts: list[tuple[dict[str, Any], ...]] = []
@@ -98,14 +169,35 @@ class _Cards:
         return self._caption_ids[text]
 
     def add_plan(
-        self, campaign: int, zone: ZoneInfo, plan: Plan, findings: dict[tuple[str, str], list[dict[str, str]]]
+        self,
+        campaign: int,
+        zone: ZoneInfo,
+        plan: Plan,
+        findings: dict[tuple[str, str], list[dict[str, str]]],
+        reports: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> set[tuple[str, str]]:
-        """Add the plan's cards; the (batch, platform) places of `findings` that a card showed."""
+        """Add the plan's cards (with a run's `reports` by key, if given); the (batch, platform)
+        places of `findings` that a card showed."""
         placed: set[tuple[str, str]] = set()
         for change in plan.changes:
-            self.cards.append(self._card(campaign, zone, change, findings))
+            card = self._card(campaign, zone, change, findings)
+            if reports is not None:
+                report = reports.get(change.key) or reports.get(lineage(change.key))
+                if report is not None:
+                    self._as_reported(card, report)
+            self.cards.append(card)
             placed |= {(change.batch_id, change.platform), (change.batch_id, "")}
         return placed
+
+    def _as_reported(self, card: dict[str, Any], report: Mapping[str, Any]) -> None:
+        """The card as the run left it: the status and link it came to, and what the run did."""
+        status = str(report.get("status") or "") or "none"
+        card["status"] = status
+        card["url"] = report.get("url") or card["url"]
+        if status in _OUTCOME_ERRORS:
+            card["error"] = report.get("error") or card["error"]
+        word = outcome_word({k: report.get(k) for k in ("action", "status")}, dry_run=self.dry_run)
+        card["run"] = {"outcome": word, "note": report.get("error") or ""}
 
     def _card(
         self,

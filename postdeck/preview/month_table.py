@@ -10,6 +10,7 @@ import calendar
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,9 +28,12 @@ def month_markdown(
     deliveries: Sequence[Delivery],
     reports: Sequence[Mapping[str, Any]],
     now: datetime,
+    site: Path | str | None = None,
 ) -> str:
     """`reports`: the run's rows (key, action, status, url), matched to `deliveries` by key. A
-    delivery without a time is shown on the day of `now` (it went out when the run did)."""
+    delivery without a time is shown on the day of `now` (it went out when the run did). `site`: the
+    run's full preview (its index.html, linked by file:// URL and shown as a path to copy), or the
+    sentence saying why it was not written."""
     zone = ZoneInfo(timezone)
     by_key = {r["key"]: r for r in reports}
     days: dict[date, list[str]] = defaultdict(list)
@@ -37,6 +41,14 @@ def month_markdown(
         local = (d.at or now).astimezone(zone)
         days[local.date()].append(_entry(d, local, by_key.get(d.key, {})))
     lines = [f"## {_text(campaign)}: calendar ({_text(timezone)})", ""]
+    if isinstance(site, Path):
+        uri = site.as_uri()
+        lines += [
+            f"The full preview of this run: [{_text(site.name)}]({_url(uri)}), at `{_code(str(site))}`",
+            "",
+        ]
+    elif site:
+        lines += [_text(site), ""]
     months = sorted({(day.year, day.month) for day in days})
     for year, month in months[:MAX_MONTHS]:
         lines += _month(year, month, days)
@@ -91,6 +103,11 @@ def _text(text: str) -> str:
     ):
         text = text.replace(char, escaped)
     return " ".join(text.split())
+
+
+def _code(text: str) -> str:
+    """Inline code text: no backtick can end it, no line break."""
+    return text.replace("`", "'").replace("\r", " ").replace("\n", " ")
 
 
 def _url(url: str) -> str:

@@ -91,6 +91,9 @@ _TEMPLATE = """<!doctype html>
 </span>
 </nav>
 <form id="filters" aria-label="Filters"></form>
+<details id="legend"><summary>Legend: what each plan action and ledger status means</summary>
+<dl class="legend"></dl>
+</details>
 <p id="shown" aria-live="polite"></p>
 <section id="calendar" aria-labelledby="period"></section>
 <section id="loose"></section>

@@ -49,6 +49,7 @@ def prefect_stack(
         # The workers' flow runs inherit these: their own ledger, and the simulators of this process.
         "POSTDECK_LEDGER": str(root / "ledger.db"),
         "POSTDECK_JOURNAL": str(root / "journal.jsonl"),
+        "POSTDECK_RUNS_DIR": str(root / "runs"),  # each run's preview site
         "POSTDECK_SANDBOX_POSTFORME_URL": running_sandbox.postforme_url,
         "POSTDECK_SANDBOX_LATE_URL": running_sandbox.late_url,
     }

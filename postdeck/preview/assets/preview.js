@@ -53,6 +53,11 @@
     ["status", "Ledger status", (c) => c.status, (v) => (v === "none" ? "not in the ledger" : v)],
   ];
   const hidden = Object.fromEntries(FACETS.map(([name]) => [name, new Set()]));
+  // What each plan action and ledger status means (model.py's legend: every one, on a card or not).
+  const MEANING = {
+    action: Object.fromEntries(data.legend.actions.map((a) => [a.value, a.text])),
+    status: Object.fromEntries(data.legend.statuses.map((s) => [s.value, s.text])),
+  };
   const visible = (card) => FACETS.every(([name, , value]) => !hidden[name].has(value(card)));
 
   function buildFilters() {
@@ -69,10 +74,19 @@
           render();
         });
         const swatch = name === "platform" ? el("span", { class: `swatch p-${v}`, "aria-hidden": "true" }) : null;
-        set.append(el("label", {}, box, swatch, label(v)));
+        set.append(el("label", { title: MEANING[name]?.[v] }, box, swatch, label(v)));
       }
       form.append(set);
     }
+  }
+
+  function buildLegend() {
+    const dl = document.querySelector("#legend dl");
+    const entries = [
+      ...data.legend.actions.map((a) => [`a-${a.value}`, a.value, a.text]),
+      ...data.legend.statuses.map((s) => [`s-${s.value}`, s.value === "none" ? "not in the ledger" : s.value, s.text]),
+    ];
+    for (const [cls, name, text] of entries) dl.append(el("dt", {}, el("span", { class: `badge ${cls}` }, name)), el("dd", {}, text));
   }
 
   // ---- state, kept in the URL's fragment (#view=week&date=2030-03-02) -----------------------
@@ -250,7 +264,8 @@
     const status = [el("span", { class: `badge s-${card.status}` }, card.status === "none" ? "not in the ledger" : card.status)];
     if (card.url) status.push(" ", safeLink(card.url, "view the post"));
     if (card.error) status.push(el("span", { class: "error" }, ` — ${card.error}`));
-    row(facts, "Ledger", ...status);
+    row(facts, data.run ? "After the run" : "Ledger", ...status);
+    if (card.run) row(facts, "This run", card.run.outcome, card.run.note ? ` — ${card.run.note}` : "");
     row(facts, "Key", el("code", {}, card.key));
     body.append(facts);
 
@@ -283,8 +298,12 @@
     if (card.media.length) {
       const media = el("section", { "aria-label": "Media" }, el("h3", {}, "Media"));
       for (const item of card.media) {
-        const shown = item.thumb ? el("img", { src: item.thumb, alt: item.alt, loading: "lazy" }) : el("div", { class: "placeholder", role: "img", "aria-label": item.alt }, item.kind);
-        media.append(el("figure", { class: "thumb" }, shown, el("figcaption", {}, item.crop ? `${item.name} · ${item.crop}` : item.name)));
+        // A video without a poster: its kind, duration (if known) and why there is no picture.
+        const shown = item.thumb
+          ? el("img", { src: item.thumb, alt: item.alt, loading: "lazy" })
+          : el("div", { class: "placeholder", role: "img", "aria-label": item.alt }, el("strong", {}, item.kind), item.duration ? el("span", {}, item.duration) : null, item.note ? el("span", { class: "note" }, item.note) : null);
+        const caption = [item.name, item.crop, item.duration].filter(Boolean).join(" · ");
+        media.append(el("figure", { class: "thumb" }, shown, el("figcaption", {}, caption)));
       }
       body.append(media);
     }
@@ -337,6 +356,11 @@
       return `${c.name} (${c.timezone}): ${counts}`;
     });
     $("summary").textContent = parts.join(" · ");
+    if (data.run) {
+      // The site of one publish run (the flow writes it): its statuses are what that run came to.
+      const note = data.run.dry_run ? " A dry run: nothing was sent." : " Statuses as the run left them.";
+      $("summary").before(el("p", { class: "run" }, data.run.title, note));
+    }
     const loose = data.campaigns.flatMap((c) => c.findings);
     if (loose.length) {
       const ul = el("ul", { class: "findings" });
@@ -361,6 +385,7 @@
   readHash();
   state.date = state.date || firstDay();
   buildFilters();
+  buildLegend();
   summary();
   $("prev").addEventListener("click", () => move(-1));
   $("next").addEventListener("click", () => move(1));
