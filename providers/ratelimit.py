@@ -20,11 +20,12 @@ import hashlib
 import math
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+
+from postdeck.providers.rate_book import MemoryRateStore, RateBook, RateStore
 
 MAX_PAUSE_SECONDS = 120.0  # a provider asking for more is treated as this (the chain has its own cap)
 
@@ -42,86 +43,91 @@ LATE_WINDOWS = (Window(60, 60.0),)
 
 
 class RateLimiter:
-    """Blocks in `acquire()` until a request may go without exceeding any window. Thread-safe."""
+    """Blocks in `acquire()` until a request may go without exceeding any window. Thread-safe.
+
+    The arithmetic is here; the requests sent, the limits announced and the pause asked for are in
+    the `store`'s book: this process's memory (the default), or a file every process with the key
+    shares (providers.shared_rate), whose clock is then the wall clock."""
 
     def __init__(
         self,
         windows: Sequence[Window] = (),
         *,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] | None = None,  # default: the store's
         sleep: Callable[[float], None] = time.sleep,
         margin: float = 0.05,  # seconds of slack per window, for the trip to the server
         time_scale: float = 1.0,
+        store: RateStore | None = None,
     ) -> None:
         if not (math.isfinite(time_scale) and time_scale > 0):
             raise ValueError(f"time_scale must be a finite number above 0, not {time_scale!r}")
         self._scale = time_scale
-        self._windows = [Window(w.limit, w.seconds / time_scale) for w in windows]
-        self._logs: list[deque[float]] = [deque() for _ in self._windows]
-        self._clock = clock
+        self._assumed = tuple(Window(w.limit, w.seconds / time_scale) for w in windows)
+        self.store: RateStore = store or MemoryRateStore()
+        self._clock = clock or self.store.clock
         self._sleep = sleep
         self._margin = margin
-        self._paused_until = 0.0
-        self._lock = threading.Lock()
 
     @property
     def windows(self) -> tuple[Window, ...]:
-        """The windows enforced (their seconds ÷ time_scale)."""
-        return tuple(self._windows)
+        """The windows enforced (their seconds ÷ time_scale): the assumed ones, each replaced by the
+        limit the provider announced for its length, then any other announced."""
+        with self.store.transaction() as book:
+            return self._windows(book)
 
     @property
     def time_scale(self) -> float:
         return self._scale
 
-    def _wait(self, now: float) -> float:
-        wait = self._paused_until - now
-        for window, log in zip(self._windows, self._logs, strict=True):
-            while log and log[0] <= now - window.seconds - self._margin:
-                log.popleft()
-            if len(log) >= window.limit:
-                oldest = log[len(log) - window.limit]
+    def _windows(self, book: RateBook) -> tuple[Window, ...]:
+        assumed = tuple(Window(book.learned.get(w.seconds, w.limit), w.seconds) for w in self._assumed)
+        lengths = {w.seconds for w in self._assumed}
+        return assumed + tuple(Window(n, s) for s, n in book.learned.items() if s not in lengths)
+
+    def _wait(self, book: RateBook, now: float) -> float:
+        windows = self._windows(book)
+        # The longest window is as far back as any count looks (none: nothing is counted).
+        book.forget_before(now - max((w.seconds for w in windows), default=0.0) - self._margin)
+        wait = book.paused_until - now
+        for window in windows:
+            recent = [hit for hit in book.hits if hit > now - window.seconds - self._margin]
+            if len(recent) >= window.limit:
+                oldest = recent[len(recent) - window.limit]
                 wait = max(wait, oldest + window.seconds + self._margin - now)
         return wait
 
     def delay(self) -> float:
         """How long a caller asking now would wait (0 if none)."""
-        with self._lock:
-            return max(self._wait(self._clock()), 0.0)
+        with self.store.transaction() as book:
+            return max(self._wait(book, self._clock()), 0.0)
 
     def acquire(self) -> float:
         """Take a slot, sleeping as long as needed; returns the seconds waited."""
         waited = 0.0
         while True:
-            with self._lock:
-                now = self._clock()
-                wait = self._wait(now)
+            with self.store.transaction() as book:
+                now = self._clock()  # read inside: the transaction may have waited for another process
+                wait = self._wait(book, now)
                 if wait <= 0:
-                    for log in self._logs:
-                        log.append(now)
+                    book.take(now)
                     return waited
-            self._sleep(wait)  # outside the lock: headers seen meanwhile may shorten or lengthen it
+            self._sleep(wait)  # outside the transaction: headers seen meanwhile may shorten or lengthen it
             waited += wait
 
     def pause(self, seconds: float) -> None:
         """The provider said: nothing more for `seconds` (Retry-After, Remaining 0). Taken as said,
         time_scale or not: a time-scaled server counts its waits in its own, scaled, windows."""
         seconds = min(max(seconds, 0.0), MAX_PAUSE_SECONDS)
-        with self._lock:
-            self._paused_until = max(self._paused_until, self._clock() + seconds)
+        with self.store.transaction() as book:
+            book.pause_until(self._clock() + seconds)
 
     def set_limit(self, seconds: float, limit: int) -> None:
         """Replace (or add) the window of this length: the provider announced its real limit. `seconds`
         is the documented length (LATE's minute), ÷ time_scale like the assumed windows."""
         if limit <= 0:
             return
-        seconds = seconds / self._scale
-        with self._lock:
-            for i, window in enumerate(self._windows):
-                if window.seconds == seconds:
-                    self._windows[i] = Window(limit, seconds)
-                    return
-            self._windows.append(Window(limit, seconds))
-            self._logs.append(deque())
+        with self.store.transaction() as book:
+            book.learn(seconds / self._scale, limit)
 
 
 _REGISTRY: dict[str, RateLimiter] = {}
