@@ -2,7 +2,8 @@
 collecting 429s, plus the parsing of the rate-limit headers each provider sends.
 
 One `RateLimiter` per (provider, API key) in a process (`limiter_for`): every client built with the
-same key shares it. Each documented window ("5 per second", "40 per minute") is enforced as a sliding
+same key shares it, and through a file of the key's (providers.shared_rate) so does every process
+on the machine. Each documented window ("5 per second", "40 per minute") is enforced as a sliding
 log: at most `limit` requests in any `seconds`-long interval. (A token bucket holding `limit` tokens
 and refilled at limit/seconds would let almost twice the limit through in one window, which is what
 the server's sliding window refuses.) What the provider says wins over what we assumed:
@@ -24,8 +25,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 
 from postdeck.providers.rate_book import MemoryRateStore, RateBook, RateStore
+from postdeck.providers.shared_rate import SqliteRateStore
+from postdeck.settings import settings
 
 MAX_PAUSE_SECONDS = 120.0  # a provider asking for more is treated as this (the chain has its own cap)
 
@@ -130,23 +134,28 @@ class RateLimiter:
             book.learn(seconds / self._scale, limit)
 
 
-_REGISTRY: dict[str, RateLimiter] = {}
+_REGISTRY: dict[tuple[str, Path | None], RateLimiter] = {}
 _REGISTRY_LOCK = threading.Lock()
 
 
 def limiter_for(
     provider: str, api_key: str, windows: Sequence[Window], *, time_scale: float | None = None
 ) -> RateLimiter:
-    """The process-wide limiter of one provider key (keyed by a hash: the key itself is not kept).
-    The first caller's `windows` make it; later callers share it. A limiter given a `time_scale`
-    (1 included) is another one, keyed by it: it never reaches a client built without one."""
+    """The limiter of one provider key (keyed by a hash: the key itself is not kept), one per process,
+    whose budget is shared with every process of this machine (providers.shared_rate, in the
+    settings' rate folder) unless POSTDECK_RATE_PER_PROCESS=1. The first caller's `windows` make it;
+    later callers share it. A limiter given a `time_scale` (1 included) is another one, keyed by it:
+    it never reaches a client built without one, in this process or another."""
     identity = f"{provider}\0{api_key}" + (f"\0scale={float(time_scale)!r}" if time_scale is not None else "")
     digest = hashlib.sha256(identity.encode()).hexdigest()
+    folder = settings().rate_folder()
+    folder = folder.absolute() if folder is not None else None  # the same files whatever the cwd later
     with _REGISTRY_LOCK:
-        limiter = _REGISTRY.get(digest)
+        limiter = _REGISTRY.get((digest, folder))
         if limiter is None:
             scale = 1.0 if time_scale is None else time_scale
-            limiter = _REGISTRY[digest] = RateLimiter(windows, time_scale=scale)
+            store = SqliteRateStore(folder / f"{digest}.db") if folder is not None else None
+            limiter = _REGISTRY[digest, folder] = RateLimiter(windows, time_scale=scale, store=store)
         return limiter
 
 
