@@ -81,6 +81,19 @@ class Settings(BaseSettings):
         validation_alias=_alias("POSTDECK_SERVER_DIR"),
         description=("where the local Prefect server that `postdeck publish` starts keeps its state"),
     )
+    rate_dir: Path | None = Field(
+        None,
+        validation_alias=_alias("POSTDECK_RATE_DIR"),
+        description=(
+            "where the processes of this machine share each provider key's rate budget "
+            "(unset: rates/ beside the ledger, .postdeck/rates)"
+        ),
+    )
+    rate_per_process: bool = Field(
+        False,
+        validation_alias=_alias("POSTDECK_RATE_PER_PROCESS"),
+        description=("1: each process paces a provider key by itself, sharing no rate budget"),
+    )
     require_ref: bool = Field(
         False,
         validation_alias=_alias("POSTDECK_REQUIRE_REF"),
@@ -300,7 +313,7 @@ class Settings(BaseSettings):
     def _strip(cls, value: Any) -> Any:
         return value.strip() if isinstance(value, str) else value  # " 4 " was always read as 4
 
-    @field_validator("debug", "no_progress", "require_ref", mode="before")
+    @field_validator("debug", "no_progress", "require_ref", "rate_per_process", mode="before")
     @classmethod
     def _only_one_is_on(cls, value: Any) -> Any:
         return value == "1" if isinstance(value, str) else value  # as ever: "1" on, anything else off
@@ -330,6 +343,12 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # Only the environment (or the mapping given): no .env file, no secrets directory.
         return (init_settings,)
+
+    def rate_folder(self) -> Path | None:
+        """Where provider keys' rate budgets are shared, or None when each process keeps its own."""
+        if self.rate_per_process:
+            return None
+        return self.rate_dir if self.rate_dir is not None else self.ledger.parent / "rates"
 
     def get(self, variable: str) -> str | None:
         """The value read from `variable` (e.g. "POSTFORME_API_KEY"), a secret revealed, None when unset:

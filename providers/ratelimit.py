@@ -2,7 +2,8 @@
 collecting 429s, plus the parsing of the rate-limit headers each provider sends.
 
 One `RateLimiter` per (provider, API key) in a process (`limiter_for`): every client built with the
-same key shares it. Each documented window ("5 per second", "40 per minute") is enforced as a sliding
+same key shares it, and through a file of the key's (providers.shared_rate) so does every process
+on the machine. Each documented window ("5 per second", "40 per minute") is enforced as a sliding
 log: at most `limit` requests in any `seconds`-long interval. (A token bucket holding `limit` tokens
 and refilled at limit/seconds would let almost twice the limit through in one window, which is what
 the server's sliding window refuses.) What the provider says wins over what we assumed:
@@ -20,11 +21,15 @@ import hashlib
 import math
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from pathlib import Path
+
+from postdeck.providers.rate_book import MemoryRateStore, RateBook, RateStore
+from postdeck.providers.shared_rate import SqliteRateStore
+from postdeck.settings import settings
 
 MAX_PAUSE_SECONDS = 120.0  # a provider asking for more is treated as this (the chain has its own cap)
 
@@ -42,105 +47,115 @@ LATE_WINDOWS = (Window(60, 60.0),)
 
 
 class RateLimiter:
-    """Blocks in `acquire()` until a request may go without exceeding any window. Thread-safe."""
+    """Blocks in `acquire()` until a request may go without exceeding any window. Thread-safe.
+
+    The arithmetic is here; the requests sent, the limits announced and the pause asked for are in
+    the `store`'s book: this process's memory (the default), or a file every process with the key
+    shares (providers.shared_rate), whose clock is then the wall clock."""
 
     def __init__(
         self,
         windows: Sequence[Window] = (),
         *,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] | None = None,  # default: the store's
         sleep: Callable[[float], None] = time.sleep,
         margin: float = 0.05,  # seconds of slack per window, for the trip to the server
         time_scale: float = 1.0,
+        store: RateStore | None = None,
     ) -> None:
         if not (math.isfinite(time_scale) and time_scale > 0):
             raise ValueError(f"time_scale must be a finite number above 0, not {time_scale!r}")
         self._scale = time_scale
-        self._windows = [Window(w.limit, w.seconds / time_scale) for w in windows]
-        self._logs: list[deque[float]] = [deque() for _ in self._windows]
-        self._clock = clock
+        self._assumed = tuple(Window(w.limit, w.seconds / time_scale) for w in windows)
+        self.store: RateStore = store or MemoryRateStore()
+        self._clock = clock or self.store.clock
         self._sleep = sleep
         self._margin = margin
-        self._paused_until = 0.0
-        self._lock = threading.Lock()
 
     @property
     def windows(self) -> tuple[Window, ...]:
-        """The windows enforced (their seconds ÷ time_scale)."""
-        return tuple(self._windows)
+        """The windows enforced (their seconds ÷ time_scale): the assumed ones, each replaced by the
+        limit the provider announced for its length, then any other announced."""
+        with self.store.transaction() as book:
+            return self._windows(book)
 
     @property
     def time_scale(self) -> float:
         return self._scale
 
-    def _wait(self, now: float) -> float:
-        wait = self._paused_until - now
-        for window, log in zip(self._windows, self._logs, strict=True):
-            while log and log[0] <= now - window.seconds - self._margin:
-                log.popleft()
-            if len(log) >= window.limit:
-                oldest = log[len(log) - window.limit]
+    def _windows(self, book: RateBook) -> tuple[Window, ...]:
+        assumed = tuple(Window(book.learned.get(w.seconds, w.limit), w.seconds) for w in self._assumed)
+        lengths = {w.seconds for w in self._assumed}
+        return assumed + tuple(Window(n, s) for s, n in book.learned.items() if s not in lengths)
+
+    def _wait(self, book: RateBook, now: float) -> float:
+        windows = self._windows(book)
+        # The longest window is as far back as any count looks (none: nothing is counted).
+        book.forget_before(now - max((w.seconds for w in windows), default=0.0) - self._margin)
+        wait = book.paused_until - now
+        for window in windows:
+            recent = [hit for hit in book.hits if hit > now - window.seconds - self._margin]
+            if len(recent) >= window.limit:
+                oldest = recent[len(recent) - window.limit]
                 wait = max(wait, oldest + window.seconds + self._margin - now)
         return wait
 
     def delay(self) -> float:
         """How long a caller asking now would wait (0 if none)."""
-        with self._lock:
-            return max(self._wait(self._clock()), 0.0)
+        with self.store.transaction() as book:
+            return max(self._wait(book, self._clock()), 0.0)
 
     def acquire(self) -> float:
         """Take a slot, sleeping as long as needed; returns the seconds waited."""
         waited = 0.0
         while True:
-            with self._lock:
-                now = self._clock()
-                wait = self._wait(now)
+            with self.store.transaction() as book:
+                now = self._clock()  # read inside: the transaction may have waited for another process
+                wait = self._wait(book, now)
                 if wait <= 0:
-                    for log in self._logs:
-                        log.append(now)
+                    book.take(now)
                     return waited
-            self._sleep(wait)  # outside the lock: headers seen meanwhile may shorten or lengthen it
+            self._sleep(wait)  # outside the transaction: headers seen meanwhile may shorten or lengthen it
             waited += wait
 
     def pause(self, seconds: float) -> None:
         """The provider said: nothing more for `seconds` (Retry-After, Remaining 0). Taken as said,
         time_scale or not: a time-scaled server counts its waits in its own, scaled, windows."""
         seconds = min(max(seconds, 0.0), MAX_PAUSE_SECONDS)
-        with self._lock:
-            self._paused_until = max(self._paused_until, self._clock() + seconds)
+        with self.store.transaction() as book:
+            book.pause_until(self._clock() + seconds)
 
     def set_limit(self, seconds: float, limit: int) -> None:
         """Replace (or add) the window of this length: the provider announced its real limit. `seconds`
         is the documented length (LATE's minute), ÷ time_scale like the assumed windows."""
         if limit <= 0:
             return
-        seconds = seconds / self._scale
-        with self._lock:
-            for i, window in enumerate(self._windows):
-                if window.seconds == seconds:
-                    self._windows[i] = Window(limit, seconds)
-                    return
-            self._windows.append(Window(limit, seconds))
-            self._logs.append(deque())
+        with self.store.transaction() as book:
+            book.learn(seconds / self._scale, limit)
 
 
-_REGISTRY: dict[str, RateLimiter] = {}
+_REGISTRY: dict[tuple[str, Path | None], RateLimiter] = {}
 _REGISTRY_LOCK = threading.Lock()
 
 
 def limiter_for(
     provider: str, api_key: str, windows: Sequence[Window], *, time_scale: float | None = None
 ) -> RateLimiter:
-    """The process-wide limiter of one provider key (keyed by a hash: the key itself is not kept).
-    The first caller's `windows` make it; later callers share it. A limiter given a `time_scale`
-    (1 included) is another one, keyed by it: it never reaches a client built without one."""
+    """The limiter of one provider key (keyed by a hash: the key itself is not kept), one per process,
+    whose budget is shared with every process of this machine (providers.shared_rate, in the
+    settings' rate folder) unless POSTDECK_RATE_PER_PROCESS=1. The first caller's `windows` make it;
+    later callers share it. A limiter given a `time_scale` (1 included) is another one, keyed by it:
+    it never reaches a client built without one, in this process or another."""
     identity = f"{provider}\0{api_key}" + (f"\0scale={float(time_scale)!r}" if time_scale is not None else "")
     digest = hashlib.sha256(identity.encode()).hexdigest()
+    folder = settings().rate_folder()
+    folder = folder.absolute() if folder is not None else None  # the same files whatever the cwd later
     with _REGISTRY_LOCK:
-        limiter = _REGISTRY.get(digest)
+        limiter = _REGISTRY.get((digest, folder))
         if limiter is None:
             scale = 1.0 if time_scale is None else time_scale
-            limiter = _REGISTRY[digest] = RateLimiter(windows, time_scale=scale)
+            store = SqliteRateStore(folder / f"{digest}.db") if folder is not None else None
+            limiter = _REGISTRY[digest, folder] = RateLimiter(windows, time_scale=scale, store=store)
         return limiter
 
 

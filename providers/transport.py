@@ -187,8 +187,9 @@ class ApiTransport:
 
 class ApiClient:
     """The part of a provider client that is the same at every provider: the key (the argument, else
-    the provider's environment variable), the base URL (likewise, else the real API), the process-wide
-    rate limiter of that key, the ApiTransport every request goes through and the upload cache.
+    the provider's environment variable), the base URL (likewise, else the real API), the rate limiter
+    of that key (one per process, its budget shared by the machine's processes: providers.shared_rate),
+    the ApiTransport every request goes through and the upload cache.
     `rate_limits` are the windows assumed (None: the provider's default), `time_scale` divides every
     window's seconds (a simulator enforcing the documented limits time-scaled); `limiter` replaces both.
 

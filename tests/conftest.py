@@ -43,10 +43,14 @@ _SECRET_ENV = (
 
 @pytest.fixture(autouse=True)
 def isolated_postdeck(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Each test gets its own ledger, journal, sandbox state and runs folder, and no provider keys."""
+    """Each test gets its own ledger, journal, sandbox state, runs folder and rate budgets, and no provider
+    keys."""
     for name in _SECRET_ENV:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.delenv("POSTDECK_SANDBOX_RATE_SCALE", raising=False)  # sandbox clients assume no limits
+    # Rate budgets are shared in rates/ beside each test's own ledger, never the developer's.
+    monkeypatch.delenv("POSTDECK_RATE_DIR", raising=False)
+    monkeypatch.delenv("POSTDECK_RATE_PER_PROCESS", raising=False)
     state = tmp_path / "postdeck-state"
     state.mkdir()
     monkeypatch.setenv("POSTDECK_LEDGER", str(state / "ledger.db"))

@@ -108,6 +108,8 @@ def test_postforme_answers_429_past_5_requests_in_its_scaled_second(
         assert throttled["retry-after"] == "1"  # whole seconds, at least 1
         assert throttled["x-rate-limit-limit"] == "5" and throttled["x-rate-limit-remaining"] == "0"
         assert throttled["x-rate-limit-name"] == "per_second_use"
+        stats = http.get(box.postforme_url + "/_sim/stats").json()
+        assert stats["rate_limited"] == {"per_second_use": 1}  # the simulator's own count of its 429s
         clock[0] += 0.55  # past the scaled second (a real second would still be full)
         assert http.get(url, headers=PFM_AUTH).status_code == 200
 

@@ -67,7 +67,8 @@ class PostForMeSim(SimClock):
     `creates_by_external_id` counts the posts actually stored per external_id.
     Fault knobs: `fail_platforms` (results fail for these platforms), `fail_after_store` (the next N
     creates store the post, then answer 500 as the real controller can), `response_delay` (seconds
-    to hold every /v1 answer after the work is done), `rate_limits` (429s, see REAL_RATE_LIMITS).
+    to hold every /v1 answer after the work is done), `rate_limits` (429s, see REAL_RATE_LIMITS;
+    `rate_limited` counts them by limit name, so a test can tell a paced client from a throttled one).
     The clock: `set_now()`, `advance_clock()`, `reset_clock()` (sim.common.SimClock).
     """
 
@@ -102,6 +103,7 @@ class PostForMeSim(SimClock):
         self.faults.disconnect_hook = self.disconnect_platforms
         self._lock = threading.RLock()
         self._hits: dict[str, deque[float]] = {}
+        self.rate_limited: dict[str, int] = {}  # 429s answered by `rate_limits`, by limit name
         self._blobs: dict[str, bytes] = {}  # uploads, when not persisted
         self._seq = 0
         self.project_id = "proj_" + nanoid()
@@ -193,6 +195,7 @@ class PostForMeSim(SimClock):
                         "X-Rate-Limit-Duration": str(int(limit.window)),
                     }
                     body = {"statusCode": 429, "message": "Too many requests, please try again later"}
+                    self.rate_limited[limit.name] = self.rate_limited.get(limit.name, 0) + 1
                     raise NestError(429, body, headers)
             hits.append(now)
 
@@ -729,6 +732,7 @@ class PostForMeSim(SimClock):
                 "posts": len(self.posts),
                 "posts_by_status": status_counts(self.posts.values()),
                 "uploads": sum(1 for u in self.uploads.values() if u["size"] is not None),
+                "rate_limited": dict(self.rate_limited),
                 **fault_stats(self.faults),
             }
 
@@ -748,6 +752,7 @@ class PostForMeSim(SimClock):
             self._blobs.clear()
             self.pending_auth.clear()
             self._hits.clear()
+            self.rate_limited.clear()
             self.create_calls = 0
             self.creates_by_external_id.clear()
             self.fail_platforms.clear()
