@@ -8,6 +8,7 @@ process with the key reads and writes, so they pace themselves together.
 
 from __future__ import annotations
 
+import bisect
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -28,10 +29,20 @@ class RateBook:
     announced: dict[float, int] = field(default_factory=dict)
     forgotten_before: float | None = None
     paused: bool = False
+    moved: list[tuple[float, float]] = field(default_factory=list)  # (from, to): a request answered
 
     def take(self, at: float) -> None:
-        self.hits.append(at)
+        bisect.insort(self.hits, at)
         self.taken.append(at)
+
+    def finish(self, held_as: float, answered_at: float) -> None:
+        """A request's hit, held as `held_as` while in flight, counts from `answered_at` now (a hit
+        no longer in the book aged out: nothing to move)."""
+        index = bisect.bisect_left(self.hits, held_as)
+        if index < len(self.hits) and self.hits[index] == held_as:
+            del self.hits[index]
+            bisect.insort(self.hits, answered_at)
+            self.moved.append((held_as, answered_at))
 
     def forget_before(self, moment: float) -> None:
         """Drop the hits at or before `moment`: no window reaches back that far."""
@@ -51,6 +62,7 @@ class RateBook:
     def settled(self) -> None:
         """The changes are kept: start counting anew."""
         self.taken, self.announced, self.forgotten_before, self.paused = [], {}, None, False
+        self.moved = []
 
 
 class RateStore(Protocol):

@@ -21,7 +21,8 @@ import hashlib
 import math
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -31,6 +32,10 @@ from postdeck.providers.rate_book import MemoryRateStore, RateBook, RateStore
 from postdeck.providers.shared_rate import SqliteRateStore
 from postdeck.settings import settings
 
+# A request in flight holds its hit this far ahead: longer than any request waits for its answer
+# (the clients' timeouts), so it counts until answered; short enough that a crash frees it soon.
+IN_FLIGHT_HOLD = 330.0
+MAX_SLEEP = 0.5  # the longest the limiter sleeps before looking at the book again
 MAX_PAUSE_SECONDS = 120.0  # a provider asking for more is treated as this (the chain has its own cap)
 
 
@@ -106,16 +111,36 @@ class RateLimiter:
             return max(self._wait(book, self._clock()), 0.0)
 
     def acquire(self) -> float:
-        """Take a slot, sleeping as long as needed; returns the seconds waited."""
+        """Take a slot counted from now, sleeping as long as needed; returns the seconds waited."""
+        return self._take(hold=0.0)[0]
+
+    @contextmanager
+    def slot(self) -> Iterator[float]:
+        """A slot for one request (yields the seconds waited for it). While the request is in flight
+        its hit counts as the newest in every window; once answered, it counts from the answer, which
+        came after the server counted it. So a request held up on its way (a loaded machine, a slow
+        network) never lets the next one reach the server inside the window, whatever the margin.
+        A process that dies mid-request leaves its hit to age out IN_FLIGHT_HOLD seconds later."""
+        waited, held_as = self._take(hold=IN_FLIGHT_HOLD)
+        try:
+            yield waited
+        finally:
+            with self.store.transaction() as book:
+                book.finish(held_as, self._clock())
+
+    def _take(self, *, hold: float) -> tuple[float, float]:
         waited = 0.0
         while True:
             with self.store.transaction() as book:
                 now = self._clock()  # read inside: the transaction may have waited for another process
                 wait = self._wait(book, now)
                 if wait <= 0:
-                    book.take(now)
-                    return waited
-            self._sleep(wait)  # outside the transaction: headers seen meanwhile may shorten or lengthen it
+                    book.take(now + hold)
+                    return waited, now + hold
+            # Outside the transaction: headers seen meanwhile may shorten or lengthen it, and a
+            # request in flight ends sooner than its hold: look again at least every MAX_SLEEP.
+            wait = min(wait, MAX_SLEEP)
+            self._sleep(wait)
             waited += wait
 
     def pause(self, seconds: float) -> None:

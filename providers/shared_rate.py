@@ -162,6 +162,10 @@ class SqliteRateStore:
         if book.forgotten_before is not None:
             db.execute("DELETE FROM hits WHERE at <= ?", (book.forgotten_before,))
         db.executemany("INSERT INTO hits (at) VALUES (?)", [(at,) for at in book.taken])
+        db.executemany(  # one row each: two requests may have been held at the same moment
+            "UPDATE hits SET at = ? WHERE rowid = (SELECT rowid FROM hits WHERE at = ? LIMIT 1)",
+            [(to, held) for held, to in book.moved],
+        )
         db.executemany(
             'INSERT INTO learned (seconds, "limit") VALUES (?, ?) '
             'ON CONFLICT (seconds) DO UPDATE SET "limit" = excluded."limit"',

@@ -11,6 +11,7 @@ a failed call may be repeated is the chain's decision, made from the error's kin
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -97,15 +98,20 @@ class ApiTransport:
         url = self.base_url + path
         all_headers = {"Authorization": f"Bearer {self._key}", "Accept": "application/json"}
         all_headers.update(headers or {})
-        if self.limiter is not None:
-            self.limiter.acquire()
-        try:
-            response = self.http.request(
-                method, url, params=params, json=json, headers=all_headers, timeout=timeout or self.timeout
-            )
-        except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            # `from None`: the httpx exception holds the request, and with it the Authorization header.
-            raise self.exception_error(method, url, exc) from None
+        # The request holds its slot until answered (RateLimiter.slot): it counts from the answer.
+        with self.limiter.slot() if self.limiter is not None else nullcontext():
+            try:
+                response = self.http.request(
+                    method,
+                    url,
+                    params=params,
+                    json=json,
+                    headers=all_headers,
+                    timeout=timeout or self.timeout,
+                )
+            except (httpx.HTTPError, httpx.InvalidURL) as exc:
+                # `from None`: the httpx exception holds the request, and with it the Authorization header.
+                raise self.exception_error(method, url, exc) from None
         if self.limiter is not None:
             observe(self.limiter, self._rate_headers(response.headers), throttled=response.status_code == 429)
         return response

@@ -248,3 +248,46 @@ def test_no_more_than_max_open_connections_stay_open(tmp_path: Path) -> None:
     assert stores[0]._db is None  # type: ignore[attr-defined]
     assert limiters[0].acquire() == pytest.approx(60.0)  # reopened, and its hit was still there
     assert all(store.shared for store in stores)  # type: ignore[attr-defined]
+
+
+# --- a slot counts from the answer (issue 19: 429s under CPU contention) ------------------------------
+
+
+def test_a_request_counts_from_its_answer_so_a_slow_trip_never_crowds_the_next_one(tmp_path: Path) -> None:
+    """Sent at 0, answered at 2: the server counted it somewhere in between, so the next may only go at
+    3. Counted from the send (what acquire() does), it would have gone at once, at 2."""
+    clock = FakeClock()
+    for limiter in (
+        RateLimiter((Window(1, 1.0),), clock=clock, sleep=clock.sleep, margin=0.0),
+        shared(tmp_path / "key.db", clock, Window(1, 1.0)),
+    ):
+        start = clock.now
+        with limiter.slot():
+            clock.now += 2.0  # the request's trip
+        assert limiter.acquire() == pytest.approx(1.0)
+        assert clock.now - start == pytest.approx(3.0)
+        clock.now += 10.0
+
+
+def test_a_request_in_flight_holds_its_slot_until_answered_or_its_process_is_gone(tmp_path: Path) -> None:
+    clock = FakeClock()
+    path = tmp_path / "key.db"
+    first, second = shared(path, clock, Window(1, 1.0)), shared(path, clock, Window(1, 1.0))
+    answered = threading.Event()
+
+    def in_flight() -> None:
+        with first.slot():
+            answered.wait(5)
+
+    sender = threading.Thread(target=in_flight)
+    sender.start()
+    while True:  # the first request is on its way
+        with first.store.transaction() as book:
+            if book.hits:
+                break
+    start = clock.now
+    waited = second.acquire()  # another process's: nothing can go while the first is in flight...
+    answered.set()
+    sender.join()
+    # ...so, the first never answering here, it went once the hold was over (a crashed sender's fate).
+    assert waited >= 330.0 and clock.now - start >= 330.0
