@@ -1,4 +1,5 @@
-"""Claims of runs Prefect says crashed are taken over at once, instead of after their heartbeat timeout.
+"""Claims of runs Prefect says crashed are taken over at once, instead of after their heartbeat timeout;
+and their campaign_runs rows are recorded `crashed` at once too (`crashed_flow_run`).
 
 Before a publish plans, the campaign's live claims are checked: an owner `flow-run:<id>` whose flow
 run is Crashed in Prefect (its process died: killed, out of memory, its worker lost) sends nothing
@@ -17,7 +18,7 @@ from datetime import datetime
 
 from postdeck.core.status import DeliveryStatus
 from postdeck.errors import LedgerError
-from postdeck.ledger.base import LedgerWriter
+from postdeck.ledger.base import CampaignRun, LedgerWriter
 
 log = logging.getLogger("postdeck.flows")
 
@@ -41,6 +42,12 @@ def crashed_in_prefect(owner: str) -> bool:
         log.info("%s: Prefect cannot say whether it crashed: %s", owner, exc)
         return False
     return run.state is not None and run.state.is_crashed()
+
+
+def crashed_flow_run(run: CampaignRun) -> bool:
+    """Whether Prefect says the flow run of this campaign run crashed (False without one, or when it
+    cannot tell): postdeck.engine.runs.record_crashed_runs's `crashed`."""
+    return run.flow_run_id is not None and crashed_in_prefect(PREFIX + run.flow_run_id)
 
 
 def expire_crashed_claims(

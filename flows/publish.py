@@ -36,7 +36,7 @@ from postdeck.engine.plan import (
 )
 from postdeck.engine.provider_census import require_not_at_providers
 from postdeck.engine.publisher import DeliveryReport, publish_batch
-from postdeck.engine.runs import RunStamp, finish_run, start_run
+from postdeck.engine.runs import RunStamp, publish_source, recorded_run
 from postdeck.engine.source import (
     Source,
     campaign_source,
@@ -48,7 +48,7 @@ from postdeck.engine.source import (
 from postdeck.engine.verdict import outcome_word, verdict
 from postdeck.errors import CampaignErrors, PlanError, PostdeckError
 from postdeck.flows.chains import publishing_chain, warming_up
-from postdeck.flows.crashed import expire_crashed_claims
+from postdeck.flows.crashed import crashed_flow_run, expire_crashed_claims
 from postdeck.flows.limits import ProviderCaps, process_concurrency
 from postdeck.flows.params import PublishParams
 from postdeck.flows.reports import Progress, change_report, needs_attention, publish_artifacts
@@ -207,18 +207,15 @@ def publish_campaign(params: PublishParams | None = None) -> list[dict] | State:
             reports += [
                 change_report(c, note=note) for c, kept in zip(plan.changes, as_is, strict=True) if not kept
             ]
-        else:  # one recorded run: every delivery it sends names it; its end has the counts
+        else:  # one recorded run: every delivery it sends names it; it beats; its end has the counts
             owner = loaded.campaign.owner
-            stamp = _start_run(plan, deliveries, ledger, params, source, owner)
-            logger.info("%s: recorded as campaign run %s (postdeck runs)", loaded.campaign.name, stamp.run_id)
-            try:
-                reports += _apply(plan, creates, ledger, owner, params, stamp)
-            except BaseException as exc:
-                finish_run(
-                    ledger, stamp, plan, reports, now=datetime.now(UTC), error=f"{type(exc).__name__}: {exc}"
+            with _recorded_run(plan, deliveries, ledger, params, source, owner) as run:
+                logger.info(
+                    "%s: recorded as campaign run %s (postdeck runs)", loaded.campaign.name, run.stamp.run_id
                 )
-                raise
-            finish_run(ledger, stamp, plan, reports, now=datetime.now(UTC))
+                run.plan, run.outcome = plan, verdict(reports)  # what a stop half-way leaves counted
+                reports += _apply(plan, creates, ledger, owner, params, run.stamp)
+                run.outcome = verdict(reports)
         # The run's full preview site, beside it; written while a ref's checkout (its media) is there.
         site = write_run_site(
             loaded.campaign, params.campaign, plan, reports, run_id=str(flow_run.id or uuid.uuid4()),
@@ -273,24 +270,25 @@ def _describe(source: Source) -> str:
     return f"commit {source.commit[:8]}" + (" with uncommitted changes (dirty)" if source.dirty else "")
 
 
-def _start_run(
+def _recorded_run(
     plan: Plan,
     deliveries: list[Delivery],
     ledger: Ledger,
     params: PublishParams,
     source: Source,
     owner: str | None,
-) -> RunStamp:
-    """The run's row, before anything is sent (nothing is sent if it cannot be written)."""
-    return start_run(
+):
+    """The run's row around applying the plan: started before anything is sent (nothing is sent if
+    it cannot be written), beating while the run lives, ended with its counts or its error. Older
+    runs of the campaign that went silent, or that Prefect says crashed, are recorded crashed first."""
+    return recorded_run(
         ledger,
-        plan,
-        deliveries,
-        source=source,
-        campaign_path=params.campaign,
-        flow_run_id=str(flow_run.id) if flow_run.id else None,
+        plan.campaign,
+        source=publish_source(source, campaign_path=params.campaign, deliveries=deliveries, plan=plan),
+        kind="publish",
         user_id=owner,
-        now=datetime.now(UTC),
+        flow_run_id=str(flow_run.id) if flow_run.id else None,
+        crashed=crashed_flow_run,
     )
 
 

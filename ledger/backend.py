@@ -2,8 +2,9 @@
 
 A backend subclasses LedgerBackend and implements the primitives: `_update_scheduled` (change a
 delivery only while it is scheduled), `_find_posts` (one page of history rows) and
-`_update_credentials` (change a credential row, optionally only if it still holds a token) and
-`_finish_running` (end a campaign run that is still running). The
+`_update_credentials` (change a credential row, optionally only if it still holds a token),
+`_finish_running` (end a campaign run that is still running, or was presumed crashed) and
+`_crash_running` (end a running campaign run whose heartbeat is still the one read). The
 checks, the refusals and which columns change live here, so the two cannot drift apart.
 """
 
@@ -12,14 +13,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from postdeck.ledger.base import DeliveryRecord, LedgerRefused, PostRecord
+from postdeck.ledger.base import CampaignRun, DeliveryRecord, LedgerRefused, PostRecord
 from postdeck.ledger.queries import PostQuery
-from postdeck.ledger.rows import check_page, check_run_status, iso
+from postdeck.ledger.rows import check_page, check_run_status, crashed_changes, iso
 
 
 class LedgerBackend:
     """The shared half of SqliteLedger and SupabaseLedger (LedgerWriter.revise, PostHistory's
-    get_post_history, CredentialRows.update_credential_row, finish_campaign_run)."""
+    get_post_history, CredentialRows.update_credential_row, finish_campaign_run, crash_campaign_run)."""
 
     # --- primitives (each backend's own) ----------------------------------------------------------
 
@@ -38,7 +39,11 @@ class LedgerBackend:
         raise NotImplementedError
 
     def _finish_running(self, run_id: str, changes: dict[str, Any]) -> bool:
-        """Set `changes` (status, summary, error, finished_at) on the run if it is still running."""
+        """Set `changes` (status, summary, error, finished_at) on the run if it is running or crashed."""
+        raise NotImplementedError
+
+    def _crash_running(self, run_id: str, heartbeat_at: datetime | None, changes: dict[str, Any]) -> bool:
+        """Set `changes` on the run if it is running and its heartbeat_at is still `heartbeat_at`."""
         raise NotImplementedError
 
     # --- the shared operations --------------------------------------------------------------------
@@ -107,3 +112,6 @@ class LedgerBackend:
         changes = {"status": status, "summary": summary, "error": error, "finished_at": iso(now)}
         if not self._finish_running(run_id, changes):
             raise LedgerRefused(f"campaign run {run_id} is not running")
+
+    def crash_campaign_run(self, run: CampaignRun, *, error: str) -> bool:
+        return self._crash_running(run.id, run.heartbeat_at, crashed_changes(run, error))

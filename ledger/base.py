@@ -125,7 +125,8 @@ class RunSource:
 
 @dataclass(frozen=True)
 class CampaignRun:
-    """One publishing run of a campaign (a flow run), for `postdeck runs` and audits."""
+    """One run that acted on a campaign's deliveries at their providers, for `postdeck runs` and audits:
+    a publish (a flow run), or a `post`, `retry` or `cancel` (the CLI or the Python API)."""
 
     id: str
     campaign: str
@@ -135,11 +136,14 @@ class CampaignRun:
     summary: dict | None = None  # the counts: deliveries, unresolved, outcomes, plan
     error: str | None = None
     started_at: datetime | None = None
-    finished_at: datetime | None = None
+    finished_at: datetime | None = None  # a crashed run's: its last heartbeat (when it was last alive)
     source: RunSource = RunSource()
+    kind: str = "publish"  # publish | post | retry | cancel (RUN_KINDS)
+    heartbeat_at: datetime | None = None  # the live run's last beat (None: a row from before beats)
 
 
 RUN_STATUSES = ("running", "completed", "failed", "cancelled", "crashed")
+RUN_KINDS = ("publish", "post", "retry", "cancel")
 
 
 class LedgerReader(Protocol):
@@ -304,14 +308,36 @@ class CampaignRuns(Protocol):
         user_id: str | None,
         now: datetime,
         source: RunSource | None = None,
-    ) -> str: ...
+        kind: str = "publish",
+    ) -> str:
+        """A new run, `running`, its first heartbeat `now`; returns its id."""
+        ...
+
+    def beat_campaign_run(self, run_id: str, *, now: datetime) -> bool:
+        """The live run's heartbeat: its heartbeat_at becomes `now`, if it is still running (False if
+        not: ended, or recorded crashed by another run that found it silent)."""
+        ...
+
+    def crash_campaign_run(self, run: CampaignRun, *, error: str) -> bool:
+        """Record `run` (as read) `crashed`, its owner gone: ended at its last heartbeat (its start if it
+        never beat) with `error`. Only if it is still running and has not beaten since it was read
+        (a run that beat since is alive). True if it was recorded so."""
+        ...
 
     def finish_campaign_run(
         self, run_id: str, *, status: str, summary: dict, error: str | None = None, now: datetime
-    ) -> None: ...
+    ) -> None:
+        """End a running run (or one recorded crashed whose owner turned out alive: its own end is the
+        truth). Refused (LedgerRefused) for a run that has ended already."""
+        ...
 
     def campaign_runs(
-        self, campaign: str | None = None, *, commit: str | None = None, limit: int = 20
+        self,
+        campaign: str | None = None,
+        *,
+        commit: str | None = None,
+        status: str | None = None,
+        limit: int = 20,
     ) -> list[CampaignRun]:
         """Runs newest first (started_at descending, then id); `commit` is a SHA prefix."""
         ...

@@ -15,6 +15,7 @@ from typing import Any
 
 from postdeck.core.status import DeliveryStatus
 from postdeck.ledger.base import (
+    RUN_KINDS,
     RUN_STATUSES,
     CampaignRun,
     DeliveryRecord,
@@ -113,6 +114,8 @@ def campaign_run(row: Mapping[str, Any]) -> CampaignRun:
             content_hash=row["content_hash"],
             plan_hash=row["plan_hash"],
         ),
+        kind=row["kind"],
+        heartbeat_at=parse_time(row["heartbeat_at"]),
     )
 
 
@@ -139,3 +142,15 @@ def commit_prefix(prefix: str) -> str:
 def check_run_status(status: str) -> None:
     if status not in RUN_STATUSES:
         raise LedgerRefused(f"unknown run status '{status}': use one of {', '.join(RUN_STATUSES)}")
+
+
+def check_run_kind(kind: str) -> None:
+    if kind not in RUN_KINDS:
+        raise LedgerRefused(f"unknown run kind '{kind}': use one of {', '.join(RUN_KINDS)}")
+
+
+def crashed_changes(run: CampaignRun, error: str) -> dict[str, Any]:
+    """What recording a silent run crashed changes: its end is its last heartbeat (its start if it
+    never beat), the last moment it is known to have been alive."""
+    last_alive = run.heartbeat_at or run.started_at
+    return {"status": "crashed", "error": error, "finished_at": iso(last_alive)}

@@ -43,24 +43,12 @@ from postdeck.ledger.sqlite_caches import SqliteCaches
 from postdeck.ledger.sqlite_credentials import SqliteCredentialRows
 from postdeck.ledger.sqlite_runs import SqliteRuns
 from postdeck.ledger.sqlite_sql import assignments, conditions, delivery_filters
-from postdeck.ledger.sqlite_upgrade import widen_status_check
+from postdeck.ledger.sqlite_upgrade import add_missing_columns, widen_status_check
 from postdeck.ledger.transitions import check_transition
 from postdeck.settings import settings
 
 DEFAULT_PATH = Path(".postdeck/ledger.db")
 _JSON_POST_COLUMNS = ("platforms", "platform_post_ids", "platform_post_urls", "media_urls")
-# Columns added after a table first shipped: CREATE TABLE IF NOT EXISTS does not add them to old files.
-_ADDED_COLUMNS = (
-    ("media_uploads", "user_id", "TEXT"),
-    ("deliveries", "run_id", "TEXT"),
-    ("deliveries", "commit_sha", "TEXT"),
-    ("deliveries", "keep_cancelled", "INTEGER NOT NULL DEFAULT 0"),
-    ("campaign_runs", "commit_sha", "TEXT"),
-    ("campaign_runs", "dirty", "INTEGER NOT NULL DEFAULT 0"),
-    ("campaign_runs", "campaign_path", "TEXT"),
-    ("campaign_runs", "content_hash", "TEXT"),
-    ("campaign_runs", "plan_hash", "TEXT"),
-)
 
 
 def default_ledger_path() -> Path:
@@ -78,7 +66,7 @@ class SqliteLedger(SqliteRuns, SqliteCaches, SqliteCredentialRows, LedgerBackend
                 conn.executescript(
                     resources.files("postdeck.ledger").joinpath("sqlite_schema.sql").read_text()
                 )
-                _add_missing_columns(conn)
+                add_missing_columns(conn)
                 if widen_status_check(conn):  # an older file: its indexes went with the old table
                     conn.executescript(
                         resources.files("postdeck.ledger").joinpath("sqlite_schema.sql").read_text()
@@ -357,10 +345,3 @@ def _record_in(
         ),
     )
     return SqliteLedger._row(conn, key)
-
-
-def _add_missing_columns(conn: sqlite3.Connection) -> None:
-    for table, column, kind in _ADDED_COLUMNS:
-        present = {r["name"] for r in conn.execute(f"PRAGMA table_info({table})")}
-        if column not in present:
-            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from postdeck.ledger.base import CampaignRun, RunSource
-from postdeck.ledger.rows import campaign_run, commit_prefix, iso, run_source_columns
+from postdeck.ledger.rows import campaign_run, check_run_kind, commit_prefix, iso, run_source_columns
 from postdeck.ledger.sqlite_connection import SqliteConnection
 from postdeck.ledger.sqlite_sql import assignments, conditions
 
@@ -53,14 +53,18 @@ class SqliteRuns(SqliteConnection):
         user_id: str | None,
         now: datetime,
         source: RunSource | None = None,
+        kind: str = "publish",
     ) -> str:
+        check_run_kind(kind)
         run_id = str(uuid.uuid4())
         row = {
             "id": run_id,
             "campaign": campaign,
+            "kind": kind,
             "flow_run_id": flow_run_id,
             "user_id": user_id,
             "started_at": iso(now),
+            "heartbeat_at": iso(now),
             **run_source_columns(source),
         }
         with self._connect() as conn:
@@ -70,19 +74,42 @@ class SqliteRuns(SqliteConnection):
             )
         return run_id
 
+    def beat_campaign_run(self, run_id: str, *, now: datetime) -> bool:
+        with self._connect() as conn:
+            changed = conn.execute(
+                "UPDATE campaign_runs SET heartbeat_at = ? WHERE id = ? AND status = 'running'",
+                (iso(now), run_id),
+            ).rowcount
+        return changed > 0
+
     def _finish_running(self, run_id: str, changes: dict[str, Any]) -> bool:
         changes = {**changes, "summary": json.dumps(changes["summary"])}
         with self._connect() as conn:
             changed = conn.execute(
-                f"UPDATE campaign_runs SET {assignments(changes)} WHERE id = ? AND status = 'running'",
+                f"UPDATE campaign_runs SET {assignments(changes)}"
+                " WHERE id = ? AND status IN ('running', 'crashed')",
                 (*changes.values(), run_id),
             ).rowcount
         return changed > 0
 
+    def _crash_running(self, run_id: str, heartbeat_at: datetime | None, changes: dict[str, Any]) -> bool:
+        with self._connect() as conn:
+            changed = conn.execute(
+                f"UPDATE campaign_runs SET {assignments(changes)}"
+                " WHERE id = ? AND status = 'running' AND heartbeat_at IS ?",
+                (*changes.values(), run_id, iso(heartbeat_at)),
+            ).rowcount
+        return changed > 0
+
     def campaign_runs(
-        self, campaign: str | None = None, *, commit: str | None = None, limit: int = 20
+        self,
+        campaign: str | None = None,
+        *,
+        commit: str | None = None,
+        status: str | None = None,
+        limit: int = 20,
     ) -> list[CampaignRun]:
-        where, args = conditions((("campaign", campaign),))
+        where, args = conditions((("campaign", campaign), ("status", status)))
         if commit is not None:
             where.append("commit_sha LIKE ?")
             args.append(commit_prefix(commit) + "%")  # hex digits only: no LIKE wildcard in it

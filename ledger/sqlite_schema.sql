@@ -87,7 +87,10 @@ CREATE TABLE IF NOT EXISTS campaign_runs (
     dirty       INTEGER NOT NULL DEFAULT 0,
     campaign_path TEXT,
     content_hash TEXT,                   -- of every rendered delivery (engine/runs.py)
-    plan_hash   TEXT
+    plan_hash   TEXT,
+    kind        TEXT NOT NULL DEFAULT 'publish'
+                CHECK (kind IN ('publish','post','retry','cancel')),
+    heartbeat_at TEXT                    -- the live run's last beat; a silent one has crashed
 );
 CREATE INDEX IF NOT EXISTS campaign_runs_campaign ON campaign_runs (campaign, started_at);
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from postdeck.ledger.base import CampaignRun, LedgerRefused, RunSource
-from postdeck.ledger.rows import campaign_run, commit_prefix, iso, run_source_columns
+from postdeck.ledger.rows import campaign_run, check_run_kind, commit_prefix, iso, run_source_columns
 from postdeck.ledger.supabase_transport import SupabaseTransport, user_uuid
 
 
@@ -56,23 +56,27 @@ class SupabaseRuns(SupabaseTransport):
         user_id: str | None,
         now: datetime,
         source: RunSource | None = None,
+        kind: str = "publish",
     ) -> str:
+        check_run_kind(kind)
         row = {
             "campaign": campaign,
+            "kind": kind,
             "flow_run_id": flow_run_id,
             "user_id": user_uuid(user_id, LedgerRefused),
             "started_at": iso(now),
+            "heartbeat_at": iso(now),
             **run_source_columns(source),
         }
         created = self._run("start run", lambda: self._table("campaign_runs").insert(row).execute().data)
         return str(created[0]["id"])
 
-    def _finish_running(self, run_id: str, changes: dict[str, Any]) -> bool:
+    def beat_campaign_run(self, run_id: str, *, now: datetime) -> bool:
         changed = self._run(
-            "finish run",
+            "run heartbeat",
             lambda: (
                 self._table("campaign_runs")
-                .update(changes)
+                .update({"heartbeat_at": iso(now)})
                 .eq("id", run_id)
                 .eq("status", "running")
                 .execute()
@@ -81,12 +85,44 @@ class SupabaseRuns(SupabaseTransport):
         )
         return bool(changed)
 
+    def _finish_running(self, run_id: str, changes: dict[str, Any]) -> bool:
+        changed = self._run(
+            "finish run",
+            lambda: (
+                self._table("campaign_runs")
+                .update(changes)
+                .eq("id", run_id)
+                .in_("status", ["running", "crashed"])
+                .execute()
+                .data
+            ),
+        )
+        return bool(changed)
+
+    def _crash_running(self, run_id: str, heartbeat_at: datetime | None, changes: dict[str, Any]) -> bool:
+        def update():
+            query = self._table("campaign_runs").update(changes).eq("id", run_id).eq("status", "running")
+            if heartbeat_at is None:
+                query = query.is_("heartbeat_at", "null")
+            else:
+                query = query.eq("heartbeat_at", iso(heartbeat_at))
+            return query.execute().data
+
+        return bool(self._run("record run crashed", update))
+
     def campaign_runs(
-        self, campaign: str | None = None, *, commit: str | None = None, limit: int = 20
+        self,
+        campaign: str | None = None,
+        *,
+        commit: str | None = None,
+        status: str | None = None,
+        limit: int = 20,
     ) -> list[CampaignRun]:
         query = self._table("campaign_runs").select("*")
         if campaign is not None:
             query = query.eq("campaign", campaign)
+        if status is not None:
+            query = query.eq("status", status)
         if commit is not None:
             query = query.like("commit_sha", commit_prefix(commit) + "*")  # hex only: no wildcard
         query = query.order("started_at", desc=True).order("id").limit(limit)

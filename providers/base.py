@@ -93,6 +93,9 @@ class TargetResult:
     # A failure another provider could fix (the account's connection at this provider, its quota):
     # nothing was attempted on the platform, so sending it elsewhere cannot duplicate it.
     portable: bool = False
+    # The words the provider holds for this target (its own caption, or the post's), when it says:
+    # read from a stored post (get, list), so `plan --refresh` sees an edit made at its dashboard.
+    caption: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -181,6 +181,21 @@ def _account_id(value: Any) -> str:
     return str(value or "")
 
 
+def _caption_of(post: dict[str, Any], target: dict[str, Any]) -> str | None:
+    """The words a stored post holds for one target: the first of its thread (what LATE publishes),
+    else its customContent, else the post's content."""
+    specific = target.get("platformSpecificData")
+    items = specific.get("threadItems") if isinstance(specific, dict) else None
+    if isinstance(items, list) and items and isinstance(items[0], dict):
+        first = items[0].get("content")
+        if isinstance(first, str):
+            return first
+    for value in (target.get("customContent"), post.get("content")):
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
 def parse_outcome(post: dict[str, Any]) -> PostOutcome:
     """A LATE post (create/get/list reply) as postdeck's PostOutcome; unknown fields are ignored."""
     post_status = post.get("status")
@@ -222,6 +237,7 @@ def parse_outcome(post: dict[str, Any]) -> PostOutcome:
                 url=target.get("platformPostUrl") or None,
                 error=error,
                 portable=portable,
+                caption=_caption_of(post, target),
             )
         )
     metadata = post.get("metadata")

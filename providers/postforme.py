@@ -9,6 +9,7 @@ format (platform names, configurations, result rows, error bodies) are providers
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -32,6 +33,7 @@ from postdeck.providers.media import sniff_content_type
 from postdeck.providers.postforme_wire import (
     FROM_PFM,
     TO_PFM,
+    caption_of,
     configuration,
     describe_error,
     iso_time,
@@ -315,19 +317,22 @@ class PostForMeClient(ApiClient):
         if status == "processed":
             for row in self._results(post["id"]):
                 rows.setdefault(row.get("social_account_id", ""), []).append(row)
+        pfm_names = {a["id"]: a.get("platform", "") for a in accounts}
         results = []
         for account_id, platform in platforms.items():
             if platform is None:
                 continue
             if status == "processed":
-                results.append(target_result(platform, account_id, rows.get(account_id, [])))
+                result = target_result(platform, account_id, rows.get(account_id, []))
             elif status == "draft":
-                results.append(
-                    TargetResult(platform, account_id, TargetStatus.FAILED, error="a draft: not published")
+                result = TargetResult(
+                    platform, account_id, TargetStatus.FAILED, error="a draft: not published"
                 )
             else:
                 waiting = TargetStatus.SCHEDULED if status == "scheduled" else TargetStatus.PENDING
-                results.append(TargetResult(platform, account_id, waiting))
+                result = TargetResult(platform, account_id, waiting)
+            caption = caption_of(post, account_id, pfm_names[account_id])
+            results.append(dataclasses.replace(result, caption=caption))
         return PostOutcome(
             provider=PROVIDER,
             provider_post_id=post["id"],

@@ -82,6 +82,22 @@ def configuration(target: Target, shared_caption: str) -> dict[str, Any]:
     return config
 
 
+def caption_of(post: dict[str, Any], account_id: str, pfm_platform: str) -> str | None:
+    """The words a stored post holds for one account: its account configuration's caption, else its
+    platform configuration's, else the post's (Post for Me's own order)."""
+    for config in post.get("account_configurations") or []:
+        if isinstance(config, dict) and config.get("social_account_id") == account_id:
+            own = (config.get("configuration") or {}).get("caption")
+            if isinstance(own, str) and own:
+                return own
+    platform_config = (post.get("platform_configurations") or {}).get(pfm_platform)
+    own = platform_config.get("caption") if isinstance(platform_config, dict) else None
+    if isinstance(own, str) and own:
+        return own
+    caption = post.get("caption")
+    return caption if isinstance(caption, str) else None
+
+
 def target_result(platform: Platform, account_id: str, rows: list[dict[str, Any]]) -> TargetResult:
     if not rows:
         # Processed without a row for this account: not a verdict, so never report a failure that

@@ -144,3 +144,46 @@ def test_plan_refresh_shows_a_post_deleted_at_the_simulator_as_drift(
     assert plan["drift/keep/bluesky"] == ("unchanged", "scheduled")
     table = run_cli(capsys, "plan", str(CAMPAIGN), "--refresh", "--sandbox", "--detailed-exitcode")
     assert table.code == 2 and "drift" in table.out
+
+
+def test_plan_refresh_shows_a_caption_edited_at_postforme_as_drift(
+    box: Sandbox, sims: Sims, repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert publish(CAMPAIGN).is_completed()
+    edited = SqliteLedger().get("drift/keep/bluesky")
+    post = sims.pfm_post(edited.provider_post_id).json()
+    dashboard_edit = {  # what the dashboard sends: the whole post again, with the new words
+        "caption": "Edited on the dashboard",
+        "social_accounts": [a["id"] for a in post["social_accounts"]],
+        "external_id": post["external_id"],
+        "scheduled_at": post["scheduled_at"],
+    }
+    assert sims.pfm.put(f"/v1/social-posts/{edited.provider_post_id}", json=dashboard_edit).is_success
+    assert planned(capsys)["drift/keep/bluesky"] == ("unchanged", "scheduled")  # the ledger alone cannot tell
+
+    plan = planned(capsys, "--refresh", "--sandbox")
+    assert plan["drift/keep/bluesky"] == (
+        "drift",
+        "caption edited at postforme: it says 'Edited on the dashboard', not the recorded 'Stays all along'",
+    )
+    assert plan["drift/back/bluesky"] == ("unchanged", "scheduled")  # its words are as recorded
+    table = run_cli(capsys, "plan", str(CAMPAIGN), "--refresh", "--sandbox", "--detailed-exitcode")
+    assert table.code == 2 and "drift" in table.out
+
+
+def test_plan_refresh_shows_a_caption_edited_at_late_as_drift(
+    box: Sandbox, sims: Sims, repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sims.pfm_disconnect("bluesky")  # both go through LATE
+    assert publish(CAMPAIGN).is_completed()
+    edited = SqliteLedger().get("drift/back/bluesky")
+    assert edited.provider == "late"
+    assert sims.late.put(
+        f"/v1/posts/{edited.provider_post_id}", json={"content": "Rewritten at LATE"}
+    ).is_success
+    plan = planned(capsys, "--refresh", "--sandbox")
+    assert plan["drift/back/bluesky"] == (
+        "drift",
+        "caption edited at late: it says 'Rewritten at LATE', not the recorded 'Removed, then put back'",
+    )
+    assert plan["drift/keep/bluesky"] == ("unchanged", "scheduled")

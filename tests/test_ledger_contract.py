@@ -677,6 +677,48 @@ class LedgerContract:
         )
         assert run.finished_at == NOW + timedelta(minutes=1)
         assert run.source == RunSource()  # a run started without its source says nothing of one
+        assert (run.kind, run.heartbeat_at) == ("publish", NOW)  # its first beat is its start
+
+    def test_a_live_run_beats_and_a_silent_one_is_recorded_crashed_at_its_last_beat(
+        self, ledger, ns, user
+    ) -> None:
+        run_id = ledger.start_campaign_run(f"{ns}-c", flow_run_id="fr-1", user_id=user, now=NOW)
+        assert ledger.beat_campaign_run(run_id, now=NOW + timedelta(seconds=20))
+        [seen] = ledger.campaign_runs(f"{ns}-c", status="running")
+        assert (seen.status, seen.heartbeat_at) == ("running", NOW + timedelta(seconds=20))
+        # It beats again after it was read: what was read is stale, and the run is alive.
+        assert ledger.beat_campaign_run(run_id, now=NOW + timedelta(seconds=40))
+        assert not ledger.crash_campaign_run(seen, error="crashed: silent")
+        [silent] = ledger.campaign_runs(f"{ns}-c")
+        assert ledger.crash_campaign_run(silent, error="crashed: no heartbeat since 12:00:40")
+        [run] = ledger.campaign_runs(f"{ns}-c")
+        assert (run.status, run.error) == ("crashed", "crashed: no heartbeat since 12:00:40")
+        assert run.finished_at == run.heartbeat_at == NOW + timedelta(seconds=40)  # last alive
+        assert ledger.campaign_runs(f"{ns}-c", status="running") == []
+        assert not ledger.crash_campaign_run(run, error="again")  # once
+        assert not ledger.beat_campaign_run(run_id, now=NOW + timedelta(minutes=1))  # no beat revives it
+        # Its owner was alive after all (a long ledger outage stopped its beats): its own end wins.
+        ledger.finish_campaign_run(
+            run_id, status="completed", summary={"posted": 1}, now=NOW + timedelta(minutes=2)
+        )
+        [ended] = ledger.campaign_runs(f"{ns}-c", status="completed")
+        assert (ended.status, ended.error, ended.finished_at) == (
+            "completed",
+            None,
+            NOW + timedelta(minutes=2),
+        )
+        with pytest.raises(LedgerRefused, match="is not running"):
+            ledger.finish_campaign_run(run_id, status="failed", summary={}, now=NOW + timedelta(minutes=3))
+
+    def test_a_run_has_a_kind(self, ledger, ns, user) -> None:
+        kinds = ("post", "retry", "cancel")
+        for n, kind in enumerate(kinds):
+            ledger.start_campaign_run(
+                f"{ns}-c", flow_run_id=None, user_id=user, now=NOW + timedelta(seconds=n), kind=kind
+            )
+        assert [r.kind for r in ledger.campaign_runs(f"{ns}-c")] == list(reversed(kinds))
+        with pytest.raises(LedgerRefused, match="unknown run kind 'deploy'"):
+            ledger.start_campaign_run(f"{ns}-c", flow_run_id=None, user_id=user, now=NOW, kind="deploy")
 
     def test_a_run_keeps_what_it_published_and_is_found_by_a_commit_prefix(self, ledger, ns, user) -> None:
         source = RunSource(
@@ -943,13 +985,19 @@ def test_a_sqlite_ledger_from_an_earlier_version_gains_the_new_table_and_column(
             " summary TEXT NOT NULL DEFAULT '{}', error TEXT, started_at TEXT NOT NULL,"
             " finished_at TEXT)"
         )
-        conn.execute("INSERT INTO campaign_runs (id, campaign, started_at) VALUES ('r1', 'c', '2030-01-01')")
+        conn.execute(
+            "INSERT INTO campaign_runs (id, campaign, started_at) VALUES ('r1', 'c', '2030-01-01T00:00:00+00:00')"
+        )
     ledger = SqliteLedger(path)
     assert ledger.cached_media_url("ab", "late:global") == "https://m.test/1"
     with sqlite3.connect(path) as conn:
         assert "user_id" in {r[1] for r in conn.execute("PRAGMA table_info(media_uploads)")}
     [run] = ledger.campaign_runs()
-    assert (run.id, run.source) == ("r1", RunSource())
+    assert (run.id, run.source, run.kind, run.heartbeat_at) == ("r1", RunSource(), "publish", None)
+    # A run from before heartbeats, still `running`: recorded crashed, it ends at its start.
+    assert ledger.crash_campaign_run(run, error="crashed: no heartbeat recorded")
+    [crashed] = ledger.campaign_runs()
+    assert (crashed.status, crashed.finished_at) == ("crashed", crashed.started_at)
 
 
 def test_a_sqlite_ledger_whose_status_check_predates_not_sent_is_rebuilt_with_its_rows(

@@ -216,6 +216,17 @@ BAD_ROWS = [
         "insert into campaign_runs (campaign, status) values ('c', 'completed')",
         "campaign_runs_finished_when_done",
     ),
+    (
+        "a run of a kind postdeck does not have",
+        "insert into campaign_runs (campaign, kind) values ('c', 'deploy')",
+        "campaign_runs_kind_check",
+    ),
+    (
+        "a run's heartbeat before its start",
+        "insert into campaign_runs (campaign, started_at, heartbeat_at)"
+        " values ('c', now(), now() - interval '1 minute')",
+        "campaign_runs_beat_after_start",
+    ),
 ]
 
 

@@ -122,13 +122,15 @@ def test_history_shows_the_commit_and_filters_by_it_and_runs_lists_the_runs(
         r["commit"] for r in run_cli(capsys, "runs", "--commit", first[:8], "--format", "json").json()
     ] == [first[:8]]
     table = run_cli(capsys, "runs", "--campaign", "gate")
-    assert table.code == 0 and "publish runs, newest first" in table.out
+    assert table.code == 0 and "runs, newest first" in table.out
     csv_lines = run_cli(capsys, "runs", "--campaign", "gate", "--format", "csv").out.splitlines()
     assert csv_lines[0].split(",") == [
         "started_at",
         "campaign",
+        "kind",
         "commit",
         "status",
+        "last_alive",
         "deliveries",
         "outcomes",
         "flow_run_id",
@@ -136,3 +138,102 @@ def test_history_shows_the_commit_and_filters_by_it_and_runs_lists_the_runs(
     ]
     assert second[:8] in csv_lines[1] and first[:8] in csv_lines[2]
     assert "(none)" in run_cli(capsys, "runs", "--campaign", "nothing-here").out
+
+
+# --- refused publishes: no row left `running` ----------------------------------------------------
+
+
+def _refuse_dirty(repo: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
+    (repo / "campaigns/gate.yaml").write_text(CAMPAIGN.format(caption="Words nobody reviewed"))
+    return {}
+
+
+def _refuse_missing_ref(repo: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
+    return {"ref": "no-such-branch"}
+
+
+def _refuse_invalid(repo: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
+    (repo / "campaigns/gate.yaml").write_text(CAMPAIGN.format(caption="x" * 400))  # over Bluesky's 300
+    git(repo, "commit", "-qam", "too long for bluesky")
+    return {}
+
+
+def _refuse_stale_plan(repo: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
+    from postdeck.cli import main
+
+    saved = repo.parent / "gate.plan.json"  # outside the tree: the plan file does not make it dirty
+    monkeypatch.setattr("sys.argv", ["postdeck", "plan", "campaigns/gate.yaml", "--out", str(saved)])
+    try:
+        main()
+    except SystemExit as exc:
+        assert not exc.code
+    (repo / "campaigns/gate.yaml").write_text(CAMPAIGN.format(caption="Changed after the plan"))
+    git(repo, "commit", "-qam", "changed since the plan")
+    return {"plan": str(saved)}
+
+
+def _refuse_require_ref(repo: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
+    monkeypatch.setenv("POSTDECK_REQUIRE_REF", "1")
+    return {}
+
+
+def _refuse_branch(repo: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
+    git(repo, "checkout", "-q", "-b", "feature")
+    (repo / "campaigns/gate.yaml").write_text(CAMPAIGN.format(caption="Not merged yet"))
+    git(repo, "commit", "-qam", "feature edit")
+    monkeypatch.setenv("POSTDECK_REQUIRE_BRANCH", "main")
+    return {}
+
+
+REFUSED_BEFORE_THE_PLAN = {
+    "dirty tree": (_refuse_dirty, "uncommitted changes"),
+    "missing ref": (_refuse_missing_ref, "git ref 'no-such-branch' not found"),
+    "invalid campaign": (_refuse_invalid, "300"),
+    "stale saved plan": (_refuse_stale_plan, "the campaign changed since this plan was made"),
+    "a ref required": (_refuse_require_ref, "reviewed commit only"),
+    "a branch required": (_refuse_branch, "is not on main"),
+}
+
+
+@pytest.mark.parametrize("case", REFUSED_BEFORE_THE_PLAN)
+def test_a_publish_refused_before_it_plans_sends_nothing_and_records_no_run(
+    box: Sandbox, repo: Path, monkeypatch: pytest.MonkeyPatch, case: str
+) -> None:
+    prepare, message = REFUSED_BEFORE_THE_PLAN[case]
+    monkeypatch.chdir(repo)
+    options = prepare(repo, monkeypatch)
+    state = publish(repo / "campaigns/gate.yaml", **options)
+    assert state.is_failed() and message in str(state.result(raise_on_failure=False))
+    assert SqliteLedger().campaign_runs() == []  # nothing was sent: no run, so none left running
+    assert box.postforme.create_calls + box.late.create_calls == 0
+
+
+def test_a_publish_refused_after_its_run_started_ends_it_failed_with_the_error(
+    box: Sandbox, repo: Path
+) -> None:
+    from postdeck.flows.params import PublishParams
+    from postdeck.flows.publish import publish_campaign
+
+    # No --sandbox and no key anywhere: the providers are found missing once the run has started.
+    state = publish_campaign(
+        params=PublishParams(campaign=str(repo / "campaigns/gate.yaml")), return_state=True
+    )
+    assert state.is_failed()
+    [run] = SqliteLedger().campaign_runs("gate")
+    assert run.status == "failed" and run.finished_at is not None
+    assert run.error.startswith("CredentialsError: No social posting credentials configured")
+    assert run.summary == {"deliveries": 0, "unresolved": 0, "outcomes": {}, "plan": {"create": 1}}
+    assert SqliteLedger().deliveries("gate") == []
+
+
+def test_a_batch_that_raises_ends_its_run_failed_with_the_error(
+    box: Sandbox, repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args, **kwargs):
+        raise RuntimeError("the batch broke half-way")
+
+    monkeypatch.setattr("postdeck.flows.publish.publish_batch", broken)
+    state = publish(repo / "campaigns/gate.yaml")
+    assert state.is_failed()
+    [run] = SqliteLedger().campaign_runs("gate")
+    assert (run.status, run.error) == ("failed", "RuntimeError: the batch broke half-way")

@@ -31,9 +31,7 @@ def history(
     ] = None,
     commit: Annotated[
         str | None,
-        typer.Option(
-            "--commit", help="Only deliveries sent by a publish of this commit (a SHA or its start)."
-        ),
+        typer.Option("--commit", help="Only deliveries sent by a run of this commit (a SHA or its start)."),
     ] = None,
     page: Annotated[int, typer.Option(min=1, help="Page number, from 1.")] = 1,
     per_page: Annotated[int, typer.Option(min=1, max=1000, help="Deliveries per page.")] = 20,
@@ -42,7 +40,7 @@ def history(
     """List deliveries with their status, provider and URL; the ids are what retry and cancel take.
 
     Example: postdeck history --status failed --platform twitter --since 7d --format csv
-             postdeck history --commit 3f2c9a1b   (what a publish of that commit sent)
+             postdeck history --commit 3f2c9a1b   (what runs of that commit sent)
     """
     from postdeck.commands._support import delivery_row, emit, output_format
     from postdeck.core.status import DeliveryStatus

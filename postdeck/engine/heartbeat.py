@@ -1,10 +1,14 @@
-"""A live run's heartbeat: while it publishes, its claims' lease keeps moving forward.
+"""A live run's heartbeat: while it publishes, its claims' lease and its run row keep moving forward.
 
 Claims are leased for `POSTDECK_CLAIM_HEARTBEAT_TIMEOUT` seconds (a minute) only, and a thread renews
 them every third of that (`LedgerWriter.renew_claims`). A run that dies stops beating, so the next
 run takes its claims over within the timeout (after looking their post keys up), instead of
 waiting out a lease as long as the slowest create. One beat per owner and ledger, however many
 batches the run publishes at once: `keep_alive` is reference counted.
+
+The run's row in campaign_runs beats the same way (`keep_run_alive`, `CampaignRuns.beat_campaign_run`):
+a `running` row whose last beat is older than the timeout belongs to a process that is gone, and is
+shown, then recorded, `crashed` (postdeck.engine.runs).
 
 A beat the ledger cannot store is logged and tried again at the next; if the ledger stays down past
 the timeout, another run may take a claim over while this one sends it: the takeover looks the post
@@ -20,21 +24,19 @@ from contextlib import contextmanager
 from datetime import datetime
 
 from postdeck.errors import LedgerError
-from postdeck.ledger.base import LedgerWriter
+from postdeck.ledger.base import CampaignRuns, LedgerWriter
 
 log = logging.getLogger("postdeck.engine.heartbeat")
 
 
-class Heartbeat:
-    """Renews `owner`'s claims every `timeout / 3` seconds on a daemon thread until stopped."""
+class _Beating:
+    """Calls `_beat` every `timeout / 3` seconds on a daemon thread until stopped."""
 
-    def __init__(
-        self, ledger: LedgerWriter, owner: str, *, timeout: float, now: Callable[[], datetime]
-    ) -> None:
-        self.ledger, self.owner, self.timeout, self.now = ledger, owner, timeout, now
+    def __init__(self, name: str, *, timeout: float, now: Callable[[], datetime]) -> None:
+        self.name, self.timeout, self.now = name, timeout, now
         self.beats = 0
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"heartbeat {owner}", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"heartbeat {name}", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
@@ -43,18 +45,64 @@ class Heartbeat:
         self._stop.set()
         self._thread.join(timeout=self.timeout)
 
+    def _beat(self) -> None:
+        raise NotImplementedError
+
     def _run(self) -> None:
         while not self._stop.wait(self.timeout / 3):
             try:
-                self.ledger.renew_claims(self.owner, lease_seconds=self.timeout, now=self.now())
+                self._beat()
                 self.beats += 1
             except LedgerError as exc:
                 log.warning(
-                    "%s: heartbeat not stored (claims expire in %.0fs without one): %s",
-                    self.owner,
+                    "%s: heartbeat not stored (it counts as gone %.0fs after the last one): %s",
+                    self.name,
                     self.timeout,
                     exc,
                 )
+
+
+class Heartbeat(_Beating):
+    """Renews `owner`'s claims every `timeout / 3` seconds on a daemon thread until stopped."""
+
+    def __init__(
+        self, ledger: LedgerWriter, owner: str, *, timeout: float, now: Callable[[], datetime]
+    ) -> None:
+        super().__init__(owner, timeout=timeout, now=now)
+        self.ledger, self.owner = ledger, owner
+
+    def _beat(self) -> None:
+        self.ledger.renew_claims(self.owner, lease_seconds=self.timeout, now=self.now())
+
+
+class RunHeartbeat(_Beating):
+    """Moves a running campaign run's heartbeat_at forward every `timeout / 3` seconds until stopped."""
+
+    def __init__(
+        self, ledger: CampaignRuns, run_id: str, *, timeout: float, now: Callable[[], datetime]
+    ) -> None:
+        super().__init__(f"campaign run {run_id}", timeout=timeout, now=now)
+        self.ledger, self.run_id = ledger, run_id
+
+    def _beat(self) -> None:
+        if not self.ledger.beat_campaign_run(self.run_id, now=self.now()):
+            # Recorded crashed by a run that found it silent (its beats lost in a ledger outage): no
+            # beat revives it; its end, when it comes, is recorded all the same.
+            log.warning("%s: not running in the ledger any more (recorded crashed?): beats stop", self.name)
+            self._stop.set()
+
+
+@contextmanager
+def keep_run_alive(
+    ledger: CampaignRuns, run_id: str, *, timeout: float, now: Callable[[], datetime]
+) -> Iterator[RunHeartbeat]:
+    """The heartbeat of a campaign run's row while the block runs."""
+    beat = RunHeartbeat(ledger, run_id, timeout=timeout, now=now)
+    beat.start()
+    try:
+        yield beat
+    finally:
+        beat.stop()
 
 
 _LOCK = threading.Lock()

@@ -1,11 +1,13 @@
 """`plan --refresh`: ask the providers for every scheduled post before planning. A post deleted at
-the provider (its dashboard, another tool) or moved to another time there is drift: what exists is
-not what the ledger and the file say. The plan shows it; nothing here writes or sends.
+the provider (its dashboard, another tool), moved to another time there, or whose words were edited
+there is drift: what exists is not what the ledger and the file say. The plan shows it; nothing here
+writes or sends.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import unicodedata
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -20,6 +22,7 @@ from postdeck.providers.errors import ProviderError
 
 GONE = 404  # what both providers answer for a post that is not there (deleted)
 _SAME_MINUTE = 60  # platforms schedule to the minute: less than this apart is the same time
+_SHOWN = 60  # characters of a caption a drift note quotes
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,7 +66,29 @@ def _compare(record: DeliveryRecord, current: PostOutcome, provider: str) -> Obs
         apart = abs((current.scheduled_at - record.scheduled_for).total_seconds())
         if apart >= _SAME_MINUTE:
             return Observation(record.key, True, f"moved at {provider} to {_minute(current.scheduled_at)}")
+    if (
+        result.caption is not None
+        and record.caption is not None
+        and not _same_words(result.caption, record.caption)
+    ):
+        held, recorded = _quote(result.caption), _quote(record.caption)
+        note = f"caption edited at {provider}: it says {held}, not the recorded {recorded}"
+        return Observation(record.key, True, note)
     return Observation(record.key, False, f"as recorded at {provider} ({result.status})")
+
+
+def _same_words(held: str, recorded: str) -> bool:
+    """The same caption, whatever a provider did to its whitespace or Unicode form."""
+    return _words(held) == _words(recorded)
+
+
+def _words(text: str) -> list[str]:
+    return unicodedata.normalize("NFC", text).split()
+
+
+def _quote(text: str) -> str:
+    flat = " ".join(text.split())
+    return repr(flat if len(flat) <= _SHOWN else flat[: _SHOWN - 1] + "…")
 
 
 def _minute(at: datetime) -> str:

@@ -163,6 +163,23 @@ def _in_repo(path: Path, repo: Path) -> PurePosixPath:
         return PurePosixPath(path.as_posix())  # relative to the top, though not under this folder
 
 
+def file_commit(path: Path) -> tuple[str | None, bool]:
+    """The commit a file is read at outside a publish (a post's or a retry's file): HEAD when HEAD has
+    the file, with whether the working file differs from it; (None, False) when no commit has it
+    (outside any repository, untracked, ignored) or git cannot tell."""
+    try:
+        repo = repository_of(path)
+        if repo is None or not _has_head(repo) or not path.resolve().is_relative_to(repo):
+            return None, False
+        inside = str(path.resolve().relative_to(repo))
+        listed = _git(["ls-tree", "--name-only", "HEAD", "--", inside], repo)
+        if listed.returncode != 0 or not listed.stdout.strip():
+            return None, False
+        return resolve_ref("HEAD", repo, str(path)), bool(changed_files(repo, [path]))
+    except PostdeckError:  # git missing or failing: a run without a commit, not a refusal
+        return None, False
+
+
 def check_clean(source: Source, reads: Iterable[Path], *, allow_dirty: bool, campaign: str) -> Source:
     """Refuse (or, allowed, mark) a working-tree publish whose files differ from its commit."""
     if source.commit is None:

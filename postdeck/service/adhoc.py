@@ -79,6 +79,11 @@ def spec_path(folder: Path, campaign: str, batch_id: str) -> Path:
     return folder / campaign / f"{batch_id}.yaml"
 
 
+def post_file(folder: Path, deliveries: list[Delivery]) -> Path | None:
+    """The file `prepare` kept the post's deliveries in (what its run names), None without any."""
+    return spec_path(folder, deliveries[0].campaign, deliveries[0].batch_id) if deliveries else None
+
+
 def prepare(
     post: AdhocPost,
     *,

@@ -2,6 +2,7 @@
 
 Shared by SocialPostingService, the seed's provider classes and `postdeck post`: every one of them
 claims each delivery in the ledger first (postdeck.engine.publisher), so a repeated call never posts twice.
+Each send is a run (campaign_runs, kind `post`) that its deliveries name, as a publish's do.
 """
 
 from __future__ import annotations
@@ -11,9 +12,13 @@ import os
 import socket
 import uuid
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict
+from pathlib import Path
 
 from postdeck.core.platform import Platform
 from postdeck.engine.publisher import publish_batch
+from postdeck.engine.runs import file_source, recorded_run
+from postdeck.engine.verdict import verdict
 from postdeck.errors import LedgerError, PostdeckError
 from postdeck.ledger.base import DeliveryRecord
 from postdeck.ledger.journal_guard import require_keys_not_lost
@@ -77,14 +82,32 @@ def require_connected(chain: Chain, platforms: Iterable[Platform]) -> None:
         raise NotConnected(missing)
 
 
-def send(deliveries: Sequence[Delivery], *, ledger, chain: Chain, owner: str) -> PostResult:
-    """Publish the deliveries (each exactly once) and read back what the ledger recorded."""
+def send(
+    deliveries: Sequence[Delivery], *, ledger, chain: Chain, owner: str, source_file: Path | None = None
+) -> PostResult:
+    """Publish the deliveries (one batch: each exactly once) as a run of their campaign, and read back
+    what the ledger recorded. `source_file` is the file they were rendered from (an ad-hoc post's, a
+    campaign's): the run names it, and its commit when git has it. Refused before anything is sent
+    (a lost ledger, no connected account), it is no run."""
     new = [d for d in deliveries if _record(ledger, d.key) is None]
     require_keys_not_lost(ledger, [d.key for d in new])  # a new ledger would post them again
     # Checked before anything is claimed: a "not connected" answer is not recorded as a failed post,
     # so the same call succeeds once the account is connected. Done deliveries need no account.
     require_connected(chain, [d.platform for d in new])
-    reports = publish_batch(deliveries, ledger=ledger, chain=chain, owner=owner)
+    reports = []
+    if deliveries:
+        first, started = deliveries[0], False
+        source = file_source(source_file, deliveries)
+        try:
+            with recorded_run(ledger, first.campaign, source=source, kind="post", user_id=first.owner) as run:
+                started = True
+                reports = publish_batch(deliveries, ledger=ledger, chain=chain, owner=owner, stamp=run.stamp)
+                run.outcome = verdict([asdict(r) for r in reports])
+        except LedgerError as exc:
+            if started:
+                raise
+            # As for a claim that cannot be written: nothing is sent without its run.
+            raise type(exc)(f"not sent: the run could not be recorded: {exc}") from None
     records = {d.key: _record(ledger, d.key) for d in deliveries}
     return post_result(deliveries, reports, records)
 

@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from postdeck.core.outcome import Outcome
+from postdeck.engine.verdict import Verdict
 from postdeck.errors import LedgerError, PostdeckError
 from postdeck.ledger.base import DeliveryRecord
 from postdeck.ledger.queries import DeliveryQuery
@@ -27,6 +29,20 @@ class ScheduleReport:
     provider: str | None = None
     url: str | None = None
     error: str | None = None
+
+
+# What a retry or a cancel run is for: its deliveries end in one of these, or the run has not done it.
+RETRIED = frozenset({"posted", "scheduled"})
+CANCELLED = frozenset({"cancelled"})
+
+
+def run_outcome(reports: Sequence[ScheduleReport], *, goal: frozenset[str]) -> Verdict:
+    """What a retry or cancel run came to, for its campaign_runs row: each delivery's status after it
+    (`skipped` for one it did not act on), unresolved unless in `goal` (as the CLI's exit code)."""
+    words = ["skipped" if r.action == "skipped" else r.after for r in reports]
+    return Verdict(
+        total=len(words), counts=dict(Counter(words)), unresolved=sum(w not in goal for w in words)
+    )
 
 
 def list_deliveries(

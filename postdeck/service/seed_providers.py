@@ -29,7 +29,7 @@ from postdeck.providers.factory import build_chain
 from postdeck.providers.late import LateClient
 from postdeck.providers.media import sniff_content_type
 from postdeck.providers.postforme import PostForMeClient
-from postdeck.service.adhoc import AdhocPost, posts_dir, prepare
+from postdeck.service.adhoc import AdhocPost, post_file, posts_dir, prepare
 from postdeck.service.posting import new_owner, send, sent_in
 from postdeck.service.results import PROVIDER_NAMES, AccountInfo, PostResult
 from postdeck.timeparse import parse_when, require_future
@@ -137,7 +137,13 @@ class _ClientProvider(SocialPostingProvider):
             )
             deliveries = prepare(post, folder=self.posts_folder, sent=sent_in(self.ledger))
             chain = build_chain([Link(f"{self.client.name}:direct", self.client)], self.ledger)
-            return send(deliveries, ledger=self.ledger, chain=chain, owner=new_owner("provider"))
+            return send(
+                deliveries,
+                ledger=self.ledger,
+                chain=chain,
+                owner=new_owner("provider"),
+                source_file=post_file(self.posts_folder, deliveries),
+            )
         except ValueError as exc:  # an unknown platform name
             return PostResult.failure(f"unknown platform: {exc}")
         except PostdeckError as exc:

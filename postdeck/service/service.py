@@ -29,7 +29,7 @@ from postdeck.providers.errors import ProviderError, every_failure
 from postdeck.providers.factory import credential_store
 from postdeck.service import arguments, cancelling, retrying, schedules
 from postdeck.service.accounts import list_accounts
-from postdeck.service.adhoc import AdhocPost, posts_dir, prepare
+from postdeck.service.adhoc import AdhocPost, post_file, posts_dir, prepare
 from postdeck.service.calendar import calendar_caption
 from postdeck.service.campaign_batches import batch_deliveries, campaigns_dir, find_campaign
 from postdeck.service.chains import service_chain
@@ -234,7 +234,13 @@ class SocialPostingService:
                 idempotency_key=idempotency_key,
             )
             deliveries = prepare(post, folder=self.posts_folder, sent=sent_in(self.ledger))
-            return send(deliveries, ledger=self.ledger, chain=chain, owner=new_owner())
+            return send(
+                deliveries,
+                ledger=self.ledger,
+                chain=chain,
+                owner=new_owner(),
+                source_file=post_file(self.posts_folder, deliveries),
+            )
 
     @never_raises(failure)
     def publish_batch(
@@ -270,7 +276,7 @@ class SocialPostingService:
         if user_id and owner and user_id != owner:
             raise PostdeckError(f"{path} is published with the keys of {owner}, not {user_id}")
         with self.chain(owner or user_id) as chain:
-            return send(deliveries, ledger=self.ledger, chain=chain, owner=new_owner())
+            return send(deliveries, ledger=self.ledger, chain=chain, owner=new_owner(), source_file=path)
 
     # --- history ----------------------------------------------------------------------------------
 

@@ -28,14 +28,22 @@ class SourceError(PostdeckError):
 def rebuild(
     record: DeliveryRecord, *, posts: Path, campaigns: Iterable[Path], now: datetime | None = None
 ) -> Delivery:
+    return rebuilt_from(record, source_file(record, posts=posts, campaigns=campaigns), now=now)
+
+
+def source_file(record: DeliveryRecord, *, posts: Path, campaigns: Iterable[Path]) -> Path:
+    """Where the delivery was written: its ad-hoc post's file, or its campaign's."""
     spec = spec_path(posts, record.campaign, record.batch_id)
     if spec.is_file():
-        path = spec
-    else:
-        try:
-            path = find_campaign(record.campaign, campaigns)
-        except CampaignNotFound as exc:
-            raise SourceError(f"cannot rebuild {record.key}: {exc}") from None
+        return spec
+    try:
+        return find_campaign(record.campaign, campaigns)
+    except CampaignNotFound as exc:
+        raise SourceError(f"cannot rebuild {record.key}: {exc}") from None
+
+
+def rebuilt_from(record: DeliveryRecord, path: Path, *, now: datetime | None = None) -> Delivery:
+    """The delivery rendered again from `path`, refused unless it is the content the ledger recorded."""
     report = require_valid(path, limits=file_limits())
     delivery = next((p.delivery for p in report.prepared if p.delivery.key == record.key), None)
     if delivery is None:
