@@ -193,7 +193,12 @@ def publish_campaign(params: PublishParams | None = None) -> list[dict] | State:
         now = datetime.now(UTC)
         expire_crashed_claims(ledger, loaded.campaign.name, now)  # a crashed run's claims: taken over now
         plan = make_plan(
-            loaded.campaign.name, deliveries, ledger, now, include_cancels=params.batches is None
+            loaded.campaign.name,
+            deliveries,
+            ledger,
+            now,
+            include_cancels=params.batches is None,
+            owner=loaded.campaign.owner,
         )
         if params.plan:
             _check_saved_plan(Path(params.plan), plan, ledger)
@@ -338,7 +343,7 @@ def _check_saved_plan(path: Path, plan: Plan, ledger: LedgerWriter) -> None:
     saved = load_plan(path)
     check_plan_is_current(saved, ledger)
 
-    if saved.campaign != plan.campaign or plan_shape(saved) != plan_shape(plan):
+    if (saved.campaign, saved.owner) != (plan.campaign, plan.owner) or plan_shape(saved) != plan_shape(plan):
         raise PlanError(f"{path}: the campaign changed since this plan was made; run `postdeck plan` again")
 
 

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from postdeck.core.keys import scoped_key
 from postdeck.core.outcome import Outcome
 from postdeck.core.status import DeliveryStatus
 from postdeck.errors import LedgerError
@@ -102,13 +103,15 @@ def flush_journal(ledger: Any, journal: Journal | None = None) -> int:
 def _apply(backend: Any, entry: dict[str, Any]) -> str:
     if entry["op"] == "record":
         outcome = _outcome(entry["outcome"])
-        current = backend.get(entry["key"])
+        # An entry written before delivery keys were scoped by owner: its claim says whose it is.
+        key = scoped_key(entry["key"], (entry.get("claim") or {}).get("user_id"))
+        current = backend.get(key)
         if current is None:
-            raise _Missing(f"the ledger has no delivery {entry['key']}; its outcome stays in the journal")
+            raise _Missing(f"the ledger has no delivery {key}; its outcome stays in the journal")
         if _already(current, outcome):
             return "already"
         # owner=None: the outcome is a provider's answer, true whoever holds the claim now.
-        backend.record(entry["key"], outcome, owner=None, now=parse_time(entry["now"]))
+        backend.record(key, outcome, owner=None, now=parse_time(entry["now"]))
         return "applied"
     if entry["op"] == "social_post":
         backend.record_social_post(entry["row"])  # insert-if-absent by id

@@ -103,11 +103,12 @@ class Journal:
     def known(self, ledger: str) -> dict[str, Known]:
         """Every delivery of the ledger `ledger` (its ident) this journal saw recorded, by key: what
         compaction remembered, updated by what the file holds now (settled or waiting)."""
-        known = {key: k for (ident, key), k in self.memory.read().items() if ident == ledger}
-        for item in recorded_sightings(self.lines()):
-            if item.ledger == ledger:
-                older = known.get(item.key)
-                known[item.key] = item.merged_over(older) if older else item
+        known: dict[str, Known] = {}
+        sightings = [k for (ident, _), k in self.memory.read().items() if ident == ledger]
+        for item in [*sightings, *(i for i in recorded_sightings(self.lines()) if i.ledger == ledger)]:
+            item = item.current()  # under the key its delivery has now (keys scoped by owner)
+            older = known.get(item.key)
+            known[item.key] = item.merged_over(older) if older else item
         return known
 
     def compact(self) -> None:

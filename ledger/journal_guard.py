@@ -9,7 +9,7 @@ missing records back from the journal before anything is sent.
 
 from __future__ import annotations
 
-from postdeck.core.keys import parse_ledger_key
+from postdeck.core.keys import RepostKey, parse_ledger_key
 from postdeck.errors import LedgerError
 from postdeck.ledger.base import Ledger
 from postdeck.ledger.journal_file import Journal
@@ -32,7 +32,11 @@ def missing_from_ledger(ledger: Ledger, journal: Journal, campaign: str | None =
         present = {r.key for r in ledger.deliveries(campaign)}
     else:
         present = {r.key for r in ledger.all_deliveries()}
-    return [k for key, k in known.items() if key not in present]
+    # Known keeps each sighting under its key now (Known.current); one recorded before delivery keys
+    # were scoped by owner, by a process that did not claim it (a follow-up), cannot say whose it was:
+    # it is there if the ledger has it under any owner's scope (its one row then got its owner's).
+    unscoped = {_unscoped(key) for key in present}
+    return [k for key, k in known.items() if key not in present and (k.claim or key not in unscoped)]
 
 
 def require_ledger_has_journaled(ledger: Ledger, journal: Journal, campaign: str) -> None:
@@ -64,6 +68,16 @@ def require_keys_not_lost(ledger: Ledger, keys: list[str]) -> None:
             f"recorded as {known[lost[0]].outcome.get('status')}; it is new or was replaced, and posting "
             "would send it again. Nothing was sent. Run `postdeck ledger rebuild` to put it back"
         )
+
+
+def _unscoped(key: str) -> str:
+    try:
+        parsed = parse_ledger_key(key)
+    except ValueError:
+        return key
+    if isinstance(parsed, RepostKey):
+        return str(RepostKey(parsed.original.unscoped, parsed.content))
+    return str(parsed.unscoped)
 
 
 def _campaign_of(key: str) -> str | None:

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from postdeck.core.keys import scoped_key
+
 log = logging.getLogger("postdeck.journal")
 
 # What a settled line says happened to its entry: only these mean the ledger has (or had) it.
@@ -56,6 +58,16 @@ class Known:
             attempted=tuple(entry.get("attempted") or ()),
             at=entry.get("at") or entry.get("now"),
         )
+
+    def current(self) -> Known:
+        """This sighting under the key its delivery has now: one recorded before delivery keys were
+        scoped by owner names an owned delivery by campaign alone; its claim says whose it is."""
+        user = (self.claim or {}).get("user_id")
+        key = scoped_key(self.key, user)
+        if key == self.key:
+            return self
+        claim = {**self.claim, "key": scoped_key(self.claim["key"], user)} if self.claim else None
+        return Known(self.ledger, key, self.outcome, claim, self.attempted, self.at)
 
     def merged_over(self, older: Known) -> Known:
         """This (later) sighting, keeping what only the older one knew."""

@@ -79,4 +79,5 @@ def _claim_request(known: Known) -> ClaimRequest | None:
         key = parse_ledger_key(known.key).delivery
     except ValueError:
         return None
-    return ClaimRequest(known.key, key.campaign, key.batch_id, key.platform, "", "", "", None)
+    # A scoped key names its owner's user id (postdeck.core.keys.owner_scope): the claim is theirs.
+    return ClaimRequest(known.key, key.campaign, key.batch_id, key.platform, "", "", "", None, key.owner)

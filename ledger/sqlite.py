@@ -30,6 +30,8 @@ from postdeck.ledger.base import (
     LedgerRefused,
     LedgerUnavailable,
     PostRecord,
+    check_claim_scope,
+    check_claimed_by_its_user,
     only_record,
 )
 from postdeck.ledger.queries import DeliveryQuery, PostQuery
@@ -43,7 +45,7 @@ from postdeck.ledger.sqlite_caches import SqliteCaches
 from postdeck.ledger.sqlite_credentials import SqliteCredentialRows
 from postdeck.ledger.sqlite_runs import SqliteRuns
 from postdeck.ledger.sqlite_sql import assignments, conditions, delivery_filters
-from postdeck.ledger.sqlite_upgrade import add_missing_columns, widen_status_check
+from postdeck.ledger.sqlite_upgrade import add_missing_columns, scope_owned_keys, widen_status_check
 from postdeck.ledger.transitions import check_transition
 from postdeck.settings import settings
 
@@ -71,6 +73,7 @@ class SqliteLedger(SqliteRuns, SqliteCaches, SqliteCredentialRows, LedgerBackend
                     conn.executescript(
                         resources.files("postdeck.ledger").joinpath("sqlite_schema.sql").read_text()
                     )
+                scope_owned_keys(conn)  # an older file's keys of owned campaigns gain their owner
         except OSError as exc:
             raise LedgerUnavailable(f"cannot open the ledger at {self.path}: {exc}") from None
         except LedgerError as exc:
@@ -264,7 +267,9 @@ class SqliteLedger(SqliteRuns, SqliteCaches, SqliteCredentialRows, LedgerBackend
 def _claim_in(
     conn: sqlite3.Connection, request: ClaimRequest, owner: str, lease: datetime, now: datetime
 ) -> Claim:
-    """Insert-if-absent, or take over a dead owner's claim; inside the caller's BEGIN IMMEDIATE."""
+    """Insert-if-absent, or take over a dead owner's claim; inside the caller's BEGIN IMMEDIATE.
+    A request for another user's row is refused (LedgerRefused: the caller's transaction is undone)."""
+    check_claim_scope(request)
     inserted = conn.execute(
         """INSERT INTO deliveries (key, campaign, batch_id, platform, status, owner, lease_until,
                attempts, content_hash, schedule_hash, caption, scheduled_for, user_id,
@@ -290,6 +295,7 @@ def _claim_in(
     record = SqliteLedger._row(conn, request.key)
     if inserted:
         return Claim(ClaimState.CLAIMED, record)
+    check_claimed_by_its_user(request, record)
     if record.status == DeliveryStatus.NOT_SENT:
         # Found at no provider over their idempotency window: claimed again, and (RECOVERED) looked
         # up once more by its post key before it is sent.

@@ -1,6 +1,6 @@
 -- The embedded ledger. Mirrors supabase/migrations (same tables and column names, SQLite types).
 CREATE TABLE IF NOT EXISTS deliveries (
-    key                 TEXT PRIMARY KEY,          -- campaign/batch/platform[@account]
+    key                 TEXT PRIMARY KEY,          -- [user:]campaign/batch/platform[@account][#generation]
     campaign            TEXT NOT NULL,
     batch_id            TEXT NOT NULL,
     platform            TEXT NOT NULL,
@@ -28,6 +28,23 @@ CREATE TABLE IF NOT EXISTS deliveries (
 );
 CREATE INDEX IF NOT EXISTS deliveries_campaign ON deliveries (campaign);
 CREATE INDEX IF NOT EXISTS deliveries_status ON deliveries (status);
+-- A user's delivery is keyed by its user (`<user id>:campaign/…`, postdeck/core/keys.py), a delivery
+-- without one by its campaign alone (as the PostgreSQL table's deliveries_key_scope check): a writer
+-- that keys a user's delivery by campaign alone (a postdeck from before keys were scoped) is refused,
+-- never left to meet another user's row of that name. Which user the scope names is checked in Python
+-- (ledger.base.check_claim_scope: SQLite cannot spell a UUID canonically).
+CREATE TRIGGER IF NOT EXISTS deliveries_key_scope_insert BEFORE INSERT ON deliveries
+WHEN (COALESCE(NEW.user_id, '') <> '')
+     <> (instr(NEW.key, ':') > 0 AND (instr(NEW.key, '/') = 0 OR instr(NEW.key, ':') < instr(NEW.key, '/')))
+BEGIN
+    SELECT RAISE(ABORT, 'deliveries_key_scope: a delivery key is scoped by its user exactly when it has one');
+END;
+CREATE TRIGGER IF NOT EXISTS deliveries_key_scope_update BEFORE UPDATE OF key, user_id ON deliveries
+WHEN (COALESCE(NEW.user_id, '') <> '')
+     <> (instr(NEW.key, ':') > 0 AND (instr(NEW.key, '/') = 0 OR instr(NEW.key, ':') < instr(NEW.key, '/')))
+BEGIN
+    SELECT RAISE(ABORT, 'deliveries_key_scope: a delivery key is scoped by its user exactly when it has one');
+END;
 
 -- The seed's post history table, one row per provider post (column names kept for existing readers).
 CREATE TABLE IF NOT EXISTS social_posts (

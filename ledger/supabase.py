@@ -29,6 +29,7 @@ from postdeck.ledger.base import (
     ClaimState,
     DeliveryRecord,
     LedgerRefused,
+    check_claim_scope,
 )
 from postdeck.ledger.queries import DeliveryQuery, newest_first
 from postdeck.ledger.rows import commit_prefix, delivery_record, iso
@@ -165,6 +166,8 @@ class SupabaseLedger(
     # --- writer ---------------------------------------------------------------------------------
 
     def claim(self, request: ClaimRequest, *, owner: str, lease_seconds: float, now: datetime) -> Claim:
+        user_id = user_uuid(request.user_id, LedgerRefused)
+        check_claim_scope(request)  # as claim_delivery and the table's deliveries_key_scope check would
         reply = self._rpc(
             "claim_delivery",
             {
@@ -176,7 +179,7 @@ class SupabaseLedger(
                 "p_schedule_hash": request.schedule_hash,
                 "p_caption": request.caption,
                 "p_scheduled_for": iso(request.scheduled_for),
-                "p_user_id": user_uuid(request.user_id, LedgerRefused),
+                "p_user_id": user_id,
                 "p_owner": owner,
                 "p_lease_seconds": float(lease_seconds),
                 "p_now": iso(now),
@@ -204,6 +207,8 @@ class SupabaseLedger(
             }
             for request in requests
         ]
+        for request in requests:
+            check_claim_scope(request)
         replies = self._rpc(
             "claim_deliveries",
             {

@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from postdeck.core.keys import owner_scope
 from postdeck.core.platform import Platform
 from postdeck.schemas.durations import DURATION_PATTERN, parse_duration
 from postdeck.schemas.platform_options import (
@@ -264,6 +265,14 @@ class Campaign(_Strict):
     accounts: Accounts = Field(default_factory=Accounts)
     styles: dict[Slug, Style] = Field(default_factory=dict, description="Named styles batches can use.")
     batches: list[Batch] = Field(min_length=1)
+
+    @field_validator("owner")
+    @classmethod
+    def _owner_is_a_user_id(cls, value: str | None) -> str | None:
+        owner_scope(
+            value
+        )  # it scopes the campaign's delivery keys (postdeck.core.keys): ValueError if it cannot
+        return value
 
     @field_validator("timezone")
     @classmethod

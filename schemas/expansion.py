@@ -133,8 +133,8 @@ def expand_all(
                     continue
                 delivery = Delivery(
                     key=str(
-                        DeliveryKey(name, slot.batch_id, PLATFORM_KEYS[platform])
-                    ),  # a str formats faster
+                        DeliveryKey(name, slot.batch_id, PLATFORM_KEYS[platform], owner=owner)
+                    ),  # a str formats faster; scoped by the owner, so two users' campaigns never share one
                     campaign=name,
                     batch_id=slot.batch_id,
                     platform=platform,

@@ -183,7 +183,7 @@ def test_no_test_key_reaches_any_ledger_column(store: CredentialStore, backend: 
     )
     chain = build_chain(links, backend.ledger)
     deliveries = [
-        Delivery(str(DeliveryKey("c", "a", p)), "c", "a", p, "hello", (), None, owner=USER)
+        Delivery(str(DeliveryKey("c", "a", p, owner=USER)), "c", "a", p, "hello", (), None, owner=USER)
         for p in (Platform.TWITTER, Platform.LINKEDIN)
     ]
     reports = publish_batch(

@@ -61,7 +61,9 @@ def outage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Outage]:
 
 def batch(batch_id: str = "a") -> list[Delivery]:
     return [
-        Delivery(str(DeliveryKey("c", batch_id, p)), "c", batch_id, p, "hello", (), None, owner=USER)
+        Delivery(
+            str(DeliveryKey("c", batch_id, p, owner=USER)), "c", batch_id, p, "hello", (), None, owner=USER
+        )
         for p in (Platform.TWITTER, Platform.LINKEDIN)
     ]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -11,8 +13,12 @@ from postdeck.core.keys import (
     PostKey,
     RepostKey,
     base_batch_id,
+    key_owner,
     occurrence_batch_id,
+    owner_scope,
     parse_ledger_key,
+    same_user,
+    scoped_key,
     split_batch_id,
 )
 from postdeck.core.platform import Platform
@@ -21,15 +27,28 @@ part = st.text(
     st.characters(blacklist_characters="/@#~", blacklist_categories=("Zs", "Zl", "Zp", "Cc", "Cs")),
     min_size=1,
 )
+scoped_part = part.filter(lambda text: ":" not in text)  # a campaign, an owner: `:` separates them
 batch_ids = part | st.builds(occurrence_batch_id, part, st.dates())  # a batch's, or an occurrence's
+owners = st.none() | st.uuids().map(str) | scoped_part.filter(lambda text: not _is_uuid(text))
 delivery_keys = st.builds(
     DeliveryKey,
-    campaign=part,
+    campaign=scoped_part,
     batch_id=batch_ids,
     platform=st.sampled_from([p.value for p in Platform]) | part,
     account=st.none() | part,
     generation=st.integers(min_value=0, max_value=10**6),
+    owner=owners,
 )
+
+
+def _is_uuid(text: str) -> bool:
+    import uuid
+
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
 
 
 @given(delivery_keys)
@@ -92,6 +111,9 @@ def test_the_batch_of_a_key_is_the_batch_id_without_its_occurrence(key: Delivery
         "launch/teaser/x#-1",
         "launch/teaser/x#²",
         "a/b/c~abc",
+        ":launch/teaser/x",
+        "a:b:launch/teaser/x",
+        "alice smith:launch/teaser/x",
     ],
 )
 def test_what_is_not_a_delivery_key_is_refused(text: str) -> None:
@@ -119,6 +141,59 @@ def test_the_post_key_is_todays_hash_of_the_sorted_keys() -> None:
     assert PostKey.parse(expected) == PostKey.of("c", "a", keys)
     with pytest.raises(ValueError):
         PostKey.parse("pd_short")
+
+
+ALICE = "00000000-0000-4000-8000-00000000a11c"
+
+
+def test_an_owned_campaigns_key_is_scoped_by_its_owner_and_an_unowned_ones_is_as_it_was() -> None:
+    key = DeliveryKey("launch", "teaser", "x", account="brand", generation=2, owner=ALICE)
+    assert str(key) == f"{ALICE}:launch/teaser/x@brand#2"
+    assert DeliveryKey.parse(str(key)) == key and key.owner == ALICE and key.campaign == "launch"
+    assert str(key.unscoped) == "launch/teaser/x@brand#2" == str(dataclasses.replace(key, owner=None))
+    assert str(key.repost("ab" * 32)) == f"{ALICE}:launch/teaser/x@brand#2~abababababab"
+    assert parse_ledger_key(str(key.repost("ab" * 32))).delivery == key
+    # Every spelling of one user id is one scope (Supabase stores the canonical one).
+    assert DeliveryKey("launch", "teaser", "x", owner=ALICE.upper()) == DeliveryKey(
+        "launch", "teaser", "x", owner=ALICE
+    )
+    assert owner_scope("{" + ALICE.replace("-", "") + "}") == ALICE
+    assert owner_scope(None) is owner_scope("") is None and owner_scope("local-user") == "local-user"
+    assert DeliveryKey("launch", "teaser", "x", owner="") == DeliveryKey("launch", "teaser", "x")
+    assert same_user(ALICE.upper(), ALICE) and not same_user(ALICE, None) and same_user("", None)
+    assert (
+        key_owner(str(key)) == ALICE and key_owner("launch/teaser/x") is None and key_owner("no key") is None
+    )
+
+
+def test_an_owner_or_a_campaign_no_key_can_hold_is_refused() -> None:
+    for owner in ("alice smith", "a/b", "a:b", "me@example.com", "x#1", "x~y"):
+        with pytest.raises(ValueError, match="owner must be a user id"):
+            DeliveryKey("launch", "teaser", "x", owner=owner)
+    with pytest.raises(ValueError, match="campaign"):
+        DeliveryKey("a:b", "teaser", "x")
+
+
+def test_scoped_key_gives_an_older_unscoped_key_its_owner_and_leaves_the_rest() -> None:
+    assert scoped_key("launch/teaser/x#1", ALICE) == f"{ALICE}:launch/teaser/x#1"
+    assert scoped_key("launch/teaser/x~abababababab", ALICE) == f"{ALICE}:launch/teaser/x~abababababab"
+    assert scoped_key(f"{ALICE}:launch/teaser/x", "someone-else") == f"{ALICE}:launch/teaser/x"
+    assert scoped_key("launch/teaser/x", None) == "launch/teaser/x"
+    assert scoped_key("launch/teaser/x", "alice smith") == "launch/teaser/x"  # no key can hold it
+    assert scoped_key("not a key", ALICE) == "not a key"
+
+
+def test_two_owners_post_keys_differ_and_an_unowned_one_is_as_it_was() -> None:
+    mine = [DeliveryKey("c", "a", p, owner=ALICE) for p in ("twitter", "bluesky")]
+    theirs = [dataclasses.replace(k, owner="00000000-0000-4000-8000-000000000b0b") for k in mine]
+    assert (
+        PostKey.of("c", "a", mine)
+        != PostKey.of("c", "a", theirs)
+        != PostKey.of("c", "a", [k.unscoped for k in mine])
+    )
+    assert PostKey.of("c", "a", [k.unscoped for k in mine]) == PostKey.of(
+        "c", "a", ["c/a/twitter", "c/a/bluesky"]
+    )
 
 
 def test_platform_named_takes_what_people_type() -> None:

@@ -23,6 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from postdeck.core.keys import DeliveryKey, scoped_key
 from postdeck.core.outcome import Outcome
 from postdeck.core.status import DeliveryStatus
 from postdeck.errors import LedgerError
@@ -38,6 +39,7 @@ from postdeck.ledger.base import (
 from postdeck.ledger.queries import DeliveryQuery
 from postdeck.ledger.sqlite import SqliteLedger
 from postdeck.ledger.supabase import SupabaseLedger
+from postdeck.ledger.supabase_transport import is_uuid
 from tests.ledger_fixtures.keys import LEGACY_SERVICE_KEY, SERVER_KEYS
 from tests.ledger_fixtures.postgrest import PostgrestEmulator, Recorder, Replayer
 
@@ -117,8 +119,10 @@ def other_user() -> str:
 
 
 def request_for(key: str, user_id: str | None = None, **extra) -> ClaimRequest:
-    campaign, batch, platform = key.split("/")
-    platform = platform.partition("#")[0]  # a later generation is a key of the same platform
+    """The claim of `key` for `user_id`; a key without a scope gets the user's (`<user>:campaign/…`)."""
+    key = scoped_key(key, user_id) if user_id and is_uuid(user_id) else key
+    parsed = DeliveryKey.parse(key.rpartition("~")[0] or key)  # a later generation: the same platform
+    campaign, batch, platform = parsed.campaign, parsed.batch_id, parsed.platform
     fields = {
         "content_hash": "content-1",
         "schedule_hash": "schedule-1",
@@ -203,7 +207,7 @@ class LedgerContract:
         )
 
     def test_a_claim_keeps_what_the_plan_compares(self, ledger, ns, user) -> None:
-        key = f"{ns}-c/a/linkedin"
+        key = f"{user}:{ns}-c/a/linkedin"  # a user's delivery: keyed by the user
         at = datetime(2030, 2, 1, 9, 30, tzinfo=UTC)
         request = request_for(
             key, user, content_hash="c-9", schedule_hash="s-9", caption="ünïcode ✓", scheduled_for=at
@@ -215,6 +219,34 @@ class LedgerContract:
         assert record.scheduled_for == at and record.user_id == user
         assert record.created_at == NOW and record.updated_at == NOW
         assert ledger.get(f"{ns}-c/a/nothing") is None
+        assert ledger.get(f"{ns}-c/a/linkedin") is None  # the key without its user is another delivery
+
+    def test_a_claim_for_another_users_key_is_refused_never_answered_with_their_row(
+        self, ledger, ns, user, other_user
+    ) -> None:
+        """Issue 18, B: a claim of one user's key for another user (or for none) is refused, naming both,
+        and changes nothing; the other user's delivery of the same name is a claim of its own."""
+        mine = f"{user}:{ns}-c/a/twitter"
+        ledger.claim(request_for(mine, user), owner="run-a", lease_seconds=60, now=NOW)
+        ledger.record(mine, Outcome(DeliveryStatus.POSTED, provider="late"), owner="run-a", now=NOW)
+        before = ledger.get(mine)
+        for stranger in (other_user, None):
+            request = dataclasses.replace(request_for(mine, user), user_id=stranger)
+            with pytest.raises(LedgerRefused, match=f"{mine}.*{user}") as refused:
+                ledger.claim(request, owner="run-b", lease_seconds=60, now=NOW)
+            assert str(stranger) in str(refused.value) if stranger else "without a user" in str(refused.value)
+            with pytest.raises(LedgerRefused, match=user):
+                ledger.claim_many([request], owner="run-b", lease_seconds=60, now=NOW)
+        # Unscoped while it has a user: what a postdeck from before keys were scoped would send.
+        old_key = dataclasses.replace(request_for(f"{ns}-c/a/twitter"), user_id=other_user)
+        with pytest.raises(LedgerRefused, match="scoped"):
+            ledger.claim(old_key, owner="run-b", lease_seconds=60, now=NOW)
+        assert ledger.get(mine) == before and ledger.get(f"{ns}-c/a/twitter") is None
+        theirs = ledger.claim(
+            request_for(f"{ns}-c/a/twitter", other_user), owner="run-b", lease_seconds=60, now=NOW
+        )
+        assert theirs.state == ClaimState.CLAIMED and theirs.record.key == f"{other_user}:{ns}-c/a/twitter"
+        assert theirs.record.user_id == other_user and ledger.get(mine) == before
 
     def test_an_expired_lease_is_recovered_with_what_the_dead_owner_attempted(self, ledger, ns) -> None:
         key = f"{ns}-c/a/twitter"

@@ -14,6 +14,7 @@ import pytest
 
 from postdeck.core.status import DeliveryStatus
 from postdeck.ledger.transitions import ALLOWED
+from tests.pg import MIGRATIONS as MIGRATIONS_DIR
 from tests.pg import PgServer, apply_migrations, migration_files
 
 pytest_plugins = ["tests.pg"]  # the session's PostgreSQL: pg_server, pg_dsn
@@ -34,7 +35,9 @@ def connect(dsn: str):
 
 
 def insert_delivery(conn, key: str = "c/b1/twitter", **values) -> None:
-    campaign, batch_id, platform = re.split("[@#~]", key)[0].split("/")
+    scope, colon, rest = key.partition(":")
+    unscoped = rest if colon and "/" not in scope else key  # `<user id>:` before a user's delivery's key
+    campaign, batch_id, platform = re.split("[@#~]", unscoped)[0].split("/")
     row = {
         "key": key,
         "campaign": campaign,
@@ -212,6 +215,30 @@ BAD_ROWS = [
         "deliveries_kept_only_when_cancelled",
     ),
     (
+        "a user's delivery keyed by its campaign alone (a worker from before keys were scoped)",
+        "insert into deliveries (key, campaign, batch_id, platform, status, owner, user_id)"
+        f" values ('c/b/x', 'c', 'b', 'x', 'claimed', 'r', '{ALICE}')",
+        "deliveries_key_scope",
+    ),
+    (
+        "a user's delivery keyed by another user",
+        "insert into deliveries (key, campaign, batch_id, platform, status, owner, user_id)"
+        f" values ('{BOB}:c/b/x', 'c', 'b', 'x', 'claimed', 'r', '{ALICE}')",
+        "deliveries_key_scope",
+    ),
+    (
+        "a user's key on a delivery without a user",
+        "insert into deliveries (key, campaign, batch_id, platform, status, owner)"
+        f" values ('{ALICE}:c/b/x', 'c', 'b', 'x', 'claimed', 'r')",
+        "deliveries_key_scope",
+    ),
+    (
+        "a scoped key of another batch's delivery",
+        "insert into deliveries (key, campaign, batch_id, platform, status, owner, user_id)"
+        f" values ('{ALICE}:c/b/y', 'c', 'b', 'x', 'claimed', 'r', '{ALICE}')",
+        "deliveries_key_parts",
+    ),
+    (
         "a finished run without an end",
         "insert into campaign_runs (campaign, status) values ('c', 'completed')",
         "campaign_runs_finished_when_done",
@@ -243,7 +270,115 @@ def test_constraints_reject(pg_dsn: str, what: str, sql: str, constraint: str) -
 def test_later_generations_and_reposts_are_keys_of_their_delivery(pg_dsn: str, key: str) -> None:
     with connect(pg_dsn) as conn:
         insert_delivery(conn, key)
-        assert conn.execute("select count(*) from deliveries").fetchone() == (1,)
+        insert_delivery(conn, f"{ALICE}:{key}", user_id=ALICE)  # and so of a user's delivery
+        assert conn.execute("select count(*) from deliveries").fetchone() == (2,)
+
+
+# --- delivery keys scoped by owner (issue 18, B) ------------------------------------------------
+
+OWNER_KEYS = "20261207170000_delivery_keys_scoped_by_owner.sql"
+
+
+def test_the_owner_key_migration_carries_every_users_delivery_over_to_its_scoped_key(
+    pg_server: PgServer,
+) -> None:
+    """A ledger made with the old keys: each delivery with a user gets `<user id>:` (its reposts and
+    later generations too, a cancel request following it); one without a user, and every post key
+    (what the provider post carries), stay as they were."""
+    dsn = pg_server.create_database(migrated=False)
+    with connect(dsn) as conn:
+        for path in migration_files():
+            if path.name < OWNER_KEYS:
+                with conn.transaction():
+                    conn.execute(path.read_text())
+        insert_delivery(
+            conn, "launch/teaser/twitter", status="posted", owner=None, post_key="pd_a", user_id=ALICE
+        )
+        insert_delivery(
+            conn, "launch/teaser/twitter~0123456789ab", status="posted", owner=None, user_id=ALICE
+        )
+        insert_delivery(conn, "launch/reveal/x@brand#2", status="scheduled", owner=None, user_id=ALICE)
+        insert_delivery(conn, "launch/reveal/twitter", status="claimed", user_id=BOB)
+        insert_delivery(conn, "launch/teaser/linkedin", status="posted", owner=None, post_key="pd_g")
+        conn.execute(
+            "insert into delivery_cancel_requests (delivery_key, user_id) values ('launch/reveal/x@brand#2', %s)",
+            (ALICE,),
+        )
+        before = {
+            r[0]: r[1:]
+            for r in conn.execute("select key, status, post_key, user_id, created_at from deliveries")
+        }
+        with conn.transaction():
+            conn.execute((MIGRATIONS_DIR / OWNER_KEYS).read_text())
+        after = {
+            r[0]: r[1:]
+            for r in conn.execute("select key, status, post_key, user_id, created_at from deliveries")
+        }
+        assert after == {
+            f"{ALICE}:launch/teaser/twitter": before["launch/teaser/twitter"],
+            f"{ALICE}:launch/teaser/twitter~0123456789ab": before["launch/teaser/twitter~0123456789ab"],
+            f"{ALICE}:launch/reveal/x@brand#2": before["launch/reveal/x@brand#2"],
+            f"{BOB}:launch/reveal/twitter": before["launch/reveal/twitter"],
+            "launch/teaser/linkedin": before["launch/teaser/linkedin"],
+        }
+        assert conn.execute("select delivery_key from delivery_cancel_requests").fetchall() == [
+            (f"{ALICE}:launch/reveal/x@brand#2",)
+        ]
+        # A cancel request follows its delivery's key from now on too, and goes with it.
+        conn.execute(f"delete from deliveries where key = '{ALICE}:launch/reveal/x@brand#2'")
+        assert conn.execute("select count(*) from delivery_cancel_requests").fetchone() == (0,)
+
+
+def claim_for(conn, key: str, user: str | None, owner: str = "run-b"):
+    campaign, batch, platform = key.rpartition(":")[2].split("/")
+    (reply,) = conn.execute(
+        "select claim_delivery(%s, %s, %s, %s, 'ch', 'sh', 'caption', null, %s, %s, 600, %s)",
+        (key, campaign, batch, platform, user, owner, NOW),
+    ).fetchone()
+    return reply
+
+
+def test_a_worker_from_before_keys_were_scoped_is_refused_not_answered_with_a_users_row(pg_dsn: str) -> None:
+    with connect(pg_dsn) as conn:
+        assert claim_for(conn, f"{ALICE}:launch/teaser/twitter", ALICE, "run-a")["state"] == "claimed"
+        with pytest.raises(psycopg.errors.CheckViolation) as refused:
+            claim_for(conn, "launch/teaser/twitter", ALICE)  # its key: the campaign's alone
+        assert refused.value.diag.constraint_name == "deliveries_key_scope"
+        # Also where that old key is an unowned campaign's delivery: refused, not answered with its row.
+        assert claim_for(conn, "launch/teaser/twitter", None, "run-n")["state"] == "claimed"
+        with pytest.raises(psycopg.errors.CheckViolation):
+            claim_for(conn, "launch/teaser/twitter", ALICE)
+        assert sorted(conn.execute("select key, owner from deliveries").fetchall()) == [
+            (f"{ALICE}:launch/teaser/twitter", "run-a"),
+            ("launch/teaser/twitter", "run-n"),
+        ]
+
+
+def test_claim_delivery_refuses_another_users_row_naming_both_even_without_the_key_check(pg_dsn: str) -> None:
+    """Defense in depth: were a row of one user's ever under a key another user's claim names, the claim
+    is refused (naming both), in a single claim and in a batch, never answered with that row."""
+    from psycopg.types.json import Jsonb
+
+    with connect(pg_dsn) as conn:
+        conn.execute("alter table deliveries drop constraint deliveries_key_scope")
+        insert_delivery(conn, "launch/teaser/twitter", status="posted", owner=None, user_id=ALICE)
+        for stranger in (BOB, None):
+            with pytest.raises(
+                psycopg.errors.RaiseException,
+                match=f"belongs to user {ALICE}, not to {stranger or '[(]none[)]'}",
+            ):
+                claim_for(conn, "launch/teaser/twitter", stranger)
+            item = {
+                "key": "launch/teaser/twitter",
+                "campaign": "launch",
+                "batch_id": "teaser",
+                "platform": "twitter",
+                "user_id": stranger,
+            }
+            with pytest.raises(psycopg.errors.RaiseException, match=ALICE):
+                conn.execute("select claim_deliveries(%s, 'run-b', 600, %s)", (Jsonb([item]), NOW))
+        assert claim_for(conn, "launch/teaser/twitter", ALICE)["state"] == "done"  # Alice's own: as before
+        assert conn.execute("select status, user_id::text from deliveries").fetchall() == [("posted", ALICE)]
 
 
 def test_a_delivery_names_the_run_and_commit_that_sent_it(pg_dsn: str) -> None:

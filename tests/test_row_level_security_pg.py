@@ -28,7 +28,7 @@ PLANNER = "postdeck_planner"
 
 
 def delivery_key(user: str, n: int = 0) -> str:
-    return f"c/{user[-4:]}{n}/twitter"
+    return f"{user}:c/{user[-4:]}{n}/twitter"  # a user's delivery is keyed by the user
 
 
 ROW_FACTORIES = {

@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from postdeck.core.keys import DeliveryKey, scoped_key
 from postdeck.core.outcome import Outcome
 from postdeck.core.status import DeliveryStatus
 from postdeck.ledger.base import ClaimRequest, ClaimState
@@ -37,27 +38,40 @@ def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[object]:
     yield SupabaseLedger("http://supabase.test", SERVICE_KEY, http_client=client)
 
 
-def claim(ledger, key: str, *, when: datetime = NOW, user: str = USER, owner: str = "run") -> None:
+def claim(ledger, key: str, *, when: datetime = NOW, user: str | None = None, owner: str = "run") -> None:
+    """Claim `key` (campaign/batch/platform) for `user`: under the user's scope when there is one."""
     campaign, batch, platform = key.split("/")
-    request = ClaimRequest(key, campaign, batch, platform, "c", "s", "hello", None, user_id=user)
+    request = ClaimRequest(scoped_key(key, user), campaign, batch, platform, "c", "s", "hello", None, user)
     assert ledger.claim(request, owner=owner, lease_seconds=60, now=when).state == ClaimState.CLAIMED
 
 
-def settle(ledger, key: str, status: DeliveryStatus, **outcome) -> None:
-    ledger.record(key, Outcome(status, **outcome), owner="run", now=NOW)
+def settle(ledger, key: str, status: DeliveryStatus, *, user: str | None = None, **outcome) -> None:
+    ledger.record(scoped_key(key, user), Outcome(status, **outcome), owner="run", now=NOW)
+
+
+def user_of(key: str) -> str:
+    return OTHER if key.startswith("b/three") else USER
 
 
 def test_find_deliveries_filters_and_pages_newest_first(ledger) -> None:
     for hours, key in enumerate(["a/one/twitter", "a/one/linkedin", "b/two/twitter", "b/three/bluesky"]):
-        claim(
-            ledger, key, when=NOW + timedelta(hours=hours), user=OTHER if key.startswith("b/three") else USER
-        )
-    settle(ledger, "a/one/twitter", DeliveryStatus.POSTED, provider="late", provider_post_id="p1")
-    settle(ledger, "a/one/linkedin", DeliveryStatus.FAILED, provider="late", provider_post_id="p1")
-    settle(ledger, "b/two/twitter", DeliveryStatus.SCHEDULED, provider="postforme", provider_post_id="p2")
+        claim(ledger, key, when=NOW + timedelta(hours=hours), user=user_of(key))
+    settle(ledger, "a/one/twitter", DeliveryStatus.POSTED, user=USER, provider="late", provider_post_id="p1")
+    settle(ledger, "a/one/linkedin", DeliveryStatus.FAILED, user=USER, provider="late", provider_post_id="p1")
+    settle(
+        ledger,
+        "b/two/twitter",
+        DeliveryStatus.SCHEDULED,
+        user=USER,
+        provider="postforme",
+        provider_post_id="p2",
+    )
 
     def keys(query: DeliveryQuery, **page) -> list[str]:
-        return [r.key for r in ledger.find_deliveries(query, **page)]
+        """The keys found, without their user's scope (each names its user: user_of)."""
+        found = ledger.find_deliveries(query, **page)
+        assert all(r.key == scoped_key(str(DeliveryKey.parse(r.key).unscoped), r.user_id) for r in found)
+        return [str(DeliveryKey.parse(r.key).unscoped) for r in found]
 
     everything = ["b/three/bluesky", "b/two/twitter", "a/one/linkedin", "a/one/twitter"]
     assert keys(DeliveryQuery()) == everything
@@ -69,7 +83,9 @@ def test_find_deliveries_filters_and_pages_newest_first(ledger) -> None:
     assert keys(DeliveryQuery(campaign="a")) == ["a/one/linkedin", "a/one/twitter"]
     assert keys(DeliveryQuery(user_id=OTHER)) == ["b/three/bluesky"]
     assert keys(DeliveryQuery(provider_post_id="p1")) == ["a/one/linkedin", "a/one/twitter"]
-    assert keys(DeliveryQuery(keys=("a/one/twitter", "b/two/twitter", "x/y/z"))) == [
+    assert keys(
+        DeliveryQuery(keys=tuple(scoped_key(k, USER) for k in ("a/one/twitter", "b/two/twitter", "x/y/z")))
+    ) == [
         "b/two/twitter",
         "a/one/twitter",
     ]
@@ -79,7 +95,9 @@ def test_find_deliveries_filters_and_pages_newest_first(ledger) -> None:
     assert keys(DeliveryQuery(created_before=NOW + timedelta(hours=1))) == ["a/one/twitter"]
     # The Python twin of the filter agrees with the backend.
     query = DeliveryQuery(statuses=("posted", "failed"), platform="twitter")
-    assert [r.key for r in ledger.find_deliveries(DeliveryQuery()) if query.matches(r)] == keys(query)
+    assert [r.key for r in ledger.find_deliveries(DeliveryQuery()) if query.matches(r)] == [
+        scoped_key(k, user_of(k)) for k in keys(query)
+    ]
 
 
 def test_reopen_failed_takes_only_failed_deliveries_and_forgets_the_last_attempt(ledger) -> None:

@@ -183,10 +183,14 @@ def test_publish_batch_from_a_campaign_file(
     (workdir / "campaigns" / "launch.yaml").write_text(CAMPAIGN.format(owner=USER))
     result = service.publish_batch(USER, "launch", 1, platforms=["twitter", "bluesky"])
     assert result.success, result.error
-    assert result.delivery_keys == {"twitter": "launch/teaser/twitter", "bluesky": "launch/teaser/bluesky"}
+    # Keyed by the owner's user id: another user's campaign of this name is not this one.
+    assert result.delivery_keys == {
+        "twitter": f"{USER}:launch/teaser/twitter",
+        "bluesky": f"{USER}:launch/teaser/bluesky",
+    }
     (post,) = sims.pfm_posts()
     assert post["caption"] in ("Something is brewing on twitter", "Something is brewing on bluesky")
-    assert ledger.get("launch/teaser/bluesky").status == DeliveryStatus.POSTED
+    assert ledger.get(f"{USER}:launch/teaser/bluesky").status == DeliveryStatus.POSTED
     scheduled = service.publish_batch(USER, "campaigns/launch.yaml", "reveal")
     assert scheduled.statuses == {"twitter": "scheduled", "bluesky": "scheduled"}
     assert scheduled.scheduled_for == datetime(2099, 6, 1, 9, tzinfo=UTC)

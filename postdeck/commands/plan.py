@@ -115,7 +115,7 @@ def _plan(
     ledger = open_backend()
     if source.deleted:  # nothing of it should exist: the plan cancels what is scheduled
         gone = load_campaign(source.path, limits=file_limits()).campaign
-        result = make_plan(gone.name, [], ledger, datetime.now(UTC))
+        result = make_plan(gone.name, [], ledger, datetime.now(UTC), owner=gone.owner)
         result = refresh(result, gone.owner, ledger) if refresh else result
         _show(result, {}, output, out, detailed_exitcode)
         return
@@ -133,7 +133,9 @@ def _plan(
     printer.flush()
     now = datetime.now(UTC)
     deliveries = [item.delivery for item in report.prepared]
-    result = make_plan(report.loaded.campaign.name, deliveries, ledger, now)
+    result = make_plan(
+        report.loaded.campaign.name, deliveries, ledger, now, owner=report.loaded.campaign.owner
+    )
     result = refresh(result, report.loaded.campaign.owner, ledger) if refresh else result
     _show(
         result,

@@ -3,28 +3,36 @@
 The ledger stores the string forms; these types are how code builds and reads them, instead of
 string surgery.
 
-- DeliveryKey: `campaign/batch[@occurrence]/platform[@account][#generation]`. Generation 0 (every
-  key so far) has no suffix, so existing ledgers keep matching; generation N ≥ 1 appends `#N`, a
-  later generation of the same delivery that the ledger keeps apart from the earlier ones. An
-  occurrence of a repeating batch is its batch id with `@` and its local date (`weekly@2026-12-14`):
-  each occurrence is a delivery of its own.
+- DeliveryKey: `[owner:]campaign/batch[@occurrence]/platform[@account][#generation]`. A campaign
+  with an `owner` (the user whose provider keys publish it) has its keys scoped by that user id, so
+  two users' campaigns of one name, batch ids and platforms are different deliveries; a campaign
+  without one keeps the unscoped form every key had so far, so existing ledgers keep matching.
+  (There is no workspace or team in postdeck: the owner is the only tenant.) Generation 0 has no
+  suffix; generation N ≥ 1 appends `#N`, a later generation of the same delivery that the ledger
+  keeps apart from the earlier ones. An occurrence of a repeating batch is its batch id with `@` and
+  its local date (`weekly@2026-12-14`): each occurrence is a delivery of its own.
 - RepostKey: `<delivery key>~<12 hex of the new content hash>`, the key a changed, already
   published delivery is published again under (`--allow-repost`).
 - PostKey: `pd_<32 hex>`, the key one provider post carries: the hash of the campaign, the batch
-  and the sorted delivery keys it serves.
+  and the sorted delivery keys it serves (scoped keys: two users' post keys differ too).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import hashlib
 import json
 import re
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
 SEPARATORS = "/@#~"  # no part of a key may hold one, so `parse` can always split it back
+SCOPE = ":"  # between the owner and the campaign; neither may hold it (campaign names are slugs)
 _PART = re.compile(r"[^/@#~\s]+")
+_SCOPED_PART = re.compile(r"[^/@#~:\s]+")  # the owner and the campaign
 _BATCH = re.compile(r"([^/@#~\s]+)(?:@(\d{4}-\d{2}-\d{2}))?")  # a batch id, and an occurrence's date
 _REPOST = re.compile(r"[0-9a-f]{12}")
 _POST = re.compile(r"pd_([0-9a-f]{32})")
@@ -34,6 +42,35 @@ REPOST_HASH_LENGTH = 12
 def _check_part(what: str, value: str) -> None:
     if not isinstance(value, str) or _PART.fullmatch(value) is None:
         raise ValueError(f"a delivery key's {what} must be non-empty text without {SEPARATORS!r}: {value!r}")
+
+
+@functools.lru_cache(maxsize=1024)
+def owner_scope(owner: str | None) -> str | None:
+    """The scope the deliveries of `owner`'s campaigns are keyed under: None without an owner, else
+    the user id, a UUID in its canonical form (lower case, as Supabase stores auth.users ids), so
+    every spelling of one user is one scope. ValueError for an owner no key can hold."""
+    if owner is None or owner == "":
+        return None
+    if not isinstance(owner, str):
+        raise ValueError(f"a campaign's owner must be a user id: {owner!r}")
+    try:
+        return str(uuid.UUID(owner))
+    except ValueError:
+        pass
+    if _SCOPED_PART.fullmatch(owner) is None:
+        raise ValueError(
+            f"a campaign's owner must be a user id (a UUID, or text without spaces or any of "
+            f"{SEPARATORS + SCOPE!r}): {owner!r}"
+        )
+    return owner
+
+
+def same_user(a: str | None, b: str | None) -> bool:
+    """Whether two user ids (a record's, a request's) name one user: both none, or one scope."""
+    try:
+        return owner_scope(a) == owner_scope(b)
+    except ValueError:  # one no key could hold (an older ledger's row): only the same text is the same
+        return (a or None) == (b or None)
 
 
 def occurrence_batch_id(batch_id: str, day: date) -> str:
@@ -65,9 +102,17 @@ class DeliveryKey:
     platform: str  # a Platform (a str) or its name
     account: str | None = None
     generation: int = 0
+    # The campaign's owner (a user id), as owner_scope() spells it; None: a campaign without one.
+    owner: str | None = None
 
     def __post_init__(self) -> None:
-        _check_part("campaign", self.campaign)
+        if not isinstance(self.campaign, str) or _SCOPED_PART.fullmatch(self.campaign) is None:
+            raise ValueError(
+                f"a delivery key's campaign must be non-empty text without {SEPARATORS + SCOPE!r}: "
+                f"{self.campaign!r}"
+            )
+        if self.owner is not None:
+            object.__setattr__(self, "owner", owner_scope(self.owner))  # one spelling per user
         split_batch_id(self.batch_id)  # a batch id, or an occurrence's: `weekly@2026-12-14`
         _check_part("platform", self.platform)
         if self.account is not None:
@@ -77,6 +122,8 @@ class DeliveryKey:
 
     def __str__(self) -> str:
         text = f"{self.campaign}/{self.batch_id}/{self.platform}"
+        if self.owner is not None:
+            text = f"{self.owner}{SCOPE}{text}"
         if self.account is not None:
             text += f"@{self.account}"
         return f"{text}#{self.generation}" if self.generation else text
@@ -92,9 +139,24 @@ class DeliveryKey:
         )  # no part holds a `/`; the batch's `@` is an occurrence's, the platform's an account's
         if len(parts) != 3:
             raise ValueError(f"not a delivery key (campaign/batch/platform): {text!r}")
-        campaign, batch_id, rest = parts
+        scoped, batch_id, rest = parts
+        owner, colon, campaign = scoped.rpartition(SCOPE)
+        if colon and not owner:
+            raise ValueError(f"not a delivery key (an empty owner): {text!r}")
         platform, at, account = rest.partition("@")
-        return cls(campaign, batch_id, platform, account if at else None, int(generation) if hash_mark else 0)
+        return cls(
+            campaign,
+            batch_id,
+            platform,
+            account if at else None,
+            int(generation) if hash_mark else 0,
+            owner if colon else None,
+        )
+
+    @property
+    def unscoped(self) -> DeliveryKey:
+        """This key without its owner: the form an owned delivery had before keys were scoped."""
+        return dataclasses.replace(self, owner=None) if self.owner is not None else self
 
     @property
     def batch(self) -> str:
@@ -148,6 +210,30 @@ LedgerKey = DeliveryKey | RepostKey
 def parse_ledger_key(text: str) -> LedgerKey:
     """A key as the ledger stores it: a delivery's or a repost's."""
     return RepostKey.parse(text) if "~" in text else DeliveryKey.parse(text)
+
+
+def key_owner(text: str) -> str | None:
+    """The owner scope of a ledger key; None for an unscoped key and for text that is not a key."""
+    try:
+        return parse_ledger_key(text).delivery.owner
+    except ValueError:
+        return None
+
+
+def scoped_key(text: str, owner: str | None) -> str:
+    """The key a delivery of `owner` has now: an unscoped one (as a ledger or journal written before
+    keys were scoped holds it) gets the owner's scope. A key already scoped, a delivery without an
+    owner (or one no key can hold), and text that is not a key are returned as they are."""
+    try:
+        scope = owner_scope(owner)
+        key = parse_ledger_key(text)
+    except ValueError:
+        return text
+    if scope is None or key.delivery.owner is not None:
+        return text
+    if isinstance(key, RepostKey):
+        return str(RepostKey(dataclasses.replace(key.original, owner=scope), key.content))
+    return str(dataclasses.replace(key, owner=scope))
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from postdeck.core.keys import DeliveryKey
+from postdeck.core.keys import DeliveryKey, key_owner, owner_scope
 from postdeck.core.status import DeliveryStatus
 from postdeck.engine.generations import (
     LEFT_RULE,
@@ -88,6 +88,7 @@ class Plan:
     ledger_fingerprint: str = ""  # of the campaign's ledger records the plan was made from
     # The keys of occurrences of repeating batches beyond the horizon: planned as they enter it.
     later: tuple[str, ...] = ()
+    owner: str | None = None  # the campaign's owner: another user's campaign of this name is not this one
 
     def of(self, action: Action) -> list[Change]:
         return [c for c in self.changes if c.action == action]
@@ -101,6 +102,19 @@ class Plan:
         return {action.value: counted[action] for action in Action if counted[action]}
 
 
+def campaign_records(reader: LedgerReader, campaign: str, owner: str | None) -> list[DeliveryRecord]:
+    """The ledger's records of `owner`'s campaign `campaign`. Two users' campaigns of one name are two
+    campaigns (their keys are scoped by owner: postdeck.core.keys), so neither's plan sees, cancels
+    or is made stale by the other's deliveries."""
+    scope = owner_scope(owner)
+    return [r for r in reader.deliveries(campaign) if key_owner(r.key) == scope]
+
+
+def campaign_owner(deliveries: Sequence[Delivery]) -> str | None:
+    """The owner of a campaign's deliveries (one campaign has one owner), None without any."""
+    return next((d.owner for d in deliveries), None)
+
+
 def make_plan(
     campaign: str,
     deliveries: Sequence[Delivery],
@@ -108,8 +122,11 @@ def make_plan(
     now: datetime,
     *,
     include_cancels: bool = True,
+    owner: str | None = None,
 ) -> Plan:
-    recorded = reader.deliveries(campaign)
+    """`owner`: the campaign's (its deliveries' when not given; name it for a campaign with none left)."""
+    owner = owner if owner is not None else campaign_owner(deliveries)
+    recorded = campaign_records(reader, campaign, owner)
     records = {r.key: r for r in recorded}
     current = current_generations(records)  # a re-created delivery's record is its latest generation's
     changes: list[Change] = []
@@ -138,6 +155,7 @@ def make_plan(
         made_at=now,
         ledger_fingerprint=ledger_fingerprint(recorded),
         later=tuple(later),
+        owner=owner or None,
     )
 
 
@@ -289,7 +307,7 @@ def ledger_fingerprint(records: Sequence[DeliveryRecord]) -> str:
 
 def check_plan_is_current(plan: Plan, reader: LedgerReader) -> None:
     """Raise StalePlanError if the ledger's records of the campaign changed since the plan was made."""
-    current = ledger_fingerprint(reader.deliveries(plan.campaign))
+    current = ledger_fingerprint(campaign_records(reader, plan.campaign, plan.owner))
     if current != plan.ledger_fingerprint:
         made = f" at {plan.made_at.isoformat()}" if plan.made_at else ""
         raise StalePlanError(
@@ -322,7 +340,7 @@ def plan_json(plan: Plan) -> Iterator[str]:
 
 
 def _head(plan: Plan) -> dict[str, Any]:
-    return {
+    head = {
         "format": PLAN_FORMAT,
         "campaign": plan.campaign,
         "made_at": plan.made_at.isoformat() if plan.made_at else None,
@@ -331,6 +349,9 @@ def _head(plan: Plan) -> dict[str, Any]:
         "summary": plan.counts(),
         "later": list(plan.later),
     }
+    if plan.owner is not None:  # only when there is one: a plan of a campaign without one is as it was
+        head = {"format": PLAN_FORMAT, "campaign": plan.campaign, "owner": plan.owner, **head}
+    return head
 
 
 def _change_to_dict(change: Change) -> dict[str, Any]:
@@ -384,6 +405,7 @@ def plan_from_dict(data: dict[str, Any]) -> Plan:
             made_at=made_at,
             ledger_fingerprint=data["ledger_fingerprint"],
             later=tuple(str(key) for key in data.get("later") or ()),
+            owner=str(data["owner"]) if data.get("owner") and owner_scope(str(data["owner"])) else None,
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise PlanError(f"the saved plan is damaged: {exc}") from None

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from postdeck.engine.plan import Action, make_plan
+from postdeck.engine.plan import Action, campaign_owner, campaign_records, make_plan
 from postdeck.engine.source import campaign_source, check_clean
 from postdeck.ledger.base import LedgerReader
 from postdeck.schemas.deliveries import Delivery
@@ -23,9 +23,10 @@ def due_occurrences(
     campaign: str, deliveries: Sequence[Delivery], reader: LedgerReader, now: datetime
 ) -> list[Delivery]:
     """The occurrences the sync creates at `now`, in campaign order."""
-    if not reader.deliveries(campaign):
+    owner = campaign_owner(deliveries)
+    if not campaign_records(reader, campaign, owner):  # another user's campaign of this name is not it
         return []
-    plan = make_plan(campaign, deliveries, reader, now, include_cancels=False)
+    plan = make_plan(campaign, deliveries, reader, now, include_cancels=False, owner=owner)
     return [
         change.delivery
         for change in plan.of(Action.CREATE)

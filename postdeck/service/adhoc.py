@@ -8,8 +8,10 @@ retry rebuilds the post from it.
 Keys. The campaign is the seed's campaign_id (or `adhoc`); the batch id carries a hash of the post's
 identity: the caller's idempotency key, or by default the user, content, media, time, campaign_id,
 batch_number and style, plus the day for an immediate post. The same call made again (a retry after a
-timeout, a double click) is therefore the same delivery, which the ledger claim sends once. The
-platform is the delivery key's last part, so adding a platform later posts only to the new one.
+timeout, a double click) is therefore the same delivery, which the ledger claim sends once. A post
+with a user is that user's campaign (`owner`), so its keys are scoped by the user like any owned
+campaign's. The platform is the delivery key's last part, so adding a platform later posts only to
+the new one.
 The file keeps only the platforms asked for now and those already sent: a platform refused earlier
 (nothing sent) is dropped, so its errors never block the same post to another platform.
 """
@@ -30,6 +32,7 @@ from typing import Any
 
 import yaml
 
+from postdeck.core.keys import DeliveryKey, owner_scope
 from postdeck.core.platform import Platform
 from postdeck.errors import CampaignErrors, PostdeckError
 from postdeck.schemas.deliveries import Delivery
@@ -100,6 +103,10 @@ def prepare(
         raise PostdeckError("a post needs text or media")
     if not post.platforms:
         raise PostdeckError("name at least one platform to post to")
+    try:
+        owner_scope(str(post.user_id) if post.user_id else None)  # it scopes the post's keys
+    except ValueError as exc:
+        raise InvalidPost(f"the post cannot be sent: {exc}") from None
     now = now or datetime.now(UTC)
     campaign = campaign_name(post.campaign_id)
     home = folder / campaign
@@ -173,23 +180,26 @@ def _merge(path: Path, document: dict[str, Any], sent: Callable[[list[str]], boo
     if _identity(existing) != _identity(document):
         batch_id = document["batches"][0]["id"]
         platforms = existing["batches"][0].get("platforms") or []
-        if not sent([f"{document['name']}/{batch_id}/{p}" for p in platforms]):
+        if not sent([_key(document, p) for p in platforms]):
             return document  # never sent: nothing to be idempotent about
         raise IdempotencyConflict(
             f"the idempotency key of post {batch_id} was already used for a different post "
             f"(see {path}): use a new key for new content"
         )
     asked = set(document["batches"][0]["platforms"])
-    campaign, batch_id = document["name"], document["batches"][0]["id"]
     # A platform of an earlier call that was never sent (refused, not connected) does not stay: its
     # errors would refuse this call too. One that was sent stays, so the file still renders it.
     kept = {
-        p
-        for p in existing["batches"][0].get("platforms") or []
-        if p in asked or sent([f"{campaign}/{batch_id}/{p}"])
+        p for p in existing["batches"][0].get("platforms") or [] if p in asked or sent([_key(document, p)])
     }
     document["batches"][0]["platforms"] = sorted(kept | asked)
     return document
+
+
+def _key(document: dict[str, Any], platform: str) -> str:
+    """The delivery key of the post's `platform`, as the campaign code keys it (scoped by its user)."""
+    batch_id = document["batches"][0]["id"]
+    return str(DeliveryKey(document["name"], batch_id, platform, owner=document.get("owner")))
 
 
 def _write(path: Path, document: dict[str, Any]) -> None:
