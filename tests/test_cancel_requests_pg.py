@@ -50,7 +50,16 @@ def ledger(pg_dsn: str) -> SupabaseLedger:
 def scheduled_batch() -> list[Delivery]:
     at = datetime.now(UTC) + timedelta(days=3)
     return [
-        Delivery(str(DeliveryKey("launch", "teaser", p)), "launch", "teaser", p, "Soon", (), at, owner=ALICE)
+        Delivery(
+            str(DeliveryKey("launch", "teaser", p, owner=ALICE)),
+            "launch",
+            "teaser",
+            p,
+            "Soon",
+            (),
+            at,
+            owner=ALICE,
+        )
         for p in (Platform.TWITTER, Platform.LINKEDIN)
     ]
 

@@ -810,8 +810,9 @@ class LedgerContract:
     def test_a_users_cancel_request_is_read_open_then_closed_with_its_result(self, ledger, ns, user) -> None:
         if not isinstance(ledger, CancelRequests):
             pytest.skip("SQLite has no signed-in users to ask: its CLI cancels at once")
-        key = f"{ns}-c/a/twitter"
-        ledger.claim(request_for(key, user), owner="run-1", lease_seconds=60, now=NOW)
+        request = request_for(f"{ns}-c/a/twitter", user)
+        key = request.key  # the user's key (scoped by owner)
+        ledger.claim(request, owner="run-1", lease_seconds=60, now=NOW)
         ledger.record(key, Outcome(DeliveryStatus.SCHEDULED), owner="run-1", now=NOW)
         # What request_delivery_cancel inserts for a signed-in user (tests/test_cancel_requests_pg.py
         # makes it through the function itself).

@@ -19,7 +19,7 @@ from postdeck.core.keys import DeliveryKey
 from postdeck.core.outcome import Outcome
 from postdeck.core.status import DeliveryStatus
 from postdeck.engine.plan import Action, check_plan_is_current, make_plan, plan_from_dict, plan_json
-from postdeck.engine.publisher import _claim_request, publish_batch
+from postdeck.engine.publisher import claim_request, publish_batch
 from postdeck.errors import StalePlanError
 from postdeck.ledger import sqlite as sqlite_module
 from postdeck.ledger.base import ClaimState, LedgerRefused
@@ -130,12 +130,12 @@ def test_bobs_claim_is_never_answered_with_alices_row(ledger, tmp_path: Path) ->
     campaign, batch and platform gets a new claim of his own, not Alice's row."""
     [alice_teaser, *_] = campaign_of(tmp_path / "alice", ALICE)
     [bob_teaser, *_] = campaign_of(tmp_path / "bob", BOB)
-    ledger.claim(_claim_request(alice_teaser), owner="run-alice", lease_seconds=60, now=NOW)
+    ledger.claim(claim_request(alice_teaser), owner="run-alice", lease_seconds=60, now=NOW)
     ledger.record(
         alice_teaser.key, Outcome(DeliveryStatus.POSTED, provider="fake"), owner="run-alice", now=NOW
     )
 
-    claim = ledger.claim(_claim_request(bob_teaser), owner="run-bob", lease_seconds=60, now=NOW)
+    claim = ledger.claim(claim_request(bob_teaser), owner="run-bob", lease_seconds=60, now=NOW)
 
     assert claim.record.user_id == BOB  # before: ALICE, state DONE: Bob's delivery would never be sent
     assert claim.state == ClaimState.CLAIMED and alice_teaser.key != bob_teaser.key
@@ -280,10 +280,10 @@ def test_a_sqlite_claim_meeting_another_users_row_is_refused_naming_both(tmp_pat
             (bob_teaser.key, ALICE),
         )
     with pytest.raises(LedgerRefused, match=f"belongs to user {ALICE}, not to {BOB}"):
-        ledger.claim(_claim_request(bob_teaser), owner="run-bob", lease_seconds=60, now=NOW)
+        ledger.claim(claim_request(bob_teaser), owner="run-bob", lease_seconds=60, now=NOW)
     with pytest.raises(LedgerRefused, match=ALICE):
         ledger.claim_many(
-            [_claim_request(d) for d in [*rest, bob_teaser]], owner="run-bob", lease_seconds=60, now=NOW
+            [claim_request(d) for d in [*rest, bob_teaser]], owner="run-bob", lease_seconds=60, now=NOW
         )
     assert [r.key for r in ledger.all_deliveries()] == [bob_teaser.key]  # the batch claimed nothing
 
@@ -320,7 +320,7 @@ def legacy_known(ledger, delivery: Delivery, *, claimed: bool = True) -> Known:
     """What an older postdeck's journal remembers of a posted delivery of Alice's: its old key, and
     (when that process claimed it) the claim with her user id."""
     key = str(DeliveryKey.parse(delivery.key).unscoped)
-    claim = dataclasses.replace(_claim_request(delivery), key=key) if claimed else None
+    claim = dataclasses.replace(claim_request(delivery), key=key) if claimed else None
     outcome = Outcome(
         DeliveryStatus.POSTED, provider="fake", provider_post_id="old-post", post_key="pd_" + "a" * 32
     )
