@@ -18,15 +18,18 @@ class _Part(Prepared):
     """A thread part or a first comment as a delivery of its own, for the caption and media checks:
     its text is the caption, its media the delivery's, and its findings land at its own place."""
 
-    __slots__ = ("_base", "has_media")
+    __slots__ = ("_base", "comment", "has_media")
 
-    def __init__(self, item: Prepared, base: PathKey, text_at: PathKey, **delivery: object) -> None:
+    def __init__(
+        self, item: Prepared, base: PathKey, text_at: PathKey, *, comment: bool = False, **delivery: object
+    ) -> None:
         fields = {f.name: getattr(item, f.name) for f in dataclasses.fields(Prepared)}
         super().__init__(**fields)
         # Only the text and media are checked: options (a title, a placement) belong to the first post.
         self.delivery = dataclasses.replace(item.delivery, options={}, thread=(), **delivery)  # type: ignore[arg-type]
         self.resolved = dataclasses.replace(item.resolved, caption_at=text_at, options={}, option_at={})
         self._base = base
+        self.comment = comment  # a first comment: held to the platform's comment limits
         self.has_media = bool(delivery.get("media"))  # a comment has none of its own, and needs none
 
     @property
@@ -63,7 +66,7 @@ def check_route(item: Prepared, route: Route, rules: Rules, out: Findings) -> No
         )
 
 
-def extra_texts(item: Prepared) -> Iterator[Prepared]:
+def extra_texts(item: Prepared) -> Iterator[_Part]:
     """The thread parts and the first comment of a delivery, each as an item the caption checks take."""
     delivery = item.delivery
     for j, part in enumerate(delivery.thread):
@@ -72,4 +75,4 @@ def extra_texts(item: Prepared) -> Iterator[Prepared]:
     comment = delivery.options.get("first_comment")
     at = item.resolved.option_at.get("first_comment")
     if isinstance(comment, str) and at is not None:
-        yield _Part(item, at, at, caption=comment)
+        yield _Part(item, at, at, comment=True, caption=comment)

@@ -114,7 +114,7 @@ def check_prepared(items: Sequence[Prepared]) -> Findings:
             if routed.restricted and routed.providers:
                 chain = list(routed.providers)
             for part in extra_texts(item):
-                check_text(part, platform, chain, out)
+                check_text(part, platform, chain, out, comment=part.comment)
                 if part.has_media:
                     check_media(part, platform, chain, out)
         check_text(item, platform, chain, out)
