@@ -256,10 +256,10 @@ def _cap(now: list[Entry], timed: list[Entry], cap: Cap, out: Findings) -> None:
     """A sliding window over each group: the first post that makes the count go over the cap (a
     thread adds what the cap counts of it) is reported, once per account and cap."""
     limit, span, window = cap.limit, cap.span, cap.window
-    weights = {0: cap.weight(0)}
+    single = cap.weight(0)  # what a post that is no thread counts for: most are
     noun = "reply" if cap.unit == "replies" else "post"
     for group in (now, timed):
-        counted = [weights.setdefault(e.replies, cap.weight(e.replies)) for e in group]
+        counted = [cap.weight(e.replies) if e.replies else single for e in group]
         if sum(counted) <= limit:
             continue
         start, total = 0, 0

@@ -7,11 +7,24 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 
+from postdeck.schemas.delivery import Delivery
 from postdeck.schemas.expansion import Prepared
 from postdeck.schemas.findings import PLATFORM_KEYS, PLATFORM_NAMES, Findings
 from postdeck.schemas.routing import Route
 from postdeck.schemas.rules import PROVIDER_NAMES, Rules
+from postdeck.schemas.settings import Resolved
 from postdeck.schemas.source import PathKey
+
+_PREPARED = tuple(f.name for f in dataclasses.fields(Prepared))
+
+
+def _changed(delivery: Delivery, **changes: object) -> Delivery:
+    """dataclasses.replace(delivery, **changes) without its walk over the fields and a new __init__
+    (a frozen dataclass's copy): validation makes one for every thread part and first comment."""
+    copy = object.__new__(Delivery)
+    copy.__dict__.update(delivery.__dict__)
+    copy.__dict__.update(changes)
+    return copy
 
 
 class _Part(Prepared):
@@ -23,11 +36,21 @@ class _Part(Prepared):
     def __init__(
         self, item: Prepared, base: PathKey, text_at: PathKey, *, comment: bool = False, **delivery: object
     ) -> None:
-        fields = {f.name: getattr(item, f.name) for f in dataclasses.fields(Prepared)}
-        super().__init__(**fields)
+        for name in _PREPARED:
+            setattr(self, name, getattr(item, name))
         # Only the text and media are checked: options (a title, a placement) belong to the first post.
-        self.delivery = dataclasses.replace(item.delivery, options={}, thread=(), **delivery)  # type: ignore[arg-type]
-        self.resolved = dataclasses.replace(item.resolved, caption_at=text_at, options={}, option_at={})
+        self.delivery = _changed(item.delivery, options={}, thread=(), **delivery)
+        resolved = item.resolved
+        self.resolved = Resolved(
+            caption=resolved.caption,
+            caption_at=text_at,
+            template=resolved.template,
+            template_at=resolved.template_at,
+            truncate=resolved.truncate,
+            handle=resolved.handle,
+            premium=resolved.premium,
+            style=resolved.style,
+        )  # without the options, like the delivery
         self._base = base
         self.comment = comment  # a first comment: held to the platform's comment limits
         self.has_media = bool(delivery.get("media"))  # a comment has none of its own, and needs none
