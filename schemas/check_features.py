@@ -5,6 +5,7 @@ checked as captions are, against the providers the delivery is routed to."""
 from __future__ import annotations
 
 import dataclasses
+import operator
 from collections.abc import Iterator
 
 from postdeck.schemas.delivery import Delivery
@@ -18,11 +19,16 @@ from postdeck.schemas.source import PathKey
 _PREPARED = tuple(f.name for f in dataclasses.fields(Prepared))
 
 
+_DELIVERY = tuple(f.name for f in dataclasses.fields(Delivery))
+_DELIVERY_VALUES = operator.attrgetter(*_DELIVERY)
+
+
 def _changed(delivery: Delivery, **changes: object) -> Delivery:
     """dataclasses.replace(delivery, **changes) without its walk over the fields and a new __init__
-    (a frozen dataclass's copy): validation makes one for every thread part and first comment."""
+    (a frozen dataclass's copy: its fields only, never a value cached from the others), as
+    validation makes one for every thread part and first comment."""
     copy = object.__new__(Delivery)
-    copy.__dict__.update(delivery.__dict__)
+    copy.__dict__.update(zip(_DELIVERY, _DELIVERY_VALUES(delivery), strict=True))
     copy.__dict__.update(changes)
     return copy
 

@@ -290,3 +290,21 @@ def test_a_platform_rules_min_spacing_applies_without_a_campaign_setting(
 
 def test_the_reference_documents_no_minimum_spacing_for_any_platform() -> None:
     assert all(p.min_spacing is None for p in platform_rules().platforms.values())
+
+
+def test_a_thread_part_is_checked_as_a_delivery_of_its_own_text_and_media(tmp_path: Path) -> None:
+    import dataclasses
+
+    from postdeck.schemas.check_features import extra_texts
+
+    path = write(
+        tmp_path,
+        "name: c\nbatches:\n"
+        "  - id: t\n    at: '2030-05-01 09:00'\n    platforms: [twitter]\n    caption: 'First post'\n"
+        "    thread:\n      - caption: 'Second post'\n",
+    )
+    [item] = [p for p in check_file(path).prepared]
+    [part] = list(extra_texts(item))
+    expected = dataclasses.replace(item.delivery, caption="Second post", media=(), options={}, thread=())
+    assert part.delivery == expected and part.delivery.content_hash == expected.content_hash
+    assert part.resolved.caption_at == ("batches", 0, "thread", 0, "caption") and part.resolved.options == {}
