@@ -12,6 +12,7 @@ records, which travel cheaply between processes when `validate` checks files in 
 from __future__ import annotations
 
 import itertools
+import operator
 import re
 from collections import defaultdict
 from collections.abc import Iterable
@@ -71,6 +72,8 @@ class Entry(NamedTuple):
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_REPLIES = operator.attrgetter("replies")
+_SPACING = operator.attrgetter("spacing")
 
 
 def entry_of(
@@ -81,6 +84,13 @@ def entry_of(
     file, caption_at = shared.where(item, caption_key)
     account = shared.one(item.account)
     thread = delivery.thread
+    texts: tuple[str, ...] = ()
+    places: tuple[tuple[int | None, int | None], ...] = ()
+    if thread and keep_caption:  # each part is a post of its own, for the duplicate check
+        texts = tuple(part.caption for part in thread)
+        places = tuple(
+            shared.where(item, (*item.batch_key, "thread", j, "caption"))[1] for j in range(len(thread))
+        )
     spacing, why = shared.spacing(item, rules)
     return Entry(
         account=account,
@@ -96,12 +106,8 @@ def entry_of(
         time_key=time_key,
         time_at=shared.where(item, time_key)[1],
         replies=len(thread),
-        thread=tuple(part.caption for part in thread) if keep_caption else (),
-        thread_at=tuple(
-            shared.where(item, (*item.batch_key, "thread", j, "caption"))[1] for j in range(len(thread))
-        )
-        if keep_caption
-        else (),
+        thread=texts,
+        thread_at=places,
         spacing=spacing,
         spacing_why=why,
     )
@@ -195,7 +201,7 @@ def check_calendar(items: Iterable[Prepared | Entry], rules: Rules, out: Finding
         ordered = sorted(entries, key=_order)  # once per account, for every rule below
         if platform_rules.duplicate_captions:
             _duplicates(ordered, out)
-        replies = sum(e.replies for e in entries)
+        replies = sum(map(_REPLIES, entries))
         for cap in platform_rules.caps:
             # What all the account's posts count for (a weight is linear in the replies).
             if cap.weight(replies) + (len(entries) - 1) * cap.weight(0) <= cap.limit:
@@ -203,8 +209,8 @@ def check_calendar(items: Iterable[Prepared | Entry], rules: Rules, out: Finding
             # Posts "now" count as one burst, in the order they were written.
             now = [e for e in entries if e.at is None and cap.placement in (None, e.placement)]
             timed = [e for e in ordered if e.at is not None and cap.placement in (None, e.placement)]
-            _cap(now, timed, cap, out)
-        if any(e.spacing for e in entries):
+            _cap(now, timed, cap, out, threads=replies > 0)
+        if any(map(_SPACING, entries)):
             _spacing([e for e in entries if e.at is None], [e for e in ordered if e.at is not None], out)
 
 
@@ -252,14 +258,17 @@ def _normalised(caption: str) -> str:
     return _SPACES.sub(" ", caption).strip().casefold()
 
 
-def _cap(now: list[Entry], timed: list[Entry], cap: Cap, out: Findings) -> None:
+def _cap(now: list[Entry], timed: list[Entry], cap: Cap, out: Findings, *, threads: bool) -> None:
     """A sliding window over each group: the first post that makes the count go over the cap (a
     thread adds what the cap counts of it) is reported, once per account and cap."""
     limit, span, window = cap.limit, cap.span, cap.window
     single = cap.weight(0)  # what a post that is no thread counts for: most are
     noun = "reply" if cap.unit == "replies" else "post"
     for group in (now, timed):
-        counted = [cap.weight(e.replies) if e.replies else single for e in group]
+        if threads:
+            counted = [cap.weight(e.replies) if e.replies else single for e in group]
+        else:
+            counted = [single] * len(group)
         if sum(counted) <= limit:
             continue
         start, total = 0, 0
