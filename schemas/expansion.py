@@ -124,16 +124,18 @@ def expand_all(
                 try:
                     caption, truncated = captions.caption(resolved, variables, platform)
                     options = _options(loaded, captions.renderer, resolved, variables, caption)
-                    parts = [
-                        captions.part(
-                            part.caption, (*base, "thread", j, "caption"), variables, resolved, platform
+                    thread: tuple[ThreadPart, ...] = ()
+                    if batch.thread:
+                        parts = [
+                            captions.part(
+                                part.caption, (*base, "thread", j, "caption"), variables, resolved, platform
+                            )
+                            for j, part in enumerate(batch.thread)
+                        ]
+                        thread = tuple(
+                            ThreadPart(text, m) for (text, _), m in zip(parts, part_media, strict=True)
                         )
-                        for j, part in enumerate(batch.thread or ())
-                    ]
-                    thread = tuple(
-                        ThreadPart(text, m) for (text, _), m in zip(parts, part_media, strict=True)
-                    )
-                    truncated = truncated or any(shortened for _, shortened in parts)
+                        truncated = truncated or any(shortened for _, shortened in parts)
                 except CampaignError as exc:
                     errors.append(exc)
                     continue
