@@ -13,7 +13,6 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -25,7 +24,7 @@ from pydantic import (
 
 from postdeck.core.keys import owner_scope
 from postdeck.core.platform import Platform
-from postdeck.schemas.durations import DURATION_PATTERN, parse_duration
+from postdeck.schemas.durations import Duration
 from postdeck.schemas.platform_options import (
     BlueskyAccount,
     BlueskyBatch,
@@ -61,14 +60,6 @@ Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
 """Lowercase letters, digits and dashes: safe in keys, URLs and Prefect names."""
 
 
-def _positive(value: str) -> str:
-    parse_duration(value)  # raises for zero
-    return value
-
-
-Duration = Annotated[
-    str, StringConstraints(pattern=DURATION_PATTERN, min_length=2), AfterValidator(_positive)
-]
 LatePolicy = Literal["skip", "publish_now", "fail"]
 Fold = Literal[0, 1]
 _FOLD = (
@@ -202,7 +193,9 @@ class Batch(_Strict):
     platforms: list[Platform] | None = Field(default=None, description="Overrides defaults.platforms.")
     style: Slug | None = Field(default=None, description="A style of `styles`; overrides defaults.style.")
     vars: dict[str, Any] = Field(default_factory=dict, description="Template variables of this batch.")
-    truncate: bool | None = Field(default=None, description="Shorten over-long captions (every platform).")
+    truncate: bool | None = Field(
+        default=None, description="Shorten over-long captions and thread parts (every platform)."
+    )
     late: LatePolicy | None = Field(default=None, description="Overrides the campaign's `late` policy.")
     repeat: Repeat | None = Field(default=None, description="Post this batch again and again (needs `at`).")
     thread: list[ThreadPart] | None = Field(
@@ -258,6 +251,12 @@ class Campaign(_Strict):
         le=3660,
         description="How far ahead occurrences of repeating batches are planned and published; later "
         "ones are published as they come within it (by the scheduled sync).",
+    )
+    min_spacing: Duration | None = Field(
+        default=None,
+        description="The least time between two posts to one account, e.g. 30m or 2h, checked over every "
+        "occurrence and across the campaigns validated together; `accounts.<platform>.min_spacing` wins "
+        "for its platform. Off by default: no platform documents one (only caps per window).",
     )
     cadence: Cadence | None = None
     vars: dict[str, Any] = Field(default_factory=dict, description="Template variables of every batch.")

@@ -5,28 +5,60 @@ checked as captions are, against the providers the delivery is routed to."""
 from __future__ import annotations
 
 import dataclasses
+import operator
 from collections.abc import Iterator
 
+from postdeck.schemas.delivery import Delivery
 from postdeck.schemas.expansion import Prepared
 from postdeck.schemas.findings import PLATFORM_KEYS, PLATFORM_NAMES, Findings
 from postdeck.schemas.routing import Route
 from postdeck.schemas.rules import PROVIDER_NAMES, Rules
+from postdeck.schemas.settings import Resolved
 from postdeck.schemas.source import PathKey
+
+_PREPARED = tuple(f.name for f in dataclasses.fields(Prepared))
+
+
+_DELIVERY = tuple(f.name for f in dataclasses.fields(Delivery))
+_DELIVERY_VALUES = operator.attrgetter(*_DELIVERY)
+
+
+def _changed(delivery: Delivery, **changes: object) -> Delivery:
+    """dataclasses.replace(delivery, **changes) without its walk over the fields and a new __init__
+    (a frozen dataclass's copy: its fields only, never a value cached from the others), as
+    validation makes one for every thread part and first comment."""
+    copy = object.__new__(Delivery)
+    copy.__dict__.update(zip(_DELIVERY, _DELIVERY_VALUES(delivery), strict=True))
+    copy.__dict__.update(changes)
+    return copy
 
 
 class _Part(Prepared):
     """A thread part or a first comment as a delivery of its own, for the caption and media checks:
     its text is the caption, its media the delivery's, and its findings land at its own place."""
 
-    __slots__ = ("_base", "has_media")
+    __slots__ = ("_base", "comment", "has_media")
 
-    def __init__(self, item: Prepared, base: PathKey, text_at: PathKey, **delivery: object) -> None:
-        fields = {f.name: getattr(item, f.name) for f in dataclasses.fields(Prepared)}
-        super().__init__(**fields)
+    def __init__(
+        self, item: Prepared, base: PathKey, text_at: PathKey, *, comment: bool = False, **delivery: object
+    ) -> None:
+        for name in _PREPARED:
+            setattr(self, name, getattr(item, name))
         # Only the text and media are checked: options (a title, a placement) belong to the first post.
-        self.delivery = dataclasses.replace(item.delivery, options={}, thread=(), **delivery)  # type: ignore[arg-type]
-        self.resolved = dataclasses.replace(item.resolved, caption_at=text_at, options={}, option_at={})
+        self.delivery = _changed(item.delivery, options={}, thread=(), **delivery)
+        resolved = item.resolved
+        self.resolved = Resolved(
+            caption=resolved.caption,
+            caption_at=text_at,
+            template=resolved.template,
+            template_at=resolved.template_at,
+            truncate=resolved.truncate,
+            handle=resolved.handle,
+            premium=resolved.premium,
+            style=resolved.style,
+        )  # without the options, like the delivery
         self._base = base
+        self.comment = comment  # a first comment: held to the platform's comment limits
         self.has_media = bool(delivery.get("media"))  # a comment has none of its own, and needs none
 
     @property
@@ -63,7 +95,7 @@ def check_route(item: Prepared, route: Route, rules: Rules, out: Findings) -> No
         )
 
 
-def extra_texts(item: Prepared) -> Iterator[Prepared]:
+def extra_texts(item: Prepared) -> Iterator[_Part]:
     """The thread parts and the first comment of a delivery, each as an item the caption checks take."""
     delivery = item.delivery
     for j, part in enumerate(delivery.thread):
@@ -72,4 +104,4 @@ def extra_texts(item: Prepared) -> Iterator[Prepared]:
     comment = delivery.options.get("first_comment")
     at = item.resolved.option_at.get("first_comment")
     if isinstance(comment, str) and at is not None:
-        yield _Part(item, at, at, caption=comment)
+        yield _Part(item, at, at, comment=True, caption=comment)

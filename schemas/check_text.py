@@ -21,23 +21,28 @@ _ENTITIES = {
 _PFM_HASHTAG = re.compile(r"#[A-Za-z0-9_\u00C0-\u017F-]+")
 
 
-def check_text(item: Prepared, rules: PlatformRules, chain: list[str], out: Findings) -> None:
+def check_text(
+    item: Prepared, rules: PlatformRules, chain: list[str], out: Findings, *, comment: bool = False
+) -> None:
+    """The caption's rules; with `comment`, the item's text is a first comment, held to the
+    platform's comment limits (the caption's where none is documented)."""
     delivery = item.delivery
     text = delivery.caption
     caption_at = item.resolved.caption_at
     name = PLATFORM_NAMES[delivery.platform]
     prefix = f"{PLATFORM_KEYS[delivery.platform]}: "
+    what = "first comment" if comment else "caption"
     if not text:
-        out.add("error", item.error(caption_at, prefix + "the caption renders to nothing", "write some text"))
+        out.add("error", item.error(caption_at, prefix + f"the {what} renders to nothing", "write some text"))
         return
-    plan = _plan(rules, item.resolved.premium, tuple(chain))
+    plan = _plan(rules, item.resolved.premium, tuple(chain), comment)
     problems: dict[str, list[str]] = {}
     for limit, unit, value in plan.limits:
         if unit == "x_weighted" and counting.x_weighted_at_most(text) <= value:
             continue  # even the upper bound fits: no need for the exact count
         if unit != "x_weighted" and counting.measure(text, unit) <= value:
             continue
-        if problem := _over(text, limit, name, "caption"):
+        if problem := _over(text, limit, name, what):
             problems.setdefault(limit.severity, []).append(problem)
     for severity, found in problems.items():
         fix = "shorten it, or set `truncate: true`" if severity == "error" else ""
@@ -77,12 +82,12 @@ class _Plan:
     rewrites: bool
 
 
-_PLANS: dict[tuple[int, bool, tuple[str, ...]], _Plan] = {}
+_PLANS: dict[tuple[int, bool, tuple[str, ...], bool], _Plan] = {}
 
 
-def _plan(rules: PlatformRules, premium: bool, chain: tuple[str, ...]) -> _Plan:
+def _plan(rules: PlatformRules, premium: bool, chain: tuple[str, ...], comment: bool = False) -> _Plan:
     """The rules are loaded once per process, so id() is stable."""
-    key = (id(rules), premium, chain)
+    key = (id(rules), premium, chain, comment)
     plan = _PLANS.get(key)
     if plan is None:
         applies = ("platform", *chain)
@@ -91,8 +96,9 @@ def _plan(rules: PlatformRules, premium: bool, chain: tuple[str, ...]) -> _Plan:
             kept = tuple(cap for cap in caps if cap.by in applies)
             if kept:
                 entities.append((entity, kept, min(cap.limit for cap in kept)))
+        texts = rules.comment_limits(premium=premium) if comment else rules.text_limits(premium=premium)
         plan = _PLANS[key] = _Plan(
-            limits=tuple((n, n.unit, n.limit) for n in rules.text_limits(premium=premium) if n.by in applies),
+            limits=tuple((n, n.unit, n.limit) for n in texts if n.by in applies),
             entities=tuple(entities),
             rewrites=rules.rewrites is not None and rules.rewrites.by in chain,
         )

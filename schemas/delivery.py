@@ -62,6 +62,8 @@ class Delivery:
     options: dict = field(default_factory=dict)
     # The text limits of this platform (and account); derived, so not part of equality or hashes.
     limits: tuple[TextLimit, ...] = field(default=(), compare=False)
+    # A first comment's, where the platform documents its own (else the caption's apply).
+    comment_limits: tuple[TextLimit, ...] = field(default=(), compare=False)
     # The posts after the caption when the delivery is a thread (one create, one key for all of them).
     thread: tuple[ThreadPart, ...] = ()
     # An occurrence of a repeating batch: its rule as the plan shows it, and how far ahead the
@@ -105,9 +107,15 @@ class Delivery:
         """Each thread part against its tightest limit, in order (the caption's is caption_length)."""
         return tuple(self.text_length(part.caption) for part in self.thread)
 
-    def text_length(self, text: str) -> CaptionLength | None:
-        """Any text of this delivery (a thread part, the first comment) against its tightest limit."""
+    def comment_length(self, text: str) -> CaptionLength | None:
+        """The first comment against its tightest limit (the comment's own, else the caption's)."""
+        return self.text_length(text, self.comment_limits or self.limits)
+
+    def text_length(self, text: str, limits: tuple[TextLimit, ...] | None = None) -> CaptionLength | None:
+        """Any text of this delivery (a thread part) against its tightest limit (of `limits`, else
+        the caption's)."""
         from postdeck.schemas.counting import measure  # twitter-text loads only when asked
 
-        measured = [CaptionLength(measure(text, lim.unit), lim.value, lim.unit) for lim in self.limits]
+        limits = self.limits if limits is None else limits
+        measured = [CaptionLength(measure(text, lim.unit), lim.value, lim.unit) for lim in limits]
         return max(measured, key=lambda m: m.length / m.limit, default=None)

@@ -27,6 +27,10 @@ def delivery_to_dict(delivery: Delivery) -> dict[str, Any]:
         "content_hash": delivery.content_hash,
         "schedule_hash": delivery.schedule_hash,
     }
+    if delivery.comment_limits:  # only where a platform documents its own: other JSON stays as it was
+        data["comment_limits"] = [
+            {"value": lim.value, "unit": lim.unit, "by": lim.by} for lim in delivery.comment_limits
+        ]
     if delivery.thread:  # only a thread's: other deliveries' JSON stays as it was
         data["thread"] = [
             {"caption": p.caption, "media": [_media_to_dict(m) for m in p.media]} for p in delivery.thread
@@ -45,9 +49,8 @@ def delivery_from_dict(data: dict[str, Any]) -> Delivery:
         at=datetime.fromisoformat(data["at"]) if data.get("at") else None,
         owner=data.get("owner"),
         options=dict(data.get("options") or {}),
-        limits=tuple(
-            TextLimit(int(x["value"]), x["unit"], x.get("by", "platform")) for x in data.get("limits", [])
-        ),
+        limits=_limits(data.get("limits") or []),
+        comment_limits=_limits(data.get("comment_limits") or []),
         repeat=data.get("repeat") or "",
         horizon_days=data.get("horizon_days"),
         thread=tuple(
@@ -59,6 +62,10 @@ def delivery_from_dict(data: dict[str, Any]) -> Delivery:
         if name in data and data[name] != getattr(delivery, name):
             raise ValueError(f"{delivery.key}: {name} does not match its content (was the plan edited?)")
     return delivery
+
+
+def _limits(rows: list[dict[str, Any]]) -> tuple[TextLimit, ...]:
+    return tuple(TextLimit(int(x["value"]), x["unit"], x.get("by", "platform")) for x in rows)
 
 
 def _media_to_dict(ref: MediaRef) -> dict[str, Any]:

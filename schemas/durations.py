@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from functools import cache
+from typing import Annotated
+
+from pydantic import AfterValidator, StringConstraints
 
 DURATION_PATTERN = r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$"
 _DURATION = re.compile(DURATION_PATTERN)
@@ -21,3 +24,25 @@ def parse_duration(text: str) -> timedelta:
     if not duration:
         raise ValueError(f"'{text}' is zero: use a positive duration")
     return duration
+
+
+def _positive(value: str) -> str:
+    parse_duration(value)  # raises for zero
+    return value
+
+
+Duration = Annotated[
+    str, StringConstraints(pattern=DURATION_PATTERN, min_length=2), AfterValidator(_positive)
+]
+"""A positive duration field of a campaign file ('30m', '6h', '1d', '1h30m')."""
+
+
+def in_words(span: timedelta) -> str:
+    """'1 day, 2 hours', '45 minutes', '30 seconds': a span as messages give it."""
+    seconds = int(span.total_seconds())
+    parts = []
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count} {unit}" + ("s" if count != 1 else ""))
+    return ", ".join(parts) or "0 seconds"

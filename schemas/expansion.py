@@ -124,10 +124,18 @@ def expand_all(
                 try:
                     caption, truncated = captions.caption(resolved, variables, platform)
                     options = _options(loaded, captions.renderer, resolved, variables, caption)
-                    thread = tuple(
-                        ThreadPart(captions.part(part.caption, (*base, "thread", j, "caption"), variables), m)
-                        for j, (part, m) in enumerate(zip(batch.thread or (), part_media, strict=True))
-                    )
+                    thread: tuple[ThreadPart, ...] = ()
+                    if batch.thread:
+                        parts = [
+                            captions.part(
+                                part.caption, (*base, "thread", j, "caption"), variables, resolved, platform
+                            )
+                            for j, part in enumerate(batch.thread)
+                        ]
+                        thread = tuple(
+                            ThreadPart(text, m) for (text, _), m in zip(parts, part_media, strict=True)
+                        )
+                        truncated = truncated or any(shortened for _, shortened in parts)
                 except CampaignError as exc:
                     errors.append(exc)
                     continue
@@ -144,6 +152,9 @@ def expand_all(
                     owner=owner,
                     options=options,
                     limits=_text_limits(platform, resolved.premium),
+                    comment_limits=_comment_limits(platform, resolved.premium)
+                    if "first_comment" in options
+                    else (),
                     thread=thread,
                     repeat=slot.rule,
                     horizon_days=campaign.horizon_days if slot.rule else None,
@@ -206,6 +217,15 @@ def _text_limits(platform: Platform, premium: bool) -> tuple[TextLimit, ...]:
     return tuple(TextLimit(n.limit, n.unit, n.by) for n in limits if n.severity == "error")
 
 
+@cache
+def _comment_limits(platform: Platform, premium: bool) -> tuple[TextLimit, ...]:
+    """A first comment's own limits, where documented; () where the caption's apply."""
+    rules = platform_rules().of(platform)
+    if not rules.comment:
+        return ()
+    return tuple(TextLimit(n.limit, n.unit, n.by) for n in rules.comment if n.severity == "error")
+
+
 def _media(
     loaded: LoadedCampaign,
     entries: list[str],
@@ -264,10 +284,17 @@ class _Captions:
         shortened = truncate(body, platform_rules().of(platform).text_limits(premium=resolved.premium), wrap)
         return shortened, shortened != text
 
-    def part(self, template: str, at: PathKey, variables: dict[str, Any]) -> str:
-        """A thread part: rendered like a caption, without the wrapper (that dresses the first post)
-        and never shortened (a part too long is an error)."""
-        return self._render(template, at, variables)
+    def part(
+        self, template: str, at: PathKey, variables: dict[str, Any], resolved: Resolved, platform: Platform
+    ) -> tuple[str, bool]:
+        """A thread part, and whether `truncate` shortened it: rendered like a caption, without the
+        wrapper (that dresses the first post); under `truncate`, shortened to the platform's limits
+        as the caption is (each part is a post of its own, held to the same limits)."""
+        text = self._render(template, at, variables)
+        if not resolved.truncate:
+            return text, False
+        shortened = truncate(text, platform_rules().of(platform).text_limits(premium=resolved.premium))
+        return shortened, shortened != text
 
     def _wrap(self, template: str, at: PathKey, variables: dict[str, Any], caption: str) -> str:
         """The wrapper template rendered around `caption`."""

@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from postdeck.core.platform import Platform
+from postdeck.schemas.durations import Duration
 
 
 class _Strict(BaseModel):
@@ -55,8 +56,9 @@ class PlatformSettings(_Strict):
     )
     truncate: bool | None = Field(
         default=None,
-        description="Shorten an over-long caption to the platform's limit, on a word boundary with "
-        "an ellipsis, counting the platform's own way. Off by default: too long is an error.",
+        description="Shorten an over-long caption (and each part of a thread) to the platform's limit, "
+        "on a word boundary with an ellipsis, counting the platform's own way. Off by default: too long "
+        "is an error.",
     )
     first_comment: str | None = Field(
         default=None,
@@ -149,13 +151,21 @@ _HANDLE = (
     str | None,
     Field(
         default=None,
-        description="The account's handle. Campaigns naming the same handle share its daily caps "
-        "and duplicate-caption checks.",
+        description="The account's handle. Campaigns naming the same handle share its posting caps, "
+        "minimum spacing and duplicate-caption checks.",
     ),
 )
 _PREMIUM = (
     bool,
     Field(default=False, description="X Premium account: longer posts (25,000 weighted characters)."),
+)
+_SPACING = (
+    Duration | None,
+    Field(
+        default=None,
+        description="The least time between two posts to this account, e.g. 1h (overrides the "
+        "campaign's min_spacing for this platform).",
+    ),
 )
 _CAPTION = (
     str | None,
@@ -163,9 +173,11 @@ _CAPTION = (
 )
 
 ACCOUNT: dict[Platform, type[PlatformSettings]] = {
-    p: _variant(p, "Account", "The account postdeck posts to.", handle=_HANDLE)
+    p: _variant(p, "Account", "The account postdeck posts to.", handle=_HANDLE, min_spacing=_SPACING)
     if p != Platform.TWITTER
-    else _variant(p, "Account", "The account postdeck posts to.", handle=_HANDLE, premium=_PREMIUM)
+    else _variant(
+        p, "Account", "The account postdeck posts to.", handle=_HANDLE, min_spacing=_SPACING, premium=_PREMIUM
+    )
     for p in Platform
 }
 BATCH: dict[Platform, type[PlatformSettings]] = {

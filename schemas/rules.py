@@ -31,6 +31,7 @@ Unit = Literal[
     "pixels",
     "ratio",
     "posts",
+    "replies",
     "hashtags",
     "mentions",
     "cashtags",
@@ -66,14 +67,34 @@ class Number(_Data):
 
 
 class Cap(Number):
+    """At most `value` posts (or replies) per account in any `window`. What a thread counts for is
+    the platform's: `every_post` (each of its posts, the first and every reply: X, Bluesky),
+    `first_post` (one, whatever its replies: Threads' posts), `replies` (its replies only: Threads'
+    replies cap, in unit `replies`)."""
+
     window: str
     placement: str | None = None  # the cap applies to this placement only
+    counts: Literal["every_post", "first_post", "replies"] = "every_post"
 
     @field_validator("window")
     @classmethod
     def _window_is_a_duration(cls, value: str) -> str:
         parse_duration(value)
         return value
+
+    @model_validator(mode="after")
+    def _replies_are_counted_in_replies(self) -> Cap:
+        if (self.unit == "replies") != (self.counts == "replies"):
+            raise ValueError("a cap of replies has unit `replies` and counts `replies` (and only it)")
+        if self.unit not in ("posts", "replies"):
+            raise ValueError(f"a cap counts posts or replies, not {self.unit}")
+        return self
+
+    def weight(self, replies: int) -> int:
+        """What one delivery with `replies` thread parts after its first post counts for."""
+        if self.counts == "every_post":
+            return 1 + replies
+        return 1 if self.counts == "first_post" else replies
 
     @property
     def span(self) -> timedelta:
@@ -173,9 +194,24 @@ class PlatformRules(_Data):
     media: MediaRules
     placements: dict[str, Placement] = Field(default_factory=dict)
     caps: list[Cap] = Field(default_factory=list)
+    # A first comment's own text limits; empty: none is documented, so the caption's apply.
+    comment: list[Number] = Field(default_factory=list)
+    # The least time between two posts to one account, where the platform documents one (seconds).
+    min_spacing: Number | None = None
+
+    @field_validator("min_spacing")
+    @classmethod
+    def _spacing_in_seconds(cls, value: Number | None) -> Number | None:
+        if value is not None and (value.unit != "seconds" or value.value <= 0):
+            raise ValueError("min_spacing is a positive number of seconds")
+        return value
 
     def text_limits(self, *, premium: bool = False) -> list[Number]:
         return self.text_premium if premium and self.text_premium else self.text
+
+    def comment_limits(self, *, premium: bool = False) -> list[Number]:
+        """A first comment's limits: its own where documented, else the caption's."""
+        return self.comment or self.text_limits(premium=premium)
 
 
 class Rules(_Data):

@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from postdeck.core.platform import Platform
 from postdeck.errors import CampaignError, CampaignErrors
 from postdeck.schemas.check_calendar import Entry, check_calendar, entries_of
 from postdeck.schemas.check_features import check_route, extra_texts
@@ -31,7 +32,7 @@ from postdeck.schemas.findings import Findings
 from postdeck.schemas.loader import LoadedCampaign, read_campaign, sort_errors
 from postdeck.schemas.render import Renderer
 from postdeck.schemas.routing import route
-from postdeck.schemas.rules import platform_rules
+from postdeck.schemas.rules import Rules, platform_rules
 from postdeck.schemas.timing import late_failures
 
 PARALLEL_FROM = 8  # files; below this, starting workers costs more than it saves
@@ -104,23 +105,48 @@ def check_prepared(items: Sequence[Prepared]) -> Findings:
     """The per-delivery rules (text, options, media) of rendered deliveries."""
     rules = platform_rules()
     out = Findings()
+    routing = _routed_options(rules)
     for item in items:
-        platform = rules.of(item.delivery.platform)
+        delivery = item.delivery
+        platform = rules.of(delivery.platform)
         chain = rules.chain
-        if item.delivery.thread or len(item.delivery.options) > 0:
+        if delivery.thread or (
+            delivery.options and not routing[delivery.platform].isdisjoint(delivery.options)
+        ):
             # Routed by what it needs: only the providers it can go to hold it to their rules.
             routed = route(item.delivery, rules=rules)
             check_route(item, routed, rules, out)
             if routed.restricted and routed.providers:
                 chain = list(routed.providers)
             for part in extra_texts(item):
-                check_text(part, platform, chain, out)
+                check_text(part, platform, chain, out, comment=part.comment)
                 if part.has_media:
                     check_media(part, platform, chain, out)
         check_text(item, platform, chain, out)
         check_options(item, platform, chain, out)
         check_media(item, platform, chain, out)
     return out
+
+
+_ROUTED: dict[int, dict[Platform, frozenset[str]]] = {}
+
+
+def _routed_options(rules: Rules) -> dict[Platform, frozenset[str]]:
+    """The options that can route a delivery (a first comment; a value some provider would alter),
+    per platform: a delivery with none of them (nor a thread) goes to any provider, and routing has
+    nothing to say of it. The rules are loaded once per process, so id() is stable."""
+    found = _ROUTED.get(id(rules))
+    if found is None:
+        found = _ROUTED[id(rules)] = {
+            name: frozenset(
+                {
+                    "first_comment",
+                    *(option for option, rule in platform.options.items() if rule.provider_values),
+                }
+            )
+            for name, platform in rules.platforms.items()
+        }
+    return found
 
 
 def _check_one(

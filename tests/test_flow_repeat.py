@@ -69,3 +69,32 @@ def test_the_sync_flow_publishes_the_occurrences_that_entered_the_horizon(
     assert SqliteLedger().get(f"tips/weekly@{day(2)}/bluesky").status == DeliveryStatus.SCHEDULED
     sync_post_status(sandbox=True, campaigns=str(tmp_path))  # exactly once
     assert len(postforme_posts(box)) == 3
+
+
+def test_a_campaign_whose_every_occurrence_is_beyond_the_horizon_is_synced_as_they_enter_it(
+    box: Sandbox, tmp_path: Path
+) -> None:
+    from postdeck.flows.sync import sync_post_status
+
+    first = START + timedelta(days=5)
+    path = tmp_path / "far.yaml"
+
+    def write(horizon: int) -> None:
+        path.write_text(
+            f"name: far\ntimezone: UTC\nhorizon_days: {horizon}\nbatches:\n"
+            f"  - {{id: weekly, at: '{first:%Y-%m-%d %H:%M}', platforms: [bluesky],"
+            " caption: 'Tip {{ occurrence }}', repeat: {every: 1w, count: 2}}\n",
+            encoding="utf-8",
+        )
+
+    write(horizon=2)
+    assert publish(path) == {}  # every occurrence later: nothing sent, the run recorded
+    sync_post_status(sandbox=True, campaigns=str(tmp_path))
+    assert postforme_posts(box) == {}
+    write(horizon=8)  # as if time had moved on: the first occurrence is within the horizon
+    rows = sync_post_status(sandbox=True, campaigns=str(tmp_path))
+    key = f"far/weekly@{first.date().isoformat()}/bluesky"
+    assert [(r["key"], r["before"], r["after"]) for r in rows if r["before"] == "planned later"] == [
+        (key, "planned later", "scheduled")
+    ]
+    assert [p["caption"] for p in postforme_posts(box).values()] == ["Tip 1"]

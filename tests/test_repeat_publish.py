@@ -182,6 +182,45 @@ def test_occurrences_beyond_the_horizon_wait_and_the_sync_publishes_them_as_they
     }
 
 
+def test_a_campaign_published_with_every_occurrence_beyond_the_horizon_is_synced_when_one_enters(
+    tmp_path: Path, box: Sandbox, ledger: SqliteLedger, chain: Chain
+) -> None:
+    from postdeck.engine.runs import finish_run, start_run
+    from postdeck.engine.source import Source
+
+    # The first occurrence is 30 days out, the horizon 10 days: publishing plans nothing yet.
+    path = tmp_path / "c.yaml"
+    first = START + timedelta(days=30)
+    path.write_text(
+        f"name: far\ntimezone: UTC\nhorizon_days: 10\nbatches:\n  - id: weekly\n"
+        f"    at: '{first:%Y-%m-%d %H:%M}'\n    platforms: [bluesky]\n    caption: 'Tip {{{{ occurrence }}}}'\n"
+        "    repeat: {every: 1w, count: 2}\n",
+        encoding="utf-8",
+    )
+    now = datetime.now(UTC)
+    deliveries = expand(load_campaign(path))
+    assert due_occurrences("far", deliveries, ledger, now) == []  # never published: the review gate
+    # What the publish flow does: a recorded run, whose plan has every occurrence for later.
+    plan, reports = publish(path, ledger, chain, now)
+    assert plan.changes == () and len(plan.later) == 2 and reports == []
+    stamp = start_run(
+        ledger,
+        plan,
+        deliveries,
+        source=Source(path, None),
+        campaign_path=str(path),
+        flow_run_id=None,
+        user_id=None,
+        now=now,
+    )
+    finish_run(ledger, stamp, plan, [], now=now)
+    assert ledger.deliveries("far") == []  # the ledger has no delivery of it, only its run
+    assert due_occurrences("far", deliveries, ledger, now + timedelta(days=5)) == []  # still too far
+    # Once the first occurrence is within the horizon, the sync sends it.
+    due = due_occurrences("far", deliveries, ledger, now + timedelta(days=21))
+    assert [d.key for d in due] == [f"far/weekly@{first.date().isoformat()}/bluesky"]
+
+
 def test_the_sync_publishes_occurrences_from_a_committed_tree_only(tmp_path: Path) -> None:
     import subprocess
 

@@ -219,7 +219,7 @@ def length_text(change: Change) -> str:
         lines[0] = f"(1/{parts}) {lines[0]}"
     comment = _first_comment(change)
     if comment is not None and change.delivery is not None:
-        lines.append(f"comment {_length(change.delivery.text_length(comment))}")
+        lines.append(f"comment {_length(change.delivery.comment_length(comment))}")
     return "\n".join(lines)
 
 
