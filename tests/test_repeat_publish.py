@@ -185,8 +185,9 @@ def test_occurrences_beyond_the_horizon_wait_and_the_sync_publishes_them_as_they
 def test_a_campaign_published_with_every_occurrence_beyond_the_horizon_is_synced_when_one_enters(
     tmp_path: Path, box: Sandbox, ledger: SqliteLedger, chain: Chain
 ) -> None:
-    from postdeck.engine.runs import finish_run, start_run
+    from postdeck.engine.runs import finish_run, publish_source, start_run
     from postdeck.engine.source import Source
+    from postdeck.engine.verdict import verdict
 
     # The first occurrence is 30 days out, the horizon 10 days: publishing plans nothing yet.
     path = tmp_path / "c.yaml"
@@ -203,17 +204,9 @@ def test_a_campaign_published_with_every_occurrence_beyond_the_horizon_is_synced
     # What the publish flow does: a recorded run, whose plan has every occurrence for later.
     plan, reports = publish(path, ledger, chain, now)
     assert plan.changes == () and len(plan.later) == 2 and reports == []
-    stamp = start_run(
-        ledger,
-        plan,
-        deliveries,
-        source=Source(path, None),
-        campaign_path=str(path),
-        flow_run_id=None,
-        user_id=None,
-        now=now,
-    )
-    finish_run(ledger, stamp, plan, [], now=now)
+    source = publish_source(Source(path, None), campaign_path=str(path), deliveries=deliveries, plan=plan)
+    stamp = start_run(ledger, "far", source=source, user_id=None, now=now)
+    finish_run(ledger, stamp, verdict([]), now=now, plan=plan)
     assert ledger.deliveries("far") == []  # the ledger has no delivery of it, only its run
     assert due_occurrences("far", deliveries, ledger, now + timedelta(days=5)) == []  # still too far
     # Once the first occurrence is within the horizon, the sync sends it.
