@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -70,6 +71,16 @@ def _pause_schedules(api: str) -> None:
     switch their schedules off and run them explicitly."""
     for deployment in httpx.post(f"{api}/deployments/filter", json={}).json():
         for schedule in deployment.get("schedules") or []:
-            httpx.patch(
-                f"{api}/deployments/{deployment['id']}/schedules/{schedule['id']}", json={"active": False}
-            ).raise_for_status()
+            url = f"{api}/deployments/{deployment['id']}/schedules/{schedule['id']}"
+            _patch_until_served(url, {"active": False})
+
+
+def _patch_until_served(url: str, body: dict, attempts: int = 10) -> None:
+    """The server answers 503 while its SQLite file is busy (its scheduler writes at start, more so
+    on a loaded machine): ask again, as Prefect's own client does, rather than fail the session."""
+    for attempt in range(attempts):
+        reply = httpx.patch(url, json=body, timeout=30)
+        if reply.status_code != 503 or attempt == attempts - 1:
+            reply.raise_for_status()
+            return
+        time.sleep(1.0)
