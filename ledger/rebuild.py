@@ -60,8 +60,8 @@ def _restore(ledger: Ledger, known: Known, now: datetime) -> str | None:
     if claim.state != ClaimState.CLAIMED:  # another process put it back (or published it) meanwhile
         return f"the ledger has it now ({claim.record.status})"
     post_key = outcome.post_key or claim.record.post_key
-    for label in known.attempted:
-        if post_key:
+    if post_key:  # an attempt is noted with the post key its create carried
+        for label in known.attempted:
             ledger.note_attempt([known.key], owner=REBUILD_OWNER, provider=label, post_key=post_key)
     if outcome.status == DeliveryStatus.NOT_SENT:  # claimed → unknown → not-sent, as it happened
         ledger.record(
