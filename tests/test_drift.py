@@ -187,3 +187,30 @@ def test_plan_refresh_shows_a_caption_edited_at_late_as_drift(
         "caption edited at late: it says 'Rewritten at LATE', not the recorded 'Removed, then put back'",
     )
     assert plan["drift/keep/bluesky"] == ("unchanged", "scheduled")
+
+
+def test_preview_refresh_shows_a_post_deleted_at_the_simulator_as_a_drift_card(
+    box: Sandbox, sims: Sims, repo: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from tests.test_preview_site import page_data
+
+    assert publish(CAMPAIGN).is_completed()
+    gone = SqliteLedger().get("drift/back/bluesky")
+    assert sims.pfm.delete(f"/v1/social-posts/{gone.provider_post_id}").is_success  # as a dashboard would
+
+    def cards(*options: str) -> dict[str, tuple[str, str, str]]:
+        out = tmp_path / f"site{len(options)}"
+        result = run_cli(capsys, "preview", str(CAMPAIGN), "--out", str(out), *options)
+        assert result.code == 0, result.err
+        return {
+            c["key"]: (c["action"], c["status"], c["reason"]) for c in page_data(out / "index.html")["cards"]
+        }
+
+    assert cards()["drift/back/bluesky"][0] == "unchanged"  # the ledger alone cannot tell
+    refreshed = cards("--refresh", "--sandbox")
+    assert refreshed["drift/back/bluesky"] == (
+        "drift",
+        "scheduled",
+        f"deleted at postforme (post {gone.provider_post_id}): the ledger still has it scheduled",
+    )
+    assert refreshed["drift/keep/bluesky"][:2] == ("unchanged", "scheduled")

@@ -6,11 +6,15 @@ Imports no Prefect and no provider client; the site itself is built by postdeck/
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from postdeck.commands.common import app, collector_paused
+
+if TYPE_CHECKING:
+    from postdeck.ledger.base import Ledger
+    from postdeck.preview.model import Refine
 
 
 @app.command()
@@ -26,6 +30,14 @@ def preview(
         ),
     ] = False,
     port: Annotated[int, typer.Option(help="The port for --serve (0: any free one).")] = 8765,
+    refresh: Annotated[
+        bool,
+        typer.Option(
+            help="First ask the providers for every scheduled post (as `plan --refresh` does): one "
+            "deleted, moved or edited there is shown as drift."
+        ),
+    ] = False,
+    sandbox: Annotated[bool, typer.Option(help="With --refresh: ask the local simulators.")] = False,
 ) -> None:
     """Write a calendar of what publishing would do: one card per delivery, with its plan action,
     ledger status, rendered caption and media. Opens from file://, needs no network.
@@ -45,9 +57,10 @@ def preview(
         printer.error("no campaign files to preview" if not missing else "nothing written")
         printer.flush()
         raise typer.Exit(1)
-    reader = open_backend()
+    ledger = open_backend()
+    refine = _refresher(ledger, sandbox) if refresh else None
     with collector_paused():
-        built = generate(files, out, reader)
+        built = generate(files, out, ledger, refine=refine)
     for error in built.errors:
         printer.warning(f"{error} (shown in the preview)")
     printer.ok(f"preview of {built.deliveries} deliveries: {built.index.resolve().as_uri()}")
@@ -58,10 +71,19 @@ def preview(
         serve_forever(
             lambda: campaign_files(paths)[0],
             out,
-            reader,
+            ledger,
             campaigns=built.campaigns,
             port=port,
             say=typer.echo,
+            refine=refine,
         )
     elif built.errors:
         raise typer.Exit(1)
+
+
+def _refresher(ledger: Ledger, sandbox: bool) -> Refine:
+    """Each campaign's plan after asking its owner's providers: the plan command's --refresh."""
+    from postdeck.commands.plan import Refresh
+
+    asking = Refresh(sandbox)
+    return lambda plan, owner: asking(plan, owner, ledger)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from postdeck.errors import CampaignError
 from postdeck.ledger.base import LedgerReader
-from postdeck.preview.model import build
+from postdeck.preview.model import Refine, build
 from postdeck.preview.site import write_site
 
 
@@ -21,8 +21,14 @@ class Built:
     campaigns: tuple[str, ...] = ()  # the names previewed (whose ledger rows --serve watches)
 
 
-def generate(paths: Sequence[Path], out: Path, reader: LedgerReader, now: datetime | None = None) -> Built:
+def generate(
+    paths: Sequence[Path],
+    out: Path,
+    reader: LedgerReader,
+    now: datetime | None = None,
+    refine: Refine | None = None,
+) -> Built:
     """Write the preview of `paths` into `out`; returns where its index is and what it holds."""
-    data = build(paths, reader, now or datetime.now(UTC), out)
+    data = build(paths, reader, now or datetime.now(UTC), out, refine)
     names = tuple(c["name"] for c in data.document["campaigns"])
     return Built(write_site(data.document, out), data.deliveries, data.errors, names)

@@ -11,7 +11,7 @@ statuses and links (the publish flow writes it beside the run).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -35,6 +35,9 @@ _BATCH_FIELD = re.compile(r"^batches\[(\d+)\]")
 _PLATFORM_PREFIX = re.compile(r"^([a-z]+): ")
 _PLATFORMS = frozenset(p.value for p in Platform)
 _OUTCOME_ERRORS = frozenset({"failed", "unknown", "not-sent"})  # a report's error is the outcome's then
+# What `preview --refresh` does to each campaign's plan (campaign owner given): asks its providers and
+# marks what drifted there. Passed in, so this module imports no provider client.
+Refine = Callable[[Plan, str | None], Plan]
 
 # The page's legend: every action of the plan and status of the ledger, whether a card has it or not.
 ACTION_MEANINGS: dict[Action, str] = {
@@ -46,8 +49,8 @@ ACTION_MEANINGS: dict[Action, str] = {
     Action.IN_FLIGHT: "claimed by a run that is publishing it right now",
     Action.DRIFT: (
         "what exists differs from the file: cancelled outside it (postdeck cancel), which publishing "
-        "creates again; plan --refresh also finds posts deleted or moved at the provider (this page "
-        "asks no provider)"
+        "creates again; with preview --refresh or plan --refresh also a post deleted, moved or edited at "
+        "the provider"
     ),
 }
 STATUS_MEANINGS: dict[str, str] = {
@@ -81,9 +84,11 @@ class SiteData:
         return len(self.document["cards"])
 
 
-def build(paths: Sequence[Path], reader: LedgerReader, now: datetime, out: Path) -> SiteData:
+def build(
+    paths: Sequence[Path], reader: LedgerReader, now: datetime, out: Path, refine: Refine | None = None
+) -> SiteData:
     """The preview of the campaign files `paths` against the ledger `reader`, as of `now`; media
-    thumbnails are written under `out`."""
+    thumbnails are written under `out`. `refine`: applied to each campaign's plan (--refresh)."""
     reports = check_files(paths, jobs=1)  # in this process: workers send back no models, no deliveries
     unreadable = [e for r in reports if r.loaded is None for e in r.errors]
     if unreadable:
@@ -94,7 +99,9 @@ def build(paths: Sequence[Path], reader: LedgerReader, now: datetime, out: Path)
         assert report.loaded is not None
         campaign = report.loaded.campaign
         deliveries = [item.delivery for item in report.prepared]
-        plan = make_plan(campaign.name, deliveries, reader, now)
+        plan = make_plan(campaign.name, deliveries, reader, now, owner=campaign.owner)
+        if refine is not None:
+            plan = refine(plan, campaign.owner)
         findings = _findings_by_card(report)
         placed = cards.add_plan(len(campaigns), ZoneInfo(campaign.timezone), plan, findings)
         campaigns.append(

@@ -23,6 +23,7 @@ from postdeck.errors import PostdeckError
 from postdeck.ledger.base import LedgerReader
 from postdeck.ledger.sqlite import SqliteLedger
 from postdeck.preview.generate import generate
+from postdeck.preview.model import Refine
 
 Say = Callable[[str], Any]
 Discover = Callable[[], Sequence[Path]]  # the campaign files now (a folder may gain one)
@@ -86,8 +87,10 @@ class PreviewServer:
         poll: float = 0.5,
         ledger_poll: float | None = None,  # default: `poll` for a SQLite file, LEDGER_POLL otherwise
         say: Say = print,
+        refine: Refine | None = None,
     ) -> None:
         self.discover, self.out, self.reader, self.poll, self.say = discover, out, reader, poll, say
+        self.refine = refine
         self.campaigns = tuple(campaigns)
         if ledger_poll is None:
             ledger_poll = poll if isinstance(reader, SqliteLedger) else LEDGER_POLL
@@ -153,7 +156,7 @@ class PreviewServer:
         if ledger is not None:
             self._ledger_seen = ledger
         try:
-            built = generate(files, self.out, self.reader)
+            built = generate(files, self.out, self.reader, refine=self.refine)
         except PostdeckError as exc:  # a half-typed file: say so, keep serving the last good build
             self.say(f"not rebuilt: {exc}")
             return False
@@ -171,10 +174,18 @@ class PreviewServer:
 
 
 def serve_forever(
-    discover: Discover, out: Path, reader: LedgerReader, *, campaigns: Sequence[str], port: int, say: Say
+    discover: Discover,
+    out: Path,
+    reader: LedgerReader,
+    *,
+    campaigns: Sequence[str],
+    port: int,
+    say: Say,
+    refine: Refine | None = None,
 ) -> None:
     """Serve until Ctrl-C."""
-    server = PreviewServer(discover, out, reader, campaigns=campaigns, port=port, say=say).start()
+    server = PreviewServer(discover, out, reader, campaigns=campaigns, port=port, say=say, refine=refine)
+    server.start()
     say(f"serving {server.url} (Ctrl-C to stop)")
     try:
         server._stopped.wait()
