@@ -64,3 +64,18 @@ def test_a_hash_too_short_to_mean_one_plan_is_refused(box: Sandbox, tmp_path: Pa
     full_hash, _ = reviewed(campaign)
     assert "not the reviewed plan" in refusal(campaign, expect_plan=full_hash[:6])
     assert sent_captions(box) == []
+
+
+def test_a_time_edit_after_review_is_refused(box: Sandbox, tmp_path: Path) -> None:
+    """The reviewed plan said when as well as what: moving a post after review is another plan."""
+    repo = team_repo(tmp_path)
+    campaign = repo / "campaigns/gate.yaml"
+    timed = "name: gate\ntimezone: UTC\nbatches:\n  - {{id: hello, platforms: [bluesky], caption: hi, at: '{at}'}}\n"
+    campaign.write_text(timed.format(at="2030-07-01 09:00"))
+    git(repo, "commit", "-qam", "a scheduled post")
+    full_hash, _ = reviewed(campaign)
+
+    campaign.write_text(timed.format(at="2030-07-01 23:00"))
+    git(repo, "commit", "-qam", "moved after the review")
+    assert "not the reviewed plan" in refusal(campaign, expect_plan=full_hash[:12])
+    assert sent_captions(box) == []

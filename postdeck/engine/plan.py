@@ -89,6 +89,9 @@ class Plan:
     # The keys of occurrences of repeating batches beyond the horizon: planned as they enter it.
     later: tuple[str, ...] = ()
     owner: str | None = None  # the campaign's owner: another user's campaign of this name is not this one
+    # Each later occurrence's pending_hash (what it will send, and when), in the order of `later`: the
+    # reviewed hash covers them, so it holds while the horizon moves (plan_hash).
+    later_hashes: tuple[str, ...] = ()
 
     def of(self, action: Action) -> list[Change]:
         return [c for c in self.changes if c.action == action]
@@ -131,6 +134,7 @@ def make_plan(
     current = current_generations(records)  # a re-created delivery's record is its latest generation's
     changes: list[Change] = []
     later: list[str] = []
+    later_hashes: list[str] = []
     for delivery in deliveries:
         if (key := current.get(delivery.key)) is not None:
             delivery = dataclasses.replace(delivery, key=key)
@@ -138,6 +142,7 @@ def make_plan(
         if record is None and delivery.beyond_horizon(now):
             # Not planned yet: the scheduled sync publishes it once it comes within the horizon.
             later.append(delivery.key)
+            later_hashes.append(pending_hash(delivery))
             continue
         changes.append(_with_parts(_change(delivery, record, now)))
     if include_cancels:
@@ -156,6 +161,7 @@ def make_plan(
         ledger_fingerprint=ledger_fingerprint(recorded),
         later=tuple(later),
         owner=owner or None,
+        later_hashes=tuple(later_hashes),
     )
 
 
@@ -163,15 +169,45 @@ def _is_past(record: DeliveryRecord, now: datetime) -> bool:
     return record.scheduled_for is not None and record.scheduled_for <= now
 
 
-def plan_shape(plan: Plan) -> list[tuple[str, str, str]]:
-    """What a plan does, for comparing two plans: each change's action, key and content hash."""
-    return [(str(c.action), c.key, c.delivery.content_hash if c.delivery else "") for c in plan.changes]
+def plan_shape(plan: Plan) -> list[tuple[str, str, str, str]]:
+    """What a plan does, for comparing two plans (`publish --plan`): each change's action, key, and
+    what it sends and when (content and schedule hashes)."""
+    return [(str(c.action), c.key, *_hashes(c.delivery)) for c in plan.changes]
+
+
+def _hashes(delivery: Delivery | None) -> tuple[str, str]:
+    return (delivery.content_hash, delivery.schedule_hash) if delivery else ("", "")
+
+
+def pending_hash(delivery: Delivery) -> str:
+    """An occurrence still to be created: its key, content and time, whether planned or later."""
+    text = f"{delivery.key}\n{delivery.content_hash}\n{delivery.schedule_hash}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _pending_create(change: Change) -> bool:
+    delivery = change.delivery
+    fresh = change.action == Action.CREATE and change.record is None
+    return fresh and delivery is not None and delivery.horizon_days is not None
 
 
 def plan_hash(plan: Plan) -> str:
-    """Of what the plan does (its shape, as a saved plan is compared by `publish --plan`): the hash a
-    reviewer sees under the plan and a publish can be held to (`expect_plan`)."""
-    return hashlib.sha256(json.dumps([plan.campaign, plan_shape(plan)]).encode()).hexdigest()
+    """The hash a reviewer sees under the plan and a publish can be held to (`expect_plan`).
+
+    It covers each change's action, key, content and time. A repeating batch's occurrences still to
+    be created are one pool with the later ones (beyond the horizon): as the horizon moves between
+    review and merge, an occurrence moves from later to create and the hash stays; a changed rule,
+    or a changed caption of any occurrence, changes it.
+    """
+    exact: list[tuple[str, str, str, str]] = []
+    pooled = list(plan.later_hashes)
+    for change in plan.changes:
+        if _pending_create(change) and change.delivery is not None:
+            pooled.append(pending_hash(change.delivery))
+        else:
+            exact.append((str(change.action), change.key, *_hashes(change.delivery)))
+    pooled.sort()
+    return hashlib.sha256(json.dumps([plan.campaign, exact, pooled]).encode()).hexdigest()
 
 
 REVIEWED_HASH_LENGTH = 12  # what `postdeck plan` shows; a publish accepts any prefix at least this long
@@ -349,6 +385,8 @@ def _head(plan: Plan) -> dict[str, Any]:
         "summary": plan.counts(),
         "later": list(plan.later),
     }
+    if plan.later_hashes:  # only with later occurrences: a plan without reads as it did
+        head["later_hashes"] = list(plan.later_hashes)
     if plan.owner is not None:  # only when there is one: a plan of a campaign without one is as it was
         head = {"format": PLAN_FORMAT, "campaign": plan.campaign, "owner": plan.owner, **head}
     return head
@@ -406,6 +444,7 @@ def plan_from_dict(data: dict[str, Any]) -> Plan:
             ledger_fingerprint=data["ledger_fingerprint"],
             later=tuple(str(key) for key in data.get("later") or ()),
             owner=str(data["owner"]) if data.get("owner") and owner_scope(str(data["owner"])) else None,
+            later_hashes=tuple(str(h) for h in data.get("later_hashes") or ()),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise PlanError(f"the saved plan is damaged: {exc}") from None
