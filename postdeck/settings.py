@@ -129,6 +129,12 @@ class Settings(BaseSettings):
         validation_alias=_alias("POSTDECK_RUNS_DIR"),
         description=("where each publish-campaign run writes its preview site (<flow run id>/preview/)"),
     )
+    runs_kept: int = Field(
+        200,
+        ge=0,
+        validation_alias=_alias("POSTDECK_RUNS_KEPT"),
+        description="how many runs' folders under runs_dir are kept: older ones go after each run (0: all)",
+    )
 
     # --- limits ---------------------------------------------------------------------------------
     account_list_max_age: float = Field(

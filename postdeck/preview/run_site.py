@@ -1,5 +1,5 @@
 """The preview site of one publish run, written beside the run: POSTDECK_RUNS_DIR (.postdeck/runs)
-/<flow run id>/preview/, one folder per run, kept (delete old ones when they are no longer wanted).
+/<flow run id>/preview/, one folder per run; the newest POSTDECK_RUNS_KEPT are kept (run_pruning.py).
 
 Built from what the run knows (its plan and its reports' statuses), never from the ledger or the
 files again. Made while the run's campaign is still readable (a ref's checkout is removed when the
@@ -17,6 +17,7 @@ from typing import Any
 
 from postdeck.engine.plan import Plan
 from postdeck.preview.model import build_run
+from postdeck.preview.run_pruning import prune_run_folders
 from postdeck.preview.site import write_site
 from postdeck.settings import settings
 
@@ -56,6 +57,9 @@ def write_run_site(
         data = build_run(
             campaign.name, campaign.timezone, file, plan, reports, now, out, title=title, dry_run=dry_run
         )
-        return RunSite(write_site(data.document, out))
+        index = write_site(data.document, out)
     except Exception as exc:  # a full disk or an unwritable folder: the run's outcome stands regardless
         return RunSite(None, f"{type(exc).__name__}: {exc}")
+    config = settings()
+    prune_run_folders(Path(config.runs_dir), config.runs_kept, current=run_id)
+    return RunSite(index)
