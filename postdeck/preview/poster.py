@@ -5,8 +5,11 @@ MP4 or MOV file's boxes without decoding anything:
 - the first frame of its video track when that track's frames are pictures Pillow reads: Motion JPEG
   (`jpeg`, `mjpa`) or PNG (`png `), located through the sample tables (stco/co64, stsz).
 
-H.264, HEVC, VP9 and AV1 frames need a video decoder, which postdeck does not have (no ffmpeg): such a
-video gets a placeholder, its `note` saying why. Nothing here raises on a bad file.
+- otherwise its first frame decoded with the `frames` extra (PyAV: frames.py), for the codecs that need a
+  decoder (H.264, HEVC, VP9, AV1, ...) and for containers other than MP4 and MOV (WebM, Matroska).
+
+Without what a video needs, it gets a placeholder, its `note` saying why and what to install. Nothing
+here raises on a bad file.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from postdeck.preview.frames import NO_FRAMES_EXTRA, first_frame
 from postdeck.schemas.media_probe import _atom, _atoms, _handler
 
 MAX_PICTURE_BYTES = 32 * 1024 * 1024  # a poster larger than this is not read (a lying sample table)
@@ -42,16 +46,15 @@ def find_poster(path: Path) -> Poster:
         from hachoir.parser import createParser
         from hachoir.parser.container import MP4File
     except ImportError:
-        return Poster(None, note=_NO_EXTRA)
+        decoded = first_frame(path)  # the frames extra alone (the track's turn is not known then)
+        return Poster(decoded.picture, "its first frame") if decoded.picture else Poster(None, note=_NO_EXTRA)
     log.log.use_print = False  # a bad file is reported in the note, not printed on stderr
     try:
         parser = createParser(str(path))
         if parser is None or not isinstance(parser, MP4File):
             if parser is not None:
                 parser.close()
-            return Poster(
-                None, note="no poster frame: postdeck reads poster frames from MP4 and MOV files only"
-            )
+            return _decoded(path, "")
         with parser:
             return _from_mp4(parser, path)
     except Exception as exc:  # hachoir raises its own and plain errors on truncated or odd containers
@@ -72,13 +75,20 @@ def _from_mp4(parser: Any, path: Path) -> Poster:
         return Poster(None, note="no poster frame: its video track describes no frames")
     codec = description["sample_entry[0]"]["format"].value
     if codec not in _PICTURE_CODECS:
-        name = _DECODER_CODECS.get(codec, codec.decode("latin-1").strip() or "unnamed")
-        return Poster(
-            None,
-            note=f"no poster frame: its {name} frames need a video decoder, which postdeck does not have",
-        )
+        return _decoded(path, _DECODER_CODECS.get(codec, codec.decode("latin-1").strip() or "unnamed"), turn)
     frame = _first_sample(table, path)
     return Poster(frame, "its first frame", turn) if frame else Poster(None, note=_unread(path))
+
+
+def _decoded(path: Path, codec: str, turn: int = 0) -> Poster:
+    """The first frame decoded by the frames extra; `codec`: the MP4 track's, "" for another container."""
+    decoded = first_frame(path)
+    if decoded.picture is not None:
+        return Poster(decoded.picture, "its first frame", turn)
+    if decoded.note != NO_FRAMES_EXTRA:
+        return Poster(None, note=f"no poster frame: {f'its {codec} frames: ' if codec else ''}{decoded.note}")
+    needs = f"its {codec} frames need a video decoder" if codec else "a file other than MP4 or MOV needs one"
+    return Poster(None, note=f"no poster frame: {needs}: {NO_FRAMES_EXTRA}")
 
 
 def _first_sample(table: Any, path: Path) -> bytes | None:
