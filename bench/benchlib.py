@@ -219,10 +219,10 @@ def publish_without_prefect(campaign: Path, *, links: list | None = None, worker
     in a thread pool, the chain the flow builds) with no Prefect at all: no tasks, no API, no limit."""
     import uuid
 
+    from postdeck.chain_factory import build_chain, close_chain, sandbox_links
     from postdeck.engine.plan import Action, make_plan
     from postdeck.engine.publisher import publish_batch
     from postdeck.ledger import flush_journal, open_ledger
-    from postdeck.providers.factory import build_chain, close_chain, sandbox_links
     from postdeck.sandbox.sandbox import SANDBOX_LATE_KEY, SANDBOX_POSTFORME_KEY
     from postdeck.schemas.deliveries import expand
     from postdeck.schemas.timing import apply_late_policy

@@ -7,7 +7,7 @@ against simulators enforcing PostForMe's documented limits (5 requests/s and 40/
 The simulators run as `bench/sims.py --limits --scale N` in their own process; the flow runs in this one
 against a temporary Prefect server (as in publish_bench.py), with POSTDECK_SANDBOX_RATE_SCALE=N set
 before it builds its clients, so that its sandbox clients carry the same documented windows ÷ N
-(providers.factory.sandbox_links) and pace themselves as production clients do against the real APIs.
+(postdeck.chain_factory.sandbox_links) and pace themselves as production clients do against the real APIs.
 A two-batch warm-up run comes first (imports, the first flow run); the timed run starts on reset
 simulators once the server is idle and the clients' windows have emptied.
 
@@ -73,7 +73,7 @@ def main() -> None:
     parser.add_argument("--via", choices=("postforme", "late"), default="postforme")
     args = parser.parse_args()
 
-    from postdeck.providers.factory import SANDBOX_RATE_SCALE_ENV
+    from postdeck.chain_factory import SANDBOX_RATE_SCALE_ENV
     from postdeck.providers.ratelimit import LATE_WINDOWS, POSTFORME_WINDOWS, RateLimiter
 
     # Read when the flow is imported (the concurrency) and when a run builds its clients (the scale).

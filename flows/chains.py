@@ -16,11 +16,11 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from postdeck.chain_factory import build_chain, run_links
 from postdeck.errors import CredentialsError
 from postdeck.flows.limits import ProviderCaps
 from postdeck.ledger.base import LedgerWriter
 from postdeck.providers.chain import Chain, Link, MediaCache
-from postdeck.providers.factory import build_chain, run_links
 from postdeck.schemas.media import MediaRef
 
 log = logging.getLogger("postdeck.flows")

@@ -77,7 +77,7 @@ class AccountsSource(Protocol):
     def accounts(self) -> Iterable[Any]: ...
 
 
-# Builds a provider's client from a key (`factory(api_key=...)`): providers.factory.CLIENTS.
+# Builds a provider's client from a key (`factory(api_key=...)`): postdeck.chain_factory.CLIENTS.
 ClientFactory = Callable[..., AccountsSource]
 
 
@@ -225,7 +225,7 @@ class CredentialStore:
         if factory is None:
             raise CredentialsError(
                 f"no {provider} client to ask: build the store with client_factories "
-                "(postdeck.providers.factory.credential_store) or pass the clients"
+                "(postdeck.chain_factory.credential_store) or pass the clients"
             )
         stored = self.require(user_id, provider)
         return factory(api_key=stored.api_key.get_secret_value())

@@ -10,7 +10,7 @@ the server's sliding window refuses.) What the provider says wins over what we a
 `pause()` after a 429 or a `Remaining: 0`, `set_limit()` when LATE announces its real limit.
 
 `time_scale` is for simulators that enforce the documented limits time-scaled (the sandbox,
-providers.factory.sandbox_links): every window, assumed or announced, lasts its seconds ÷ the scale.
+postdeck.chain_factory.sandbox_links): every window, assumed or announced, lasts its seconds ÷ the scale.
 A limiter's scale is part of its identity in `limiter_for`, so a scaled one is never shared with a
 client that has none.
 """

@@ -15,9 +15,9 @@ from __future__ import annotations
 import json
 import sys
 
+from postdeck.chain_factory import sandbox_links
 from postdeck.core.platform import Platform
 from postdeck.providers.errors import ProviderThrottled
-from postdeck.providers.factory import sandbox_links
 from postdeck.sandbox.sandbox import SANDBOX_LATE_KEY, SANDBOX_POSTFORME_KEY
 
 

@@ -1,7 +1,7 @@
 """Account lists kept across runs (providers.account_cache): a run reuses a recent list instead of
 listing again, and heals each way a kept list can be stale — without ever posting twice.
 
-Real clients against both simulators over loopback, the chain built by providers.factory.build_chain
+Real clients against both simulators over loopback, the chain built by postdeck.chain_factory.build_chain
 as a run builds it, a real SQLite ledger. Each `run` is a new chain, as every run builds its own."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from postdeck.chain_factory import build_chain, close_chain, sandbox_links
 from postdeck.core.outcome import Outcome
 from postdeck.core.platform import Platform
 from postdeck.core.status import DeliveryStatus
@@ -26,7 +27,6 @@ from postdeck.providers.account_cache import MAX_AGE_ENV, AccountCache, account_
 from postdeck.providers.base import Account, PostOutcome, PostRequest, TargetResult, TargetStatus
 from postdeck.providers.chain import Chain, Link, SendItem
 from postdeck.providers.errors import ProviderNotSent, ProviderRejected
-from postdeck.providers.factory import build_chain, close_chain, sandbox_links
 from postdeck.sandbox.sandbox import SANDBOX_LATE_KEY, SANDBOX_POSTFORME_KEY, Sandbox
 
 

@@ -11,13 +11,13 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
+from postdeck.chain_factory import build_chain, close_chain, sandbox_links
 from postdeck.core.keys import DeliveryKey
 from postdeck.core.platform import Platform
 from postdeck.core.status import DeliveryStatus
 from postdeck.engine.publisher import publish_batch
 from postdeck.ledger.base import CancelRequests
 from postdeck.ledger.supabase import SupabaseLedger
-from postdeck.providers.factory import build_chain, close_chain, sandbox_links
 from postdeck.sandbox.sandbox import SANDBOX_LATE_KEY, SANDBOX_POSTFORME_KEY, Sandbox, start_sandbox
 from postdeck.schemas.deliveries import Delivery
 from postdeck.service.cancel_requests import handle_cancel_requests

@@ -14,6 +14,7 @@ from cryptography.fernet import Fernet
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
+from postdeck.chain_factory import build_chain, chain_links
 from postdeck.cli import app, main
 from postdeck.core.keys import DeliveryKey
 from postdeck.core.platform import Platform
@@ -22,7 +23,6 @@ from postdeck.errors import CredentialsError
 from postdeck.ledger.credentials import CredentialStore, load_fernet
 from postdeck.ledger.sqlite import SqliteLedger
 from postdeck.ledger.supabase import SupabaseLedger
-from postdeck.providers.factory import build_chain, chain_links
 from postdeck.schemas.deliveries import Delivery
 from tests.ledger_fixtures.postgrest import PostgrestEmulator
 

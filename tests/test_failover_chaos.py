@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from postdeck.chain_factory import build_chain, close_chain, sandbox_links
 from postdeck.core.keys import DeliveryKey
 from postdeck.core.platform import Platform
 from postdeck.core.status import DeliveryStatus
@@ -20,7 +21,6 @@ from postdeck.engine.publisher import publish_batch
 from postdeck.ledger.sqlite import SqliteLedger
 from postdeck.providers.breaker import CircuitBreaker
 from postdeck.providers.chain import RetryPolicy
-from postdeck.providers.factory import build_chain, close_chain, sandbox_links
 from postdeck.sandbox.faults import load_plans
 from postdeck.sandbox.sandbox import SANDBOX_LATE_KEY, SANDBOX_POSTFORME_KEY, start_sandbox
 from postdeck.schemas.deliveries import Delivery

@@ -14,13 +14,13 @@ from typing import Any
 import httpx
 import pytest
 
+from postdeck.chain_factory import sandbox_links
 from postdeck.core.outcome import Outcome
 from postdeck.core.platform import Platform
 from postdeck.core.status import DeliveryStatus
 from postdeck.providers.breaker import CircuitBreaker
 from postdeck.providers.chain import Chain, Link, RetryPolicy, SendItem
 from postdeck.providers.errors import ProviderError
-from postdeck.providers.factory import sandbox_links
 from postdeck.sandbox.faults import FaultPlan, FaultRule
 from postdeck.sandbox.sandbox import SANDBOX_LATE_KEY, SANDBOX_POSTFORME_KEY, Sandbox, start_sandbox
 

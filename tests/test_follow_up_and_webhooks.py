@@ -21,13 +21,13 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
+from postdeck.chain_factory import build_chain, sandbox_links
 from postdeck.core.keys import DeliveryKey
 from postdeck.core.platform import Platform
 from postdeck.core.status import DeliveryStatus
 from postdeck.engine.follow_up import follow_up
 from postdeck.engine.publisher import publish_batch
 from postdeck.ledger.sqlite import SqliteLedger
-from postdeck.providers.factory import build_chain, sandbox_links
 from postdeck.sandbox.sandbox import SANDBOX_LATE_KEY, SANDBOX_POSTFORME_KEY, Sandbox, start_sandbox
 from postdeck.schemas.deliveries import Delivery
 from postdeck.webhooks import create_app, valid_late_signature, valid_postforme_secret

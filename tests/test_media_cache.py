@@ -3,7 +3,7 @@ uploaded file's URL (their chain links are both `postforme:owner`), and the ledg
 fingerprint of the key, never the key.
 
 Real PostForMeClients against the Post for Me simulator over loopback, the keys saved encrypted with
-`credentials set` in a SQLite ledger, the links built by providers.factory as a run builds them.
+`credentials set` in a SQLite ledger, the links built by postdeck.chain_factory as a run builds them.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
+from postdeck.chain_factory import build_chain, chain_links, close_chain
 from postdeck.ledger.credentials import CredentialStore
 from postdeck.ledger.sqlite import SqliteLedger
-from postdeck.providers.factory import build_chain, chain_links, close_chain
 from postdeck.providers.media import key_fingerprint, sha256_of, upload_scope
 from postdeck.providers.postforme import PostForMeClient
 from postdeck.sandbox.postforme_app import PostForMeSim, create_app

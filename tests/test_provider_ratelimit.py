@@ -8,10 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from postdeck.core.platform import Platform
-from postdeck.errors import PostdeckError
-from postdeck.providers.errors import ProviderThrottled
-from postdeck.providers.factory import (
+from postdeck.chain_factory import (
     SANDBOX_RATE_SCALE_ENV,
     SANDBOX_URL_ENV,
     chain_links,
@@ -19,6 +16,9 @@ from postdeck.providers.factory import (
     sandbox_links,
     sandbox_rate_scale,
 )
+from postdeck.core.platform import Platform
+from postdeck.errors import PostdeckError
+from postdeck.providers.errors import ProviderThrottled
 from postdeck.providers.late import LateClient
 from postdeck.providers.postforme import PostForMeClient
 from postdeck.providers.ratelimit import (

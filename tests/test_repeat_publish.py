@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from postdeck.chain_factory import build_chain, sandbox_links
 from postdeck.core.status import DeliveryStatus
 from postdeck.engine.apply import apply_scheduled_changes
 from postdeck.engine.decisions import creates_of
@@ -19,7 +20,6 @@ from postdeck.engine.publisher import DeliveryReport, publish_batch
 from postdeck.engine.recurring import by_occurrence, due_occurrences
 from postdeck.ledger.sqlite import SqliteLedger
 from postdeck.providers.chain import Chain
-from postdeck.providers.factory import build_chain, sandbox_links
 from postdeck.sandbox.sandbox import SANDBOX_LATE_KEY, SANDBOX_POSTFORME_KEY, Sandbox, start_sandbox
 from postdeck.schemas.deliveries import expand
 from postdeck.schemas.loader import load_campaign

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from postdeck.chain_factory import build_chain, sandbox_links
 from postdeck.core.status import DeliveryStatus
 from postdeck.engine.follow_up import follow_up
 from postdeck.engine.publisher import publish_batch
 from postdeck.engine.resend import resend_failed
 from postdeck.ledger.sqlite import SqliteLedger
-from postdeck.providers.factory import build_chain, sandbox_links
 from postdeck.sandbox.sandbox import SANDBOX_LATE_KEY, SANDBOX_POSTFORME_KEY, Sandbox, start_sandbox
 from postdeck.schemas.deliveries import expand
 from postdeck.schemas.loader import load_campaign

@@ -13,9 +13,9 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
+from postdeck.chain_factory import SANDBOX_RATE_SCALE_ENV, sandbox_links
 from postdeck.cli import app
 from postdeck.errors import PostdeckError
-from postdeck.providers.factory import SANDBOX_RATE_SCALE_ENV, sandbox_links
 from postdeck.providers.ratelimit import Window, late_rate_headers
 from postdeck.sandbox import late_state, postforme_state
 from postdeck.sandbox import sandbox as sandbox_module
@@ -249,8 +249,8 @@ def test_embedded_sandbox_enforces_the_limits_its_clients_assume(
     environ: dict[str, str], expected: list[int], http: httpx.Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`--sandbox` without running simulators embeds its own: they enforce what the clients are given."""
+    from postdeck.chain_factory import run_links
     from postdeck.ledger.sqlite import SqliteLedger
-    from postdeck.providers.factory import run_links
 
     monkeypatch.setattr(postforme_state, "time", SimpleNamespace(monotonic=lambda: 1000.0, time=time.time))
     with run_links(None, SqliteLedger(), sandbox=True, environ=environ) as links:

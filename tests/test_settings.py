@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from postdeck.chain_factory import chain_links
 from postdeck.ledger.journal_file import DEFAULT_JOURNAL
 from postdeck.ledger.sqlite import DEFAULT_PATH
 from postdeck.providers.account_cache import DEFAULT_MAX_AGE, MAX_AGE_LIMIT
-from postdeck.providers.factory import chain_links
 from postdeck.schemas.file_limits import MAX_BATCHES, MAX_BYTES
 from postdeck.service.adhoc import DEFAULT_POSTS_DIR
 from postdeck.service.campaign_batches import DEFAULT_CAMPAIGNS_DIR

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from postdeck.chain_factory import build_chain, close_chain, sandbox_links
 from postdeck.core.status import DeliveryStatus
 from postdeck.engine.publisher import publish_batch
 from postdeck.ledger.supabase import SupabaseLedger
-from postdeck.providers.factory import build_chain, close_chain, sandbox_links
 from postdeck.sandbox.sandbox import SANDBOX_LATE_KEY, SANDBOX_POSTFORME_KEY, Sandbox
 from tests.ledger_fixtures.keys import SECRET_KEY
 from tests.ledger_fixtures.postgrest import PostgrestEmulator

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from postdeck.chain_factory import sandbox_links
 from postdeck.engine.publisher import publish_batch
 from postdeck.ledger.sqlite import SqliteLedger
 from postdeck.providers.chain import Chain, RetryPolicy
-from postdeck.providers.factory import sandbox_links
 from postdeck.sandbox.sandbox import SANDBOX_LATE_KEY, SANDBOX_POSTFORME_KEY, Sandbox, start_sandbox
 from postdeck.schemas.deliveries import Delivery, expand
 from postdeck.schemas.loader import load_campaign

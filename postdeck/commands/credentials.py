@@ -28,8 +28,8 @@ ProviderOpt = Annotated[str, typer.Option("--provider", help="postforme or late.
 
 
 def _store():
+    from postdeck.chain_factory import credential_store
     from postdeck.ledger.factory import open_backend
-    from postdeck.providers.factory import credential_store
 
     return credential_store(open_backend())
 

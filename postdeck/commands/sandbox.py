@@ -85,7 +85,7 @@ def sandbox(
     common.console.print(f"POSTFORME_BASE_URL={box.postforme_url}  POSTFORME_API_KEY={SANDBOX_POSTFORME_KEY}")
     common.console.print(f"LATE_BASE_URL={box.late_url}  LATE_API_KEY={SANDBOX_LATE_KEY}")
     if scale is not None:
-        from postdeck.providers.factory import SANDBOX_RATE_SCALE_ENV, SANDBOX_URL_ENV
+        from postdeck.chain_factory import SANDBOX_RATE_SCALE_ENV, SANDBOX_URL_ENV
 
         postforme = ", ".join(f"{limit.limit} per {limit.window:g} s" for limit in box.postforme.rate_limits)
         common.console.print(

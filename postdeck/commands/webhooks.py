@@ -30,9 +30,9 @@ def webhooks(
     """
     import uvicorn
 
+    from postdeck.chain_factory import SANDBOX_URL_ENV
     from postdeck.errors import CredentialsError
     from postdeck.ledger import open_ledger
-    from postdeck.providers.factory import SANDBOX_URL_ENV
     from postdeck.settings import settings
     from postdeck.webhooks import create_app
 

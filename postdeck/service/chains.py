@@ -2,7 +2,7 @@
 
 Like flows/chains.py, without Prefect: the flow's chain reserves Prefect concurrency slots for its run,
 which would need a Prefect server for a one-off `postdeck post`. Both take their links from
-providers.factory.run_links (the keys, or the sandbox only when asked for).
+postdeck.chain_factory.run_links (the keys, or the sandbox only when asked for).
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from postdeck.chain_factory import build_chain, close_chain, run_links
 from postdeck.providers.chain import Chain
-from postdeck.providers.factory import build_chain, close_chain, run_links
 
 
 @contextmanager

@@ -20,12 +20,12 @@ from typing import Any, ClassVar
 
 import httpx
 
+from postdeck.chain_factory import build_chain
 from postdeck.core.platform import Platform
 from postdeck.errors import PostdeckError
 from postdeck.media_download import download_media
 from postdeck.providers.chain import Link
 from postdeck.providers.errors import ProviderError
-from postdeck.providers.factory import build_chain
 from postdeck.providers.late import LateClient
 from postdeck.providers.media import sniff_content_type
 from postdeck.providers.postforme import PostForMeClient

@@ -20,13 +20,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from postdeck.chain_factory import credential_store
 from postdeck.errors import PostdeckError
 from postdeck.ledger.base import DeliveryRecord, PostRecord
 from postdeck.ledger.credentials import CredentialStore, StoredCredentials
 from postdeck.ledger.queries import DeliveryQuery
 from postdeck.providers.chain import Chain
 from postdeck.providers.errors import ProviderError, every_failure
-from postdeck.providers.factory import credential_store
 from postdeck.service import arguments, cancelling, retrying, schedules
 from postdeck.service.accounts import list_accounts
 from postdeck.service.adhoc import AdhocPost, post_file, posts_dir, prepare

@@ -26,13 +26,13 @@ from typing import Any
 
 import httpx
 
+from postdeck.chain_factory import build_chain, sandbox_links
 from postdeck.core.status import DeliveryStatus
 from postdeck.engine.publisher import publish_batch
 from postdeck.errors import LedgerError
 from postdeck.ledger import flush_journal, open_ledger
 from postdeck.providers.breaker import CircuitBreaker
 from postdeck.providers.chain import Chain, RetryPolicy
-from postdeck.providers.factory import build_chain, sandbox_links
 from postdeck.sandbox.sandbox import SANDBOX_LATE_KEY, SANDBOX_POSTFORME_KEY
 from postdeck.schemas.deliveries import Delivery, expand
 from postdeck.schemas.loader import load_campaign

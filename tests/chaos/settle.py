@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from postdeck.chain_factory import build_chain, close_chain, sandbox_links
 from postdeck.engine.follow_up import OPEN_STATUSES, follow_up
 from postdeck.ledger.sqlite import SqliteLedger
-from postdeck.providers.factory import build_chain, close_chain, sandbox_links
 from postdeck.sandbox.sandbox import SANDBOX_LATE_KEY, SANDBOX_POSTFORME_KEY, Sandbox
 
 

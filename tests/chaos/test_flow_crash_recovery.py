@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from postdeck.chain_factory import build_chain, close_chain, sandbox_links
 from postdeck.core.keys import PostKey
 from postdeck.core.status import DeliveryStatus
 from postdeck.engine.plan import Action, make_plan
 from postdeck.engine.publisher import claim_request
 from postdeck.ledger.sqlite import SqliteLedger
 from postdeck.providers.chain import SendItem
-from postdeck.providers.factory import build_chain, close_chain, sandbox_links
 from postdeck.sandbox.sandbox import SANDBOX_LATE_KEY, SANDBOX_POSTFORME_KEY, Sandbox
 from postdeck.schemas.deliveries import Delivery, expand
 from postdeck.schemas.loader import load_campaign

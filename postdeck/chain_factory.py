@@ -1,4 +1,5 @@
-"""Build the failover chain from whatever credentials exist, in the seed's order.
+"""Build the failover chain from whatever credentials exist, in the seed's order: where the provider
+clients meet the ledger (a user's stored keys, the media and account caches), so it sits above both.
 
 1. the owner's PostForMe key   2. the owner's LATE key   3. POSTFORME_API_KEY   4. LATE_API_KEY
 With --sandbox, the chain is PostForMe then LATE against the local simulators, with sandbox keys.
