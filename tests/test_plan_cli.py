@@ -90,6 +90,42 @@ def test_plan_formats_show_caption_length_media_and_time(tmp_path: Path) -> None
     assert "13/280" in table and "create" in table
 
 
+def test_a_piped_plan_is_one_tab_separated_line_per_change_and_urls_stay_whole(tmp_path: Path) -> None:
+    """Piped (a CI log, `| grep`), rich would fold a table into 80 columns, a character a line."""
+    url = "https://northside-roasters.example/spring/2030/a-very-long-path-that-would-fold"
+    path = campaign(tmp_path, caption=f"Spring is here, with a long caption that a narrow table folds {url}")
+    lines = invoke("plan", str(path)).stdout.splitlines()
+    assert lines[0].startswith("# plan ") and lines[0].endswith(": c (2 create)")
+    assert lines[1].split("\t") == [
+        "action",
+        "batch",
+        "platform",
+        "when (UTC)",
+        "caption",
+        "length",
+        "media",
+        "note",
+    ]
+    rows = {row.split("\t")[2]: row.split("\t") for row in lines[2:]}
+    assert set(rows) == {"bluesky", "twitter"} and len(lines) == 4
+    assert rows["twitter"][:4] == ["create", "a", "twitter", "now"] and rows["twitter"][4].endswith(url)
+    assert rows["twitter"][5].endswith("/280 weighted")
+
+
+def test_on_a_terminal_the_plan_is_a_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from rich.console import Console
+
+    from postdeck.commands import common
+
+    screen = io.StringIO()
+    monkeypatch.setattr(common, "console", Console(file=screen, force_terminal=True, width=160))
+    invoke("plan", str(campaign(tmp_path)))
+    drawn = screen.getvalue()
+    assert "┏━" in drawn and "action" in drawn and "\t" not in drawn
+
+
 def test_plan_out_saves_a_loadable_plan(tmp_path: Path) -> None:
     path = campaign(tmp_path)
     out = tmp_path / "plan.json"

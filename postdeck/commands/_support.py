@@ -16,7 +16,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
-from postdeck.commands.common import console, err_console
+from postdeck.commands.common import err_console
+from postdeck.commands.tables import print_table
 from postdeck.errors import PostdeckError
 from postdeck.ledger.base import DeliveryRecord
 from postdeck.service.schedules import ScheduleReport
@@ -95,7 +96,7 @@ def emit(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: Format, *,
         table.add_row(
             *(coloured(_text(row.get(c))) if c in ("status", "after") else _text(row.get(c)) for c in columns)
         )
-    console.print(table)
+    print_table(table)
 
 
 def delivery_row(record: DeliveryRecord) -> dict[str, Any]:

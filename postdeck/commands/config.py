@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from postdeck.commands import common
 from postdeck.commands.common import app
+from postdeck.commands.tables import print_table
 
 
 @app.command()
@@ -39,4 +39,4 @@ def config(
         table.add_column(name)
     for row in rows:
         table.add_row(row["variable"], row["value"], row["source"], row["description"])
-    common.console.print(table)
+    print_table(table)

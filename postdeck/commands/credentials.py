@@ -15,6 +15,7 @@ import typer
 
 from postdeck.commands import common
 from postdeck.commands.common import app
+from postdeck.commands.tables import print_table
 from postdeck.errors import CredentialsError
 
 credentials_app = typer.Typer(
@@ -86,7 +87,7 @@ def show(user: UserOpt) -> None:
             status.updated_at.isoformat(timespec="seconds") if status.updated_at else "",
             "set" if status.problem is None else "[red]unreadable[/red]",
         )
-    common.console.print(table)
+    print_table(table)
     for status in statuses:
         if status.problem:
             common.console.print(

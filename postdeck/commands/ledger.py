@@ -10,6 +10,7 @@ import typer
 
 from postdeck.commands import common
 from postdeck.commands.common import app
+from postdeck.commands.tables import print_table
 
 if TYPE_CHECKING:
     from postdeck.ledger.base import Ledger
@@ -180,7 +181,7 @@ def history(
             post.batch_id or "",
             ", ".join(post.platform_post_urls.values()) or post.error_message or "",
         )
-    common.console.print(table)
+    print_table(table)
 
 
 def _since(value: str | None) -> datetime | None:

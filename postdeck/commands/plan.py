@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from postdeck.commands import common
 from postdeck.commands.common import CampaignArg, app, collector_paused
+from postdeck.commands.tables import print_table
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -178,7 +178,7 @@ def _show(
     elif output == Format.MARKDOWN:
         typer.echo(plan_markdown(result, notes))
     else:
-        common.console.print(plan_table(result, notes))
+        print_table(plan_table(result, notes))
     if late:
         from postdeck.commands.output import Printer
 
