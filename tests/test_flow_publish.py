@@ -230,7 +230,9 @@ def test_publish_output_survives_a_pipe_and_has_a_json_form(
     )
     assert _cli_publish(monkeypatch, str(path), "--sandbox") == 0
     lines = capsys.readouterr().out.splitlines()
-    rows = [line.split("\t") for line in lines if "\t" in line]
+    header, *rows = [line.split("\t") for line in lines if "\t" in line]
+    assert lines[0] == "# deliveries"
+    assert header == ["batch", "platform", "action", "status", "provider", "url / error"]
     assert [(r[0], r[1], r[2], r[3]) for r in rows] == [
         ("hello", "bluesky", "sent", "posted"),
         ("hello", "twitter", "sent", "posted"),

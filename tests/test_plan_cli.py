@@ -3,6 +3,7 @@ start-up cost (no Prefect, no provider client, no HTTP library)."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -216,3 +217,22 @@ def test_a_past_batch_already_in_the_ledger_passes(tmp_path: Path) -> None:
             ledger.record(d.key, Outcome(DeliveryStatus.POSTED, provider="test"), owner="test", now=now)
     assert invoke("validate", str(path)).exit_code == 0
     assert invoke("plan", str(path)).exit_code == 0
+
+
+def test_a_piped_cell_that_looks_like_markup_is_printed_as_it_is(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    from postdeck.commands import tables
+
+    printed = io.StringIO()
+    monkeypatch.setattr(tables.sys, "stdout", printed)
+    table = Table(title="t")
+    table.add_column("error")
+    table.add_row(Text("pip install 'postdeck[video]'"))
+    table.add_row("[Errno 2] closing a[/b] that never opened")
+    tables.print_table(table)
+    assert printed.getvalue().splitlines()[2:] == [
+        "pip install 'postdeck[video]'",
+        "[Errno 2] closing a[/b] that never opened",
+    ]

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 from rich.table import Table
+from rich.text import Text
 
 from postdeck.commands.common import err_console
 from postdeck.commands.tables import print_table
@@ -94,7 +95,10 @@ def emit(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: Format, *,
         table.add_column(column.replace("_", " "), overflow="fold")
     for row in rows:
         table.add_row(
-            *(coloured(_text(row.get(c))) if c in ("status", "after") else _text(row.get(c)) for c in columns)
+            *(
+                coloured(_text(row.get(c))) if c in ("status", "after") else Text(_text(row.get(c)))
+                for c in columns
+            )
         )
     print_table(table)
 

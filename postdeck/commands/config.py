@@ -32,11 +32,12 @@ def config(
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
         return
     from rich.table import Table
+    from rich.text import Text
 
     table = Table()
     table.add_column("variable", no_wrap=True)
     for name in ("value", "source", "description"):
         table.add_column(name)
     for row in rows:
-        table.add_row(row["variable"], row["value"], row["source"], row["description"])
+        table.add_row(*(Text(row[name]) for name in ("variable", "value", "source", "description")))
     print_table(table)

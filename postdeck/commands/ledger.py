@@ -167,12 +167,13 @@ def history(
         offset=offset,
     )
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title="post history")
     for column in ("created", "status", "provider", "platforms", "campaign", "batch", "url / error"):
         table.add_column(column, overflow="fold")
     for post in posts:
-        table.add_row(
+        cells = (
             post.created_at.isoformat(timespec="seconds") if post.created_at else "",
             post.status or "",
             post.provider or "",
@@ -181,6 +182,7 @@ def history(
             post.batch_id or "",
             ", ".join(post.platform_post_urls.values()) or post.error_message or "",
         )
+        table.add_row(*(Text(cell) for cell in cells))  # data, never markup (an error may hold `[...]`)
     print_table(table)
 
 

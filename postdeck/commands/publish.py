@@ -13,6 +13,7 @@ import typer
 
 from postdeck.commands import common
 from postdeck.commands.common import CampaignArg, app
+from postdeck.commands.tables import print_table
 from postdeck.engine.verdict import is_unresolved, verdict
 from postdeck.errors import MissingExtra
 
@@ -98,19 +99,14 @@ TERMINAL_ROWS = 50  # past this many, a terminal shows the deliveries needing a 
 
 
 def _print_reports(reports: list[dict], *, dry_run: bool) -> None:
-    """Piped: one tab-separated line per delivery, never wrapped (URLs stay whole). On a terminal: a
-    table, cut to the deliveries needing a look when long (all of them are in --format json and
-    in the run's table artifact)."""
-    columns = ("batch_id", "platform", "action", "status", "provider")
-    if not common.console.is_terminal:
-        for r in reports:
-            cells = [r.get(c) or "" for c in columns] + [r.get("url") or r.get("error") or ""]
-            typer.echo("\t".join(str(cell).replace("\t", " ").replace("\n", " ") for cell in cells))
-        return
+    """On a terminal: a table, cut to the deliveries needing a look when long (all of them are in
+    --format json and in the run's table artifact). Piped: every delivery, one tab-separated line
+    each (commands/tables.py)."""
+    from rich.markup import escape
     from rich.table import Table
 
     shown = reports
-    if len(reports) > TERMINAL_ROWS:
+    if common.console.is_terminal and len(reports) > TERMINAL_ROWS:
         shown = [r for r in reports if is_unresolved(r, dry_run=dry_run)][:TERMINAL_ROWS]
     table = Table(
         title="deliveries"
@@ -129,15 +125,15 @@ def _print_reports(reports: list[dict], *, dry_run: bool) -> None:
     for r in shown:
         colour = colours.get(r["status"], "white")
         table.add_row(
-            r["batch_id"],
+            escape(r["batch_id"]),
             r["platform"],
             r["action"],
             f"[{colour}]{r['status']}[/{colour}]",
             r.get("provider") or "",
-            r.get("url") or r.get("error") or "",
+            escape(r.get("url") or r.get("error") or ""),
         )
     if shown:
-        common.console.print(table)
+        print_table(table)
 
 
 def _check_before_prefect(campaign: Path, *, ref: str | None, sandbox: bool, dry_run: bool) -> None:

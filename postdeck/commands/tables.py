@@ -35,7 +35,11 @@ def print_table(table: Table) -> None:
 
 
 def _plain(cell: RenderableType) -> str:
+    from rich.errors import MarkupError
     from rich.text import Text
 
-    text = cell.plain if isinstance(cell, Text) else Text.from_markup(str(cell)).plain
+    try:
+        text = cell.plain if isinstance(cell, Text) else Text.from_markup(str(cell)).plain
+    except MarkupError:  # data that looks like markup and was not escaped: shown as it is
+        text = str(cell)
     return " ".join(text.replace("\t", " ").split("\n")).strip()
