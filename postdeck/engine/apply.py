@@ -17,6 +17,7 @@ from postdeck.core.outcome import Outcome
 from postdeck.core.platform import Platform
 from postdeck.core.status import DeliveryStatus
 from postdeck.engine.generations import REMOVED
+from postdeck.engine.holder import link_for, unreachable
 from postdeck.engine.plan import Action, Change, Plan
 from postdeck.engine.publisher import DeliveryReport
 from postdeck.engine.runs import RunStamp
@@ -54,10 +55,7 @@ def apply_scheduled_changes(
         link = link_for(group.record, chain)
         changed = [c for c in group.keep if c.action == Action.UPDATE] + list(group.drop)
         if link is None:
-            reason = (
-                f"the post is at {group.record.attempted_providers or group.provider}, not configured now"
-            )
-            reports += [_report(c, "failed", error=reason) for c in changed]
+            reports += [_report(c, "failed", error=unreachable(group.record)) for c in changed]
             continue
         try:
             if group.keep:
@@ -92,14 +90,6 @@ def _groups(plan: Plan) -> list[_PostGroup]:
         assert first is not None
         groups.append(_PostGroup(provider, post_id, first, tuple(slot["keep"]), tuple(slot["drop"])))
     return groups
-
-
-def link_for(record: DeliveryRecord, chain: Chain) -> Link | None:
-    """The configured link the delivery's post went through (its provider, among its attempts)."""
-    for label in record.attempted_providers:
-        if record.provider and label.startswith(f"{record.provider}:") and (link := chain.link(label)):
-            return link
-    return None
 
 
 def _request(group: _PostGroup, link: Link, chain: Chain) -> PostRequest:

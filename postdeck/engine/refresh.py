@@ -13,7 +13,7 @@ from datetime import datetime
 
 from postdeck.core.platform import Platform
 from postdeck.core.status import DeliveryStatus
-from postdeck.engine.apply import link_for
+from postdeck.engine.holder import link_for
 from postdeck.engine.plan import Action, Plan
 from postdeck.ledger.base import DeliveryRecord
 from postdeck.providers.base import PostOutcome

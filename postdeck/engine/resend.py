@@ -14,6 +14,7 @@ from typing import Protocol
 
 from postdeck.core.status import DeliveryStatus
 from postdeck.engine.follow_up import FollowUpReport
+from postdeck.engine.holder import holding_label
 from postdeck.engine.publisher import DEFAULT_LEASE_SECONDS, DeliveryReport, publish_batch
 from postdeck.ledger.base import DeliveryRecord, DeliverySearch, LedgerWriter
 from postdeck.providers.chain import Chain
@@ -44,8 +45,7 @@ def resend_failed(
         delivery = desired.get(report.key)
         if record is None or delivery is None or not _allowed(record, delivery, campaigns, now()):
             continue
-        label = next((lb for lb in record.attempted_providers if lb.startswith(f"{record.provider}:")), "")
-        rest = chain.after(label)
+        rest = chain.after(holding_label(record))
         if (
             not rest.links
             or ledger.reopen_failed(report.key, owner=owner, lease_seconds=DEFAULT_LEASE_SECONDS, now=now())

@@ -20,6 +20,7 @@ from typing import Any
 from postdeck.core.outcome import Outcome
 from postdeck.core.platform import Platform
 from postdeck.core.status import DeliveryStatus
+from postdeck.engine.holder import link_for, unreachable
 from postdeck.engine.runs import CampaignRunSet, RunStamp, file_source, runs_by_campaign
 from postdeck.errors import LedgerError
 from postdeck.ledger.base import DeliveryRecord, RunSource
@@ -30,12 +31,10 @@ from postdeck.service.schedules import (
     Clock,
     Progress,
     ScheduleReport,
-    link_for,
     recorded,
     run_outcome,
     siblings,
     skipped,
-    unreachable,
 )
 
 log = logging.getLogger("postdeck.service")

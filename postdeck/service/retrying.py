@@ -21,6 +21,7 @@ from typing import Any
 from postdeck.core.outcome import Outcome
 from postdeck.core.platform import Platform
 from postdeck.core.status import DeliveryStatus
+from postdeck.engine.holder import link_for, unreachable
 from postdeck.engine.publisher import DEFAULT_LEASE_SECONDS, publish_batch
 from postdeck.engine.runs import CampaignRunSet, RunStamp, file_source, runs_by_campaign
 from postdeck.errors import LedgerError, PostdeckError
@@ -34,12 +35,10 @@ from postdeck.service.schedules import (
     Clock,
     Progress,
     ScheduleReport,
-    link_for,
     recorded,
     run_outcome,
     siblings,
     skipped,
-    unreachable,
 )
 from postdeck.service.sources import rebuilt_from, source_file
 

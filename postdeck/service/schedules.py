@@ -13,7 +13,6 @@ from postdeck.engine.verdict import Verdict
 from postdeck.errors import LedgerError, PostdeckError
 from postdeck.ledger.base import DeliveryRecord
 from postdeck.ledger.queries import DeliveryQuery
-from postdeck.providers.chain import Chain, Link
 
 Progress = Callable[[DeliveryRecord], None]
 Clock = Callable[[], datetime]
@@ -58,21 +57,6 @@ def skipped(record: DeliveryRecord, why: str) -> ScheduleReport:
     return ScheduleReport(
         record.key, record.platform, str(record.status), str(record.status), "skipped", error=why
     )
-
-
-def link_for(record: DeliveryRecord, chain: Chain) -> Link | None:
-    """The configured link the delivery's post went through (its provider, among its attempts)."""
-    for label in record.attempted_providers:
-        if record.provider and label.startswith(f"{record.provider}:"):
-            link = chain.link(label)
-            if link is not None:
-                return link
-    return None
-
-
-def unreachable(record: DeliveryRecord) -> str:
-    where = ", ".join(record.attempted_providers) or record.provider or "an unknown provider"
-    return f"its post is at {where}, which is not configured now (was it sent with --sandbox?)"
 
 
 def siblings(
