@@ -18,7 +18,9 @@ import pytest
 from postdeck.core.keys import DeliveryKey
 from postdeck.core.outcome import Outcome
 from postdeck.core.status import DeliveryStatus
-from postdeck.engine.plan import Action, check_plan_is_current, make_plan, plan_from_dict, plan_json
+from postdeck.engine.plan import Action, make_plan
+from postdeck.engine.plan_checks import check_plan_is_current
+from postdeck.engine.plan_file import plan_from_dict, plan_json
 from postdeck.engine.publisher import claim_request, publish_batch
 from postdeck.errors import StalePlanError
 from postdeck.ledger import sqlite as sqlite_module
