@@ -17,7 +17,7 @@ from postdeck.cli import app
 from postdeck.core.outcome import Outcome
 from postdeck.core.status import DeliveryStatus
 from postdeck.engine.plan_file import load_plan
-from postdeck.ledger.base import ClaimRequest
+from postdeck.ledger.records import ClaimRequest
 from postdeck.ledger.sqlite import SqliteLedger
 from postdeck.schemas.deliveries import expand
 from postdeck.schemas.loader import load_campaign

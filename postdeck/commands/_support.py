@@ -18,7 +18,7 @@ from rich.table import Table
 
 from postdeck.commands.common import console, err_console
 from postdeck.errors import PostdeckError
-from postdeck.ledger.base import DeliveryRecord
+from postdeck.ledger.records import DeliveryRecord
 from postdeck.service.schedules import ScheduleReport
 from postdeck.service.service import SocialPostingService
 from postdeck.settings import settings

@@ -21,7 +21,8 @@ from postdeck.engine.plan import Action, Change, Plan
 from postdeck.engine.publisher import DeliveryReport
 from postdeck.engine.runs import RunStamp
 from postdeck.errors import LedgerError
-from postdeck.ledger.base import DeliveryRecord, LedgerWriter
+from postdeck.ledger.base import LedgerWriter
+from postdeck.ledger.records import DeliveryRecord
 from postdeck.providers.base import PostOutcome, PostRequest, Target, ThreadPost
 from postdeck.providers.chain import Chain, Link, to_outcome
 from postdeck.providers.errors import ProviderError

@@ -27,7 +27,8 @@ from postdeck.engine.generations import (
     removed_by_a_publish,
 )
 from postdeck.engine.plan_fingerprint import ledger_fingerprint
-from postdeck.ledger.base import DeliveryRecord, LedgerReader
+from postdeck.ledger.base import LedgerReader
+from postdeck.ledger.records import DeliveryRecord
 from postdeck.schemas.deliveries import CaptionLength, Delivery
 
 

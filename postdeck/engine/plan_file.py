@@ -19,7 +19,7 @@ from postdeck.engine.plan import Action, Change, Plan
 from postdeck.engine.plan_checks import plan_hash
 from postdeck.engine.plan_fingerprint import jsonable
 from postdeck.errors import PlanError
-from postdeck.ledger.base import DeliveryRecord
+from postdeck.ledger.records import DeliveryRecord
 from postdeck.schemas.deliveries import CaptionLength
 
 PLAN_FORMAT = "postdeck-plan/1"
