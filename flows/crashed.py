@@ -18,7 +18,8 @@ from datetime import datetime
 
 from postdeck.core.status import DeliveryStatus
 from postdeck.errors import LedgerError
-from postdeck.ledger.base import CampaignRun, LedgerWriter
+from postdeck.ledger.base import LedgerWriter
+from postdeck.ledger.records import CampaignRun
 
 log = logging.getLogger("postdeck.flows")
 

@@ -25,15 +25,9 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from postdeck.engine.apply import apply_scheduled_changes
 from postdeck.engine.decisions import creates_of, deliveries_of, in_campaign_order, reported_as_is
-from postdeck.engine.plan import (
-    Action,
-    Plan,
-    check_plan_is_current,
-    load_plan,
-    make_plan,
-    plan_shape,
-    require_reviewed_plan,
-)
+from postdeck.engine.plan import Action, Plan, make_plan
+from postdeck.engine.plan_checks import check_plan_is_current, plan_shape, require_reviewed_plan
+from postdeck.engine.plan_file import load_plan
 from postdeck.engine.provider_census import require_not_at_providers
 from postdeck.engine.publisher import DeliveryReport, publish_batch
 from postdeck.engine.runs import RunStamp, publish_source, recorded_run

@@ -25,7 +25,8 @@ from postdeck.engine.resend import resend_failed
 from postdeck.errors import CampaignError
 from postdeck.flows.chains import publishing_chain
 from postdeck.ledger import flush_journal, open_ledger
-from postdeck.ledger.base import CancelRequest, CancelRequests, LedgerWriter
+from postdeck.ledger.base import CancelRequests, LedgerWriter
+from postdeck.ledger.records import CancelRequest
 from postdeck.schemas.loader import LoadedCampaign, load_campaign
 from postdeck.schemas.validation import require_valid
 from postdeck.service.cancel_requests import handle_cancel_requests

@@ -13,8 +13,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from postdeck.ledger.base import CampaignRun, DeliveryRecord, LedgerRefused, PostRecord
+from postdeck.ledger.base import LedgerRefused
 from postdeck.ledger.queries import PostQuery
+from postdeck.ledger.records import CampaignRun, DeliveryRecord, PostRecord
 from postdeck.ledger.rows import check_page, check_run_status, crashed_changes, iso
 
 

@@ -5,23 +5,27 @@ CampaignRuns for the runs, CancelPins for cancels a person keeps. LedgerWriter c
 writes, Ledger everything a run opens.
 
 Both backends (SQLite embedded, Supabase in production) implement these with the same meaning.
+The values they take and return are records.py's; the user scope of a claim is claim_scope.py's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
-from postdeck.core.keys import owner_scope, parse_ledger_key, same_user
 from postdeck.core.outcome import Outcome
-from postdeck.core.status import DeliveryStatus
 from postdeck.errors import LedgerError
-
-if TYPE_CHECKING:  # queries imports this module
-    from postdeck.ledger.queries import DeliveryQuery
+from postdeck.ledger.queries import DeliveryQuery
+from postdeck.ledger.records import (
+    CampaignRun,
+    CancelRequest,
+    Claim,
+    ClaimRequest,
+    DeliveryRecord,
+    PostRecord,
+    RunSource,
+)
 
 
 class LedgerUnavailable(LedgerError):
@@ -30,159 +34,6 @@ class LedgerUnavailable(LedgerError):
 
 class LedgerRefused(LedgerError):
     """The database answered and refused the change (a backwards move, another run's claim, bad data)."""
-
-
-@dataclass(frozen=True)
-class DeliveryRecord:
-    key: str
-    campaign: str
-    batch_id: str
-    platform: str
-    status: DeliveryStatus
-    owner: str | None = None  # the flow run (or process) holding the claim
-    lease_until: datetime | None = None
-    provider: str | None = None
-    provider_post_id: str | None = None
-    post_key: str | None = None
-    attempted_providers: tuple[str, ...] = ()  # where a create may have gone (for crash recovery)
-    platform_post_id: str | None = None
-    url: str | None = None
-    error: str | None = None
-    attempts: int = 0
-    content_hash: str | None = None
-    schedule_hash: str | None = None
-    caption: str | None = None
-    scheduled_for: datetime | None = None
-    user_id: str | None = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-    run_id: str | None = None  # the campaign run that sent it (RunStamps), None before any run did
-    commit_sha: str | None = None  # the commit that run published, None outside git
-    keep_cancelled: bool = False  # cancelled and pinned so (`postdeck cancel --keep-cancelled`)
-
-
-class ClaimState(StrEnum):
-    CLAIMED = "claimed"  # new: ours to send
-    RECOVERED = "recovered"  # a dead owner's claim, now ours: look up before sending
-    HELD = "held"  # a live owner is sending it: leave it alone
-    DONE = "done"  # already has an outcome: never send again
-
-
-@dataclass(frozen=True)
-class Claim:
-    state: ClaimState
-    record: DeliveryRecord
-
-
-@dataclass(frozen=True)
-class ClaimRequest:
-    key: str
-    campaign: str
-    batch_id: str
-    platform: str
-    content_hash: str
-    schedule_hash: str
-    caption: str
-    scheduled_for: datetime | None
-    user_id: str | None = None
-
-
-def check_claim_scope(request: ClaimRequest) -> None:
-    """A user's delivery is keyed by its user (`<user id>:campaign/…`, postdeck.core.keys), a delivery
-    without one by its campaign alone: a request whose key names another user than its user_id (or
-    none while it has one) is refused, so no claim can meet another user's row. Both backends check
-    it before claiming; their tables refuse such a row too (a CHECK constraint, a SQLite trigger)."""
-    try:
-        user = owner_scope(request.user_id)
-    except ValueError as exc:
-        raise LedgerRefused(f"cannot claim {request.key}: {exc}") from None
-    try:
-        scope = parse_ledger_key(request.key).delivery.owner
-    except ValueError:
-        if user is None:
-            return  # not a delivery key: nothing to compare (the PostgreSQL table refuses it anyway)
-        raise LedgerRefused(
-            f"cannot claim {request.key} for user {request.user_id}: not a delivery key, so not scoped by it"
-        ) from None
-    if scope == user:
-        return
-    if scope is None:
-        raise LedgerRefused(
-            f"cannot claim {request.key} for user {request.user_id}: a user's delivery key is scoped by "
-            f"the user ({user}:{request.key})"
-        )
-    whose = f"for user {request.user_id}" if user is not None else "without a user"
-    raise LedgerRefused(f"cannot claim {request.key} {whose}: it is the key of user {scope}'s delivery")
-
-
-def check_claimed_by_its_user(request: ClaimRequest, record: DeliveryRecord) -> None:
-    """A claim that meets a row of another user (or of none) is refused, naming both, never answered
-    with that row: its delivery would never be sent, and one user's history would decide another's."""
-    if not same_user(record.user_id, request.user_id):
-        raise LedgerRefused(
-            f"delivery {request.key} belongs to user {record.user_id or '(none)'}, "
-            f"not to {request.user_id or '(none)'}: refused"
-        )
-
-
-@dataclass(frozen=True)
-class PostRecord:
-    """One row of the seed's social_posts history (one per provider post)."""
-
-    id: str
-    user_id: str | None
-    provider: str | None
-    provider_post_id: str | None
-    platforms: tuple[str, ...]
-    platform_post_ids: dict[str, str]
-    platform_post_urls: dict[str, str]
-    content: str | None
-    media_urls: tuple[str, ...]
-    scheduled_for: datetime | None
-    posted_at: datetime | None
-    status: str | None
-    error_message: str | None
-    campaign_id: str | None
-    batch_number: int | None
-    campaign: str | None
-    batch_id: str | None
-    post_key: str | None
-    created_at: datetime | None
-
-
-@dataclass(frozen=True)
-class RunSource:
-    """What a publish run published: the commit (None outside git), whether the working tree
-    differed from it, the campaign file, and the hashes of what was rendered and planned."""
-
-    commit_sha: str | None = None
-    dirty: bool = False
-    campaign_path: str | None = None
-    content_hash: str | None = None
-    plan_hash: str | None = None
-
-
-@dataclass(frozen=True)
-class CampaignRun:
-    """One run that acted on a campaign's deliveries at their providers, for `postdeck runs` and audits:
-    a publish (a flow run), or a `post`, `retry` or `cancel` (the CLI or the Python API)."""
-
-    id: str
-    campaign: str
-    status: str  # running | completed | failed | cancelled | crashed
-    flow_run_id: str | None = None
-    user_id: str | None = None
-    summary: dict | None = None  # the counts: deliveries, unresolved, outcomes, plan
-    error: str | None = None
-    started_at: datetime | None = None
-    finished_at: datetime | None = None  # a crashed run's: its last heartbeat (when it was last alive)
-    source: RunSource = RunSource()
-    kind: str = "publish"  # publish | post | retry | cancel (RUN_KINDS)
-    heartbeat_at: datetime | None = None  # the live run's last beat (None: a row from before beats)
-
-
-RUN_STATUSES = ("running", "completed", "failed", "cancelled", "crashed")
-RUN_KINDS = ("publish", "post", "retry", "cancel")
 
 
 class LedgerReader(Protocol):
@@ -261,7 +112,7 @@ class RunStamps(Protocol):
 
 
 class SocialPostLog(Protocol):
-    def record_social_post(self, row: dict) -> str:
+    def record_social_post(self, row: dict[str, Any]) -> str:
         """Append a row to the seed's social_posts history (one per provider post)."""
         ...
 
@@ -277,11 +128,11 @@ class MediaUrlCache(Protocol):
 class AccountListCache(Protocol):
     """The providers' account lists, kept a while so not every run lists them again."""
 
-    def cached_accounts(self, scope: str, *, listed_after: datetime) -> list[dict] | None:
+    def cached_accounts(self, scope: str, *, listed_after: datetime) -> list[dict[str, Any]] | None:
         """The account list stored for `scope`, if it was listed after `listed_after`; else None."""
         ...
 
-    def cache_accounts(self, scope: str, accounts: list[dict], *, now: datetime) -> None:
+    def cache_accounts(self, scope: str, accounts: list[dict[str, Any]], *, now: datetime) -> None:
         """Store (replace) the account list for `scope`, listed at `now`."""
         ...
 
@@ -364,7 +215,7 @@ class CampaignRuns(Protocol):
         ...
 
     def finish_campaign_run(
-        self, run_id: str, *, status: str, summary: dict, error: str | None = None, now: datetime
+        self, run_id: str, *, status: str, summary: dict[str, Any], error: str | None = None, now: datetime
     ) -> None:
         """End a running run (or one recorded crashed whose owner turned out alive: its own end is the
         truth). Refused (LedgerRefused) for a run that has ended already."""
@@ -387,18 +238,6 @@ class CancelPins(Protocol):
         """Pin these cancelled deliveries: publishing leaves them cancelled instead of re-creating
         them from the file. Returns the keys pinned (a delivery not cancelled is not)."""
         ...
-
-
-@dataclass(frozen=True)
-class CancelRequest:
-    """A signed-in user's request to cancel one of their deliveries (Supabase's
-    request_delivery_cancel): a request only; the sync flow acts on it with the service role."""
-
-    id: str
-    delivery_key: str
-    user_id: str | None = None
-    reason: str | None = None
-    requested_at: datetime | None = None
 
 
 @runtime_checkable

@@ -22,17 +22,9 @@ from postdeck.core.keys import scoped_key
 from postdeck.core.outcome import Outcome
 from postdeck.core.status import DeliveryStatus
 from postdeck.errors import LedgerError
-from postdeck.ledger.base import (
-    Claim,
-    ClaimRequest,
-    DeliveryRecord,
-    Ledger,
-    LedgerRefused,
-    LedgerUnavailable,
-    PostRecord,
-    only_record,
-)
+from postdeck.ledger.base import Ledger, LedgerRefused, LedgerUnavailable, only_record
 from postdeck.ledger.journal_file import Journal
+from postdeck.ledger.records import Claim, ClaimRequest, DeliveryRecord, PostRecord
 from postdeck.ledger.rows import iso, parse_time
 
 __all__ = ["FlushReport", "Journal", "JournaledLedger", "flush_journal", "replay"]

@@ -15,10 +15,11 @@ from postdeck.core.keys import parse_ledger_key
 from postdeck.core.outcome import Outcome
 from postdeck.core.status import DeliveryStatus
 from postdeck.errors import LedgerError
-from postdeck.ledger.base import ClaimRequest, ClaimState, Ledger
+from postdeck.ledger.base import Ledger
 from postdeck.ledger.journal_file import Journal
 from postdeck.ledger.journal_guard import missing_from_ledger
 from postdeck.ledger.journal_memory import Known
+from postdeck.ledger.records import ClaimRequest, ClaimState
 from postdeck.ledger.rows import parse_time
 
 REBUILD_OWNER = "ledger-rebuild"

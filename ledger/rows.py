@@ -14,12 +14,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from postdeck.core.status import DeliveryStatus
-from postdeck.ledger.base import (
+from postdeck.ledger.base import LedgerRefused
+from postdeck.ledger.records import (
     RUN_KINDS,
     RUN_STATUSES,
     CampaignRun,
     DeliveryRecord,
-    LedgerRefused,
     PostRecord,
     RunSource,
 )

@@ -22,19 +22,10 @@ from postdeck.core.outcome import Outcome
 from postdeck.core.status import DeliveryStatus
 from postdeck.errors import LedgerError
 from postdeck.ledger.backend import LedgerBackend
-from postdeck.ledger.base import (
-    Claim,
-    ClaimRequest,
-    ClaimState,
-    DeliveryRecord,
-    LedgerRefused,
-    LedgerUnavailable,
-    PostRecord,
-    check_claim_scope,
-    check_claimed_by_its_user,
-    only_record,
-)
+from postdeck.ledger.base import LedgerRefused, LedgerUnavailable, only_record
+from postdeck.ledger.claim_scope import check_claim_scope, check_claimed_by_its_user
 from postdeck.ledger.queries import DeliveryQuery, PostQuery
+from postdeck.ledger.records import Claim, ClaimRequest, ClaimState, DeliveryRecord, PostRecord
 from postdeck.ledger.rows import (
     delivery_record,
     iso,

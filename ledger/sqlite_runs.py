@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from postdeck.ledger.base import CampaignRun, RunSource
+from postdeck.ledger.records import CampaignRun, RunSource
 from postdeck.ledger.rows import campaign_run, check_run_kind, commit_prefix, iso, run_source_columns
 from postdeck.ledger.sqlite_connection import SqliteConnection
 from postdeck.ledger.sqlite_sql import assignments, conditions

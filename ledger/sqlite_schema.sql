@@ -32,7 +32,7 @@ CREATE INDEX IF NOT EXISTS deliveries_status ON deliveries (status);
 -- without one by its campaign alone (as the PostgreSQL table's deliveries_key_scope check): a writer
 -- that keys a user's delivery by campaign alone (a postdeck from before keys were scoped) is refused,
 -- never left to meet another user's row of that name. Which user the scope names is checked in Python
--- (ledger.base.check_claim_scope: SQLite cannot spell a UUID canonically).
+-- (ledger.claim_scope.check_claim_scope: SQLite cannot spell a UUID canonically).
 CREATE TRIGGER IF NOT EXISTS deliveries_key_scope_insert BEFORE INSERT ON deliveries
 WHEN (COALESCE(NEW.user_id, '') <> '')
      <> (instr(NEW.key, ':') > 0 AND (instr(NEW.key, '/') = 0 OR instr(NEW.key, ':') < instr(NEW.key, '/')))

@@ -23,15 +23,10 @@ from pydantic import SecretStr
 from postdeck.core.outcome import Outcome
 from postdeck.errors import LedgerError
 from postdeck.ledger.backend import LedgerBackend
-from postdeck.ledger.base import (
-    Claim,
-    ClaimRequest,
-    ClaimState,
-    DeliveryRecord,
-    LedgerRefused,
-    check_claim_scope,
-)
+from postdeck.ledger.base import LedgerRefused
+from postdeck.ledger.claim_scope import check_claim_scope
 from postdeck.ledger.queries import DeliveryQuery, newest_first
+from postdeck.ledger.records import Claim, ClaimRequest, ClaimState, DeliveryRecord
 from postdeck.ledger.rows import commit_prefix, delivery_record, iso
 from postdeck.ledger.supabase_caches import SupabaseCaches
 from postdeck.ledger.supabase_cancel_requests import SupabaseCancelRequests

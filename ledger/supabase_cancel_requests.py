@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from postdeck.ledger.base import CancelRequest
+from postdeck.ledger.records import CancelRequest
 from postdeck.ledger.rows import iso, parse_time
 from postdeck.ledger.supabase_transport import SupabaseTransport
 

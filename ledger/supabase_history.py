@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from postdeck.ledger.base import LedgerRefused, PostRecord
+from postdeck.ledger.base import LedgerRefused
 from postdeck.ledger.queries import PostQuery
+from postdeck.ledger.records import PostRecord
 from postdeck.ledger.rows import iso, post_record, social_post_row
 from postdeck.ledger.supabase_transport import SupabaseTransport, is_uuid, user_uuid
 

@@ -15,8 +15,9 @@ import httpx
 from pydantic import SecretStr
 
 from postdeck.errors import LedgerError
-from postdeck.ledger.base import DeliveryRecord, Ledger, LedgerReader
+from postdeck.ledger.base import Ledger, LedgerReader
 from postdeck.ledger.credentials import CredentialRows
+from postdeck.ledger.records import DeliveryRecord
 from postdeck.ledger.rows import delivery_record
 from postdeck.ledger.supabase_client import connect, ledger_http
 from postdeck.ledger.supabase_keys import require_plan_token

@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from postdeck.ledger.base import CampaignRun, LedgerRefused, RunSource
+from postdeck.ledger.base import LedgerRefused
+from postdeck.ledger.records import CampaignRun, RunSource
 from postdeck.ledger.rows import campaign_run, check_run_kind, commit_prefix, iso, run_source_columns
 from postdeck.ledger.supabase_transport import SupabaseTransport, user_uuid
 

@@ -15,7 +15,8 @@ from urllib.parse import urlsplit
 import httpx
 
 from postdeck.errors import LedgerError
-from postdeck.ledger.base import DeliveryRecord, LedgerRefused, LedgerUnavailable
+from postdeck.ledger.base import LedgerRefused, LedgerUnavailable
+from postdeck.ledger.records import DeliveryRecord
 from postdeck.ledger.rows import delivery_record
 
 T = TypeVar("T")

@@ -7,6 +7,9 @@ keys do): it is cheap, and a variable changed between two calls is seen by the s
 
 An empty (or blank) value counts as unset, as it always has. A value out of bounds is refused with
 a SettingsError naming the variable, its value, and what is expected. `postdeck config` prints them.
+
+The fields live in groups (settings_local.py: the CLI, files, limits, the simulators;
+settings_services.py: the providers and Supabase), gathered here into the one Settings object.
 """
 
 from __future__ import annotations
@@ -17,11 +20,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, SecretStr, ValidationError, field_validator
 from pydantic_core import PydanticUseDefault
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 from postdeck.errors import PostdeckError
+from postdeck.settings_local import CliSettings, LimitSettings, PathSettings, SimulatorSettings
+from postdeck.settings_services import ProviderSettings, SupabaseSettings
 
 if TYPE_CHECKING:
     from postdeck.schemas.file_limits import FileLimits
@@ -33,271 +38,19 @@ class SettingsError(PostdeckError):
     """An environment variable holds a value postdeck cannot use."""
 
 
-def _alias(name: str) -> Any:
-    """A variable read under its own name (a provider's or Supabase's), not POSTDECK_<field>."""
-    return AliasChoices(name)
-
-
-def _expects(text: str) -> dict[str, str]:
-    """What a refused value is told it should be (the message keeps the variable and its value)."""
-    return {"expected": text}
-
-
-class Settings(BaseSettings):
+# pydantic lists inherited fields from the last base to the first: the groups are named in reverse so
+# that `postdeck config` shows them in the order below (the CLI first, Supabase last).
+class Settings(
+    SupabaseSettings,
+    ProviderSettings,
+    SimulatorSettings,
+    LimitSettings,
+    PathSettings,
+    CliSettings,
+    BaseSettings,
+):
     model_config = SettingsConfigDict(
         env_prefix=PREFIX, case_sensitive=True, env_ignore_empty=True, extra="ignore"
-    )
-
-    # --- the CLI's behaviour -------------------------------------------------------------------
-    debug: bool = Field(
-        False,
-        validation_alias=_alias("POSTDECK_DEBUG"),
-        description=("1: a PostdeckError shows its traceback instead of one red line"),
-    )
-    no_progress: bool = Field(
-        False,
-        validation_alias=_alias("POSTDECK_NO_PROGRESS"),
-        description=("1: no spinners or progress bars, even on a terminal"),
-    )
-    force_color: bool = Field(
-        False,
-        validation_alias=_alias("FORCE_COLOR"),
-        description=("any value: colours even when not writing to a terminal (rich honours it too)"),
-    )
-
-    # --- where files are --------------------------------------------------------------------------
-    ledger: Path = Field(
-        Path(".postdeck/ledger.db"),
-        validation_alias=_alias("POSTDECK_LEDGER"),
-        description=("the local SQLite ledger (used when Supabase is not configured)"),
-    )
-    journal: Path = Field(
-        Path(".postdeck/journal.jsonl"),
-        validation_alias=_alias("POSTDECK_JOURNAL"),
-        description=("the outcome journal: outcomes the ledger could not take yet, replayed later"),
-    )
-    server_dir: Path = Field(
-        Path(".postdeck/server"),
-        validation_alias=_alias("POSTDECK_SERVER_DIR"),
-        description=("where the local Prefect server that `postdeck publish` starts keeps its state"),
-    )
-    rate_dir: Path | None = Field(
-        None,
-        validation_alias=_alias("POSTDECK_RATE_DIR"),
-        description=(
-            "where the processes of this machine share each provider key's rate budget "
-            "(unset: rates/ beside the ledger, .postdeck/rates)"
-        ),
-    )
-    rate_per_process: bool = Field(
-        False,
-        validation_alias=_alias("POSTDECK_RATE_PER_PROCESS"),
-        description=("1: each process paces a provider key by itself, sharing no rate budget"),
-    )
-    require_ref: bool = Field(
-        False,
-        validation_alias=_alias("POSTDECK_REQUIRE_REF"),
-        description=("1: a publish must name a git ref (set on the production deployment)"),
-    )
-    require_branch: str | None = Field(
-        None,
-        validation_alias=_alias("POSTDECK_REQUIRE_BRANCH"),
-        description=("only commits on this branch are published (git merge-base --is-ancestor)"),
-    )
-    styles: Path = Field(
-        Path("styles.yaml"),
-        validation_alias=_alias("POSTDECK_STYLES"),
-        description=("the styles file of the seed API"),
-    )
-    posts_dir: Path = Field(
-        Path(".postdeck/posts"),
-        validation_alias=_alias("POSTDECK_POSTS_DIR"),
-        description=("where the seed API keeps the campaigns of ad-hoc posts"),
-    )
-    campaigns_dir: Path = Field(
-        Path("campaigns"),
-        validation_alias=_alias("POSTDECK_CAMPAIGNS_DIR"),
-        description=("where the seed API writes campaign batches"),
-    )
-    sandbox_dir: Path = Field(
-        Path(".postdeck/sandbox"),
-        validation_alias=_alias("POSTDECK_SANDBOX_DIR"),
-        description=("the simulators' state of `postdeck sandbox`"),
-    )
-    runs_dir: Path = Field(
-        Path(".postdeck/runs"),
-        validation_alias=_alias("POSTDECK_RUNS_DIR"),
-        description=("where each publish-campaign run writes its preview site (<flow run id>/preview/)"),
-    )
-    runs_kept: int = Field(
-        200,
-        ge=0,
-        validation_alias=_alias("POSTDECK_RUNS_KEPT"),
-        description="how many runs' folders under runs_dir are kept: older ones go after each run (0: all)",
-    )
-
-    # --- limits ---------------------------------------------------------------------------------
-    account_list_max_age: float = Field(
-        900.0,
-        ge=0,
-        le=86400,
-        allow_inf_nan=False,
-        validation_alias=_alias("POSTDECK_ACCOUNT_LIST_MAX_AGE"),
-        description="seconds a provider's account list is reused for (0: listed on every run; at most a day)",
-        json_schema_extra=_expects(
-            "the seconds (0 to 86400) an account list may be reused for, e.g. 900; 0 lists the accounts on every run"
-        ),
-    )
-    not_sent_after: float = Field(
-        900.0,
-        ge=0,
-        le=7 * 86400,
-        allow_inf_nan=False,
-        validation_alias=_alias("POSTDECK_NOT_SENT_AFTER"),
-        description=(
-            "seconds an unknown delivery must be found at no provider (by its post key) before it is "
-            "not-sent and published again (at least LATE's 5-minute x-request-id window)"
-        ),
-        json_schema_extra=_expects(
-            "the seconds (0 to 604800) of the providers' idempotency window, e.g. 900"
-        ),
-    )
-    claim_heartbeat_timeout: float = Field(
-        60.0,
-        gt=0,
-        le=900,
-        allow_inf_nan=False,
-        validation_alias=_alias("POSTDECK_CLAIM_HEARTBEAT_TIMEOUT"),
-        description=(
-            "seconds a run's claims stay held after its last heartbeat; a dead run's are then taken over"
-        ),
-        json_schema_extra=_expects(
-            "the seconds (above 0, at most 900) a claim outlives its run's heartbeat, e.g. 60"
-        ),
-    )
-    provider_concurrency: int = Field(
-        16,
-        ge=1,
-        validation_alias=_alias("POSTDECK_PROVIDER_CONCURRENCY"),
-        description="provider calls in flight per provider from one process (and task workers)",
-        json_schema_extra=_expects("a whole number of at least 1"),
-    )
-    campaign_max_bytes: int = Field(
-        5_000_000,
-        ge=1,
-        validation_alias=_alias("POSTDECK_CAMPAIGN_MAX_BYTES"),
-        description="the largest campaign file read, in bytes (checked before it is read)",
-        json_schema_extra=_expects("a whole number of bytes of at least 1, e.g. 5000000"),
-    )
-    campaign_max_batches: int = Field(
-        20_000,
-        ge=1,
-        validation_alias=_alias("POSTDECK_CAMPAIGN_MAX_BATCHES"),
-        description="the most batches one campaign file may have (checked before it is parsed)",
-        json_schema_extra=_expects("a whole number of at least 1, e.g. 20000"),
-    )
-    sandbox_rate_scale: float | None = Field(
-        None,
-        gt=0,
-        allow_inf_nan=False,
-        validation_alias=_alias("POSTDECK_SANDBOX_RATE_SCALE"),
-        description="sandbox clients pace to the documented rate limits with every window ÷ this (unset: none)",
-        json_schema_extra=_expects(
-            "a number above 0 that divides the documented rate-limit windows "
-            "(e.g. 10: PostForMe's 40 a minute becomes 40 per 6 s; 1: the real limits)"
-        ),
-    )
-
-    # --- the simulators already running -----------------------------------------------------------
-    sandbox_postforme_url: str | None = Field(
-        None,
-        validation_alias=_alias("POSTDECK_SANDBOX_POSTFORME_URL"),
-        description=(
-            "a running PostForMe simulator for --sandbox (with the LATE one; else --sandbox embeds its own)"
-        ),
-    )
-    sandbox_late_url: str | None = Field(
-        None,
-        validation_alias=_alias("POSTDECK_SANDBOX_LATE_URL"),
-        description=("a running LATE simulator for --sandbox (with the PostForMe one)"),
-    )
-
-    # --- the providers and Supabase, under their own names ----------------------------------------
-    postforme_api_key: SecretStr | None = Field(
-        None,
-        validation_alias=_alias("POSTFORME_API_KEY"),
-        description=("the global PostForMe key (after the owner's stored keys in the failover chain)"),
-    )
-    late_api_key: SecretStr | None = Field(
-        None,
-        validation_alias=_alias("LATE_API_KEY"),
-        description=("the global LATE key (last in the failover chain)"),
-    )
-    postforme_base_url: str | None = Field(
-        None,
-        validation_alias=_alias("POSTFORME_BASE_URL"),
-        description=("PostForMe's API address (unset: the real one)"),
-    )
-    late_base_url: str | None = Field(
-        None,
-        validation_alias=_alias("LATE_BASE_URL"),
-        description=("LATE's API address (unset: the real one)"),
-    )
-    postforme_webhook_secret: SecretStr | None = Field(
-        None,
-        validation_alias=_alias("POSTFORME_WEBHOOK_SECRET"),
-        description=("checked against PostForMe's webhook header (unset: its webhooks are refused)"),
-    )
-    late_webhook_secret: SecretStr | None = Field(
-        None,
-        validation_alias=_alias("LATE_WEBHOOK_SECRET"),
-        description=("the HMAC key of LATE's webhook signatures (unset: its webhooks are refused)"),
-    )
-    encryption_key: SecretStr | None = Field(
-        None,
-        validation_alias=_alias("ENCRYPTION_KEY"),
-        description=(
-            "Fernet keys (comma-separated, newest first) encrypting the users' stored provider keys"
-        ),
-    )
-    supabase_url: str | None = Field(
-        None,
-        validation_alias=_alias("SUPABASE_URL"),
-        description=("the Supabase project of the ledger (with a secret key or the plan token; else SQLite)"),
-    )
-    supabase_secret_key: SecretStr | None = Field(
-        None,
-        validation_alias=_alias("SUPABASE_SECRET_KEY"),
-        description=("Supabase's secret key (sb_secret_…): publishing, sync, the API (sent as apikey only)"),
-    )
-    supabase_service_role_key: SecretStr | None = Field(
-        None,
-        validation_alias=_alias("SUPABASE_SERVICE_ROLE_KEY"),
-        description=(
-            "Supabase's legacy JWT service-role key (deprecated: Supabase retires the legacy keys; "
-            "SUPABASE_SECRET_KEY wins when both are set)"
-        ),
-    )
-    supabase_publishable_key: SecretStr | None = Field(
-        None,
-        validation_alias=_alias("SUPABASE_PUBLISHABLE_KEY"),
-        description=(
-            "Supabase's publishable key (sb_publishable_…, or the legacy anon key): the read-only plan path's apikey"
-        ),
-    )
-    supabase_plan_token: SecretStr | None = Field(
-        None,
-        validation_alias=_alias("SUPABASE_PLAN_TOKEN"),
-        description=(
-            "a JWT with role postdeck_planner: `postdeck plan` reads deliveries with it, nothing can write"
-        ),
-    )
-    supabase_jwt_secret: SecretStr | None = Field(
-        None,
-        validation_alias=_alias("SUPABASE_JWT_SECRET"),
-        description=(
-            "the project's JWT secret, only to mint SUPABASE_PLAN_TOKEN (python -m postdeck.ledger.plan_token)"
-        ),
     )
 
     @field_validator("*", mode="before")
@@ -401,7 +154,8 @@ def settings(environ: Mapping[str, str] | None = None) -> Settings:
     """The settings of os.environ now (or of `environ`); a SettingsError names every bad variable."""
     env = os.environ if environ is None else environ
     try:
-        return Settings(_build_sources=((_MappingSource(Settings, env),), {}))
+        # BaseSettings.__init__ takes _build_sources; mypy sees only the fields' __init__ (dataclass_transform).
+        return Settings(_build_sources=((_MappingSource(Settings, env),), {}))  # type: ignore[call-arg]
     except ValidationError as exc:
         raise SettingsError("\n".join(_problem(error, env) for error in exc.errors())) from None
 

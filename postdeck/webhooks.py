@@ -33,7 +33,8 @@ from postdeck.core.outcome import Outcome
 from postdeck.core.status import DeliveryStatus
 from postdeck.engine.follow_up import OPEN_STATUSES, follow_up
 from postdeck.errors import LedgerError
-from postdeck.ledger.base import DeliveryRecord, LedgerWriter
+from postdeck.ledger.base import LedgerWriter
+from postdeck.ledger.records import DeliveryRecord
 from postdeck.providers.chain import Chain
 from postdeck.settings import settings
 from postdeck.webhook_events import LateEvent, late_event, postforme_event

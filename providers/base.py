@@ -7,13 +7,17 @@ these objects and the ledger, never in the campaign language.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from postdeck.core.platform import Platform
+
+if TYPE_CHECKING:  # annotations only: the provider clients never load the campaign schemas for them
+    from postdeck.schemas.delivery import ThreadPart
+    from postdeck.schemas.media import MediaRef
 
 
 class TargetStatus(StrEnum):
@@ -68,6 +72,34 @@ class Target:
     options: dict = field(default_factory=dict)
     # The posts after the caption when this target is a thread (only providers that can thread get one).
     thread: tuple[ThreadPost, ...] = ()
+
+
+class TargetSource(Protocol):
+    """What a Target is built from: a delivery (schemas.Delivery) or the chain's SendItem."""
+
+    @property
+    def platform(self) -> Platform: ...
+
+    @property
+    def caption(self) -> str: ...
+
+    @property
+    def options(self) -> dict[str, Any]: ...
+
+    @property
+    def thread(self) -> Sequence[ThreadPart]: ...
+
+
+def target_for(
+    source: TargetSource,
+    accounts: Mapping[Platform, Account],
+    media_urls: Callable[[Sequence[MediaRef]], Iterable[str]],
+) -> Target:
+    """The Target of one delivery at a provider: its platform's account there, and each thread part
+    with the URLs that provider fetches the part's media from (creates and updates alike)."""
+    account_id = accounts[source.platform].id  # before any upload: an account missing here uploads nothing
+    thread = tuple(ThreadPost(part.caption, tuple(media_urls(part.media))) for part in source.thread)
+    return Target(source.platform, account_id, source.caption, source.options, thread)
 
 
 @dataclass(frozen=True)

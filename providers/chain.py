@@ -33,13 +33,14 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from datetime import datetime
+from functools import partial
 
 from postdeck.core.outcome import Outcome
 from postdeck.core.platform import Platform
 from postdeck.core.status import DeliveryStatus
 from postdeck.providers.account_cache import AccountCache
 from postdeck.providers.attempts import Created, GaveUp, ProviderCalls, Refused, RetryPolicy, Undecided
-from postdeck.providers.base import Account, PostOutcome, PostRequest, Target, TargetStatus, ThreadPost
+from postdeck.providers.base import Account, PostOutcome, PostRequest, TargetStatus, target_for
 from postdeck.providers.batch import Sending, SendItem, Step, offered_to
 from postdeck.providers.breaker import CircuitBreaker
 from postdeck.providers.errors import FailureKind, ProviderError, ProviderRejected
@@ -255,16 +256,7 @@ class Chain:
         name = link.provider.name
         try:  # the batch's media, and each thread part's own
             media_urls = tuple(self.media_urls(link, media))
-            targets = tuple(
-                Target(
-                    item.platform,
-                    accounts[item.platform].id,
-                    item.caption,
-                    item.options,
-                    tuple(ThreadPost(p.caption, tuple(self.media_urls(link, p.media))) for p in item.thread),
-                )
-                for item in items
-            )
+            targets = tuple(target_for(item, accounts, partial(self.media_urls, link)) for item in items)
         except ProviderError as exc:
             self.calls.unwell(link, exc)
             return Step(

@@ -1,6 +1,6 @@
 """Render caption templates. Templates are untrusted input: Jinja's sandbox, StrictUndefined, NFC output,
 `|int` and `|float` that refuse what they cannot convert (template_numbers.py), and limits on steps,
-sizes and work (template_limits.py) against templates that exhaust CPU or memory.
+sizes and work (template_limits.py and its neighbours) against templates that exhaust CPU or memory.
 
 One `Renderer` per templates folder: `{% include %}` reads only that folder (template_loader.py),
 and compiled templates are cached by their source.
@@ -18,6 +18,8 @@ import jinja2
 
 from postdeck.errors import CampaignError, Location
 from postdeck.schemas import template_limits as limits
+from postdeck.schemas.template_environment import LimitedEnvironment
+from postdeck.schemas.template_filters import limited_filter
 from postdeck.schemas.template_loader import (
     DynamicIncludeError,
     FolderLoader,
@@ -27,6 +29,7 @@ from postdeck.schemas.template_loader import (
     referenced_variables,
 )
 from postdeck.schemas.template_numbers import NUMBER_FILTERS, ConversionError
+from postdeck.schemas.template_sizes import finalize
 
 # `{{ name }}` and nothing else Jinja would read: rendered by substitution, which is what Jinja
 # does for it (str() of the value), without compiling a template per caption.
@@ -55,14 +58,14 @@ class Renderer:
     """Renders templates for one campaign folder."""
 
     def __init__(self, templates: Path | None = None) -> None:
-        self.env = limits.LimitedEnvironment(
+        self.env = LimitedEnvironment(
             undefined=RefusingUndefined,
             autoescape=False,
             keep_trailing_newline=False,
             loader=FolderLoader(templates) if templates is not None else None,
         )
         # `|int` and `|float` refuse what they cannot convert instead of rendering 0 (template_numbers.py).
-        self.env.filters.update({n: limits.limited_filter(n, f) for n, f in NUMBER_FILTERS.items()})
+        self.env.filters.update({n: limited_filter(n, f) for n, f in NUMBER_FILTERS.items()})
         # `|tojson` of an undefined value names the variable, like every other place it shows.
         self.env.policies["json.dumps_kwargs"] = {
             **self.env.policies.get("json.dumps_kwargs", {}),
@@ -184,7 +187,7 @@ def _lookup(variables: dict[str, Any], name: str) -> str:
     if name not in variables:
         raise jinja2.UndefinedError(f"'{name}' is undefined")
     value = variables[name]
-    return value if type(value) is str else str(limits.finalize(value))  # a list: measured before str()
+    return value if type(value) is str else str(finalize(value))  # a list: measured before str()
 
 
 def renderer_for(templates: Path | None) -> Renderer:

@@ -12,7 +12,7 @@ from PIL import Image
 
 from postdeck.core.outcome import Outcome
 from postdeck.core.status import DeliveryStatus
-from postdeck.ledger.base import ClaimRequest
+from postdeck.ledger.records import ClaimRequest
 from postdeck.ledger.sqlite import SqliteLedger
 from postdeck.preview.generate import Built, generate
 from postdeck.schemas.deliveries import expand

@@ -14,7 +14,7 @@ from postdeck.core.keys import DeliveryKey
 from postdeck.core.platform import Platform
 from postdeck.engine.heartbeat import keep_alive
 from postdeck.engine.publisher import claim_request
-from postdeck.ledger.base import ClaimState
+from postdeck.ledger.records import ClaimState
 from postdeck.ledger.sqlite import SqliteLedger
 from postdeck.schemas.deliveries import Delivery, expand
 from postdeck.schemas.loader import load_campaign

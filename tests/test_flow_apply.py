@@ -11,7 +11,8 @@ import pytest
 
 from postdeck.core.keys import parse_ledger_key
 from postdeck.core.status import DeliveryStatus
-from postdeck.engine.plan import make_plan, save_plan
+from postdeck.engine.plan import make_plan
+from postdeck.engine.plan_file import save_plan
 from postdeck.engine.verdict import is_unresolved
 from postdeck.errors import StalePlanError
 from postdeck.ledger.sqlite import SqliteLedger

@@ -21,8 +21,9 @@ from postdeck.core.outcome import Outcome
 from postdeck.core.platform import Platform
 from postdeck.core.status import DeliveryStatus
 from postdeck.engine.publisher import publish_batch
-from postdeck.ledger.base import ClaimRequest, LedgerRefused, LedgerUnavailable
+from postdeck.ledger.base import LedgerRefused, LedgerUnavailable
 from postdeck.ledger.journal import Journal, JournaledLedger, flush_journal, replay
+from postdeck.ledger.records import ClaimRequest
 from postdeck.ledger.sqlite import SqliteLedger
 from postdeck.ledger.supabase import SupabaseLedger
 from postdeck.providers.chain import Chain, Link

@@ -27,16 +27,9 @@ from postdeck.core.keys import DeliveryKey, scoped_key
 from postdeck.core.outcome import Outcome
 from postdeck.core.status import DeliveryStatus
 from postdeck.errors import LedgerError
-from postdeck.ledger.base import (
-    CancelRequests,
-    ClaimRequest,
-    ClaimState,
-    DeliveryRecord,
-    LedgerRefused,
-    LedgerUnavailable,
-    RunSource,
-)
+from postdeck.ledger.base import CancelRequests, LedgerRefused, LedgerUnavailable
 from postdeck.ledger.queries import DeliveryQuery
+from postdeck.ledger.records import ClaimRequest, ClaimState, DeliveryRecord, RunSource
 from postdeck.ledger.sqlite import SqliteLedger
 from postdeck.ledger.supabase import SupabaseLedger
 from postdeck.ledger.supabase_transport import is_uuid

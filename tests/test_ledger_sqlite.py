@@ -9,7 +9,7 @@ import pytest
 from postdeck.core.outcome import Outcome
 from postdeck.core.status import DeliveryStatus
 from postdeck.errors import LedgerError
-from postdeck.ledger.base import ClaimRequest, ClaimState
+from postdeck.ledger.records import ClaimRequest, ClaimState
 from postdeck.ledger.sqlite import SqliteLedger
 
 NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)

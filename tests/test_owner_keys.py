@@ -18,11 +18,13 @@ import pytest
 from postdeck.core.keys import DeliveryKey
 from postdeck.core.outcome import Outcome
 from postdeck.core.status import DeliveryStatus
-from postdeck.engine.plan import Action, check_plan_is_current, make_plan, plan_from_dict, plan_json
+from postdeck.engine.plan import Action, make_plan
+from postdeck.engine.plan_checks import check_plan_is_current
+from postdeck.engine.plan_file import plan_from_dict, plan_json
 from postdeck.engine.publisher import claim_request, publish_batch
 from postdeck.errors import StalePlanError
 from postdeck.ledger import sqlite as sqlite_module
-from postdeck.ledger.base import ClaimState, LedgerRefused
+from postdeck.ledger.base import LedgerRefused
 from postdeck.ledger.journal import Journal, replay
 from postdeck.ledger.journal_guard import (
     LedgerLostDeliveries,
@@ -32,6 +34,7 @@ from postdeck.ledger.journal_guard import (
 from postdeck.ledger.journal_memory import Known
 from postdeck.ledger.queries import DeliveryQuery
 from postdeck.ledger.rebuild import rebuild_from_journal
+from postdeck.ledger.records import ClaimState
 from postdeck.ledger.sqlite import SqliteLedger
 from postdeck.ledger.supabase import SupabaseLedger
 from postdeck.providers.chain import Chain, Link

@@ -10,17 +10,11 @@ from pathlib import Path
 import pytest
 
 from postdeck.core.status import DeliveryStatus
-from postdeck.engine.plan import (
-    Action,
-    check_plan_is_current,
-    load_plan,
-    make_plan,
-    plan_from_dict,
-    plan_to_dict,
-    save_plan,
-)
+from postdeck.engine.plan import Action, make_plan
+from postdeck.engine.plan_checks import check_plan_is_current
+from postdeck.engine.plan_file import load_plan, plan_from_dict, plan_to_dict, save_plan
 from postdeck.errors import PlanError, StalePlanError
-from postdeck.ledger.base import DeliveryRecord
+from postdeck.ledger.records import DeliveryRecord
 from postdeck.schemas.deliveries import Delivery, expand
 from postdeck.schemas.loader import load_campaign
 

@@ -17,8 +17,8 @@ from typer.testing import CliRunner
 from postdeck.cli import app
 from postdeck.core.outcome import Outcome
 from postdeck.core.status import DeliveryStatus
-from postdeck.engine.plan import load_plan
-from postdeck.ledger.base import ClaimRequest
+from postdeck.engine.plan_file import load_plan
+from postdeck.ledger.records import ClaimRequest
 from postdeck.ledger.sqlite import SqliteLedger
 from postdeck.schemas.deliveries import expand
 from postdeck.schemas.loader import load_campaign

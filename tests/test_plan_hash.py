@@ -8,8 +8,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from postdeck.core.status import DeliveryStatus
-from postdeck.engine.plan import Action, Plan, load_plan, make_plan, plan_hash, plan_shape, save_plan
-from postdeck.ledger.base import DeliveryRecord
+from postdeck.engine.plan import Action, Plan, make_plan
+from postdeck.engine.plan_checks import plan_hash, plan_shape
+from postdeck.engine.plan_file import load_plan, save_plan
+from postdeck.ledger.records import DeliveryRecord
 from postdeck.schemas.deliveries import Delivery, expand
 from postdeck.schemas.loader import load_campaign
 from tests.test_plan import Ledger, record

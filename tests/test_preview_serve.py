@@ -15,7 +15,7 @@ import pytest
 
 from postdeck.core.outcome import Outcome
 from postdeck.core.status import DeliveryStatus
-from postdeck.ledger.base import ClaimRequest, DeliveryRecord
+from postdeck.ledger.records import ClaimRequest, DeliveryRecord
 from postdeck.ledger.sqlite import SqliteLedger
 from postdeck.preview.generate import generate
 from postdeck.preview.serve import PreviewServer

@@ -150,7 +150,7 @@ def test_a_publish_now_delivery_with_an_outcome_is_on_the_day_it_was_sent(tmp_pa
 
     from postdeck.core.outcome import Outcome
     from postdeck.core.status import DeliveryStatus
-    from postdeck.ledger.base import ClaimRequest
+    from postdeck.ledger.records import ClaimRequest
     from postdeck.ledger.sqlite import SqliteLedger
     from postdeck.preview.generate import generate
     from postdeck.schemas.deliveries import expand

@@ -187,7 +187,8 @@ def test_the_plan_shows_each_occurrence_with_its_rule_and_lists_the_later_ones(t
     from rich.console import Console
 
     from postdeck.commands.plan import plan_markdown, plan_table
-    from postdeck.engine.plan import load_plan, make_plan, plan_json, save_plan
+    from postdeck.engine.plan import make_plan
+    from postdeck.engine.plan_file import load_plan, plan_json, save_plan
     from postdeck.ledger.sqlite import SqliteLedger
 
     path = write(

@@ -15,7 +15,8 @@ from postdeck.chain_factory import build_chain, sandbox_links
 from postdeck.core.status import DeliveryStatus
 from postdeck.engine.apply import apply_scheduled_changes
 from postdeck.engine.decisions import creates_of
-from postdeck.engine.plan import Action, Plan, make_plan, plan_from_dict, plan_to_dict
+from postdeck.engine.plan import Action, Plan, make_plan
+from postdeck.engine.plan_file import plan_from_dict, plan_to_dict
 from postdeck.engine.publisher import DeliveryReport, publish_batch
 from postdeck.engine.recurring import by_occurrence, due_occurrences
 from postdeck.ledger.sqlite import SqliteLedger

@@ -12,7 +12,7 @@ import pytest
 
 from postdeck.engine.runs import is_silent, record_crashed_runs, recorded_run
 from postdeck.engine.verdict import verdict
-from postdeck.ledger.base import RunSource
+from postdeck.ledger.records import RunSource
 from postdeck.ledger.sqlite import SqliteLedger
 
 NOW = datetime(2030, 1, 1, 12, tzinfo=UTC)
@@ -96,7 +96,7 @@ def test_runs_shows_a_silent_run_crashed_with_when_it_was_last_alive(
 def test_a_caption_differs_only_when_its_words_do() -> None:
     from postdeck.core.platform import Platform
     from postdeck.engine.refresh import _compare
-    from postdeck.ledger.base import DeliveryRecord
+    from postdeck.ledger.records import DeliveryRecord
     from postdeck.providers.base import PostOutcome, TargetResult, TargetStatus
 
     record = DeliveryRecord("c/a/bluesky", "c", "a", "bluesky", "scheduled", caption="Spring  roast\nis here")

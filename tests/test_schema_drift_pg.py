@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from postdeck.ledger.base import CampaignRun, DeliveryRecord, PostRecord
+from postdeck.ledger.records import CampaignRun, DeliveryRecord, PostRecord
 
 pytest_plugins = ["tests.pg"]
 psycopg = pytest.importorskip("psycopg")

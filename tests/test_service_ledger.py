@@ -14,8 +14,8 @@ import pytest
 from postdeck.core.keys import DeliveryKey, scoped_key
 from postdeck.core.outcome import Outcome
 from postdeck.core.status import DeliveryStatus
-from postdeck.ledger.base import ClaimRequest, ClaimState
 from postdeck.ledger.queries import DeliveryQuery
+from postdeck.ledger.records import ClaimRequest, ClaimState
 from postdeck.ledger.sqlite import SqliteLedger
 from postdeck.ledger.supabase import SupabaseLedger
 from tests.ledger_fixtures.postgrest import PostgrestEmulator

@@ -9,7 +9,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from postdeck.ledger.base import CampaignRun
+from postdeck.ledger.records import CampaignRun
 from postdeck.sandbox.sandbox import Sandbox
 from postdeck.service import Selection, SocialPostingService
 from tests.test_review_gate import git

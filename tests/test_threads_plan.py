@@ -9,7 +9,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from postdeck.cli import app
-from postdeck.engine.plan import load_plan
+from postdeck.engine.plan_file import load_plan
 
 runner = CliRunner()
 

@@ -20,7 +20,7 @@ from rich.text import Text
 from postdeck.commands.common import err_console
 from postdeck.commands.tables import print_table
 from postdeck.errors import PostdeckError
-from postdeck.ledger.base import DeliveryRecord
+from postdeck.ledger.records import DeliveryRecord
 from postdeck.service.schedules import ScheduleReport
 from postdeck.service.service import SocialPostingService
 from postdeck.settings import settings

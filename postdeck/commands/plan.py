@@ -169,7 +169,7 @@ def _show(
     late: list = (),
 ) -> None:
     """The plan; exit 1 after it when publishing it would fail (a due batch under `late: fail`)."""
-    from postdeck.engine.plan import plan_json, save_plan
+    from postdeck.engine.plan_file import plan_json, save_plan
 
     if out is not None:
         save_plan(result, out)
@@ -339,7 +339,7 @@ def plan_table(plan: Plan, notes: dict[str, str]) -> Table:
 
 def reviewed_hash(plan: Plan) -> str:
     """The plan's hash as a reviewer sees it (`publish --expect-plan` takes it)."""
-    from postdeck.engine.plan import REVIEWED_HASH_LENGTH, plan_hash
+    from postdeck.engine.plan_checks import REVIEWED_HASH_LENGTH, plan_hash
 
     return plan_hash(plan)[:REVIEWED_HASH_LENGTH]
 

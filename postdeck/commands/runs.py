@@ -13,7 +13,7 @@ import typer
 from postdeck.commands.common import app
 
 if TYPE_CHECKING:
-    from postdeck.ledger.base import CampaignRun
+    from postdeck.ledger.records import CampaignRun
 
 COLUMNS = [
     "started_at",

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 
 from postdeck.core.outcome import Outcome
 from postdeck.core.platform import Platform
@@ -22,8 +23,9 @@ from postdeck.engine.plan import Action, Change, Plan
 from postdeck.engine.publisher import DeliveryReport
 from postdeck.engine.runs import RunStamp
 from postdeck.errors import LedgerError
-from postdeck.ledger.base import DeliveryRecord, LedgerWriter
-from postdeck.providers.base import PostOutcome, PostRequest, Target, ThreadPost
+from postdeck.ledger.base import LedgerWriter
+from postdeck.ledger.records import DeliveryRecord
+from postdeck.providers.base import PostOutcome, PostRequest, target_for
 from postdeck.providers.chain import Chain, Link, to_outcome
 from postdeck.providers.errors import ProviderError
 from postdeck.schemas.deliveries import Delivery
@@ -99,16 +101,7 @@ def _request(group: _PostGroup, link: Link, chain: Chain) -> PostRequest:
     return PostRequest(
         post_key=group.record.post_key or "",
         caption=first.caption,
-        targets=tuple(
-            Target(
-                d.platform,
-                accounts[d.platform].id,
-                d.caption,
-                d.options,
-                tuple(ThreadPost(p.caption, tuple(chain.media_urls(link, p.media))) for p in d.thread),
-            )
-            for d in deliveries
-        ),
+        targets=tuple(target_for(d, accounts, partial(chain.media_urls, link)) for d in deliveries),
         media_urls=tuple(chain.media_urls(link, first.media)),
         scheduled_at=first.at,
     )

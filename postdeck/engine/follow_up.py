@@ -19,7 +19,8 @@ from postdeck.core.outcome import Outcome
 from postdeck.core.platform import Platform
 from postdeck.core.status import DeliveryStatus
 from postdeck.errors import LedgerError
-from postdeck.ledger.base import DeliveryRecord, LedgerWriter
+from postdeck.ledger.base import LedgerWriter
+from postdeck.ledger.records import DeliveryRecord
 from postdeck.providers.chain import Chain, Link, to_outcome
 from postdeck.providers.errors import ProviderError
 from postdeck.settings import settings

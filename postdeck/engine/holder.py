@@ -3,7 +3,7 @@ it was attempted through (a failover sends on, so the first attempt need not be 
 
 from __future__ import annotations
 
-from postdeck.ledger.base import DeliveryRecord
+from postdeck.ledger.records import DeliveryRecord
 from postdeck.providers.chain import Chain, Link
 
 

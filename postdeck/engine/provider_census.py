@@ -20,9 +20,10 @@ from datetime import datetime
 
 from postdeck.core.keys import PostKey
 from postdeck.engine.publisher import claim_request
-from postdeck.ledger.base import ClaimState, LedgerWriter
+from postdeck.ledger.base import LedgerWriter
 from postdeck.ledger.journal_guard import LedgerLostDeliveries
 from postdeck.ledger.rebuild import REBUILD_OWNER
+from postdeck.ledger.records import ClaimState
 from postdeck.providers.base import PostOutcome
 from postdeck.providers.chain import Chain, Link, to_outcome
 from postdeck.providers.errors import ProviderError

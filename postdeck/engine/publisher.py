@@ -28,7 +28,8 @@ from postdeck.engine.heartbeat import keep_alive
 from postdeck.engine.plan import held_note
 from postdeck.engine.runs import RunStamp
 from postdeck.errors import LedgerError
-from postdeck.ledger.base import ClaimRequest, ClaimState, LedgerWriter
+from postdeck.ledger.base import LedgerWriter
+from postdeck.ledger.records import ClaimRequest, ClaimState
 from postdeck.providers.chain import Chain, SendItem
 from postdeck.schemas.deliveries import Delivery
 from postdeck.schemas.routing import route

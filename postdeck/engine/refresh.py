@@ -15,7 +15,7 @@ from postdeck.core.platform import Platform
 from postdeck.core.status import DeliveryStatus
 from postdeck.engine.holder import link_for
 from postdeck.engine.plan import Action, Plan
-from postdeck.ledger.base import DeliveryRecord
+from postdeck.ledger.records import DeliveryRecord
 from postdeck.providers.base import PostOutcome
 from postdeck.providers.chain import Chain
 from postdeck.providers.errors import ProviderError

@@ -16,7 +16,8 @@ from postdeck.core.status import DeliveryStatus
 from postdeck.engine.follow_up import FollowUpReport
 from postdeck.engine.holder import holding_label
 from postdeck.engine.publisher import DEFAULT_LEASE_SECONDS, DeliveryReport, publish_batch
-from postdeck.ledger.base import DeliveryRecord, DeliverySearch, LedgerWriter
+from postdeck.ledger.base import DeliverySearch, LedgerWriter
+from postdeck.ledger.records import DeliveryRecord
 from postdeck.providers.chain import Chain
 from postdeck.schemas.deliveries import Delivery, expand
 from postdeck.schemas.loader import LoadedCampaign

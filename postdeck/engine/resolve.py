@@ -13,7 +13,8 @@ from urllib.parse import urlsplit
 from postdeck.core.outcome import Outcome
 from postdeck.core.status import DeliveryStatus
 from postdeck.errors import PostdeckError
-from postdeck.ledger.base import DeliveryRecord, LedgerWriter
+from postdeck.ledger.base import LedgerWriter
+from postdeck.ledger.records import DeliveryRecord
 
 RESOLVABLE = (DeliveryStatus.UNKNOWN,)
 

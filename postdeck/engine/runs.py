@@ -22,11 +22,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from postdeck.engine.heartbeat import keep_run_alive
-from postdeck.engine.plan import Plan, plan_hash
+from postdeck.engine.plan import Plan
+from postdeck.engine.plan_checks import plan_hash
 from postdeck.engine.source import Source, file_commit
 from postdeck.engine.verdict import Verdict, verdict
 from postdeck.errors import LedgerError
-from postdeck.ledger.base import CampaignRun, CampaignRuns, RunSource
+from postdeck.ledger.base import CampaignRuns
+from postdeck.ledger.records import CampaignRun, RunSource
 from postdeck.schemas.deliveries import Delivery
 from postdeck.settings import settings
 

@@ -18,7 +18,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from postdeck.engine.plan import ledger_fingerprint
+from postdeck.engine.plan_fingerprint import ledger_fingerprint
 from postdeck.errors import PostdeckError
 from postdeck.ledger.base import LedgerReader
 from postdeck.ledger.sqlite import SqliteLedger

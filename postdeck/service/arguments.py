@@ -8,7 +8,7 @@ from pathlib import Path
 
 from postdeck.core.platform import Platform, platform_named
 from postdeck.errors import PostdeckError
-from postdeck.ledger.base import DeliveryRecord
+from postdeck.ledger.records import DeliveryRecord
 from postdeck.providers.chain import Chain
 from postdeck.service import schedules
 from postdeck.service.posting import connected_platforms

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from postdeck.core.status import DeliveryStatus
-from postdeck.ledger.base import CancelRequest, DeliveryRecord
+from postdeck.ledger.records import CancelRequest, DeliveryRecord
 from postdeck.providers.chain import Chain
 from postdeck.service.cancelling import cancel, pin
 from postdeck.service.schedules import siblings

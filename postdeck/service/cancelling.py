@@ -23,7 +23,7 @@ from postdeck.core.status import DeliveryStatus
 from postdeck.engine.holder import link_for, unreachable
 from postdeck.engine.runs import CampaignRunSet, RunStamp, file_source, runs_by_campaign
 from postdeck.errors import LedgerError
-from postdeck.ledger.base import DeliveryRecord, RunSource
+from postdeck.ledger.records import DeliveryRecord, RunSource
 from postdeck.providers.chain import Chain, to_outcome
 from postdeck.providers.errors import ProviderError
 from postdeck.service.schedules import (

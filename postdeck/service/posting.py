@@ -20,9 +20,9 @@ from postdeck.engine.publisher import publish_batch
 from postdeck.engine.runs import file_source, recorded_run
 from postdeck.engine.verdict import verdict
 from postdeck.errors import LedgerError, PostdeckError
-from postdeck.ledger.base import DeliveryRecord
 from postdeck.ledger.journal_guard import require_keys_not_lost
 from postdeck.ledger.queries import DeliveryQuery
+from postdeck.ledger.records import DeliveryRecord
 from postdeck.providers.chain import Chain
 from postdeck.providers.errors import ProviderError, every_failure
 from postdeck.schemas.deliveries import Delivery

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from postdeck.core.status import DeliveryStatus
 from postdeck.engine.publisher import DeliveryReport
-from postdeck.ledger.base import DeliveryRecord
+from postdeck.ledger.records import DeliveryRecord
 from postdeck.schemas.deliveries import Delivery
 
 # The seed names providers this way in PostResult.provider.

@@ -25,7 +25,7 @@ from postdeck.engine.holder import link_for, unreachable
 from postdeck.engine.publisher import DEFAULT_LEASE_SECONDS, publish_batch
 from postdeck.engine.runs import CampaignRunSet, RunStamp, file_source, runs_by_campaign
 from postdeck.errors import LedgerError, PostdeckError
-from postdeck.ledger.base import DeliveryRecord
+from postdeck.ledger.records import DeliveryRecord
 from postdeck.providers.base import SupportsRetry
 from postdeck.providers.chain import Chain, Link, to_outcome
 from postdeck.providers.errors import FailureKind, ProviderError

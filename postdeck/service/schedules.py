@@ -11,8 +11,8 @@ from datetime import datetime
 from postdeck.core.outcome import Outcome
 from postdeck.engine.verdict import Verdict
 from postdeck.errors import LedgerError, PostdeckError
-from postdeck.ledger.base import DeliveryRecord
 from postdeck.ledger.queries import DeliveryQuery
+from postdeck.ledger.records import DeliveryRecord
 
 Progress = Callable[[DeliveryRecord], None]
 Clock = Callable[[], datetime]

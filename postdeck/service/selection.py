@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Protocol
 
 from postdeck.errors import PostdeckError
-from postdeck.ledger.base import DeliveryRecord
 from postdeck.ledger.queries import DeliveryQuery
+from postdeck.ledger.records import DeliveryRecord
 
 
 @dataclass(frozen=True)

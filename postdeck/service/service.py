@@ -22,9 +22,9 @@ from typing import Any
 
 from postdeck.chain_factory import credential_store
 from postdeck.errors import PostdeckError
-from postdeck.ledger.base import DeliveryRecord, PostRecord
 from postdeck.ledger.credentials import CredentialStore, StoredCredentials
 from postdeck.ledger.queries import DeliveryQuery
+from postdeck.ledger.records import DeliveryRecord, PostRecord
 from postdeck.providers.chain import Chain
 from postdeck.providers.errors import ProviderError, every_failure
 from postdeck.service import arguments, cancelling, retrying, schedules

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from postdeck.errors import PostdeckError
-from postdeck.ledger.base import DeliveryRecord
+from postdeck.ledger.records import DeliveryRecord
 from postdeck.schemas.deliveries import Delivery
 from postdeck.schemas.validation import require_valid
 from postdeck.service.adhoc import spec_path
