@@ -4,6 +4,7 @@ Outcome (`to_outcome`), and after a crash, the post key looked up wherever it ma
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 
 from postdeck.core.outcome import Outcome
 from postdeck.core.platform import Platform
@@ -20,8 +21,11 @@ def recover(
     post_key: str,
     labels: Sequence[str],
     platform: Platform,
+    *,
+    since: datetime | None = None,
 ) -> Outcome | None:
-    """After a crash: look the post key up at each link it may have gone through (`labels`).
+    """After a crash: look the post key up at each link it may have gone through (`labels`), no
+    further back than `since` (when its claim was first made: no create was attempted before).
 
     Returns the adopted outcome, None when no provider has it (safe to send), or an `unknown`
     outcome when a provider cannot tell.
@@ -35,7 +39,7 @@ def recover(
                 error=f"may have been sent through {label}, which is not configured now",
             )
         try:
-            found = calls.lookup(link, post_key)
+            found = calls.lookup(link, post_key, since=since)
         except ProviderError as exc:
             return Outcome(
                 DeliveryStatus.UNKNOWN,
