@@ -190,6 +190,16 @@ class Settings(BaseSettings):
         description="the most batches one campaign file may have (checked before it is parsed)",
         json_schema_extra=_expects("a whole number of at least 1, e.g. 20000"),
     )
+    census_max_posts: int = Field(
+        5000,
+        ge=1,
+        validation_alias=_alias("POSTDECK_CENSUS_MAX_POSTS"),
+        description=(
+            "the most posts read from each provider's list when a campaign's first publish into a "
+            "ledger (or `ledger rebuild --from-providers`) searches it for the campaign's post keys"
+        ),
+        json_schema_extra=_expects("a whole number of posts of at least 1, e.g. 5000"),
+    )
     sandbox_rate_scale: float | None = Field(
         None,
         gt=0,
@@ -323,7 +333,7 @@ class Settings(BaseSettings):
     def _any_value_is_on(cls, value: Any) -> Any:
         return bool(value) if isinstance(value, str) else value
 
-    @field_validator("provider_concurrency", mode="before")
+    @field_validator("provider_concurrency", "census_max_posts", mode="before")
     @classmethod
     def _whole_number(cls, value: Any) -> Any:
         if isinstance(value, str) and not value.strip().isdigit():
