@@ -121,3 +121,39 @@ def test_a_provider_that_cannot_list_its_posts_stops_a_first_publish(
     assert "postforme:g: " in message and "503" in message
     assert "Nothing was sent" in message and "when it is reachable" in message
     assert sim.stats()["create_calls"] == 1
+
+
+def test_a_rebuild_records_what_it_found_and_says_which_list_it_could_not_search(tmp_path) -> None:
+    from postdeck.engine.provider_census import rebuild_from_providers
+    from postdeck.ledger.sqlite import SqliteLedger
+    from postdeck.providers.errors import ProviderNotSent
+    from tests.fakes import FakeProvider
+
+    up = FakeProvider("up", page_size=2)
+    up.create(campaign_post("up-bluesky"))
+    for n in range(5):  # its post is on the third page
+        up.create(filler("up-bluesky", n))
+    down = FakeProvider("down", list_error=ProviderNotSent("unreachable", provider="down"))
+    chain = Chain([Link("up:g", up), Link("down:g", down)], sleep=lambda _s: None)
+    ledger = SqliteLedger(tmp_path / "ledger.db")
+    rebuilt = rebuild_from_providers(ledger, chain, deliveries(), now=START)
+    assert rebuilt.restored == [deliveries()[0].key]
+    assert ledger.get(deliveries()[0].key).provider_post_id == "up-post-1"
+    assert rebuilt.census.unreadable == ("down:g: down: unreachable",)
+    assert rebuild_from_providers(ledger, chain, deliveries(), now=START).restored == []  # it has it now
+
+
+def test_ledger_rebuild_from_providers_fails_naming_the_list_it_could_not_read(
+    isolated_postdeck, box, tmp_path
+) -> None:
+    from typer.testing import CliRunner
+
+    from postdeck.cli import app
+    from tests.conftest import REPO
+
+    box.postforme.faults.set_plan(FaultPlan(rules=(FaultRule(kind="status", status=503, ops=("list",)),)))
+    campaign = str(REPO / "campaigns/example.yaml")
+    run = CliRunner().invoke(app, ["ledger", "rebuild", "--from-providers", campaign, "--sandbox"])
+    assert run.exit_code == 1, run.output
+    assert "0 deliveries restored from the providers' posts" in run.output
+    assert "not searched: postforme" in run.output and "when it is reachable" in run.output
