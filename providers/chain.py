@@ -375,19 +375,17 @@ class Chain:
 
     # --- recovery ---------------------------------------------------------------------------
 
-    def recover(
-        self, post_key: str, labels: Sequence[str], platform: Platform, *, since: datetime | None = None
-    ) -> Outcome | None:
+    def recover(self, post_key: str, labels: Sequence[str], platform: Platform) -> Outcome | None:
         """After a crash: the post key looked up wherever it may have gone (providers.recovery)."""
-        return recover(self.calls, self.link, post_key, labels, platform, since=since)
+        return recover(self.calls, self.link, post_key, labels, platform)
 
     # --- plan changes (providers.post_ops: the flow applies updates and cancels through these) --
 
     def get(self, label: str, provider_post_id: str) -> PostOutcome:
         return self.posts.get(label, provider_post_id)
 
-    def lookup(self, label: str, post_key: str, *, since: datetime | None = None) -> PostOutcome | None:
-        return self.posts.lookup(label, post_key, since=since)
+    def lookup(self, label: str, post_key: str) -> PostOutcome | None:
+        return self.posts.lookup(label, post_key)
 
     def update(self, label: str, provider_post_id: str, request: PostRequest) -> PostOutcome:
         return self.posts.update(label, provider_post_id, request)

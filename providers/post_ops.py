@@ -5,7 +5,6 @@ follow-ups through these (as Chain.get, Chain.update, …)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 
 from postdeck.providers.attempts import ProviderCalls
 from postdeck.providers.base import PostOutcome, PostRequest, SupportsRetry
@@ -30,8 +29,8 @@ class PostOps:
         link = self._require(label)
         return self._calls.call(link, link.provider.get, provider_post_id)
 
-    def lookup(self, label: str, post_key: str, *, since: datetime | None = None) -> PostOutcome | None:
-        return self._calls.lookup(self._require(label), post_key, since=since)
+    def lookup(self, label: str, post_key: str) -> PostOutcome | None:
+        return self._calls.lookup(self._require(label), post_key)
 
     def update(self, label: str, provider_post_id: str, request: PostRequest) -> PostOutcome:
         link = self._require(label)

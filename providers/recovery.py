@@ -4,7 +4,6 @@ Outcome (`to_outcome`), and after a crash, the post key looked up wherever it ma
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
 
 from postdeck.core.outcome import Outcome
 from postdeck.core.platform import Platform
@@ -21,11 +20,11 @@ def recover(
     post_key: str,
     labels: Sequence[str],
     platform: Platform,
-    *,
-    since: datetime | None = None,
 ) -> Outcome | None:
-    """After a crash: look the post key up at each link it may have gone through (`labels`), no
-    further back than `since` (when its claim was first made: no create was attempted before).
+    """After a crash: look the post key up at each link it may have gone through (`labels`).
+
+    Through the provider's whole list (as far as its lookup goes): the claim row's time would not
+    bound it safely, since a rebuild that died before recording leaves a row younger than the creates.
 
     Returns the adopted outcome, None when no provider has it (safe to send), or an `unknown`
     outcome when a provider cannot tell.
@@ -39,7 +38,7 @@ def recover(
                 error=f"may have been sent through {label}, which is not configured now",
             )
         try:
-            found = calls.lookup(link, post_key, since=since)
+            found = calls.lookup(link, post_key)
         except ProviderError as exc:
             return Outcome(
                 DeliveryStatus.UNKNOWN,

@@ -379,9 +379,6 @@ def test_recover_adopts_a_found_post_and_is_unknown_when_a_lookup_cannot_tell() 
     found = chain.recover("pk-1", ["s:g", "f:g"], Platform.TWITTER)
     assert found is not None and found.status == DeliveryStatus.POSTED and found.provider == "first"
     assert chain.recover("pk-2", ["f:g"], Platform.TWITTER) is None
-    claimed = datetime(2030, 1, 1, tzinfo=UTC)
-    assert chain.recover("pk-2", ["f:g"], Platform.TWITTER, since=claimed) is None
-    assert first.lookup_since[-1] == claimed
     assert chain.recover("pk-1", ["gone:g"], Platform.TWITTER).status == DeliveryStatus.UNKNOWN
     first.lookup_error = err(ProviderNotSent)
     assert chain.recover("pk-1", ["f:g"], Platform.TWITTER).status == DeliveryStatus.UNKNOWN

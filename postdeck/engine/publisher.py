@@ -28,7 +28,7 @@ from postdeck.engine.heartbeat import keep_alive
 from postdeck.engine.plan import held_note
 from postdeck.engine.runs import RunStamp
 from postdeck.errors import LedgerError
-from postdeck.ledger.base import ClaimRequest, ClaimState, DeliveryRecord, LedgerWriter
+from postdeck.ledger.base import ClaimRequest, ClaimState, LedgerWriter
 from postdeck.providers.chain import Chain, SendItem
 from postdeck.schemas.deliveries import Delivery
 from postdeck.schemas.routing import route
@@ -116,7 +116,7 @@ def _publish(
                 error=record.error,
             )
         else:  # RECOVERED: a crashed run may have sent it
-            recovered = _recover(delivery, record, chain)
+            recovered = _recover(delivery, record.post_key, record.attempted_providers, chain)
             if recovered is None:
                 to_send.append(delivery)
             else:
@@ -143,13 +143,11 @@ def _publish(
     return [reports[d.key] for d in deliveries]
 
 
-def _recover(delivery: Delivery, record: DeliveryRecord, chain: Chain) -> Outcome | None:
-    key, labels = record.post_key, record.attempted_providers
+def _recover(delivery: Delivery, key: str | None, labels: tuple[str, ...], chain: Chain) -> Outcome | None:
     if not key or not labels:
         return None  # the crash came before any create was attempted
     log.info("%s: recovering a crashed claim, looking up %s at %s", delivery.key, key, ", ".join(labels))
-    # The claim's row was made before any create of it: a lookup need search no further back.
-    return chain.recover(key, labels, delivery.platform, since=record.created_at)
+    return chain.recover(key, labels, delivery.platform)
 
 
 def _send(
