@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime
 
+from postdeck.core.keys import same_user
 from postdeck.core.status import DeliveryStatus
 from postdeck.errors import LedgerError
 from postdeck.ledger.base import LedgerWriter
@@ -56,13 +57,20 @@ def expire_crashed_claims(
     campaign: str,
     now: datetime,
     *,
+    owner: str | None = None,
     crashed: Callable[[str], bool] = crashed_in_prefect,
 ) -> list[str]:
-    """End the leases of the campaign's claims whose owner crashed; returns those owners."""
+    """End the leases of the campaign's claims whose run crashed; returns those runs. `owner`: the
+    user whose campaign it is (None: a campaign without one); another user's campaign of the same
+    name is not it, and its runs are left to its own publishes."""
     owners = {
         r.owner
         for r in ledger.deliveries(campaign)
-        if r.status == DeliveryStatus.CLAIMED and r.owner and r.lease_until and r.lease_until > now
+        if r.status == DeliveryStatus.CLAIMED
+        and r.owner
+        and r.lease_until
+        and r.lease_until > now
+        and same_user(r.user_id, owner)
     }
     dead = sorted(o for o in owners if crashed(o))
     for owner in dead:

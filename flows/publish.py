@@ -183,9 +183,10 @@ def publish_campaign(params: PublishParams | None = None) -> list[dict] | State:
         ledger = open_ledger()
         flush_journal(ledger)  # outcomes an earlier database outage kept locally go in first
         # A new or replaced ledger would plan what the journal saw posted as creates: refuse.
-        require_ledger_has_journaled(ledger, ledger.journal, loaded.campaign.name)
+        require_ledger_has_journaled(ledger, ledger.journal, loaded.campaign.name, loaded.campaign.owner)
         now = datetime.now(UTC)
-        expire_crashed_claims(ledger, loaded.campaign.name, now)  # a crashed run's claims: taken over now
+        # A crashed run's claims (of this owner's campaign of this name): taken over now.
+        expire_crashed_claims(ledger, loaded.campaign.name, now, owner=loaded.campaign.owner)
         plan = make_plan(
             loaded.campaign.name,
             deliveries,

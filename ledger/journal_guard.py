@@ -9,7 +9,7 @@ missing records back from the journal before anything is sent.
 
 from __future__ import annotations
 
-from postdeck.core.keys import RepostKey, parse_ledger_key
+from postdeck.core.keys import RepostKey, parse_ledger_key, same_user
 from postdeck.errors import LedgerError
 from postdeck.ledger.base import Ledger
 from postdeck.ledger.journal_file import Journal
@@ -39,9 +39,12 @@ def missing_from_ledger(ledger: Ledger, journal: Journal, campaign: str | None =
     return [k for key, k in known.items() if key not in present and (k.claim or key not in unscoped)]
 
 
-def require_ledger_has_journaled(ledger: Ledger, journal: Journal, campaign: str) -> None:
-    """Refuse to publish `campaign` when the ledger lost deliveries of it that the journal recorded."""
-    missing = missing_from_ledger(ledger, journal, campaign)
+def require_ledger_has_journaled(
+    ledger: Ledger, journal: Journal, campaign: str, owner: str | None = None
+) -> None:
+    """Refuse to publish `campaign` (of `owner`: None for a campaign without one) when the ledger lost
+    deliveries of it that the journal recorded. Another user's campaign of the same name is not it."""
+    missing = [k for k in missing_from_ledger(ledger, journal, campaign) if _owned_by(k, owner)]
     if not missing:
         return
     posted = sum(1 for k in missing if k.outcome.get("status") in ("posted", "scheduled"))
@@ -68,6 +71,21 @@ def require_keys_not_lost(ledger: Ledger, keys: list[str]) -> None:
             f"recorded as {known[lost[0]].outcome.get('status')}; it is new or was replaced, and posting "
             "would send it again. Nothing was sent. Run `postdeck ledger rebuild` to put it back"
         )
+
+
+def _owned_by(known: Known, owner: str | None) -> bool:
+    """Whether a journaled delivery is of `owner`'s campaign: its key's scope says so; a key from
+    before keys were scoped says it by the user it was claimed for, or, claimed by a process that did
+    not say (a follow-up), cannot tell, and counts for every owner (errs toward not sending)."""
+    try:
+        key = parse_ledger_key(known.key).delivery
+    except ValueError:
+        return True
+    if key.owner is not None:
+        return same_user(key.owner, owner)
+    if known.claim is None:
+        return True
+    return same_user(known.claim.get("user_id"), owner)
 
 
 def _unscoped(key: str) -> str:

@@ -82,7 +82,7 @@ class Settings(
     def _any_value_is_on(cls, value: Any) -> Any:
         return bool(value) if isinstance(value, str) else value
 
-    @field_validator("provider_concurrency", mode="before")
+    @field_validator("provider_concurrency", "census_max_posts", mode="before")
     @classmethod
     def _whole_number(cls, value: Any) -> Any:
         if isinstance(value, str) and not value.strip().isdigit():

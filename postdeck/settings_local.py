@@ -179,6 +179,16 @@ class LimitSettings(BaseModel):
         description="the most batches one campaign file may have (checked before it is parsed)",
         json_schema_extra=expects("a whole number of at least 1, e.g. 20000"),
     )
+    census_max_posts: int = Field(
+        5000,
+        ge=1,
+        validation_alias=env_name("POSTDECK_CENSUS_MAX_POSTS"),
+        description=(
+            "the most posts read from each provider's list when a campaign's first publish into a "
+            "ledger (or `ledger rebuild --from-providers`) searches it for the campaign's post keys"
+        ),
+        json_schema_extra=expects("a whole number of posts of at least 1, e.g. 5000"),
+    )
     sandbox_rate_scale: float | None = Field(
         None,
         gt=0,

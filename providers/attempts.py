@@ -18,6 +18,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from tenacity import RetryCallState, Retrying, retry_if_exception, retry_if_exception_type
@@ -27,6 +28,7 @@ from postdeck.providers.breaker import CircuitBreaker
 from postdeck.providers.errors import (
     FailureKind,
     ProviderError,
+    ProviderLookupIncomplete,
     ProviderMaybeSent,
     ProviderNotSent,
     ProviderRejected,
@@ -182,6 +184,7 @@ class ProviderCalls:
         # Record where the create may go before making it: the ledger must know, or we must not send.
         on_attempt(keys, link.label, request.post_key)
         name = link.provider.name
+        attempted_at = datetime.now(UTC)  # a lookup need search no further back than this
         try:
             created = self.call(link, link.provider.create, request)
         except ProviderThrottled as exc:
@@ -202,7 +205,7 @@ class ProviderCalls:
             if exc.status is None:  # a timeout or reset: the provider may still be working on it
                 self.sleep(self.retry.settle_before_lookup)
             try:
-                found = self.lookup(link, request.post_key)
+                found = self.lookup(link, request.post_key, since=attempted_at)
             except ProviderError as lookup_exc:
                 return Undecided(exc, lookup_exc)
             if found is None:
@@ -212,8 +215,9 @@ class ProviderCalls:
         self.breaker.success(name)
         return Created(created)
 
-    def lookup(self, link: Link, post_key: str) -> PostOutcome | None:
-        """A lookup, repeated on failures that leave the question open (a read changes nothing)."""
+    def lookup(self, link: Link, post_key: str, *, since: datetime | None = None) -> PostOutcome | None:
+        """A lookup, repeated on failures that leave the question open (a read changes nothing).
+        `since`: no create of it was attempted before then (None: not known)."""
         policy = self.retry
 
         def throttled_for(state: RetryCallState) -> float | None:
@@ -240,7 +244,11 @@ class ProviderCalls:
 
         retrying = Retrying(
             retry=retry_if_exception(
-                lambda e: isinstance(e, ProviderError) and not isinstance(e, ProviderRejected)
+                # An incomplete search would end the same way again: it is an answer, not a failure.
+                lambda e: (
+                    isinstance(e, ProviderError)
+                    and not isinstance(e, ProviderRejected | ProviderLookupIncomplete)
+                )
             ),
             stop=stop,
             wait=wait,
@@ -248,7 +256,7 @@ class ProviderCalls:
             sleep=self.sleep,
             reraise=True,
         )
-        return retrying(self.call, link, link.provider.lookup, post_key)
+        return retrying(self.call, link, lambda: link.provider.lookup(post_key, since=since))
 
     def await_pending(self, link: Link, outcome: PostOutcome) -> PostOutcome:
         """PostForMe publishes asynchronously: poll briefly so immediate posts come back with their URL."""

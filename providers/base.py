@@ -147,6 +147,14 @@ class PostOutcome:
         return next((r for r in self.results if r.platform == platform), None)
 
 
+@dataclass(frozen=True)
+class PostPage:
+    """One page of a provider's whole post list, newest created first."""
+
+    posts: tuple[PostOutcome, ...]
+    more: bool  # the list goes on past this page
+
+
 @runtime_checkable
 class Provider(Protocol):
     """A posting provider client. Every method raises a providers.errors.ProviderError subclass.
@@ -181,8 +189,11 @@ class Provider(Protocol):
         """Create one post carrying request.post_key. Never retried by the client itself."""
         ...
 
-    def lookup(self, post_key: str) -> PostOutcome | None:
-        """Find the post created with this post key, or None if the provider has none."""
+    def lookup(self, post_key: str, *, since: datetime | None = None) -> PostOutcome | None:
+        """Find the post created with this post key, or None if the provider has none.
+
+        `since`: no attempt to create it was made before then (a provider that searches its list may
+        stop there). Raises ProviderLookupIncomplete when it could not search far enough to tell."""
         ...
 
     def get(self, provider_post_id: str) -> PostOutcome:
@@ -191,6 +202,10 @@ class Provider(Protocol):
 
     def list_posts(self, *, status: str | None = None, limit: int = 100) -> list[PostOutcome]:
         """The most recent posts, newest first (status in the provider's own words)."""
+        ...
+
+    def list_page(self, page: int) -> PostPage:
+        """Page `page` (0 is the newest) of all its posts, newest created first, in its own page size."""
         ...
 
     def update(self, provider_post_id: str, request: PostRequest) -> PostOutcome:

@@ -122,6 +122,11 @@ class ProviderMaybeSent(ProviderError):
     kind = FailureKind.MAYBE_SENT
 
 
+class ProviderLookupIncomplete(ProviderMaybeSent):
+    """A lookup that could not search the provider's posts far enough back to say "not there": the
+    post may exist, so it must not count as absent (no failover, the delivery stays unknown)."""
+
+
 def every_failure(errors: list[ProviderError]) -> ProviderError:
     """One error saying what every provider tried answered (`postforme: …; late: …`): the first
     alone would say PostForMe was down when LATE was too. Of the first one's class."""

@@ -10,8 +10,10 @@ Idempotency. LATE has two guards, and postdeck uses both plus a third of its own
   a fixed namespace: the same post key always gives the same request id;
 * the 24-hour duplicate-content check (409 with `details.existingPostId`): adopted as "already created"
   when that post carries our post key, a content rejection otherwise;
-* `metadata.postdeck_post_key`, which LATE stores and echoes: `lookup` pages through recent posts for
-  it, because LATE cannot filter by request id and a replay after the 5-minute window would post twice.
+* `metadata.postdeck_post_key`, which LATE stores and echoes: `lookup` pages through the posts, newest
+  created first, back to the first attempt (`since`), because LATE cannot filter by request id and a
+  replay after the 5-minute window would post twice. A search cut off by its page cap before that says
+  ProviderLookupIncomplete, never "absent".
 
 Timeouts: `publishNow` runs the whole cross-platform publish inside the request (a Threads publish was
 measured at 222 s), so creates, updates and retries that publish now wait up to 300 s for the reply,
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -32,12 +35,20 @@ from postdeck.providers.base import (
     Account,
     ConnectLink,
     PostOutcome,
+    PostPage,
     PostRequest,
 )
-from postdeck.providers.errors import ProviderError, ProviderMaybeSent, ProviderNotSent, ProviderRejected
+from postdeck.providers.errors import (
+    ProviderError,
+    ProviderLookupIncomplete,
+    ProviderMaybeSent,
+    ProviderNotSent,
+    ProviderRejected,
+)
 from postdeck.providers.late_wire import (
     POST_KEY_FIELD,
     PROVIDER,
+    created_at,
     describe_error,
     json_or_empty,
     media_type,
@@ -53,7 +64,9 @@ DEFAULT_BASE_URL = "https://zernio.com/api"
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0, pool=10.0)
 PUBLISH_TIMEOUT = httpx.Timeout(30.0, connect=10.0, read=300.0, pool=10.0)
 LOOKUP_PAGE_SIZE = 100
-LOOKUP_MAX_PAGES = 5
+LOOKUP_MAX_PAGES = 10
+# Posts created this long before a lookup's `since` are still searched: LATE's clock is not ours.
+LOOKUP_SINCE_MARGIN = timedelta(minutes=30)
 # Fixed forever: changing it would change every request id derived from a post key.
 REQUEST_ID_NAMESPACE = uuid.UUID("6f1d3c2e-8a4b-5e07-9c61-2b7f0d5a9e43")
 
@@ -246,21 +259,47 @@ class LateClient(ApiClient):
             ) from None
         return found if found.post_key == post_key else None
 
-    def lookup(self, post_key: str) -> PostOutcome | None:
-        """The most recent posts, newest first, searched for metadata.postdeck_post_key (bounded)."""
-        for page in range(1, LOOKUP_MAX_PAGES + 1):
-            params = {"page": page, "limit": LOOKUP_PAGE_SIZE, "sortBy": "created-desc"}
-            data = self._read("/v1/posts", params=params)
-            posts = [p for p in data.get("posts") or [] if isinstance(p, dict)]
+    def lookup(self, post_key: str, *, since: datetime | None = None) -> PostOutcome | None:
+        """The posts, newest created first, searched for metadata.postdeck_post_key: back to `since`
+        (less a margin for the two clocks), or LOOKUP_MAX_PAGES pages when it is not known."""
+        floor = since - LOOKUP_SINCE_MARGIN if since is not None else None
+        for page in range(LOOKUP_MAX_PAGES):
+            posts, more = self._page(page)
             for post in posts:
                 metadata = post.get("metadata")
                 if isinstance(metadata, dict) and metadata.get(POST_KEY_FIELD) == post_key:
                     return parse_outcome(post)
-            pagination = data.get("pagination") or {}
-            pages = pagination.get("pages") if isinstance(pagination, dict) else None
-            if not posts or (isinstance(pages, int) and page >= pages):
-                break
-        return None
+            if not more:
+                return None  # the whole list searched
+            oldest = created_at(posts[-1]) if posts else None
+            if floor is not None and oldest is not None and oldest < floor:
+                return None  # past the first attempt to create it: it cannot be further down
+        # Not found is not "absent" here: a failover on this answer could post it twice.
+        searched = LOOKUP_MAX_PAGES * LOOKUP_PAGE_SIZE
+        back_to = f"back to {floor.isoformat()}" if floor is not None else "to the end of the list"
+        raise ProviderLookupIncomplete(
+            f"post key {post_key} is not in the newest {searched} posts, and the search stopped there "
+            f"before reaching {back_to}: whether it was created cannot be told",
+            provider=PROVIDER,
+            method="GET",
+            url=self.base_url + "/v1/posts",
+        )
+
+    def _page(self, page: int) -> tuple[list[dict[str, Any]], bool]:
+        """Page `page` (0 first) of all posts, newest created first, and whether more follow."""
+        params = {"page": page + 1, "limit": LOOKUP_PAGE_SIZE, "sortBy": "created-desc"}
+        data = self._read("/v1/posts", params=params)
+        posts = [p for p in data.get("posts") or [] if isinstance(p, dict)]
+        pagination = data.get("pagination") or {}
+        pages = pagination.get("pages") if isinstance(pagination, dict) else None
+        more = bool(posts) and (
+            page + 1 < pages if isinstance(pages, int) else len(posts) >= LOOKUP_PAGE_SIZE
+        )
+        return posts, more
+
+    def list_page(self, page: int) -> PostPage:
+        posts, more = self._page(page)
+        return PostPage(tuple(parse_outcome(p) for p in posts), more)
 
     def list_posts(self, *, status: str | None = None, limit: int = LOOKUP_PAGE_SIZE) -> list[PostOutcome]:
         params: dict[str, Any] = {"page": 1, "limit": min(max(limit, 1), 500), "sortBy": "created-desc"}

@@ -174,6 +174,11 @@ def _parse_time(value: Any) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def created_at(post: dict[str, Any]) -> datetime | None:
+    """When LATE stored the post (its `createdAt`), if it says so readably."""
+    return _parse_time(post.get("createdAt"))
+
+
 def _account_id(value: Any) -> str:
     """platforms[].accountId is a plain id or a populated account object."""
     if isinstance(value, dict):

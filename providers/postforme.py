@@ -22,6 +22,7 @@ from postdeck.providers.base import (
     Account,
     ConnectLink,
     PostOutcome,
+    PostPage,
     PostRequest,
     Target,
     TargetResult,
@@ -218,7 +219,8 @@ class PostForMeClient(ApiClient):
         post = self._expect(self._http.call("GET", path), "id", "status", response_of=path)
         return self._outcome(post)
 
-    def lookup(self, post_key: str) -> PostOutcome | None:
+    def lookup(self, post_key: str, *, since: datetime | None = None) -> PostOutcome | None:
+        # Filtered by external_id at the server: every match is on the first page, however old.
         path = "/v1/social-posts"
         params = {"external_id": post_key, "limit": PAGE_LIMIT}
         page = self._expect(self._http.call("GET", path, params=params), "data", response_of=path)
@@ -237,6 +239,21 @@ class PostForMeClient(ApiClient):
             params["status"] = status
         page = self._expect(self._http.call("GET", path, params=params), "data", response_of=path)
         return [self._outcome(p) for p in page["data"] if isinstance(p, dict) and "id" in p]
+
+    def list_page(self, page: int) -> PostPage:
+        path = "/v1/social-posts"
+        offset = page * PAGE_LIMIT
+        params = {"offset": offset, "limit": PAGE_LIMIT}
+        reply = self._expect(self._http.call("GET", path, params=params), "data", "meta", response_of=path)
+        items = (
+            [p for p in reply["data"] if isinstance(p, dict) and "id" in p]
+            if isinstance(reply["data"], list)
+            else []
+        )
+        meta = reply["meta"] if isinstance(reply["meta"], dict) else {}
+        # `total` is an estimate (§1.7): a full page always asks for the next one.
+        more = bool(items) and (len(items) >= PAGE_LIMIT or offset + PAGE_LIMIT < int(meta.get("total") or 0))
+        return PostPage(tuple(self._outcome(p) for p in items), more)
 
     def cancel(self, provider_post_id: str) -> None:
         path = f"/v1/social-posts/{quote(provider_post_id, safe='')}"

@@ -23,6 +23,9 @@ def recover(
 ) -> Outcome | None:
     """After a crash: look the post key up at each link it may have gone through (`labels`).
 
+    Through the provider's whole list (as far as its lookup goes): the claim row's time would not
+    bound it safely, since a rebuild that died before recording leaves a row younger than the creates.
+
     Returns the adopted outcome, None when no provider has it (safe to send), or an `unknown`
     outcome when a provider cannot tell.
     """

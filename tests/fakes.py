@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from postdeck.core.platform import Platform
-from postdeck.providers.base import Account, ConnectLink, PostOutcome, PostRequest, TargetResult, TargetStatus
+from postdeck.providers.base import (
+    Account,
+    ConnectLink,
+    PostOutcome,
+    PostPage,
+    PostRequest,
+    TargetResult,
+    TargetStatus,
+)
 
 
 @dataclass
@@ -24,6 +33,9 @@ class FakeProvider:
     posts: dict[str, PostRequest] = field(default_factory=dict)
     creates: list[str] = field(default_factory=list)
     lookups: list[str] = field(default_factory=list)
+    lookup_since: list[datetime | None] = field(default_factory=list)
+    list_error: Exception | None = None  # raised by list_page
+    page_size: int = 100
     uploads: list[bytes] = field(default_factory=list)
 
     def accounts(
@@ -84,8 +96,9 @@ class FakeProvider:
             provider=self.name, provider_post_id=post_id, results=tuple(results), post_key=request.post_key
         )
 
-    def lookup(self, post_key: str) -> PostOutcome | None:
+    def lookup(self, post_key: str, *, since: datetime | None = None) -> PostOutcome | None:
         self.lookups.append(post_key)
+        self.lookup_since.append(since)
         if self.lookup_error is not None:
             raise self.lookup_error
         for post_id, request in self.posts.items():
@@ -98,6 +111,14 @@ class FakeProvider:
 
     def list_posts(self, *, status: str | None = None, limit: int = 100) -> list[PostOutcome]:
         return [self._outcome(post_id) for post_id in list(self.posts)[::-1][:limit]]
+
+    def list_page(self, page: int) -> PostPage:
+        if self.list_error is not None:
+            raise self.list_error
+        newest = list(self.posts)[::-1]
+        window = newest[page * self.page_size : (page + 1) * self.page_size]
+        more = (page + 1) * self.page_size < len(newest)
+        return PostPage(tuple(self._outcome(post_id) for post_id in window), more)
 
     def update(self, provider_post_id: str, request: PostRequest) -> PostOutcome:
         self.posts[provider_post_id] = request

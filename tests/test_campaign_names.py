@@ -52,6 +52,26 @@ def test_files_given_together_from_two_folders_clash_too(tmp_path: Path, capsys)
     assert run_cli(capsys, "validate", str(one)).code == 0
 
 
+def test_two_owners_may_each_have_a_campaign_of_one_name(tmp_path: Path) -> None:
+    """Their deliveries are keyed by owner: they share nothing in the ledger."""
+    folder = tmp_path / "campaigns"
+    alice = folder / "alice.yaml"
+    folder.mkdir()
+    alice.write_text(
+        "owner: 00000000-0000-4000-8000-00000000A11C\n" + CAMPAIGN.format(name="launch", note="a")
+    )
+    bob = folder / "bob.yaml"
+    bob.write_text("owner: 00000000-0000-4000-8000-000000000b0b\n" + CAMPAIGN.format(name="launch", note="b"))
+    assert name_clashes([alice, bob]) == []
+    # The same owner spelt in another case is one owner: those two would share their keys.
+    again = folder / "alice-again.yaml"
+    again.write_text(
+        "owner: '00000000-0000-4000-8000-00000000a11c'\n" + CAMPAIGN.format(name="launch", note="c")
+    )
+    assert [e.location.path for e in name_clashes([alice])] == [str(alice)]
+    assert str(again) in name_clashes([alice])[0].message
+
+
 def test_distinct_names_and_files_without_a_plain_name_pass(tmp_path: Path) -> None:
     folder = tmp_path / "campaigns"
     a = write(folder, "a.yaml", "alpha")

@@ -9,6 +9,7 @@ import hashlib
 import logging
 import random
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from postdeck.providers.base import PostRequest, Target
 from postdeck.providers.breaker import CircuitBreaker
 from postdeck.providers.chain import Chain, Link, RetryPolicy, SendItem
 from postdeck.providers.errors import (
+    ProviderLookupIncomplete,
     ProviderMaybeSent,
     ProviderNotSent,
     ProviderRejected,
@@ -197,11 +199,26 @@ def test_maybe_sent_with_a_failed_lookup_is_unknown_and_never_sent_elsewhere() -
     )  # a lookup is a read: repeated before giving up
 
 
+def test_an_incomplete_lookup_is_unknown_asked_once_and_never_sent_elsewhere() -> None:
+    """Issue 18: a lookup that stopped at its page cap said "absent", and the chain failed over."""
+    first = FakeProvider(
+        "first", fail_after_store=err(ProviderMaybeSent), lookup_error=err(ProviderLookupIncomplete)
+    )
+    second = FakeProvider("second")
+    chain, _ = make(Link("f:g", first), Link("s:g", second))
+    before = datetime.now(UTC)
+    outcomes = send(chain)
+    assert statuses(outcomes) == {DeliveryStatus.UNKNOWN} and second.creates == []
+    assert len(first.lookups) == 1  # the same search would stop at the same place: not repeated
+    (since,) = first.lookup_since  # searched back to the attempt, not the whole list
+    assert since is not None and before <= since <= datetime.now(UTC)
+
+
 def test_maybe_sent_but_absent_is_retried_at_the_same_provider_only_after_the_lookup() -> None:
     calls: list[str] = []
     first = FakeProvider("first", before_create=raising(err(ProviderMaybeSent, status=502), None))
     original_lookup = first.lookup
-    first.lookup = lambda key: calls.append("lookup") or original_lookup(key)  # type: ignore[method-assign]
+    first.lookup = lambda key, since=None: calls.append("lookup") or original_lookup(key, since=since)  # type: ignore[method-assign]
     original_create = first.create
     first.create = lambda request: calls.append("create") or original_create(request)  # type: ignore[method-assign]
     second = FakeProvider("second")

@@ -340,3 +340,24 @@ def test_a_ledger_lost_with_its_journal_is_found_out_by_the_providers_posts_and_
     again = publish_campaign(params=PublishParams(campaign=EXAMPLE, sandbox=True))
     assert {(r["action"], r["status"]) for r in again} == {("unchanged", "posted")}
     assert sandbox_creates(isolated_postdeck) == creates
+
+
+def test_a_first_publish_refuses_while_a_providers_post_list_cannot_be_read(
+    isolated_postdeck: Path, box
+) -> None:
+    """Issue 18: with PostForMe's list unreadable, the census counted it as "none of the campaign's
+    posts there", and a first publish into a lost ledger sent again what PostForMe already had."""
+    from postdeck.engine.provider_census import CensusIncomplete
+    from postdeck.flows.params import PublishParams
+    from postdeck.flows.publish import publish_campaign
+    from postdeck.sandbox.faults import FaultPlan, FaultRule
+
+    box.postforme.faults.set_plan(FaultPlan(rules=(FaultRule(kind="status", status=503, ops=("list",)),)))
+    with pytest.raises(CensusIncomplete, match=r"postforme:\S+: .*Nothing was sent.*when it is reachable"):
+        publish_campaign(params=PublishParams(campaign=EXAMPLE, sandbox=True))
+    assert box.postforme.create_calls + box.late.create_calls == 0
+    assert SqliteLedger().deliveries("example") == []  # nothing claimed either
+
+    box.postforme.faults.set_plan(FaultPlan())
+    reports = publish_campaign(params=PublishParams(campaign=EXAMPLE, sandbox=True))
+    assert {(r["action"], r["status"]) for r in reports} == {("sent", "posted")}

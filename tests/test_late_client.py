@@ -16,6 +16,7 @@ from postdeck.errors import CredentialsError
 from postdeck.providers import late as late_module
 from postdeck.providers.base import PostRequest, Provider, Target, TargetStatus
 from postdeck.providers.errors import (
+    ProviderLookupIncomplete,
     ProviderMaybeSent,
     ProviderNotSent,
     ProviderRejected,
@@ -190,9 +191,61 @@ def test_lookup_pages_newest_first_within_a_bound(
         time.sleep(0.002)  # distinct createdAt (milliseconds)
     monkeypatch.setattr(late_module, "LOOKUP_PAGE_SIZE", 2)
     assert client.lookup("key-0") is not None  # on page 3 of created-desc
+    assert client.lookup("key-none") is None  # the whole list searched
     monkeypatch.setattr(late_module, "LOOKUP_MAX_PAGES", 2)
-    assert client.lookup("key-0") is None  # beyond the bound
     assert client.lookup("key-4") is not None
+    # Beyond the bound "not found" is not "absent": a failover on it would post twice.
+    with pytest.raises(ProviderLookupIncomplete, match="cannot be told"):
+        client.lookup("key-0")
+
+
+def seed_drafts(sim: LateSim, count: int, start: datetime) -> None:
+    """`count` posts stored in the simulator (not over HTTP: only the lookups are under test), one a
+    minute from `start`."""
+    for n in range(count):
+        sim.set_now(start + timedelta(minutes=n))
+        draft = PostRequest(
+            f"filler-{n}", f"filler {n}", (target(sim, "bluesky", f"filler {n}"),), draft=True
+        )
+        sim.begin_create(post_body(draft), None)
+
+
+def test_lookup_searches_back_to_the_first_attempt_and_past_the_first_pages(
+    client: LateClient, sim: LateSim
+) -> None:
+    """Issue 18: lookup read the newest 500 posts only and then said "absent", so a post older than
+    those was created again (failover, or a resend after the idempotency window)."""
+    first_attempt = datetime(2030, 1, 1, 9, tzinfo=UTC)
+    sim.set_now(first_attempt)
+    client.create(request("key-old", target(sim, "twitter", "the old one"), caption="the old one"))
+    seed_drafts(sim, 950, first_attempt + timedelta(hours=1))
+    sim.reset_clock()
+
+    assert client.lookup("key-old", since=first_attempt) is not None  # page 10 of 100
+    assert client.lookup("key-old") is not None
+
+    # A key first tried after most of the list: the search stops once the posts are older than that.
+    recent = first_attempt + timedelta(hours=1, minutes=860)  # page 1 holds minutes 949 to 850
+    calls: list[str] = []
+    original = sim.list_posts
+
+    def counted(params: dict[str, str]):
+        calls.append(params["page"])
+        return original(params)
+
+    sim.list_posts = counted  # type: ignore[method-assign]
+    assert client.lookup("key-never-created", since=recent) is None
+    assert len(calls) == 2  # page 1 ends 10 minutes before it; the 30-minute margin reads page 2 too
+
+    seed_drafts(sim, 200, first_attempt + timedelta(days=2))
+    sim.reset_clock()
+    calls.clear()
+    # Now 1,150 posts are newer than it: the 10-page cap ends the search before the first attempt.
+    with pytest.raises(ProviderLookupIncomplete):
+        client.lookup("key-old", since=first_attempt)
+    assert len(calls) == late_module.LOOKUP_MAX_PAGES
+    with pytest.raises(ProviderLookupIncomplete):
+        client.lookup("key-never-created")
 
 
 def test_request_id_replay_creates_nothing(client: LateClient, sim: LateSim) -> None:

@@ -384,3 +384,41 @@ def test_a_users_unsent_claims_are_given_back_under_their_scoped_keys(ledger, tm
     provider = FakeProvider("fake")
     assert {r.action for r in publish(bob, ledger, provider, "run-2")} == {"sent"}
     assert len(provider.creates) == 2
+
+
+def test_a_lost_ledger_refuses_only_the_publish_of_the_users_campaign_it_lost(tmp_path: Path) -> None:
+    """Issue 18: the journal guard matched campaigns by name, so Alice's lost deliveries refused Bob's
+    publish of his own campaign of the same name."""
+    from postdeck.ledger.journal import JournaledLedger, flush_journal
+
+    path = tmp_path / "db" / "ledger.db"
+    journal = Journal(tmp_path / "journal.jsonl")
+    ledger = JournaledLedger(SqliteLedger(path), journal)
+    alice = campaign_of(tmp_path / "alice", ALICE)
+    publish(alice, ledger, FakeProvider("fake"), "run-1")
+    path.unlink()
+    fresh = JournaledLedger(SqliteLedger(path), journal)
+    flush_journal(fresh)
+
+    with pytest.raises(LedgerLostDeliveries, match="does not have 4 deliveries"):
+        require_ledger_has_journaled(fresh, journal, "launch", ALICE)
+    require_ledger_has_journaled(fresh, journal, "launch", BOB)  # his campaign lost nothing
+    require_ledger_has_journaled(fresh, journal, "launch", None)  # nor did the campaign without an owner
+
+
+def test_a_crashed_run_of_one_users_campaign_is_taken_over_only_by_that_users_publish(tmp_path: Path) -> None:
+    from postdeck.flows.crashed import expire_crashed_claims
+
+    ledger = SqliteLedger(tmp_path / "ledger.db")
+    alice = campaign_of(tmp_path / "alice", ALICE)
+    for delivery in alice:
+        ledger.claim(claim_request(delivery), owner="flow-run:dead", lease_seconds=600, now=NOW)
+
+    def crashed(run: str) -> bool:
+        return run == "flow-run:dead"
+
+    assert expire_crashed_claims(ledger, "launch", NOW, owner=BOB, crashed=crashed) == []
+    assert expire_crashed_claims(ledger, "launch", NOW, owner=None, crashed=crashed) == []
+    assert ledger.get(alice[0].key).lease_until > NOW  # Bob's publish left Alice's run alone
+    assert expire_crashed_claims(ledger, "launch", NOW, owner=ALICE, crashed=crashed) == ["flow-run:dead"]
+    assert ledger.get(alice[0].key).lease_until == NOW

@@ -65,6 +65,8 @@ def test_a_crash_after_the_create_is_recovered_by_lookup_not_resent(ledger: Sqli
     reports = publish_batch(deliveries(), ledger=ledger, chain=chain, owner="next", now=lambda: later)
     assert {(r.action, r.status) for r in reports} == {("recovered", "posted")}
     assert len(provider.creates) == 1
+    # Not bounded by the claim's time (a rebuild's row is younger than the creates it restores).
+    assert provider.lookup_since == [None, None]
 
 
 def test_a_crash_before_any_create_is_sent_after_the_lease(ledger: SqliteLedger) -> None:

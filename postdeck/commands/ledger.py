@@ -13,6 +13,7 @@ from postdeck.commands.common import app
 from postdeck.commands.tables import print_table
 
 if TYPE_CHECKING:
+    from postdeck.engine.provider_census import ProviderRebuild
     from postdeck.ledger.base import Ledger
 
 ledger_app = typer.Typer(
@@ -83,18 +84,25 @@ def rebuild(
         + (f", {flushed.applied} waiting outcomes written" if flushed.applied else ""),
         highlight=False,
     )
+    unsearched: tuple[str, ...] = ()
     if from_providers is not None:
-        found = _rebuild_from_providers(ledger, from_providers, sandbox=sandbox)
+        rebuilt = _rebuild_from_providers(ledger, from_providers, sandbox=sandbox)
         common.console.print(
-            f"{found} deliveries restored from the providers' posts of {from_providers}", highlight=False
+            f"{len(rebuilt.restored)} deliveries restored from the providers' posts of {from_providers}",
+            highlight=False,
         )
+        if rebuilt.census.bound_note():
+            common.console.print(f"  note: {rebuilt.census.bound_note()}", highlight=False)
+        unsearched = rebuilt.census.unreadable
+        for why in unsearched:
+            common.console.print(f"  not searched: {why}; run it again when it is reachable", highlight=False)
     for key, why in report.skipped:
         common.console.print(f"  not restored: {key}: {why}", highlight=False)
-    if report.skipped:
+    if report.skipped or unsearched:
         raise typer.Exit(1)
 
 
-def _rebuild_from_providers(ledger: Ledger, path: Path, *, sandbox: bool) -> int:
+def _rebuild_from_providers(ledger: Ledger, path: Path, *, sandbox: bool) -> ProviderRebuild:
     from postdeck.engine.provider_census import rebuild_from_providers
     from postdeck.errors import CampaignErrors
     from postdeck.schemas.validation import check_file
@@ -106,7 +114,7 @@ def _rebuild_from_providers(ledger: Ledger, path: Path, *, sandbox: bool) -> int
         raise CampaignErrors(report.errors)
     deliveries = [item.delivery for item in report.prepared]
     with service_chain(report.loaded.campaign.owner, ledger, sandbox=sandbox) as chain:
-        return len(rebuild_from_providers(ledger, chain, deliveries, now=datetime.now(UTC)))
+        return rebuild_from_providers(ledger, chain, deliveries, now=datetime.now(UTC))
 
 
 @ledger_app.command()
