@@ -128,3 +128,26 @@ def test_a_saved_plan_is_applied_once_and_refused_when_stale(box: Sandbox, tmp_p
     assert {r["action"] for r in applied.values()} == {"sent"}
     with pytest.raises(StalePlanError):
         publish(path, plan=str(plan_file))
+
+
+def test_a_post_that_went_out_before_its_cancel_is_recorded_as_it_went_out(
+    box: Sandbox, tmp_path: Path
+) -> None:
+    """The ledger still says scheduled (no sync ran since its time came), the file no longer has it:
+    the provider is asked first, and what it says is recorded; nothing is deleted or refused."""
+    path = campaign(tmp_path, V1)
+    publish(path)
+    ledger = SqliteLedger()
+    countdown_post = ledger.get("launch/countdown/twitter").provider_post_id
+    box.advance_clock(4 * 86400)
+    box.postforme.tick()  # its time came: PostForMe published it
+    without_countdown = V1.replace(
+        f"  - {{id: countdown, at: '{LATER}', platforms: [twitter], caption: 'Three days to go'}}\n", ""
+    )
+    second = publish(campaign(tmp_path, without_countdown))
+    report = second["launch/countdown/twitter"]
+    assert (report["action"], report["status"]) == ("cancel", "posted"), report
+    assert "went out before it could be cancelled" in (report["error"] or "")
+    assert report["url"] and report["url"].startswith("https://")
+    assert ledger.get("launch/countdown/twitter").status == DeliveryStatus.POSTED
+    assert postforme_posts(box)[countdown_post]["status"] == "processed"

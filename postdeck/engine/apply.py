@@ -18,7 +18,7 @@ from postdeck.core.outcome import Outcome
 from postdeck.core.platform import Platform
 from postdeck.core.status import DeliveryStatus
 from postdeck.engine.generations import REMOVED
-from postdeck.engine.holder import link_for, unreachable
+from postdeck.engine.holder import link_for, no_longer_scheduled, unreachable, what_the_provider_says
 from postdeck.engine.plan import Action, Change, Plan
 from postdeck.engine.publisher import DeliveryReport
 from postdeck.engine.runs import RunStamp
@@ -60,6 +60,11 @@ def apply_scheduled_changes(
             reports += [_report(c, "failed", error=unreachable(group.record)) for c in changed]
             continue
         try:
+            records = [c.record for c in (*group.keep, *group.drop) if c.record is not None]
+            said = what_the_provider_says(chain, link, group.provider_post_id, records)
+            if no_longer_scheduled(said):  # its time came since it was recorded: history now, not a change
+                reports += _as_it_went(changed, group, said, ledger, now())
+                continue
             if group.keep:
                 outcome = chain.update(link.label, group.provider_post_id, _request(group, link, chain))
             else:
@@ -71,6 +76,31 @@ def apply_scheduled_changes(
             continue
         for change in changed:
             reports.append(_record(change, outcome, link, ledger, now(), stamp))
+    return reports
+
+
+def _as_it_went(
+    changed: list[Change], group: _PostGroup, said: dict[str, Outcome], ledger: LedgerWriter, now: datetime
+) -> list[DeliveryReport]:
+    """The post is no longer scheduled at its provider (published, or failed): every delivery of it is
+    recorded as the provider has it, and each change the plan wanted is reported as not made."""
+    for change in (*group.keep, *group.drop):
+        if change.record is not None and said[change.key].status != change.record.status:
+            try:
+                ledger.record(change.key, said[change.key], owner=None, now=now)
+            except LedgerError as exc:
+                log.warning(
+                    "%s: %s at its provider, not recorded: %s", change.key, said[change.key].status, exc
+                )
+    reports = []
+    for change in changed:
+        outcome = said[change.key]
+        verb = "cancelled" if change.action == Action.CANCEL else "updated"
+        why = f"it went out before it could be {verb}"
+        if outcome.status != DeliveryStatus.POSTED:
+            why = f"it was no longer scheduled at {group.provider} ({outcome.status}), so it was not {verb}"
+        error = f"{why}: {outcome.error}" if outcome.error else why
+        reports.append(_report(change, str(outcome.status), url=outcome.url, error=error))
     return reports
 
 

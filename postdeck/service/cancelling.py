@@ -18,13 +18,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from postdeck.core.outcome import Outcome
-from postdeck.core.platform import Platform
 from postdeck.core.status import DeliveryStatus
-from postdeck.engine.holder import link_for, unreachable
+from postdeck.engine.holder import link_for, no_longer_scheduled, unreachable, what_the_provider_says
 from postdeck.engine.runs import CampaignRunSet, RunStamp, file_source, runs_by_campaign
 from postdeck.errors import LedgerError
 from postdeck.ledger.records import DeliveryRecord, RunSource
-from postdeck.providers.chain import Chain, to_outcome
+from postdeck.providers.chain import Chain
 from postdeck.providers.errors import ProviderError
 from postdeck.service.schedules import (
     CANCELLED,
@@ -129,11 +128,10 @@ def _cancel_post(
     except LedgerError as exc:
         return [skipped(r, f"not cancelled: the run could not be recorded: {exc}") for r in group]
     try:
-        current = chain.get(link.label, post_id)
+        outcomes = what_the_provider_says(chain, link, post_id, group)
     except ProviderError as exc:
         return [skipped(r, f"cannot read the post at {link.label}: {exc}") for r in group]
-    outcomes = {r.key: to_outcome(current, Platform(r.platform), provider, r.post_key or "") for r in group}
-    if any(o.status != DeliveryStatus.SCHEDULED for o in outcomes.values()):
+    if no_longer_scheduled(outcomes):
         # Published (or failed) meanwhile: record what the provider says instead of cancelling.
         return [
             recorded(ledger, r, outcomes[r.key], None, now, "refreshed")
