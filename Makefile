@@ -49,8 +49,9 @@ test-light:
 test-floors: install
 	VENV=$(VENV) scripts/test_floors.sh
 
-## lint: ruff, the layer contracts of pyproject.toml ([tool.importlinter]), mypy --strict on postdeck/core
-## and postdeck/engine (--follow-imports=silent: the packages they import are not strict yet)
+## lint: ruff, the layer contracts of pyproject.toml ([tool.importlinter]), mypy --strict on postdeck/core,
+## postdeck/engine and postdeck/schemas (--follow-imports=silent: the packages they import are not strict),
+## then plain mypy on the whole package, which must have no errors either
 # lint-imports walks folders, so it runs in the tree of links that scripts/in_package_tree.py lays
 # (the mapped folders of package-dir are not inside postdeck/).
 lint: install
@@ -58,7 +59,8 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 	$(PY) scripts/in_package_tree.py $(abspath $(VENV))/bin/lint-imports --no-logo --no-cache $(CURDIR)/pyproject.toml
 	PATH=$(abspath $(VENV))/bin:$$PATH $(PY) scripts/in_package_tree.py mypy --strict --follow-imports=silent \
-	  --config-file $(CURDIR)/pyproject.toml postdeck/core postdeck/engine
+	  --config-file $(CURDIR)/pyproject.toml postdeck/core postdeck/engine postdeck/schemas
+	PATH=$(abspath $(VENV))/bin:$$PATH $(PY) scripts/in_package_tree.py mypy --config-file $(CURDIR)/pyproject.toml postdeck
 
 ## up: a Prefect server (127.0.0.1:4200) and a process worker, with the deployments of prefect.yaml
 up: install prefect-home

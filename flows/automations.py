@@ -18,6 +18,8 @@ from prefect.blocks.notifications import CustomWebhookNotificationBlock, SlackWe
 from prefect.events.actions import SendNotification
 from prefect.events.schemas.automations import EventTrigger, Posture
 
+from postdeck.flows.dispatch import synchronous
+
 AUTOMATION_NAME = "postdeck: publish-campaign failed"
 BLOCK_NAME = "postdeck-publish-failed"
 FLOW_NAME = "publish-campaign"
@@ -49,12 +51,12 @@ def webhook_block(url: str, *, slack: bool = False) -> UUID:
         block = CustomWebhookNotificationBlock(
             name=BLOCK_NAME, url=url, json_data={"subject": "{{subject}}", "text": "{{body}}"}
         )
-    return block.save(BLOCK_NAME, overwrite=True)
+    return synchronous(block.save(BLOCK_NAME, overwrite=True))
 
 
 def saved_block(reference: str) -> UUID:
     """The document id of a notification block saved beforehand, as `block-type-slug/name`."""
-    block = Block.load(reference)
+    block = synchronous(Block.load(reference))
     if block._block_document_id is None:  # pragma: no cover - a loaded block always has one
         raise ValueError(f"block {reference} has no document id")
     return block._block_document_id
@@ -63,10 +65,11 @@ def saved_block(reference: str) -> UUID:
 def ensure_failure_notification(block_document_id: UUID) -> Automation:
     """Create the automation, replacing an earlier one of the same name."""
     with suppress(ValueError):  # none yet
-        Automation.read(name=AUTOMATION_NAME).delete()
-    return Automation(
+        synchronous(Automation.read(name=AUTOMATION_NAME)).delete()
+    automation = Automation(
         name=AUTOMATION_NAME,
         description="Notify when a publish-campaign run fails (a delivery unresolved) or crashes.",
         trigger=failure_trigger(),
         actions=[SendNotification(block_document_id=block_document_id, subject=SUBJECT, body=BODY)],
-    ).create()
+    )
+    return synchronous(automation.create())

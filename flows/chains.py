@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from postdeck.chain_factory import build_chain, run_links
 from postdeck.errors import CredentialsError
+from postdeck.flows.dispatch import synchronous
 from postdeck.flows.limits import ProviderCaps
 from postdeck.ledger.base import LedgerWriter
 from postdeck.providers.chain import Chain, Link, MediaCache
@@ -112,4 +113,7 @@ def _secret_keys(secret_blocks: dict[str, str]) -> dict[str, str]:
     unknown = set(secret_blocks) - set(env_names)
     if unknown:
         raise CredentialsError(f"secret_blocks: unknown provider {sorted(unknown)}; use postforme or late")
-    return {env_names[provider]: Secret.load(block).get() for provider, block in secret_blocks.items()}
+    return {
+        env_names[provider]: synchronous(Secret.load(block)).get()
+        for provider, block in secret_blocks.items()
+    }

@@ -15,6 +15,7 @@ from contextlib import nullcontext
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, cast
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
@@ -60,12 +61,14 @@ from postdeck.schemas.validation import require_valid
 from postdeck.settings import file_limits, settings
 
 
-def _batch_run_name(parameters: dict) -> str:
+def _batch_run_name(parameters: dict[str, Any]) -> str:
     """Each batch is a task run in the UI named after it (set here, not with 250 `with_options` copies)."""
     return f"batch-{parameters['deliveries'][0].batch_id}"
 
 
-@task(name="publish-batch", task_run_name=_batch_run_name, cache_policy=NO_CACHE, retries=0)
+# Prefect's TaskRunNameCallbackWithParameters protocol has a classmethod no function has: a function
+# of `parameters` (which Prefect does call so) cannot satisfy its typing.
+@task(name="publish-batch", task_run_name=_batch_run_name, cache_policy=NO_CACHE, retries=0)  # type: ignore[arg-type]
 def publish_batch_task(
     deliveries: list[Delivery],
     ledger: LedgerWriter,
@@ -152,7 +155,9 @@ def _rename_run(name: str) -> None:
     name="publish-campaign",
     flow_run_name=_run_name,
     log_prints=False,
-    task_runner=ThreadPoolTaskRunner(max_workers=process_concurrency()),
+    # Prefect types flow's task_runner as TaskRunner[PrefectFuture] (invariant): its own
+    # ThreadPoolTaskRunner, a TaskRunner[PrefectConcurrentFuture], does not fit that typing.
+    task_runner=ThreadPoolTaskRunner(max_workers=process_concurrency()),  # type: ignore[arg-type]
 )
 def publish_campaign(params: PublishParams | None = None) -> list[dict] | State:
     """Publish a campaign file: apply its plan, every batch × platform exactly once.
@@ -171,8 +176,8 @@ def publish_campaign(params: PublishParams | None = None) -> list[dict] | State:
             report = require_valid(source.path, limits=file_limits())
             if clashes := name_clashes([source.path], limits=file_limits()):
                 raise CampaignErrors(clashes)
+            assert report.loaded is not None
             loaded = report.loaded
-            assert loaded is not None
             deliveries = deliveries_of(report, params.batches)  # rendered once, by the validation
         source = _gate(
             source,
@@ -328,7 +333,8 @@ def _apply(
             rows = future.result(raise_on_failure=False)  # a batch Failed by its verdict carries its rows
             if isinstance(rows, BaseException):  # the task itself raised: not a verdict, a real error
                 raise rows
-            reports.extend(rows)
+            # A task that returns a State ends in it, and its result is that state's data: the rows.
+            reports.extend(cast("list[dict]", rows))
             progress.advance(batch)
     return reports
 

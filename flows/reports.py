@@ -23,6 +23,7 @@ from postdeck.engine.plan import Action, Change
 from postdeck.engine.progress import batch_done
 from postdeck.engine.publisher import DeliveryReport
 from postdeck.engine.verdict import outcome_word, verdict
+from postdeck.flows.dispatch import synchronous
 
 COLUMNS = ("batch_id", "platform", "action", "status", "provider", "url", "error")
 MAX_TABLE_ROWS = 1_000  # ~170 kB of event: far under Prefect's 1.5 MB, enough for a campaign's problems
@@ -80,7 +81,9 @@ class Progress:
     def __init__(self, total: int) -> None:
         self.total, self.done = total, 0
         self.id = (
-            create_progress_artifact(0.0, description=f"batches published of {total}") if total else None
+            synchronous(create_progress_artifact(0.0, description=f"batches published of {total}"))
+            if total
+            else None
         )
 
     def advance(self, batch: str) -> None:

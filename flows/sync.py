@@ -25,7 +25,7 @@ from postdeck.engine.resend import resend_failed
 from postdeck.errors import CampaignError
 from postdeck.flows.chains import publishing_chain
 from postdeck.ledger import flush_journal, open_ledger
-from postdeck.ledger.base import CancelRequests, LedgerWriter
+from postdeck.ledger.base import CancelRequests, Ledger, LedgerWriter
 from postdeck.ledger.records import CancelRequest
 from postdeck.schemas.loader import LoadedCampaign, load_campaign
 from postdeck.schemas.validation import require_valid
@@ -86,7 +86,7 @@ def sync_post_status(sandbox: bool = False, campaigns: str = "campaigns") -> lis
 
 
 def _publish_occurrences(
-    loaded: dict[str, LoadedCampaign], ledger: LedgerWriter, run_owner: str, *, sandbox: bool
+    loaded: dict[str, LoadedCampaign], ledger: Ledger, run_owner: str, *, sandbox: bool
 ) -> list[dict]:
     """Publish the occurrences that came within their horizon, of campaigns published before; one row
     each (key, before "planned later", after its status)."""

@@ -9,20 +9,22 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from postdeck.ledger.base import Ledger
+    # What the checker sees: the functions themselves, with their signatures (open_ledger's overloads:
+    # journaled or not). At run time, the light stand-ins below import them when first called.
+    from postdeck.ledger.factory import open_ledger
+    from postdeck.ledger.journal import flush_journal
+else:
 
+    def open_ledger(*args: Any, **kwargs: Any) -> Any:
+        """postdeck.ledger.factory.open_ledger (which see)."""
+        from postdeck.ledger.factory import open_ledger as _open  # keeps `import postdeck.ledger.base` light
 
-def open_ledger(*args: Any, **kwargs: Any) -> Ledger:
-    """postdeck.ledger.factory.open_ledger (which see)."""
-    from postdeck.ledger.factory import open_ledger as _open  # keeps `import postdeck.ledger.base` light
+        return _open(*args, **kwargs)
 
-    return _open(*args, **kwargs)
+    def flush_journal(ledger: Any, journal: Any = None) -> int:
+        from postdeck.ledger.journal import flush_journal as _flush
 
-
-def flush_journal(ledger: Any, journal: Any = None) -> int:
-    from postdeck.ledger.journal import flush_journal as _flush
-
-    return _flush(ledger, journal)
+        return _flush(ledger, journal)
 
 
 __all__ = ["flush_journal", "open_ledger"]

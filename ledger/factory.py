@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal, overload
+from typing import Literal, Protocol, overload, runtime_checkable
 
 from postdeck.errors import LedgerError
 from postdeck.ledger.base import Ledger
@@ -19,6 +19,15 @@ from postdeck.ledger.journal import Journal, JournaledLedger
 from postdeck.ledger.sqlite import SqliteLedger
 from postdeck.ledger.supabase_keys import server_key
 from postdeck.settings import settings
+
+
+@runtime_checkable
+class _ReadOnly(Protocol):
+    """A backend that only reads (the SupabasePlanReader): publishing closes it and refuses."""
+
+    read_only: bool
+
+    def close(self) -> None: ...
 
 
 def open_backend(environ: Mapping[str, str] | None = None, *, path: str | Path | None = None) -> Ledger:
@@ -69,7 +78,7 @@ def open_ledger(
     """The ledger for publishing: the configured backend behind the outcome journal (a JournaledLedger,
     whose `.journal` `ledger flush` and `ledger status` read), or with journal=False the bare backend."""
     backend = open_backend(environ, path=path)
-    if getattr(backend, "read_only", False):
+    if isinstance(backend, _ReadOnly) and backend.read_only:
         backend.close()
         raise LedgerError(
             "the Supabase ledger has only the read-only plan token (SUPABASE_PLAN_TOKEN): publishing, "

@@ -65,7 +65,7 @@ def delivery_record(row: Mapping[str, Any]) -> DeliveryRecord:
 
 
 def post_record(row: Mapping[str, Any]) -> PostRecord:
-    data = {name: row[name] if name in row.keys() else None for name in _POST_FIELDS}  # noqa: SIM118
+    data: dict[str, Any] = {name: row[name] if name in row.keys() else None for name in _POST_FIELDS}  # noqa: SIM118
     data["id"] = str(data["id"])
     for name in ("platforms", "media_urls"):
         data[name] = tuple(_json(data[name], []))

@@ -93,7 +93,8 @@ class SqliteLedger(SqliteRuns, SqliteCaches, SqliteCredentialRows, LedgerBackend
         return [delivery_record(r) for r in rows]
 
     def all_deliveries(self, *, status: str | None = None) -> list[DeliveryRecord]:
-        query, args = "SELECT * FROM deliveries", ()
+        query = "SELECT * FROM deliveries"
+        args: tuple[str, ...] = ()
         if status:
             query, args = query + " WHERE status = ?", (status,)
         with self._connect() as conn:

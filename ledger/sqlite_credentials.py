@@ -17,7 +17,8 @@ class SqliteCredentialRows(SqliteConnection):
     # --- credential rows (encrypted by ledger.credentials, never here) -------------------------
 
     def credential_rows(self, user_id: str | None = None) -> list[dict[str, Any]]:
-        query, args = "SELECT * FROM user_social_credentials", ()
+        query = "SELECT * FROM user_social_credentials"
+        args: tuple[str, ...] = ()
         if user_id is not None:
             query, args = query + " WHERE user_id = ?", (user_id,)
         with self._connect() as conn:

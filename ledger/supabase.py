@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import httpx
@@ -66,8 +67,9 @@ class SupabaseLedger(
         require_secret(secret, key_variable)  # a publishable key or a plan token cannot write
         self.url = url.rstrip("/")
         self.key_variable = key_variable
-        self._http = ledger_http(http_client, timeout)
-        self.client = connect(self.url, secret, self._http)
+        http = ledger_http(http_client, timeout)
+        self._http: httpx.Client | None = http  # from_client leaves it None: the client is the caller's
+        self.client = connect(self.url, secret, http)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> SupabaseLedger | None:
@@ -130,9 +132,7 @@ class SupabaseLedger(
         found: dict[str, DeliveryRecord] = {}
         for key in keys:
             for status in statuses:
-                rows = self._select_all(
-                    "deliveries", lambda k=key, s=status: self._delivery_query(query, k, s)
-                )
+                rows = self._select_all("deliveries", partial(self._delivery_query, query, key, status))
                 found.update((r["key"], delivery_record(r)) for r in rows)
         ordered = newest_first(list(found.values()))
         return ordered[offset : offset + limit] if limit is not None else ordered[offset:]

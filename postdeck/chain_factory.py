@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypedDict
 
 import httpx
 
@@ -40,6 +40,13 @@ def credential_store(ledger: Any, **options: Any) -> CredentialStore:
     return CredentialStore(ledger, client_factories=CLIENTS, **options)
 
 
+class _SandboxKeys(TypedDict):
+    """The simulators' keys, as sandbox_links takes them."""
+
+    postforme_key: str
+    late_key: str
+
+
 @contextmanager
 def run_links(
     owner: str | None, ledger: Any, *, sandbox: bool, environ: Mapping[str, str] | None = None
@@ -53,7 +60,7 @@ def run_links(
         return
     from postdeck.sandbox.sandbox import SANDBOX_LATE_KEY, SANDBOX_POSTFORME_KEY, start_sandbox
 
-    keys = {"postforme_key": SANDBOX_POSTFORME_KEY, "late_key": SANDBOX_LATE_KEY}
+    keys: _SandboxKeys = {"postforme_key": SANDBOX_POSTFORME_KEY, "late_key": SANDBOX_LATE_KEY}
     postforme_url, late_url = (config.get(name) for name in SANDBOX_URL_ENV)
     if postforme_url and late_url:
         yield sandbox_links(postforme_url, late_url, **keys, environ=environ)

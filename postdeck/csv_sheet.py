@@ -84,12 +84,14 @@ def read_sheet(path: Path) -> Sheet:
     delimiter = max(_DELIMITERS, key=first_line.count)  # Excel writes ; where , is the decimal mark
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     number = posts = 0
+    header: list[str | None] = []  # the first row's, read before any other
     try:
         for number, record in enumerate(reader, 1):
             if number == 1:
-                header = _header(record, sheet)
-                if header is None:
+                found = _header(record, sheet)
+                if found is None:
                     return sheet
+                header = found
             elif number > MAX_ROWS + 1:
                 sheet.error(
                     f"more than {MAX_ROWS} rows", number, fix="split the posts into several campaigns"

@@ -161,7 +161,10 @@ class Provider(Protocol):
 
     No method retries anything: whether a failed call may be repeated is the chain's decision."""
 
-    name: str
+    @property
+    def name(self) -> str:
+        """The provider's name (postforme, late): a class attribute of the clients, read-only here."""
+        ...
 
     def accounts(
         self, *, platform: Platform | None = None, include_disconnected: bool = False

@@ -48,12 +48,20 @@ _PLATFORM_NAMES = {p.value for p in Platform}  # LATE's names are postdeck's (X 
 def describe_error(response: httpx.Response) -> ErrorInfo:
     """`{error, type?, code?, param?, platform?, details?}`: only `error` is always there."""
     data = json_or_empty(response)
-    message = data.get("error") if isinstance(data.get("error"), str) else f"HTTP {response.status_code}"
-    code = data.get("code") if isinstance(data.get("code"), str) else None
-    platform = data.get("platform")
+    error, code, platform, details = (data.get(name) for name in ("error", "code", "platform", "details"))
+    message = error if isinstance(error, str) else f"HTTP {response.status_code}"
     platforms = (platform,) if isinstance(platform, str) and platform in _PLATFORM_NAMES else ()
-    details = data.get("details") if isinstance(data.get("details"), dict) else {}
-    return ErrorInfo(message, code=code, platforms=platforms, extra=details)
+    return ErrorInfo(
+        message,
+        code=code if isinstance(code, str) else None,
+        platforms=platforms,
+        extra=details if isinstance(details, dict) else {},
+    )
+
+
+def _platform(name: object) -> Platform | None:
+    """The Platform LATE names, or None for one postdeck does not post to (or no name)."""
+    return Platform(name) if isinstance(name, str) and name in _PLATFORM_NAMES else None
 
 
 def json_or_empty(response: httpx.Response) -> dict[str, Any]:
@@ -212,9 +220,8 @@ def parse_outcome(post: dict[str, Any]) -> PostOutcome:
     for target in post.get("platforms") or []:
         if not isinstance(target, dict):
             continue
-        try:
-            platform = Platform(target.get("platform"))
-        except ValueError:
+        platform = _platform(target.get("platform"))
+        if platform is None:
             continue  # a platform postdeck does not post to
         raw = target.get("status")
         error, portable = None, False
@@ -260,9 +267,8 @@ def parse_outcome(post: dict[str, Any]) -> PostOutcome:
 
 def parse_account(raw: dict[str, Any]) -> Account | None:
     """One /v1/accounts entry, or None for a platform postdeck does not post to."""
-    try:
-        platform = Platform(raw.get("platform"))
-    except ValueError:
+    platform = _platform(raw.get("platform"))
+    if platform is None:
         return None
     # isActive false = disconnected; needsReconnection = token dead; enabled false = not for posting.
     connected = not (

@@ -208,9 +208,10 @@ class ApiClient:
     default_base_url: ClassVar[str]
     default_timeout: ClassVar[httpx.Timeout]
     missing_key: ClassVar[str]  # the CredentialsError when there is no key at all
-    # staticmethod(...) in the subclass: plain functions of the reply.
-    rate_headers: ClassVar[Callable[[Mapping[str, str]], RateHeaders]]
-    describe_error: ClassVar[Callable[[httpx.Response], ErrorInfo]]
+    # staticmethod(...) in the subclass: plain functions of the reply. Not marked ClassVar: mypy would
+    # take a ClassVar Callable for a method, bound to the instance that reads it (python/mypy#708).
+    rate_headers: Callable[[Mapping[str, str]], RateHeaders]
+    describe_error: Callable[[httpx.Response], ErrorInfo]
     request_id_header: ClassVar[str | None] = None
 
     def __init__(

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
+from postdeck.core.platform import Platform
 from postdeck.errors import CampaignError, Location
 from postdeck.schemas.durations import in_words, parse_duration
 from postdeck.schemas.expansion import Prepared
@@ -72,6 +73,7 @@ class Entry(NamedTuple):
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_PLATFORM_OF_KEY = {p.value: p for p in Platform}  # an Entry's plain platform name, back to its Platform
 _REPLIES = operator.attrgetter("replies")
 _SPACING = operator.attrgetter("spacing")
 
@@ -92,12 +94,13 @@ def entry_of(
             shared.where(item, (*item.batch_key, "thread", j, "caption"))[1] for j in range(len(thread))
         )
     spacing, why = shared.spacing(item, rules)
+    placement = delivery.options.get("placement")  # a name, or None (the schema allows no other)
     return Entry(
         account=account,
         platform=account[1],
         at=delivery.at,
         caption=delivery.caption if keep_caption else "",
-        placement=delivery.options.get("placement"),
+        placement=placement if isinstance(placement, str) else None,
         batch_id=delivery.batch_id,
         file=file,
         batch_index=item.batch_index,
@@ -197,7 +200,7 @@ def check_calendar(items: Iterable[Prepared | Entry], rules: Rules, out: Finding
         entry = item if isinstance(item, Entry) else entry_of(item, rules=rules)
         by_account[entry.account].append(entry)
     for entries in by_account.values():
-        platform_rules = rules.of(entries[0].platform)
+        platform_rules = rules.of(_PLATFORM_OF_KEY[entries[0].platform])
         ordered = sorted(entries, key=_order)  # once per account, for every rule below
         if platform_rules.duplicate_captions:
             _duplicates(ordered, out)
@@ -233,7 +236,7 @@ def _duplicates(ordered: list[Entry], out: Findings) -> None:
             message = (
                 f"{entry.platform}: same {'caption' if both_captions else 'text'} as "
                 f"{_named(before, before_key)} ({Location(before.file, *before_at)}) "
-                f"to the same account: {PLATFORM_NAMES[entry.platform]} rejects duplicate posts"
+                f"to the same account: {PLATFORM_NAMES[_PLATFORM_OF_KEY[entry.platform]]} rejects duplicate posts"
             )
             error = CampaignError(
                 message, location=Location(entry.file, *at), field=dotted(key), fix="reword one of them"
@@ -285,7 +288,7 @@ def _cap(now: list[Entry], timed: list[Entry], cap: Cap, out: Findings, *, threa
                 message = (
                     f"{entry.platform}: {noun} {total} within {window} for this account "
                     f"(at {at.isoformat() if at else 'now'}{note}); "
-                    f"{PLATFORM_NAMES[entry.platform]} allows {limit}{unit} [{cap.cited}]"
+                    f"{PLATFORM_NAMES[_PLATFORM_OF_KEY[entry.platform]]} allows {limit}{unit} [{cap.cited}]"
                 )
                 fix = f"space the batches out (at most {limit}{unit or ' posts'} per {window})"
                 out.add("error", entry.error(message, fix, on_time=True))
@@ -317,8 +320,8 @@ def _spacing(now: list[Entry], timed: list[Entry], out: Findings) -> None:
             f"{entry.platform}: batch '{entry.batch_id}' ({_when(entry)}) {close} to the same account; "
             f"{why}{more}"
         )
-        need = timedelta(seconds=max(before.spacing, entry.spacing))
-        fix = f"move one of them: posts to one account at least {in_words(need)} apart"
+        least = timedelta(seconds=max(before.spacing, entry.spacing))
+        fix = f"move one of them: posts to one account at least {in_words(least)} apart"
         out.add("error", entry.error(message, fix, on_time=True))
 
 

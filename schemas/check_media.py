@@ -6,10 +6,14 @@ Each file is probed once (media_probe.py) however many platforms and campaigns u
 
 from __future__ import annotations
 
+from typing import TypeGuard, TypeVar
+
+from postdeck.schemas.delivery import Delivery
 from postdeck.schemas.expansion import Prepared
-from postdeck.schemas.findings import PLATFORM_KEYS, PLATFORM_NAMES, Findings
+from postdeck.schemas.findings import PLATFORM_KEYS, PLATFORM_NAMES, Findings, Severity
 from postdeck.schemas.media_probe import MediaInfo, probe
 from postdeck.schemas.rules import PROVIDER_NAMES, KindRules, Limit, Number, PlatformRules
+from postdeck.schemas.source import PathKey
 
 _ASPECT_TOLERANCE = 0.01  # ratios within 1% count as equal (pixel rounding)
 
@@ -21,45 +25,51 @@ def check_media(item: Prepared, rules: PlatformRules, chain: list[str], out: Fin
     if not delivery.media and not rules.media.required:
         return
     key = (delivery.media, delivery.platform, str(delivery.options.get("placement")), tuple(chain), id(rules))
-    found = _FOUND.get(key)
-    if found is None:
+    kept = _FOUND.get(key)
+    if kept is None:
         recorder = _Recorder(delivery)
-        _check_media(recorder, rules, chain, recorder)  # type: ignore[arg-type]
+        _check_media(recorder, rules, chain, recorder)
         if len(_FOUND) >= _FOUND_MAX:  # a long-lived worker sees many campaigns
             _FOUND.clear()
         _FOUND[key] = (rules, recorder.found)  # holding `rules` keeps its id from being reused
         found = recorder.found
     else:
-        found = found[1]
+        found = kept[1]
     for severity, (base, rest), message, fix in found:
-        anchor = item.batch_key if base is _BATCH else item.platform_key
+        anchor = item.batch_key if base == _BATCH else item.platform_key
         out.add(severity, item.error((*anchor, *rest), message, fix))
 
 
+# A finding without its location: severity, (the batch's or the platform's anchor, the rest of the
+# key below it), message, fix.
+_Found = tuple[Severity, tuple[str | int, PathKey], str, str]
+
 # Findings without their location, by (media, platform, placement, providers, rules): per process.
-_FOUND: dict[tuple, tuple[PlatformRules, list[tuple[str, tuple[object, tuple], str, str]]]] = {}
+_FOUND: dict[tuple[object, ...], tuple[PlatformRules, list[_Found]]] = {}
 _FOUND_MAX = 10_000
-_BATCH, _PLATFORM = object(), object()
+# The anchors of a recorded key: the first part of every key the checks build (from batch_key or
+# platform_key), so never confused with a key's own parts.
+_BATCH, _PLATFORM = "<batch>", "<platform's mention>"
 
 
 class _Recorder:
     """Stands in for a Prepared item and for Findings: records what is found, relative to the batch or
     to the platform's mention, so that it can be placed in any batch."""
 
-    def __init__(self, delivery: object) -> None:
+    def __init__(self, delivery: Delivery) -> None:
         self.delivery = delivery
-        self.batch_key = (_BATCH,)
-        self.platform_key = (_PLATFORM,)
-        self.found: list[tuple[str, tuple[object, tuple], str, str]] = []
+        self.batch_key: PathKey = (_BATCH,)
+        self.platform_key: PathKey = (_PLATFORM,)
+        self.found: list[_Found] = []
 
-    def error(self, key: tuple, message: str, fix: str = "") -> tuple:
+    def error(self, key: PathKey, message: str, fix: str = "") -> tuple[tuple[str | int, PathKey], str, str]:
         return ((key[0], tuple(key[1:])), message, fix)
 
-    def add(self, severity: str, finding: tuple) -> None:
+    def add(self, severity: Severity, finding: tuple[tuple[str | int, PathKey], str, str]) -> None:
         self.found.append((severity, *finding))
 
 
-def _check_media(item: Prepared, rules: PlatformRules, chain: list[str], out: Findings) -> None:
+def _check_media(item: _Recorder, rules: PlatformRules, chain: list[str], out: _Recorder) -> None:
     delivery = item.delivery
     media = rules.media
     if not delivery.media and not media.required:
@@ -109,7 +119,11 @@ def _what(info: MediaInfo) -> str:
     return f"{article} {info.kind} ({info.content_type})"
 
 
-def _applies(number: Number | None, chain: list[str]) -> bool:
+_N = TypeVar("_N", bound=Number)
+
+
+def _applies(number: _N | None, chain: list[str]) -> TypeGuard[_N]:
+    """The number is there, and is the platform's or a provider's of the chain (then it applies)."""
     return number is not None and number.by in ("platform", *chain)
 
 
@@ -118,15 +132,15 @@ def _who(number: Number, platform: str) -> str:
 
 
 def _item(
-    item: Prepared,
-    at: tuple,
+    item: _Recorder,
+    at: PathKey,
     index: int,
     info: MediaInfo,
     kind: str,
     rules: KindRules,
     name: str,
     chain: list[str],
-    out: Findings,
+    out: _Recorder,
 ) -> None:
     prefix = f"{PLATFORM_KEYS[item.delivery.platform]}: media[{index}]: "
     if info.problem is not None:  # a bomb, a corrupt file, a video whose header can't be read
@@ -147,14 +161,14 @@ def _item(
 
 
 def _aspect(
-    item: Prepared,
-    at: tuple,
+    item: _Recorder,
+    at: PathKey,
     prefix: str,
     info: MediaInfo,
     rules: KindRules,
     name: str,
     chain: list[str],
-    out: Findings,
+    out: _Recorder,
 ) -> None:
     aspect = info.aspect
     if aspect is None:
@@ -179,7 +193,7 @@ def _aspect(
         )
 
 
-def _limits(rules: PlatformRules, kind: KindRules, item: Prepared) -> list[Limit]:
+def _limits(rules: PlatformRules, kind: KindRules, item: _Recorder) -> list[Limit]:
     """The kind's limits, or the placement's where it has its own (Facebook reels: 3-90 s)."""
     placement = rules.placements.get(str(item.delivery.options.get("placement")))
     return placement.limits if placement is not None and placement.limits is not None else kind.limits
@@ -200,14 +214,14 @@ _FIXES = {
 
 
 def _measures(
-    item: Prepared,
-    at: tuple,
+    item: _Recorder,
+    at: PathKey,
     index: int,
     info: MediaInfo,
     limits: list[Limit],
     name: str,
     chain: list[str],
-    out: Findings,
+    out: _Recorder,
 ) -> None:
     """Durations, frame rates and shown sizes against their limits; what the probe could not read is
     skipped (it reported why)."""
@@ -241,7 +255,9 @@ def _number(value: float) -> str:
     return f"{value:.3f}".rstrip("0").rstrip(".")
 
 
-def _counts(item: Prepared, kinds: list[str], rules: PlatformRules, chain: list[str], out: Findings) -> None:
+def _counts(
+    item: _Recorder, kinds: list[str], rules: PlatformRules, chain: list[str], out: _Recorder
+) -> None:
     name = PLATFORM_NAMES[item.delivery.platform]
     prefix = f"{PLATFORM_KEYS[item.delivery.platform]}: "
     at = (*item.batch_key, "media")
@@ -272,7 +288,7 @@ def _counts(item: Prepared, kinds: list[str], rules: PlatformRules, chain: list[
             out.add(cap.severity, item.error(at, prefix + message, f"use at most {cap.limit}"))
 
 
-def _same_aspect(item: Prepared, infos: list[MediaInfo], rules: PlatformRules, out: Findings) -> None:
+def _same_aspect(item: _Recorder, infos: list[MediaInfo], rules: PlatformRules, out: _Recorder) -> None:
     first = infos[0].aspect
     for index, info in enumerate(infos[1:], start=1):
         if first and info.aspect and abs(info.aspect - first) > first * _ASPECT_TOLERANCE:

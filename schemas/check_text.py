@@ -4,14 +4,15 @@ and anything a provider would rewrite (Post for Me's Instagram caption sanitiser
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from postdeck.schemas import counting
 from postdeck.schemas.expansion import Prepared
-from postdeck.schemas.findings import PLATFORM_KEYS, PLATFORM_NAMES, Findings
+from postdeck.schemas.findings import PLATFORM_KEYS, PLATFORM_NAMES, Findings, Severity
 from postdeck.schemas.rules import PROVIDER_NAMES, Number, PlatformRules
 
-_ENTITIES = {
+_ENTITIES: dict[str, Callable[[str], list[str]]] = {
     "hashtags": counting.hashtags,
     "mentions": counting.mentions,
     "cashtags": counting.cashtags,
@@ -36,7 +37,7 @@ def check_text(
         out.add("error", item.error(caption_at, prefix + f"the {what} renders to nothing", "write some text"))
         return
     plan = _plan(rules, item.resolved.premium, tuple(chain), comment)
-    problems: dict[str, list[str]] = {}
+    problems: dict[Severity, list[str]] = {}
     for limit, unit, value in plan.limits:
         if unit == "x_weighted" and counting.x_weighted_at_most(text) <= value:
             continue  # even the upper bound fits: no need for the exact count
@@ -46,7 +47,7 @@ def check_text(
             problems.setdefault(limit.severity, []).append(problem)
     for severity, found in problems.items():
         fix = "shorten it, or set `truncate: true`" if severity == "error" else ""
-        out.add(severity, item.error(caption_at, prefix + "; ".join(found), fix))  # type: ignore[arg-type]
+        out.add(severity, item.error(caption_at, prefix + "; ".join(found), fix))
     for entity, caps, fewest in plan.entities:
         if entity == "links" and text.count(".") <= fewest:
             continue  # every link has a dot: no need to ask X's (slow to load) URL finder

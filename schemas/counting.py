@@ -216,4 +216,5 @@ def _resource_string(module: str, name: str) -> bytes:
 
 @cache
 def _twitter_text_urls() -> Callable[[str], list[str]]:
-    return _twitter_text().extract_urls
+    extract_urls: Callable[[str], list[str]] = _twitter_text().extract_urls  # an untyped library's
+    return extract_urls

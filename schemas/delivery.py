@@ -59,7 +59,7 @@ class Delivery:
     media: tuple[MediaRef, ...]
     at: datetime | None  # aware, UTC; None means publish now
     owner: str | None = None
-    options: dict = field(default_factory=dict)
+    options: dict[str, object] = field(default_factory=dict)
     # The text limits of this platform (and account); derived, so not part of equality or hashes.
     limits: tuple[TextLimit, ...] = field(default=(), compare=False)
     # A first comment's, where the platform documents its own (else the caption's apply).
@@ -83,7 +83,7 @@ class Delivery:
     # the instance's __dict__; equality and dataclasses.replace never see it).
     @cached_property
     def content_hash(self) -> str:
-        content: dict = {
+        content: dict[str, object] = {
             "caption": self.caption,
             "media": [m.digest for m in self.media],
             "options": self.options,

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from postdeck.errors import CampaignError, CampaignErrors
 from postdeck.schemas.campaign import Batch, Campaign
 from postdeck.schemas.file_limits import DEFAULT_LIMITS, FileLimits
-from postdeck.schemas.source import SourceDocument, dotted, load_yaml_with_locations
+from postdeck.schemas.source import PathKey, SourceDocument, dotted, load_yaml_with_locations
 from postdeck.schemas.structure import structure_errors
 
 
@@ -107,7 +108,7 @@ def sort_errors(errors: list[CampaignError]) -> list[CampaignError]:
 _SET_ASIDE = frozenset({"timezone", "owner", "late", "retry_failed", "retry_window_hours"})
 
 
-def _valid_part(source: SourceDocument, invalid: list, bad: set[int]) -> LoadedCampaign | None:
+def _valid_part(source: SourceDocument, invalid: list[ErrorDetails], bad: set[int]) -> LoadedCampaign | None:
     """The campaign without its invalid batches (those of pydantic's errors, and `bad`) and set-aside
     fields, when the rest of it is valid: `validate` reports the content errors of the rest in the
     same run."""
@@ -149,12 +150,12 @@ def _located_errors(exc: ValidationError, source: SourceDocument) -> list[Campai
     return errors
 
 
-def _useful_loc(loc: tuple) -> tuple:
+def _useful_loc(loc: PathKey) -> PathKey:
     # pydantic appends validator names to union members (e.g. 'function-after[...]', 'str'); drop them.
     return tuple(part for part in loc if isinstance(part, int) or "[" not in str(part))
 
 
-def _message(error: dict) -> str:
+def _message(error: ErrorDetails) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
         return "unknown field"
@@ -195,7 +196,7 @@ _TYPE_FIXES = {
 }
 
 
-def _fix(error: dict) -> str:
+def _fix(error: ErrorDetails) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
         return "remove it or check its spelling"

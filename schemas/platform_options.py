@@ -17,7 +17,6 @@ from pydantic import (
     Field,
     StringConstraints,
     WithJsonSchema,
-    create_model,
 )
 
 from postdeck.core.platform import Platform
@@ -141,47 +140,162 @@ SETTINGS: dict[Platform, type[PlatformSettings]] = {
 }
 
 
-def _variant(platform: Platform, suffix: str, doc: str, **fields: Any) -> type[PlatformSettings]:
-    base = SETTINGS[platform]
-    name = base.__name__.removesuffix("Settings") + suffix
-    return create_model(name, __base__=base, __doc__=f"{base.__doc__} {doc}", **fields)
+# The fields the accounts and the batches add to a platform's block (shared by the nine platforms).
+_HANDLE = Field(
+    default=None,
+    description="The account's handle. Campaigns naming the same handle share its posting caps, "
+    "minimum spacing and duplicate-caption checks.",
+)
+_PREMIUM = Field(default=False, description="X Premium account: longer posts (25,000 weighted characters).")
+_SPACING = Field(
+    default=None,
+    description="The least time between two posts to this account, e.g. 1h (overrides the "
+    "campaign's min_spacing for this platform).",
+)
+_CAPTION = Field(default=None, min_length=1, description="This platform's caption (a Jinja template).")
+
+# The blocks of the accounts and of the batches: each platform's settings, with a few fields more.
 
 
-_HANDLE = (
-    str | None,
-    Field(
-        default=None,
-        description="The account's handle. Campaigns naming the same handle share its posting caps, "
-        "minimum spacing and duplicate-caption checks.",
-    ),
-)
-_PREMIUM = (
-    bool,
-    Field(default=False, description="X Premium account: longer posts (25,000 weighted characters)."),
-)
-_SPACING = (
-    Duration | None,
-    Field(
-        default=None,
-        description="The least time between two posts to this account, e.g. 1h (overrides the "
-        "campaign's min_spacing for this platform).",
-    ),
-)
-_CAPTION = (
-    str | None,
-    Field(default=None, min_length=1, description="This platform's caption (a Jinja template)."),
-)
+class TwitterAccount(TwitterSettings):
+    """X (Twitter). The account postdeck posts to."""
+
+    handle: str | None = _HANDLE
+    min_spacing: Duration | None = _SPACING
+    premium: bool = _PREMIUM
+
+
+class LinkedinAccount(LinkedinSettings):
+    """LinkedIn. The account postdeck posts to."""
+
+    handle: str | None = _HANDLE
+    min_spacing: Duration | None = _SPACING
+
+
+class InstagramAccount(InstagramSettings):
+    """Instagram. The account postdeck posts to."""
+
+    handle: str | None = _HANDLE
+    min_spacing: Duration | None = _SPACING
+
+
+class FacebookAccount(FacebookSettings):
+    """Facebook Page. The account postdeck posts to."""
+
+    handle: str | None = _HANDLE
+    min_spacing: Duration | None = _SPACING
+
+
+class TiktokAccount(TiktokSettings):
+    """TikTok. The account postdeck posts to."""
+
+    handle: str | None = _HANDLE
+    min_spacing: Duration | None = _SPACING
+
+
+class ThreadsAccount(ThreadsSettings):
+    """Threads. The account postdeck posts to."""
+
+    handle: str | None = _HANDLE
+    min_spacing: Duration | None = _SPACING
+
+
+class BlueskyAccount(BlueskySettings):
+    """Bluesky. The account postdeck posts to."""
+
+    handle: str | None = _HANDLE
+    min_spacing: Duration | None = _SPACING
+
+
+class YoutubeAccount(YoutubeSettings):
+    """YouTube: the caption is the video's description. The account postdeck posts to."""
+
+    handle: str | None = _HANDLE
+    min_spacing: Duration | None = _SPACING
+
+
+class PinterestAccount(PinterestSettings):
+    """Pinterest: the caption is the Pin's description. The account postdeck posts to."""
+
+    handle: str | None = _HANDLE
+    min_spacing: Duration | None = _SPACING
+
+
+class TwitterBatchSettings(TwitterSettings):
+    """X (Twitter). Overrides for this batch."""
+
+    caption: str | None = _CAPTION
+
+
+class LinkedinBatchSettings(LinkedinSettings):
+    """LinkedIn. Overrides for this batch."""
+
+    caption: str | None = _CAPTION
+
+
+class InstagramBatchSettings(InstagramSettings):
+    """Instagram. Overrides for this batch."""
+
+    caption: str | None = _CAPTION
+
+
+class FacebookBatchSettings(FacebookSettings):
+    """Facebook Page. Overrides for this batch."""
+
+    caption: str | None = _CAPTION
+
+
+class TiktokBatchSettings(TiktokSettings):
+    """TikTok. Overrides for this batch."""
+
+    caption: str | None = _CAPTION
+
+
+class ThreadsBatchSettings(ThreadsSettings):
+    """Threads. Overrides for this batch."""
+
+    caption: str | None = _CAPTION
+
+
+class BlueskyBatchSettings(BlueskySettings):
+    """Bluesky. Overrides for this batch."""
+
+    caption: str | None = _CAPTION
+
+
+class YoutubeBatchSettings(YoutubeSettings):
+    """YouTube: the caption is the video's description. Overrides for this batch."""
+
+    caption: str | None = _CAPTION
+
+
+class PinterestBatchSettings(PinterestSettings):
+    """Pinterest: the caption is the Pin's description. Overrides for this batch."""
+
+    caption: str | None = _CAPTION
+
 
 ACCOUNT: dict[Platform, type[PlatformSettings]] = {
-    p: _variant(p, "Account", "The account postdeck posts to.", handle=_HANDLE, min_spacing=_SPACING)
-    if p != Platform.TWITTER
-    else _variant(
-        p, "Account", "The account postdeck posts to.", handle=_HANDLE, min_spacing=_SPACING, premium=_PREMIUM
-    )
-    for p in Platform
+    Platform.TWITTER: TwitterAccount,
+    Platform.LINKEDIN: LinkedinAccount,
+    Platform.INSTAGRAM: InstagramAccount,
+    Platform.FACEBOOK: FacebookAccount,
+    Platform.TIKTOK: TiktokAccount,
+    Platform.THREADS: ThreadsAccount,
+    Platform.BLUESKY: BlueskyAccount,
+    Platform.YOUTUBE: YoutubeAccount,
+    Platform.PINTEREST: PinterestAccount,
 }
 BATCH: dict[Platform, type[PlatformSettings]] = {
-    p: _variant(p, "BatchSettings", "Overrides for this batch.", caption=_CAPTION) for p in Platform
+    Platform.TWITTER: TwitterBatchSettings,
+    Platform.LINKEDIN: LinkedinBatchSettings,
+    Platform.INSTAGRAM: InstagramBatchSettings,
+    Platform.FACEBOOK: FacebookBatchSettings,
+    Platform.TIKTOK: TiktokBatchSettings,
+    Platform.THREADS: ThreadsBatchSettings,
+    Platform.BLUESKY: BlueskyBatchSettings,
+    Platform.YOUTUBE: YoutubeBatchSettings,
+    Platform.PINTEREST: PinterestBatchSettings,
 }
 
 OPTION_FIELDS: dict[Platform, tuple[str, ...]] = {
@@ -190,23 +304,13 @@ OPTION_FIELDS: dict[Platform, tuple[str, ...]] = {
 }
 """The provider options of each platform (what lands in Delivery.options)."""
 
-# Named aliases of the generated blocks, for the containers' annotations (and the JSON Schema).
-TwitterAccount = ACCOUNT[Platform.TWITTER]
-BlueskyAccount = ACCOUNT[Platform.BLUESKY]
-ThreadsAccount = ACCOUNT[Platform.THREADS]
-InstagramAccount = ACCOUNT[Platform.INSTAGRAM]
-FacebookAccount = ACCOUNT[Platform.FACEBOOK]
-LinkedinAccount = ACCOUNT[Platform.LINKEDIN]
-TiktokAccount = ACCOUNT[Platform.TIKTOK]
-YoutubeAccount = ACCOUNT[Platform.YOUTUBE]
-PinterestAccount = ACCOUNT[Platform.PINTEREST]
-
-TwitterBatch = BATCH[Platform.TWITTER]
-BlueskyBatch = BATCH[Platform.BLUESKY]
-ThreadsBatch = BATCH[Platform.THREADS]
-InstagramBatch = BATCH[Platform.INSTAGRAM]
-FacebookBatch = BATCH[Platform.FACEBOOK]
-LinkedinBatch = BATCH[Platform.LINKEDIN]
-TiktokBatch = BATCH[Platform.TIKTOK]
-YoutubeBatch = BATCH[Platform.YOUTUBE]
-PinterestBatch = BATCH[Platform.PINTEREST]
+# The batches' blocks under the shorter names the containers' annotations use.
+TwitterBatch = TwitterBatchSettings
+BlueskyBatch = BlueskyBatchSettings
+ThreadsBatch = ThreadsBatchSettings
+InstagramBatch = InstagramBatchSettings
+FacebookBatch = FacebookBatchSettings
+LinkedinBatch = LinkedinBatchSettings
+TiktokBatch = TiktokBatchSettings
+YoutubeBatch = YoutubeBatchSettings
+PinterestBatch = PinterestBatchSettings

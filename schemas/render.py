@@ -75,7 +75,7 @@ class Renderer:
         self._acyclic: dict[str, bool] = {}
         # Outputs by (source, values of the variables it reads): a caption that does not read
         # `platform` renders once per batch, not once per platform.
-        self._outputs: dict[tuple, str] = {}
+        self._outputs: dict[tuple[object, ...], str] = {}
 
     def render(self, source: str, variables: dict[str, Any], *, location: Location, field: str) -> str:
         """Render one template; any problem becomes a CampaignError at the template's location."""
@@ -122,7 +122,7 @@ class _Compiled:
         self.template = template  # None: plain `{{ name }}` substitution
         self._values = operator.itemgetter(*names) if names else None
 
-    def key(self, variables: dict[str, Any], globals_: dict[str, Any]) -> tuple | None:
+    def key(self, variables: dict[str, Any], globals_: dict[str, Any]) -> tuple[object, ...] | None:
         """The output cache key for these variables; None if they cannot make one."""
         if self._values is None:
             return (self.source,)
@@ -141,7 +141,7 @@ _ONLY_TEXT = {str}
 
 def _cache_key(
     source: str, names: tuple[str, ...], variables: dict[str, Any], globals_: dict[str, Any]
-) -> tuple | None:
+) -> tuple[object, ...] | None:
     try:
         return (
             source,
@@ -151,7 +151,7 @@ def _cache_key(
         return None  # a value that cannot be a key: render every time
 
 
-def _global(name: str, globals_: dict[str, Any]) -> tuple:
+def _global(name: str, globals_: dict[str, Any]) -> tuple[str, str]:
     if name not in globals_:
         raise TypeError("missing variables are not cached: they are errors")
     return ("global", name)  # Jinja's own globals (range, dict, ...) never change

@@ -334,7 +334,7 @@ def foreign_tag(node: yaml.Node) -> str | None:
     """The node's tag as written (`!!binary`, `!foo`) when it is not the core schema's, else None.
     A timestamp is allowed only when YAML read it from plain text (`at: 2030-06-01`), not by a tag
     on quoted text (`!!timestamp "2030-06-01"`)."""
-    tag = node.tag
+    tag: str = node.tag  # yaml is untyped; a node's tag is always its text
     if isinstance(node, yaml.ScalarNode):
         if tag in _CORE_SCALARS:
             return None

@@ -17,10 +17,10 @@ _PLATFORMS = {p.value for p in Platform}
 
 
 def structure_errors(source: SourceDocument) -> list[CampaignError]:
-    data = source.data if isinstance(source.data, dict) else {}
-    batches = data.get("batches") if isinstance(data.get("batches"), list) else []
-    defaults = data.get("defaults") if isinstance(data.get("defaults"), dict) else {}
-    styles = data.get("styles") if isinstance(data.get("styles"), dict) else {}
+    data = _mapping(source.data)
+    batches = _sequence(data.get("batches"))
+    defaults = _mapping(data.get("defaults"))
+    styles = _mapping(data.get("styles"))
     errors: list[CampaignError] = []
 
     def error(key: PathKey, message: str, fix: str) -> None:
@@ -28,7 +28,7 @@ def structure_errors(source: SourceDocument) -> list[CampaignError]:
             return  # the consequence of a YAML error there (its value was left out)
         errors.append(CampaignError(message, location=source.location(key), field=dotted(key), fix=fix))
 
-    default_platforms = defaults.get("platforms") if isinstance(defaults.get("platforms"), list) else []
+    default_platforms = _sequence(defaults.get("platforms"))
     for position, name in enumerate(default_platforms):
         if isinstance(name, str) and name in default_platforms[:position]:
             error(("defaults", "platforms", position), f"{name} is listed twice", "list each platform once")
@@ -86,6 +86,16 @@ def structure_errors(source: SourceDocument) -> list[CampaignError]:
                     f"add {name} to the batch's platforms, or remove the {name} block",
                 )
     return errors
+
+
+def _mapping(value: object) -> dict[str, Any]:
+    """`value` if it is a mapping (of YAML's raw data: any values), else an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
+def _sequence(value: object) -> list[Any]:
+    """`value` if it is a list (of YAML's raw data: any items), else an empty one."""
+    return value if isinstance(value, list) else []
 
 
 def _style_fix(styles: dict[str, Any]) -> str:

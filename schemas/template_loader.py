@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
+from typing import cast
 
 import jinja2
 from jinja2 import meta, nodes
@@ -61,16 +62,24 @@ def referenced_names(ast: nodes.Template) -> list[str]:
     """The templates an AST includes, imports or extends; raises for computed names."""
     names: list[str] = []
     for node in ast.find_all((nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends)):
-        target = node.template
-        if isinstance(target, nodes.Const) and isinstance(target.value, str):
-            names.append(target.value)
-        elif isinstance(target, (nodes.Tuple, nodes.List)) and all(
-            isinstance(item, nodes.Const) and isinstance(item.value, str) for item in target.items
-        ):
-            names.extend(item.value for item in target.items)  # type: ignore[attr-defined]
-        else:
+        # find_all yields nodes of those four types only, each with a `template`; its typing joins
+        # them into their base class, Stmt, which has none.
+        reference = cast("nodes.Include | nodes.Import | nodes.FromImport | nodes.Extends", node)
+        literal = _literal_names(reference.template)
+        if literal is None:
             raise DynamicIncludeError("include names must be literal strings, e.g. {% include 'footer.j2' %}")
+        names.extend(literal)
     return names
+
+
+def _literal_names(target: nodes.Expr) -> list[str] | None:
+    """The names of a literal include target ('a.j2', or a list or tuple of them), else None."""
+    if isinstance(target, nodes.Const) and isinstance(target.value, str):
+        return [target.value]
+    if isinstance(target, (nodes.Tuple, nodes.List)):
+        texts = [i.value for i in target.items if isinstance(i, nodes.Const) and isinstance(i.value, str)]
+        return texts if len(texts) == len(target.items) else None
+    return None
 
 
 def check_includes(env: jinja2.Environment, source: str, checked: dict[str, bool]) -> None:

@@ -18,7 +18,7 @@ from postdeck.errors import CampaignError, CampaignErrors
 from postdeck.schemas.delivery import Delivery
 from postdeck.schemas.loader import LoadedCampaign
 from postdeck.schemas.schedule import time_key
-from postdeck.schemas.source import dotted
+from postdeck.schemas.source import PathKey, dotted
 
 
 def apply_late_policy(loaded: LoadedCampaign, creates: Sequence[Delivery], now: datetime) -> list[Delivery]:
@@ -68,7 +68,7 @@ def late_failures(
 
 def _late_error(loaded: LoadedCampaign, position: int, delivery: Delivery) -> CampaignError:
     batch = loaded.campaign.batches[position]
-    key = ("batches", loaded.source_index(position), *time_key(batch))
+    key: PathKey = ("batches", loaded.source_index(position), *time_key(batch))
     assert delivery.at is not None
     return CampaignError(
         f"batch '{delivery.batch_id}' was due at {delivery.at.isoformat()}, which has passed",

@@ -26,7 +26,7 @@ def in_github_actions() -> bool:
     return os.environ.get("GITHUB_ACTIONS") == "true"
 
 
-def annotations(errors: Iterable[CampaignError], warnings: Iterable[CampaignError]) -> list[str]:
+def github_annotations(errors: Iterable[CampaignError], warnings: Iterable[CampaignError]) -> list[str]:
     """One workflow command per finding; properties and message escaped as GitHub documents."""
     lines = []
     for severity, items in (("error", errors), ("warning", warnings)):

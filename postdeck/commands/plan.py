@@ -9,6 +9,7 @@ providers first.
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 
     from postdeck.engine.plan import Change, Plan
     from postdeck.engine.source import Source
+    from postdeck.errors import CampaignError
     from postdeck.ledger.base import Ledger
     from postdeck.schemas.deliveries import CaptionLength
     from postdeck.schemas.loader import LoadedCampaign
@@ -143,17 +145,17 @@ def _plan(
         output,
         out,
         detailed_exitcode,
-        late=_late(report, result, now),
+        late=_late(report.loaded, result, now),
     )
 
 
-def _late(report, result: Plan, now: datetime) -> list:
+def _late(loaded: LoadedCampaign, result: Plan, now: datetime) -> list[CampaignError]:
     """The errors a publish of this plan would stop with: creates under `late: fail` already due."""
     from postdeck.engine.decisions import creates_of
     from postdeck.errors import CampaignErrors
 
     try:
-        creates_of(result, report.loaded, now, allow_repost=False)
+        creates_of(result, loaded, now, allow_repost=False)
     except CampaignErrors as exc:
         return list(exc.errors)
     return []
@@ -166,7 +168,7 @@ def _show(
     out: Path | None,
     detailed_exitcode: bool,
     *,
-    late: list = (),
+    late: Sequence[CampaignError] = (),
 ) -> None:
     """The plan; exit 1 after it when publishing it would fail (a due batch under `late: fail`)."""
     from postdeck.engine.plan_file import plan_json, save_plan

@@ -83,7 +83,9 @@ def post(
             if status not in ("posted", "scheduled"):
                 detail = next((e for e in (result.error or "").split("; ") if e.startswith(platform)), "")
             when_text = (
-                f" for {result.scheduled_for.isoformat(timespec='seconds')}" if status == "scheduled" else ""
+                f" for {result.scheduled_for.isoformat(timespec='seconds')}"
+                if status == "scheduled" and result.scheduled_for is not None
+                else ""
             )
             note = " (already, nothing sent)" if action == "unchanged" else ""
             common.console.print(

@@ -7,7 +7,7 @@ import os
 import sys
 import tomllib
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 
@@ -84,6 +84,8 @@ def publish(
     reports = state.result(raise_on_failure=False)
     if isinstance(reports, BaseException):  # the flow raised (a campaign or ledger error): say it as such
         raise reports
+    # A flow that returns a State ends in it, and its result is that state's data: the rows.
+    reports = cast("list[dict]", reports)
     outcome = verdict(reports, dry_run=dry_run)
     if output == "json":
         document = {"ok": outcome.ok, "summary": outcome.summary(), "deliveries": reports}

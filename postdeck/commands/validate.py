@@ -29,7 +29,7 @@ def validate(
 
     Example: postdeck validate campaigns/
     """
-    from postdeck.commands.findings_out import annotations, in_github_actions
+    from postdeck.commands.findings_out import github_annotations, in_github_actions
     from postdeck.commands.output import Printer, findings
     from postdeck.schemas.campaign_names import name_clashes
     from postdeck.schemas.validation import check_files
@@ -48,7 +48,7 @@ def validate(
             by_path[clash.location.path].findings.add("error", clash)
         _late_errors(reports)
     if in_github_actions():  # annotations on the pull request's diff, beside the normal output
-        for line in annotations(
+        for line in github_annotations(
             [e for r in reports for e in r.errors], [] if quiet else [w for r in reports for w in r.warnings]
         ):
             print(line)

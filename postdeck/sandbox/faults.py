@@ -36,6 +36,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -240,12 +241,13 @@ class FaultLayer:
         if decision.latency > 0:
             await asyncio.sleep(decision.latency)
         rule = decision.rule
-        down_hook = self.faults.down_hook if decision.down_for is not None else None
-        if rule is None and down_hook is not None:
+        hook, down_for = self.faults.down_hook, decision.down_for
+        go_down = partial(hook, down_for) if hook is not None and down_for is not None else None
+        if rule is None and go_down is not None:
             # Answer, but go down first: the client must find the door shut for its next request,
             # and this answer says `Connection: close` so no pooled connection outlives the outage.
             captured = await _captured(self.app, scope, receive)
-            down_hook(decision.down_for)
+            go_down()
             for message in _closing(captured):
                 await send(message)
             return
@@ -271,8 +273,8 @@ class FaultLayer:
             else:
                 await _drain(receive)
             await _reset(send)
-        if down_hook is not None:
-            down_hook(decision.down_for)
+        if go_down is not None:
+            go_down()
 
 
 async def _discard(message: Message) -> None:

@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from postdeck.sandbox.faults import FaultLayer, admin_routes
 from postdeck.sandbox.late_state import SANDBOX_LATE_KEY, SIM_PLATFORMS, UUID_PATTERN, LateSim, Reply
@@ -60,7 +60,7 @@ class _ApiEdge:
             (b"x-request-id", request_id.encode()),
         ]
 
-        async def send_with_headers(message: dict) -> None:
+        async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message = {**message, "headers": [*message.get("headers", []), *extra]}
             await send(message)
@@ -82,7 +82,7 @@ class _ApiEdge:
         if injected is not None:
             if injected.after_processing:
 
-                async def discard(message: dict) -> None:
+                async def discard(message: Message) -> None:
                     return None
 
                 await self.app(scope, receive, discard)

@@ -212,7 +212,7 @@ class PostForMeSim(SimClock):
         """Connect one more account (a test or sandbox helper; the real thing goes through OAuth)."""
         with self._lock:
             now = self.now()
-            account = {
+            account: dict[str, Any] = {
                 "id": "spc_" + nanoid(),
                 "platform": platform,
                 "username": username or USERNAMES.get(platform, "postdeck_sandbox"),
@@ -323,7 +323,8 @@ class PostForMeSim(SimClock):
                 f"Social provider app credentials not found for {label}. Please set up or enable this "
                 "platform in Project Setup.",
             )
-        platform_data = body.get("platform_data") if isinstance(body.get("platform_data"), dict) else {}
+        given = body.get("platform_data")
+        platform_data: dict[str, Any] = given if isinstance(given, dict) else {}
         if platform == "bluesky" and not isinstance(platform_data.get("bluesky"), dict):
             return {"url": "", "platform": platform}  # no handle/app password: the server answers ""
         with self._lock:
@@ -459,7 +460,7 @@ class PostForMeSim(SimClock):
         status = "draft" if body.get("isDraft") else "scheduled" if scheduled else "processing"
         # post_at goes through toISOString (milliseconds) or takes the column default now().
         post_at = parse_timestamp(js_iso(scheduled)) if scheduled else now
-        post = {
+        post: dict[str, Any] = {
             "id": post_id or "sp_" + nanoid(),
             "external_id": body.get("external_id"),
             "caption": body["caption"] if isinstance(body["caption"], str) else json.dumps(body["caption"]),

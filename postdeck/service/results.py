@@ -59,7 +59,9 @@ def post_result(
     """One PostResult for the deliveries of one post (one per platform), from the publisher's reports
     and the ledger rows written for them (which carry the provider's and the platform's ids)."""
     by_key = {r.key: r for r in reports}
-    result = PostResult(success=bool(deliveries), platform_post_ids={}, platform_post_urls={})
+    post_ids: dict[str, str] = {}
+    post_urls: dict[str, str] = {}
+    result = PostResult(success=bool(deliveries), platform_post_ids=post_ids, platform_post_urls=post_urls)
     errors = []
     for delivery in deliveries:
         report = by_key[delivery.key]
@@ -78,9 +80,9 @@ def post_result(
         if record is not None and record.provider_post_id and result.post_id is None:
             result.post_id = record.provider_post_id
         if record is not None and record.platform_post_id:
-            result.platform_post_ids[platform] = record.platform_post_id
+            post_ids[platform] = record.platform_post_id
         url = report.url or (record.url if record else None)
         if url:
-            result.platform_post_urls[platform] = url
+            post_urls[platform] = url
     result.error = "; ".join(errors) or None
     return result
