@@ -71,8 +71,8 @@ def structure_errors(source: SourceDocument) -> list[CampaignError]:
         if isinstance(platforms, list):
             named = [p for p in platforms if isinstance(p, str)]
             if "platforms" in batch:
-                for position, name in enumerate(named):
-                    if name in named[:position]:
+                for position, name in enumerate(platforms):  # the list's own positions, for the location
+                    if isinstance(name, str) and name in platforms[:position]:
                         error(
                             (*base, "platforms", position),
                             f"{name} is listed twice",

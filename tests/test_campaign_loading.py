@@ -53,6 +53,18 @@ def test_unknown_platform_and_unknown_field_are_reported_together_with_lines(tmp
     assert any(m.startswith(f"{path}:6:") and "colour" in m and "unknown field" in m for m in messages)
 
 
+def test_a_platform_listed_twice_is_located_at_its_own_place_in_the_list(tmp_path: Path) -> None:
+    """A non-text item before it (itself an error) must not shift where the repeat is said to be."""
+    path = write(
+        tmp_path,
+        "name: c\nbatches:\n  - id: a\n    caption: hi\n    platforms:\n      - {x: 1}\n"
+        "      - bluesky\n      - bluesky\n",
+    )
+    twice = [m for m in errors_of(path) if "listed twice" in m]
+    assert len(twice) == 1 and twice[0].startswith(f"{path}:8:"), twice
+    assert "batches[0].platforms[2]" in twice[0]
+
+
 def test_duplicate_keys_are_errors(tmp_path: Path) -> None:
     path = write(tmp_path, "name: c\nname: d\nbatches:\n  - {id: a, caption: hi, platforms: [twitter]}\n")
     [message] = errors_of(path)
