@@ -58,6 +58,7 @@ def test_serves_the_site_on_loopback_and_rebuilds_when_the_campaign_changes(serv
         path.write_text(CAMPAIGN.format(caption="second caption"))
         eventually(lambda: client.get("/version.json").json()["build"] != build, "a new build")
         assert "second caption" in client.get("/").text and "first caption" not in client.get("/").text
+        eventually(lambda: bool(said), "the rebuild said")  # said just after the site is written
         assert said == ["rebuilt: 1 deliveries"]
         assert client.get("/../../etc/passwd").status_code == 404  # only the site's folder is served
 
@@ -101,7 +102,8 @@ def test_a_publish_elsewhere_rebuilds_the_page_with_the_new_statuses(served) -> 
         schedule_it(path, SqliteLedger())  # another connection to the same file: another terminal
         eventually(lambda: card_statuses(client) == ["scheduled"], "the rebuild with the new status")
         # claimed, then scheduled: one rebuild or two, as the watcher happened to look
-        assert said and set(said) == {"rebuilt: 1 deliveries (the ledger changed)"}
+        eventually(lambda: bool(said), "the rebuild said")
+        assert set(said) == {"rebuilt: 1 deliveries (the ledger changed)"}
     assert server.rebuild_if_changed() is False
 
 
@@ -144,7 +146,8 @@ def test_a_ledger_that_is_no_file_is_polled_by_its_campaigns_rows(tmp_path: Path
             assert said == []  # rows read, nothing changed: no rebuild
             schedule_it(path, ledger.inner)
             eventually(lambda: card_statuses(client) == ["scheduled"], "the rebuild with the new status")
-            assert said and set(said) == {"rebuilt: 1 deliveries (the ledger changed)"}
+            eventually(lambda: bool(said), "the rebuild said")  # said just after the site is written
+            assert set(said) == {"rebuilt: 1 deliveries (the ledger changed)"}
     finally:
         server.stop()
 
