@@ -216,9 +216,30 @@ class ProviderCalls:
         return Created(created)
 
     def lookup(self, link: Link, post_key: str, *, since: datetime | None = None) -> PostOutcome | None:
-        """A lookup, repeated on failures that leave the question open (a read changes nothing).
-        `since`: no create of it was attempted before then (None: not known)."""
+        """A lookup, repeated on failures that leave the question open. `since`: no create of it was
+        attempted before then (None: not known). An incomplete search would end the same way again:
+        it is an answer, not a failure."""
+        return self.read(
+            link,
+            lambda: link.provider.lookup(post_key, since=since),
+            f"lookup of {post_key}",
+            answers=(ProviderRejected, ProviderLookupIncomplete),
+        )
+
+    def read(
+        self,
+        link: Link,
+        fn: Callable[[], T],
+        what: str,
+        *,
+        answers: tuple[type[ProviderError], ...] = (ProviderRejected,),
+        attempts: int | None = None,
+    ) -> T:
+        """A read, repeated on failures that leave the question open (a read changes nothing): after a
+        throttle as long as the provider asked, else with backoff, within the policy's lookup budget of
+        waiting and `attempts` tries (default the policy's lookup_attempts). `answers` are raised at once."""
         policy = self.retry
+        most = attempts or policy.lookup_attempts
 
         def throttled_for(state: RetryCallState) -> float | None:
             error = state.outcome.exception() if state.outcome else None
@@ -235,28 +256,22 @@ class ProviderCalls:
             told = throttled_for(state)
             longest = self.backoff_ceiling(state.attempt_number) if told is None else told
             over_budget = state.idle_for + longest > policy.lookup_budget
-            return state.attempt_number >= policy.lookup_attempts or over_budget
+            return state.attempt_number >= most or over_budget
 
         def before_sleep(state: RetryCallState) -> None:
             error = state.outcome.exception() if state.outcome else None
             delay = state.next_action.sleep if state.next_action else 0.0
-            log.warning("%s: lookup of %s: %s; looking again in %.1fs", link.label, post_key, error, delay)
+            log.warning("%s: %s: %s; asking again in %.1fs", link.label, what, error, delay)
 
         retrying = Retrying(
-            retry=retry_if_exception(
-                # An incomplete search would end the same way again: it is an answer, not a failure.
-                lambda e: (
-                    isinstance(e, ProviderError)
-                    and not isinstance(e, ProviderRejected | ProviderLookupIncomplete)
-                )
-            ),
+            retry=retry_if_exception(lambda e: isinstance(e, ProviderError) and not isinstance(e, answers)),
             stop=stop,
             wait=wait,
             before_sleep=before_sleep,
             sleep=self.sleep,
             reraise=True,
         )
-        return retrying(self.call, link, lambda: link.provider.lookup(post_key, since=since))
+        return retrying(self.call, link, fn)
 
     def await_pending(self, link: Link, outcome: PostOutcome) -> PostOutcome:
         """PostForMe publishes asynchronously: poll briefly so immediate posts come back with their URL."""

@@ -123,6 +123,22 @@ def test_a_provider_that_cannot_list_its_posts_stops_a_first_publish(
     assert sim.stats()["create_calls"] == 1
 
 
+def test_a_throttled_or_passing_failure_of_a_list_page_is_asked_again(
+    postforme: tuple[PostForMeSim, Chain],
+) -> None:
+    """A 429 (or one 503) while paging is no reason to refuse a first publish: the page is read again,
+    after the wait the provider asked for; only a list that stays unreadable refuses."""
+    sim, chain = postforme
+    chain.links[0].provider.create(campaign_post(sim.account_for("bluesky")["id"]))
+    throttled = FaultRule(kind="throttle", ops=("list",), count=1, retry_after=0.01)
+    failing = FaultRule(kind="status", status=503, ops=("list",), count=1, after_requests=1)
+    sim.faults.set_plan(FaultPlan(rules=(throttled, failing)))
+    found = census(chain, deliveries())
+    assert len(found.found) == 1 and found.unreadable == ()
+    with pytest.raises(LedgerLostDeliveries):
+        require_not_at_providers(chain, deliveries(), ledger="ledger.db", path="c.yaml")
+
+
 def test_a_rebuild_records_what_it_found_and_says_which_list_it_could_not_search(tmp_path) -> None:
     from postdeck.engine.provider_census import rebuild_from_providers
     from postdeck.ledger.sqlite import SqliteLedger

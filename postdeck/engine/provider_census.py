@@ -15,6 +15,7 @@ refuses (CensusIncomplete) rather than send what that provider may already have.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from postdeck.schemas.deliveries import Delivery
 from postdeck.settings import settings
 
 log = logging.getLogger("postdeck.engine.provider_census")
+READ_ATTEMPTS = 3  # of one page of a provider's post list, before it counts as unreadable
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,13 @@ def _read_posts(chain: Chain, link: Link, bound: int) -> tuple[list[PostOutcome]
     posts: list[PostOutcome] = []
     page = 0
     while True:
-        listed = chain.calls.call(link, link.provider.list_page, page)
+        # A throttle or a passing error is asked again (a few times: a down provider refuses soon).
+        listed = chain.calls.read(
+            link,
+            functools.partial(link.provider.list_page, page),
+            f"its post list, page {page + 1}",
+            attempts=READ_ATTEMPTS,
+        )
         posts += listed.posts
         if not listed.more or not listed.posts:
             return posts, True
