@@ -155,124 +155,90 @@ _SPACING = Field(
 _CAPTION = Field(default=None, min_length=1, description="This platform's caption (a Jinja template).")
 
 # The blocks of the accounts and of the batches: each platform's settings, with a few fields more.
+# (The block comes first among the bases so that its fields follow the platform's, as they always have.)
 
 
-class TwitterAccount(TwitterSettings):
-    """X (Twitter). The account postdeck posts to."""
-
+class _AccountBlock(_Strict):
     handle: str | None = _HANDLE
     min_spacing: Duration | None = _SPACING
+
+
+class _BatchBlock(_Strict):
+    caption: str | None = _CAPTION
+
+
+class TwitterAccount(_AccountBlock, TwitterSettings):
+    """X (Twitter). The account postdeck posts to."""
+
     premium: bool = _PREMIUM
 
 
-class LinkedinAccount(LinkedinSettings):
+class LinkedinAccount(_AccountBlock, LinkedinSettings):
     """LinkedIn. The account postdeck posts to."""
 
-    handle: str | None = _HANDLE
-    min_spacing: Duration | None = _SPACING
 
-
-class InstagramAccount(InstagramSettings):
+class InstagramAccount(_AccountBlock, InstagramSettings):
     """Instagram. The account postdeck posts to."""
 
-    handle: str | None = _HANDLE
-    min_spacing: Duration | None = _SPACING
 
-
-class FacebookAccount(FacebookSettings):
+class FacebookAccount(_AccountBlock, FacebookSettings):
     """Facebook Page. The account postdeck posts to."""
 
-    handle: str | None = _HANDLE
-    min_spacing: Duration | None = _SPACING
 
-
-class TiktokAccount(TiktokSettings):
+class TiktokAccount(_AccountBlock, TiktokSettings):
     """TikTok. The account postdeck posts to."""
 
-    handle: str | None = _HANDLE
-    min_spacing: Duration | None = _SPACING
 
-
-class ThreadsAccount(ThreadsSettings):
+class ThreadsAccount(_AccountBlock, ThreadsSettings):
     """Threads. The account postdeck posts to."""
 
-    handle: str | None = _HANDLE
-    min_spacing: Duration | None = _SPACING
 
-
-class BlueskyAccount(BlueskySettings):
+class BlueskyAccount(_AccountBlock, BlueskySettings):
     """Bluesky. The account postdeck posts to."""
 
-    handle: str | None = _HANDLE
-    min_spacing: Duration | None = _SPACING
 
-
-class YoutubeAccount(YoutubeSettings):
+class YoutubeAccount(_AccountBlock, YoutubeSettings):
     """YouTube: the caption is the video's description. The account postdeck posts to."""
 
-    handle: str | None = _HANDLE
-    min_spacing: Duration | None = _SPACING
 
-
-class PinterestAccount(PinterestSettings):
+class PinterestAccount(_AccountBlock, PinterestSettings):
     """Pinterest: the caption is the Pin's description. The account postdeck posts to."""
 
-    handle: str | None = _HANDLE
-    min_spacing: Duration | None = _SPACING
 
-
-class TwitterBatchSettings(TwitterSettings):
+class TwitterBatchSettings(_BatchBlock, TwitterSettings):
     """X (Twitter). Overrides for this batch."""
 
-    caption: str | None = _CAPTION
 
-
-class LinkedinBatchSettings(LinkedinSettings):
+class LinkedinBatchSettings(_BatchBlock, LinkedinSettings):
     """LinkedIn. Overrides for this batch."""
 
-    caption: str | None = _CAPTION
 
-
-class InstagramBatchSettings(InstagramSettings):
+class InstagramBatchSettings(_BatchBlock, InstagramSettings):
     """Instagram. Overrides for this batch."""
 
-    caption: str | None = _CAPTION
 
-
-class FacebookBatchSettings(FacebookSettings):
+class FacebookBatchSettings(_BatchBlock, FacebookSettings):
     """Facebook Page. Overrides for this batch."""
 
-    caption: str | None = _CAPTION
 
-
-class TiktokBatchSettings(TiktokSettings):
+class TiktokBatchSettings(_BatchBlock, TiktokSettings):
     """TikTok. Overrides for this batch."""
 
-    caption: str | None = _CAPTION
 
-
-class ThreadsBatchSettings(ThreadsSettings):
+class ThreadsBatchSettings(_BatchBlock, ThreadsSettings):
     """Threads. Overrides for this batch."""
 
-    caption: str | None = _CAPTION
 
-
-class BlueskyBatchSettings(BlueskySettings):
+class BlueskyBatchSettings(_BatchBlock, BlueskySettings):
     """Bluesky. Overrides for this batch."""
 
-    caption: str | None = _CAPTION
 
-
-class YoutubeBatchSettings(YoutubeSettings):
+class YoutubeBatchSettings(_BatchBlock, YoutubeSettings):
     """YouTube: the caption is the video's description. Overrides for this batch."""
 
-    caption: str | None = _CAPTION
 
-
-class PinterestBatchSettings(PinterestSettings):
+class PinterestBatchSettings(_BatchBlock, PinterestSettings):
     """Pinterest: the caption is the Pin's description. Overrides for this batch."""
-
-    caption: str | None = _CAPTION
 
 
 ACCOUNT: dict[Platform, type[PlatformSettings]] = {
