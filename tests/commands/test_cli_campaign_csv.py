@@ -279,6 +279,7 @@ def test_a_huge_file_is_refused_before_it_is_read(capsys, workdir: Path) -> None
     assert result.code == 1 and "more than the 4,194,304 a CSV import takes" in result.err
 
 
+@pytest.mark.slow
 def test_too_many_rows_are_refused(capsys, workdir: Path) -> None:
     rows = "".join(f"2099-06-01 09:00,post {n}\n" for n in range(csv_sheet.MAX_ROWS + 1))
     (workdir / "posts.csv").write_text("at,caption\n" + rows)

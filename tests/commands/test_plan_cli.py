@@ -103,6 +103,7 @@ def test_schema_command_checks_the_committed_schema() -> None:
     assert result.exit_code == 0 and "up to date" in result.output
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "command", [["validate", "campaigns/"], ["plan", "campaigns/example.yaml", "--format", "json"]]
 )

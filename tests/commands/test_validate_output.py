@@ -73,6 +73,7 @@ def test_errors_are_never_folded(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("links", "code"), [(1, 0), (0, 1)])
 def test_the_command_line_keeps_its_exit_codes_and_does_not_import_rich_off_a_terminal(
     tmp_path: Path, links: int, code: int

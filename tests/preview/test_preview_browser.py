@@ -27,6 +27,7 @@ from tests.preview_campaign import (
 )
 
 playwright_api = pytest.importorskip("playwright.sync_api")
+pytestmark = pytest.mark.slow  # a real Chromium (`make test` installs it): left out of `make test-fast`
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [

@@ -185,6 +185,7 @@ def test_a_taken_port_is_one_clear_error(served) -> None:
         PreviewServer(lambda: [path], server.out, server.reader, port=port)
 
 
+@pytest.mark.slow
 def test_the_command_serves_until_interrupted(tmp_path: Path) -> None:
     import os
     import signal

@@ -8,6 +8,7 @@ import sys
 from importlib.metadata import requires
 from pathlib import Path
 
+import pytest
 from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,12 +56,14 @@ def _cli_without(blocked: list[str], *args: str, tmp_path: Path) -> subprocess.C
     )
 
 
+@pytest.mark.slow
 def test_validate_and_plan_run_without_prefect_or_supabase(tmp_path: Path) -> None:
     for command in (["validate", "campaigns/example.yaml"], ["plan", "campaigns/example.yaml"]):
         done = _cli_without(["prefect", "supabase"], *command, tmp_path=tmp_path)
         assert done.returncode == 0, done.stderr
 
 
+@pytest.mark.slow
 def test_publish_without_prefect_names_the_extra_and_starts_nothing(tmp_path: Path) -> None:
     done = _cli_without(["prefect"], "publish", "campaigns/example.yaml", "--sandbox", tmp_path=tmp_path)
     assert done.returncode == 1
@@ -69,6 +72,7 @@ def test_publish_without_prefect_names_the_extra_and_starts_nothing(tmp_path: Pa
     assert not (tmp_path / "server").exists()  # no local server was started
 
 
+@pytest.mark.slow
 def test_the_supabase_ledger_without_supabase_py_names_the_extra(tmp_path: Path) -> None:
     program = (
         "import sys\nsys.modules['supabase'] = None\n"
@@ -81,6 +85,7 @@ def test_the_supabase_ledger_without_supabase_py_names_the_extra(tmp_path: Path)
     assert "pip install 'postdeck[supabase]'" in done.stdout, done.stderr
 
 
+@pytest.mark.slow
 def test_a_message_with_brackets_is_printed_as_text(tmp_path: Path) -> None:
     missing = "campaigns/a[b].yaml"
     done = _cli_without([], "publish", missing, "--sandbox", tmp_path=tmp_path)

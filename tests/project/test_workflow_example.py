@@ -13,10 +13,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.conftest import REPO
 from tests.engine.test_review_gate import CAMPAIGN, git
+
+pytestmark = pytest.mark.slow  # bash and the real CLI in git repositories: left out of `make test-fast`
 
 WORKFLOW = yaml.safe_load((REPO / "examples/github-workflow-campaigns.yml").read_text())
 BIN = Path(sys.executable).parent

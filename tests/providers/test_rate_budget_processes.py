@@ -12,8 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from postdeck.sandbox.sandbox import SANDBOX_POSTFORME_KEY, start_sandbox
+
+pytestmark = pytest.mark.slow  # real OS processes: left out of `make test-fast`
 
 REPO = Path(__file__).resolve().parents[2]
 SCALE = 20.0  # PostForMe's 5 a second and 40 a minute become 5 per 0.05 s and 40 per 3 s

@@ -187,6 +187,7 @@ def test_a_provider_goes_down_and_comes_back(sim: PostForMeSim, server: SandboxS
     assert httpx.get(f"{server.url}/v1/social-accounts", headers=AUTH).status_code == 200
 
 
+@pytest.mark.slow
 def test_postdeck_sandbox_starts_with_a_faults_file(tmp_path: Path) -> None:
     pfm_port, late_port = free_port(), free_port()
     command = [sys.executable, "-m", "postdeck.cli", "sandbox", "--postforme-port", str(pfm_port)]

@@ -33,6 +33,7 @@ PIECES = [
 ]
 
 
+@pytest.mark.slow
 @given(st.lists(st.sampled_from(PIECES), max_size=12).map("".join))
 @settings(max_examples=300, deadline=None)
 def test_the_shortcut_renders_what_jinja_renders(source: str) -> None:

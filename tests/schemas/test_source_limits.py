@@ -132,6 +132,7 @@ def test_a_file_over_the_byte_limit_is_refused_before_it_is_read(
         load_yaml_with_locations(path, "name: x\n" + "#" * 200, limits=FileLimits(max_bytes=100))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("flow", [False, True])
 def test_a_file_over_the_batch_limit_is_refused_at_the_first_batch_too_many(
     tmp_path: Path, flow: bool

@@ -15,6 +15,8 @@ import tempfile
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import REPO
 from tests.secret_scan import TEST_SECRETS, ScanHandler, Scanner
 
@@ -110,6 +112,7 @@ def run_session(test_file: str) -> subprocess.CompletedProcess[str]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+@pytest.mark.slow
 def test_a_session_that_leaks_a_key_fails_and_says_where() -> None:
     result = run_session(SESSION)
     out = result.stdout + result.stderr
@@ -126,6 +129,7 @@ def test_a_session_that_leaks_a_key_fails_and_says_where() -> None:
     assert TEST_SECRETS[0] not in out  # masked in the report
 
 
+@pytest.mark.slow
 def test_a_clean_session_passes() -> None:
     result = run_session("def test_nothing():\n    assert True\n")
     assert result.returncode == 0, result.stdout + result.stderr

@@ -415,6 +415,7 @@ def verdicts() -> dict[str, dict]:
         return {name: future.result() for name, future in futures.items()}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(ATTACKS))
 def test_resource_attacks_end_as_a_located_error_in_little_memory(
     verdicts: dict[str, dict], name: str

@@ -179,6 +179,7 @@ def test_the_sandbox_is_never_a_fallback(box: Sandbox, sims: Sims, workdir: Path
     assert sims.pfm_stats()["create_calls"] == 0 and sims.late_stats()["create_calls"] == 0
 
 
+@pytest.mark.slow
 def test_posting_through_the_service_needs_no_prefect(workdir: Path) -> None:
     # The flow's chain takes Prefect concurrency slots; a one-off post must not start a Prefect server.
     script = (

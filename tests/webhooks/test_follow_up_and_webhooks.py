@@ -195,6 +195,7 @@ def test_signature_checks() -> None:
     assert valid_postforme_secret("whsec_1", "whsec_1") and not valid_postforme_secret("whsec_1", "")
 
 
+@pytest.mark.slow
 def test_postdeck_webhooks_serves_the_receivers_over_http(box: Sandbox) -> None:
     """`postdeck webhooks --sandbox` as its own process: a PostForMe event is followed up at the running
     simulator and recorded in the ledger the command opened (POSTDECK_LEDGER of this test)."""
@@ -243,6 +244,7 @@ def test_postdeck_webhooks_serves_the_receivers_over_http(box: Sandbox) -> None:
     assert "LATE_WEBHOOK_SECRET is not set" in output
 
 
+@pytest.mark.slow
 def test_postdeck_webhooks_refuses_an_embedded_sandbox(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("POSTDECK_SANDBOX_POSTFORME_URL", "POSTDECK_SANDBOX_LATE_URL"):
         monkeypatch.delenv(name, raising=False)
