@@ -7,14 +7,8 @@ import json
 
 import pytest
 
-from postdeck.flows.reports import (
-    COLUMNS,
-    MAX_LISTED,
-    MAX_TABLE_ROWS,
-    publish_artifacts,
-    summary_markdown,
-    table_rows,
-)
+# postdeck.flows.reports is imported in the tests, not here: it imports Prefect, and each xdist worker of
+# `make test-fast` collects every module (Prefect is ~1 s of a worker's start; most never run these).
 
 
 def reports(n: int, failed: set[int] = frozenset()) -> list[dict]:
@@ -39,11 +33,15 @@ def reports(n: int, failed: set[int] = frozenset()) -> list[dict]:
 
 
 def test_a_small_run_lists_every_delivery_in_order() -> None:
+    from postdeck.flows.reports import COLUMNS, table_rows
+
     small = reports(12, failed={5})
     assert table_rows(small) == [{k: r.get(k) or "" for k in COLUMNS} for r in small]
 
 
 def test_a_big_run_keeps_the_problems_and_counts_the_rest() -> None:
+    from postdeck.flows.reports import MAX_TABLE_ROWS, table_rows
+
     big = reports(10_000, failed={7, 4_321, 9_999})
     rows = table_rows(big)
     assert len(rows) == MAX_TABLE_ROWS
@@ -57,6 +55,8 @@ def test_a_big_run_keeps_the_problems_and_counts_the_rest() -> None:
 
 
 def test_the_summary_counts_every_delivery_and_cuts_its_lists() -> None:
+    from postdeck.flows.reports import MAX_LISTED, summary_markdown
+
     big = reports(10_000, failed=set(range(0, 10_000, 20)))  # 500 failures
     text = summary_markdown("big", big)
     assert "10000 deliveries." in text
@@ -73,6 +73,8 @@ def test_the_artifacts_of_a_10000_delivery_run_reach_the_server_whole() -> None:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
     from prefect.settings import get_current_settings
+
+    from postdeck.flows.reports import MAX_TABLE_ROWS, publish_artifacts, table_rows
 
     big = reports(10_000, failed={3})
 
@@ -112,6 +114,7 @@ def test_a_run_whose_every_delivery_failed_never_says_sent() -> None:
     """Every create was attempted (action `sent`) and every one failed: no line may read `3 sent`."""
     from postdeck.engine.publisher import DeliveryReport
     from postdeck.flows.publish import batch_log_line
+    from postdeck.flows.reports import summary_markdown
 
     failed = reports(3, failed={0, 1, 2})
     text = summary_markdown("down", failed)

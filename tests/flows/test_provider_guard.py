@@ -7,11 +7,17 @@ import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 import pytest
 
 from postdeck.errors import PostdeckError
-from postdeck.flows.limits import CONCURRENCY_ENV, DEFAULT_CONCURRENCY, ProviderCaps, process_concurrency
+
+if TYPE_CHECKING:
+    from postdeck.flows.limits import ProviderCaps
+
+# postdeck.flows.limits is imported in the tests, not here: it imports Prefect, and each xdist worker of
+# `make test-fast` collects every module (Prefect is ~1 s of a worker's start; most never run these).
 
 
 class InFlight:
@@ -44,6 +50,8 @@ def hammer(caps: ProviderCaps, providers: list[str], threads: int, calls: int) -
 
 @pytest.mark.parametrize("cap", [1, 3, 5])
 def test_the_guard_caps_calls_in_flight_per_provider_at_the_setting(cap: int) -> None:
+    from postdeck.flows.limits import ProviderCaps
+
     caps = ProviderCaps(cap)
     counter = hammer(caps, ["postforme", "late"], threads=24, calls=120)
     assert counter.peak == {"postforme": cap, "late": cap}  # reached, never passed, each on its own
@@ -51,6 +59,7 @@ def test_the_guard_caps_calls_in_flight_per_provider_at_the_setting(cap: int) ->
 
 def test_a_chain_built_with_the_guard_is_capped() -> None:
     """The chain runs its every provider call inside `guard(provider name)`: here `caps.call`."""
+    from postdeck.flows.limits import ProviderCaps
     from postdeck.providers.chain import Chain, Link
 
     counter = InFlight()
@@ -70,6 +79,8 @@ def test_a_chain_built_with_the_guard_is_capped() -> None:
 
 
 def test_the_window_is_the_smaller_of_the_setting_and_the_server_limits() -> None:
+    from postdeck.flows.limits import ProviderCaps
+
     assert ProviderCaps(16).window == 16
     assert ProviderCaps(16, {"provider:postforme": 4, "provider:late": 8}).window == 4
     assert ProviderCaps(2, {"provider:postforme": 4}).window == 2
@@ -77,6 +88,8 @@ def test_the_window_is_the_smaller_of_the_setting_and_the_server_limits() -> Non
 
 
 def test_tasks_share_the_run_reservation_and_need_one() -> None:
+    from postdeck.flows.limits import ProviderCaps
+
     caps = ProviderCaps(3)  # no provider:* limit on the server: no Prefect call at all
     counter = InFlight()
 
@@ -97,7 +110,7 @@ def test_tasks_share_the_run_reservation_and_need_one() -> None:
 def test_a_run_takes_its_slots_of_every_provider_limit_once_for_its_provider_phase() -> None:
     from prefect.client.orchestration import get_client
 
-    from postdeck.flows.limits import ensure_limits
+    from postdeck.flows.limits import ProviderCaps, ensure_limits
 
     ensure_limits({"provider:postforme": 3, "provider:late": 5})
 
@@ -123,6 +136,8 @@ def test_a_run_takes_its_slots_of_every_provider_limit_once_for_its_provider_pha
 
 
 def test_the_setting_defaults_to_16_and_refuses_nonsense() -> None:
+    from postdeck.flows.limits import CONCURRENCY_ENV, DEFAULT_CONCURRENCY, process_concurrency
+
     assert process_concurrency({}) == DEFAULT_CONCURRENCY == 16
     assert process_concurrency({CONCURRENCY_ENV: " 4 "}) == 4
     for bad in ("0", "-2", "four", "2.5"):
