@@ -39,6 +39,10 @@ from postdeck.sandbox.faults import FaultPlan, FaultRule
 from postdeck.sandbox.late_app import SANDBOX_LATE_KEY, SIM_PLATFORMS, LateSim, create_app
 from postdeck.sandbox.server import SandboxServer
 
+# The vendor SDK's conformance, a server per test: left out of `make test-fast` (which does not even
+# collect this file: importing the SDK's generated models is ~1 s of each xdist worker's start).
+pytestmark = pytest.mark.slow
+
 OBJECT_ID = re.compile(r"^[0-9a-f]{24}$")
 
 
