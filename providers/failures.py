@@ -13,7 +13,7 @@ and at the HTTP method, and answers one of four kinds:
               (PostForMe answers 500 after storing a post), or a 2xx we cannot read. Look it up first.
 
 `portable_target_failure` does the same for one platform of a post that failed at the provider.
-Both are tested as tables (tests/test_provider_failures.py).
+Both are tested as tables (tests/providers/test_provider_failures.py).
 """
 
 from __future__ import annotations

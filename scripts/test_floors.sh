@@ -37,5 +37,5 @@ got = {name: version(name) for name in ("supabase", "postgrest")}
 assert set(got.values()) == {sys.argv[1]}, f"not the floor versions: {got}"
 print(f"floors: {got}")
 PY
-"$FLOORS/bin/python" -m pytest tests/test_ledger_contract.py tests/test_supabase_keys.py tests/test_plan_token.py \
+"$FLOORS/bin/python" -m pytest tests/ledger/test_ledger_contract.py tests/ledger/test_supabase_keys.py tests/ledger/test_plan_token.py \
   -k "not sqlite" -q -p no:cacheprovider

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -69,7 +70,12 @@ def box(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
     monkeypatch.setenv("POSTDECK_SANDBOX_POSTFORME_URL", sandbox.postforme_url)
     monkeypatch.setenv("POSTDECK_SANDBOX_LATE_URL", sandbox.late_url)
     yield sandbox
-    sandbox.stop()
+    # What sandbox.stop() does, both servers at once: each takes ~0.1 s to notice it should exit.
+    stopping = [threading.Thread(target=s.stop) for s in (sandbox.postforme_server, sandbox.late_server)]
+    for thread in stopping:
+        thread.start()
+    for thread in stopping:
+        thread.join()
 
 
 # Marked by what they start, so `make test-fast` can leave them out (`make test` runs everything).

@@ -38,7 +38,7 @@ from postdeck.schemas.deliveries import Delivery, expand
 from postdeck.schemas.loader import load_campaign
 
 URL_ENV = ("POSTDECK_SANDBOX_POSTFORME_URL", "POSTDECK_SANDBOX_LATE_URL")
-# As tests/test_failover_chaos.py: short timeouts and waits, so that faults cost little time.
+# As tests/providers/test_failover_chaos.py: short timeouts and waits, so that faults cost little time.
 TIMEOUT = httpx.Timeout(0.4, connect=1.0)
 RETRY = RetryPolicy(settle_before_lookup=0.05, backoff_initial=0.02, backoff_max=0.1)
 

@@ -23,8 +23,8 @@ from postdeck.sandbox.faults import FaultPlan, FaultRule
 from postdeck.sandbox.sandbox import Sandbox
 from tests.chaos.workers import Worker, wait_until
 from tests.conftest import REPO
-from tests.test_review_gate import publish
-from tests.test_service_harness import run_cli
+from tests.engine.test_review_gate import publish
+from tests.service.test_service_harness import run_cli
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 
@@ -128,7 +128,7 @@ def test_a_killed_publish_is_shown_then_recorded_crashed_and_its_post_is_adopted
 def test_a_run_prefect_says_crashed_is_recorded_crashed_at_once_and_a_live_one_is_left_running(
     box: Sandbox, tmp_path: Path
 ) -> None:
-    from tests.test_claim_heartbeat import _flow_run_in
+    from tests.engine.test_claim_heartbeat import _flow_run_in
 
     crashed, running = (_flow_run_in(s).removeprefix("flow-run:") for s in ("crashed", "running"))
     ledger = SqliteLedger()

@@ -16,7 +16,7 @@ from postdeck.ledger.sqlite import SqliteLedger
 from postdeck.sandbox.sandbox import Sandbox
 from tests.conftest import REPO
 from tests.e2e.conftest import BIN
-from tests.test_review_gate import CAMPAIGN, git, team_repo
+from tests.engine.test_review_gate import CAMPAIGN, git, team_repo
 
 pytestmark = pytest.mark.e2e
 
