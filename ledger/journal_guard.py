@@ -10,10 +10,12 @@ missing records back from the journal before anything is sent.
 from __future__ import annotations
 
 from postdeck.core.keys import RepostKey, parse_ledger_key, same_user
+from postdeck.core.status import DeliveryStatus
 from postdeck.errors import LedgerError
 from postdeck.ledger.base import Ledger
 from postdeck.ledger.journal_file import Journal
 from postdeck.ledger.journal_memory import Known
+from postdeck.ledger.records import REBUILD_OWNER, DeliveryRecord
 
 
 class LedgerLostDeliveries(LedgerError):
@@ -28,15 +30,18 @@ def missing_from_ledger(ledger: Ledger, journal: Journal, campaign: str | None =
         known = {key: k for key, k in known.items() if _campaign_of(key) == campaign}
     if not known:
         return []
-    if campaign is not None:
-        present = {r.key for r in ledger.deliveries(campaign)}
-    else:
-        present = {r.key for r in ledger.all_deliveries()}
+    records = ledger.deliveries(campaign) if campaign is not None else ledger.all_deliveries()
+    present = {r.key for r in records if not _left_by_a_stopped_rebuild(r)}
     # Known keeps each sighting under its key now (Known.current); one recorded before delivery keys
     # were scoped by owner, by a process that did not claim it (a follow-up), cannot say whose it was:
     # it is there if the ledger has it under any owner's scope (its one row then got its owner's).
     unscoped = {_unscoped(key) for key in present}
     return [k for key, k in known.items() if key not in present and (k.claim or key not in unscoped)]
+
+
+def _left_by_a_stopped_rebuild(record: DeliveryRecord) -> bool:
+    """A rebuild's claim with no outcome yet: still lost (records.REBUILD_OWNER says why)."""
+    return record.status == DeliveryStatus.CLAIMED and record.owner == REBUILD_OWNER
 
 
 def require_ledger_has_journaled(

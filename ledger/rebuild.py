@@ -19,10 +19,8 @@ from postdeck.ledger.base import Ledger
 from postdeck.ledger.journal_file import Journal
 from postdeck.ledger.journal_guard import missing_from_ledger
 from postdeck.ledger.journal_memory import Known
-from postdeck.ledger.records import ClaimRequest, ClaimState
+from postdeck.ledger.records import REBUILD_LEASE_SECONDS, REBUILD_OWNER, ClaimRequest, ClaimState
 from postdeck.ledger.rows import parse_time
-
-REBUILD_OWNER = "ledger-rebuild"
 
 
 @dataclass
@@ -57,8 +55,9 @@ def _restore(ledger: Ledger, known: Known, now: datetime) -> str | None:
     request = _claim_request(known)
     if request is None:
         return "not a delivery key"
-    claim = ledger.claim(request, owner=REBUILD_OWNER, lease_seconds=60, now=now)
-    if claim.state != ClaimState.CLAIMED:  # another process put it back (or published it) meanwhile
+    claim = ledger.claim(request, owner=REBUILD_OWNER, lease_seconds=REBUILD_LEASE_SECONDS, now=now)
+    # RECOVERED: this rebuild's own claim, left by one that stopped half-way; finished now.
+    if claim.state not in (ClaimState.CLAIMED, ClaimState.RECOVERED):  # another process put it back
         return f"the ledger has it now ({claim.record.status})"
     post_key = outcome.post_key or claim.record.post_key
     if post_key:  # an attempt is noted with the post key its create carried

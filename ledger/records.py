@@ -42,6 +42,14 @@ class DeliveryRecord:
     keep_cancelled: bool = False  # cancelled and pinned so (`postdeck cancel --keep-cancelled`)
 
 
+# The owner of a rebuild's claims (`postdeck ledger rebuild`), each of a delivery that went out. A
+# rebuild stopped between claiming one and noting where it went leaves a claim with no attempt, which
+# a publish would take over as never sent once its lease ran out, and post again. So the lease outlives
+# any crash, the lost-ledger guard counts such a claim as still lost, and a rebuild run again ends it.
+REBUILD_OWNER = "ledger-rebuild"
+REBUILD_LEASE_SECONDS = 10 * 365 * 86400.0
+
+
 class ClaimState(StrEnum):
     CLAIMED = "claimed"  # new: ours to send
     RECOVERED = "recovered"  # a dead owner's claim, now ours: look up before sending

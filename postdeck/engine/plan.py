@@ -29,7 +29,7 @@ from postdeck.engine.generations import (
 )
 from postdeck.engine.plan_fingerprint import ledger_fingerprint
 from postdeck.ledger.base import LedgerReader
-from postdeck.ledger.records import DeliveryRecord
+from postdeck.ledger.records import REBUILD_OWNER, DeliveryRecord
 from postdeck.schemas.deliveries import CaptionLength, Delivery
 
 
@@ -192,6 +192,10 @@ def _record_for(delivery: Delivery, records: dict[str, DeliveryRecord]) -> Deliv
 def held_note(record: DeliveryRecord) -> str:
     """Who holds a claim, and when it is taken over if that run has stopped (its lease, which the
     live run's heartbeat keeps moving)."""
+    if record.owner == REBUILD_OWNER:
+        return (
+            "claimed by a `postdeck ledger rebuild` that stopped before recording it: run the rebuild again"
+        )
     if record.lease_until is None:
         return f"claimed by {record.owner}"
     at = record.lease_until.astimezone(UTC)

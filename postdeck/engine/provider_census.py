@@ -26,8 +26,7 @@ from postdeck.engine.publisher import claim_request
 from postdeck.errors import LedgerError
 from postdeck.ledger.base import LedgerWriter
 from postdeck.ledger.journal_guard import LedgerLostDeliveries
-from postdeck.ledger.rebuild import REBUILD_OWNER
-from postdeck.ledger.records import ClaimState
+from postdeck.ledger.records import REBUILD_LEASE_SECONDS, REBUILD_OWNER, ClaimState
 from postdeck.providers.base import PostOutcome
 from postdeck.providers.chain import Chain, Link, to_outcome
 from postdeck.providers.errors import ProviderError
@@ -173,9 +172,10 @@ def rebuild_from_providers(
     for found in searched.found:
         post_key = found.post.post_key or ""
         for delivery in found.deliveries:
-            claim = ledger.claim(claim_request(delivery), owner=REBUILD_OWNER, lease_seconds=60, now=now)
-            if claim.state != ClaimState.CLAIMED:
-                continue  # the ledger has it
+            request = claim_request(delivery)
+            claim = ledger.claim(request, owner=REBUILD_OWNER, lease_seconds=REBUILD_LEASE_SECONDS, now=now)
+            if claim.state not in (ClaimState.CLAIMED, ClaimState.RECOVERED):
+                continue  # the ledger has it (RECOVERED: a rebuild's own claim, left half-way: ended now)
             ledger.note_attempt([delivery.key], owner=REBUILD_OWNER, provider=found.label, post_key=post_key)
             outcome = to_outcome(found.post, delivery.platform, found.provider, post_key)
             ledger.record(delivery.key, outcome, owner=REBUILD_OWNER, now=now)

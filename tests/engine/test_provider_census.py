@@ -159,6 +159,38 @@ def test_a_rebuild_records_what_it_found_and_says_which_list_it_could_not_search
     assert rebuild_from_providers(ledger, chain, deliveries(), now=START).restored == []  # it has it now
 
 
+def test_a_rebuild_cut_short_between_claim_and_attempt_never_lets_a_publish_send_it_again(tmp_path) -> None:
+    """The rebuild claims a delivery whose post the provider has, then notes where it is. Stopped in
+    between (the ledger went away), the claim had no attempt: once its lease ran out, a publish took it
+    over as "never sent" and posted it a second time. Its claim now outlives any crashed rebuild, and a
+    rebuild run again finishes it."""
+    from postdeck.engine.provider_census import rebuild_from_providers
+    from postdeck.engine.publisher import publish_batch
+    from postdeck.errors import LedgerError
+    from postdeck.ledger.sqlite import SqliteLedger
+    from tests.fakes import FakeProvider
+
+    provider = FakeProvider("up")
+    provider.create(campaign_post("up-bluesky"))
+    chain = Chain([Link("up:g", provider)], sleep=lambda _s: None)
+    ledger = SqliteLedger(tmp_path / "ledger.db")
+
+    class Interrupted(SqliteLedger):
+        def note_attempt(self, *args, **kwargs) -> None:
+            raise LedgerError("the database went away")
+
+    with pytest.raises(LedgerError):
+        rebuild_from_providers(Interrupted(tmp_path / "ledger.db"), chain, deliveries(), now=START)
+    a_day_later = START + timedelta(days=1)
+    reports = publish_batch(deliveries(), ledger=ledger, chain=chain, owner="run", now=lambda: a_day_later)
+    assert [r.action for r in reports] == ["held"] and len(provider.posts) == 1
+
+    again = rebuild_from_providers(ledger, chain, deliveries(), now=a_day_later)
+    assert again.restored == [deliveries()[0].key]
+    reports = publish_batch(deliveries(), ledger=ledger, chain=chain, owner="run", now=lambda: a_day_later)
+    assert [r.action for r in reports] == ["unchanged"] and len(provider.posts) == 1
+
+
 def test_ledger_rebuild_from_providers_fails_naming_the_list_it_could_not_read(
     isolated_postdeck, box, tmp_path
 ) -> None:

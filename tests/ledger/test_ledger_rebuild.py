@@ -165,3 +165,45 @@ def test_ledger_status_says_what_is_lost_and_the_rebuild_command_restores_it(
     assert "lost:" not in runner.invoke(app, ["ledger", "status"]).output
     records = SqliteLedger(tmp_path / "db" / "ledger.db").deliveries("c")
     assert {r.status for r in records} == {DeliveryStatus.POSTED}
+
+
+class _CutShort:
+    """The ledger of a rebuild that stops between claiming a delivery and noting where it went."""
+
+    def __init__(self, inner: JournaledLedger) -> None:
+        self.inner = inner
+
+    def __getattr__(self, name: str):
+        return getattr(self.inner, name)
+
+    def note_attempt(self, *args, **kwargs) -> None:
+        from postdeck.errors import LedgerError
+
+        raise LedgerError("the database went away")
+
+
+def test_a_rebuild_cut_short_after_its_claims_still_refuses_a_publish_and_a_rerun_finishes_it(
+    tmp_path: Path,
+) -> None:
+    """Its claims had no attempt: once their lease ran out, a publish took them over as never sent and
+    posted them again. They now count as lost (the publish refuses, naming the rebuild) until a
+    rebuild run again finishes them."""
+    ledger = open_journaled(tmp_path)
+    provider = FakeProvider("first")
+    chain = Chain([Link("first:g", provider)])
+    publish_batch(batch(), ledger=ledger, chain=chain, owner="run-1", now=lambda: NOW)
+    fresh = lose_the_ledger(tmp_path)
+
+    cut = rebuild_from_journal(_CutShort(fresh), fresh.journal, now=NOW)  # type: ignore[arg-type]
+    assert cut.restored == [] and len(cut.skipped) == 2
+    with pytest.raises(LedgerLostDeliveries):
+        require_ledger_has_journaled(fresh, fresh.journal, "c")
+    a_day_later = datetime(2030, 1, 2, 12, tzinfo=UTC)
+    held = publish_batch(batch(), ledger=fresh, chain=chain, owner="run-2", now=lambda: a_day_later)
+    assert {r.action for r in held} == {"held"} and len(provider.creates) == 1
+
+    again = rebuild_from_journal(fresh, fresh.journal, now=a_day_later)
+    assert len(again.restored) == 2 and again.skipped == []
+    require_ledger_has_journaled(fresh, fresh.journal, "c")
+    done = publish_batch(batch(), ledger=fresh, chain=chain, owner="run-2", now=lambda: a_day_later)
+    assert {r.action for r in done} == {"unchanged"} and len(provider.creates) == 1
