@@ -232,8 +232,10 @@ def test_a_piped_cell_that_looks_like_markup_is_printed_as_it_is(monkeypatch: py
     table.add_column("error")
     table.add_row(Text("pip install 'postdeck[video]'"))
     table.add_row("[Errno 2] closing a[/b] that never opened")
+    table.add_row("[green]brewing[/green] :coffee: as written")
     tables.print_table(table)
     assert printed.getvalue().splitlines()[2:] == [
         "pip install 'postdeck[video]'",
         "[Errno 2] closing a[/b] that never opened",
+        "brewing :coffee: as written",
     ]
