@@ -24,10 +24,11 @@ def _hashes(delivery: Delivery | None) -> tuple[str, str]:
     return (delivery.content_hash, delivery.schedule_hash) if delivery else ("", "")
 
 
-def _pending_create(change: Change) -> bool:
+def _pending_create(change: Change) -> Delivery | None:
+    """The occurrence a change creates for the first time (None for any other change)."""
     delivery = change.delivery
     fresh = change.action == Action.CREATE and change.record is None
-    return fresh and delivery is not None and delivery.horizon_days is not None
+    return delivery if fresh and delivery is not None and delivery.horizon_days is not None else None
 
 
 def plan_hash(plan: Plan) -> str:
@@ -40,11 +41,11 @@ def plan_hash(plan: Plan) -> str:
     """
     exact: list[tuple[str, str, str, str]] = []
     pooled = list(plan.later_hashes)
-    for change in plan.changes:
-        if _pending_create(change) and change.delivery is not None:
-            pooled.append(pending_hash(change.delivery))
+    for change, shape in zip(plan.changes, plan_shape(plan), strict=True):
+        if (occurrence := _pending_create(change)) is not None:
+            pooled.append(pending_hash(occurrence))
         else:
-            exact.append((str(change.action), change.key, *_hashes(change.delivery)))
+            exact.append(shape)
     pooled.sort()
     return hashlib.sha256(json.dumps([plan.campaign, exact, pooled]).encode()).hexdigest()
 
